@@ -1,0 +1,45 @@
+# PURAIFY control plane. `make run` serves the API on 127.0.0.1:3000; `make test` is what CI runs.
+PYTHON_VERSION ?= 3.12.1
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint build bench deploy clean install
+
+$(STAMP): requirements-dev.txt layers/core/requirements.txt
+	@test -x $(PY) || PYENV_VERSION=$(PYTHON_VERSION) python3.12 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m local.runner
+
+test: $(STAMP) lint
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/cfn-lint template.yaml
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+# `sam` is not a test dependency (it is large); `make build` installs it into .venv-sam on first use.
+SAM := .venv-sam/bin/sam
+$(SAM):
+	PYENV_VERSION=$(PYTHON_VERSION) python3.12 -m venv .venv-sam
+	.venv-sam/bin/pip install -q aws-sam-cli
+
+build: $(SAM)
+	PATH="$(CURDIR)/.venv-sam/bin:$$PATH" PYENV_VERSION=$(PYTHON_VERSION) $(SAM) validate --lint
+	PATH="$(CURDIR)/.venv-sam/bin:$$PATH" PYENV_VERSION=$(PYTHON_VERSION) $(SAM) build
+
+deploy: build
+	$(SAM) deploy --config-env $${ENV:-dev}
+
+clean:
+	rm -rf .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,24 @@
+"""The action check: may engine E do action A on platform P now?"""
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from puraify import runtime
+from puraify.engine_control import models as m
+from puraify.http import caller, create_app, handle, request_id
+from puraify.observability import logger, metrics
+
+app = create_app()
+
+
+@app.post("/actions/check")
+def check(body: m.ActionCheckRequest) -> m.ActionCheckResponse:
+    decision = runtime.current().engine_control.check(caller(app), body, request_id(app))
+    metrics.add_metric(name="CheckAllowed" if decision.allowed else "CheckDenied", unit=MetricUnit.Count, value=1)
+    return decision
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return handle(app, event, context)

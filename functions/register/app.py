@@ -1,0 +1,44 @@
+"""Engine identities: register, validate, rotate, revoke, permissions."""
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+
+from puraify import runtime
+from puraify.engine_control import models as m
+from puraify.http import caller, create_app, handle, request_id
+from puraify.observability import logger, metrics
+
+app = create_app()
+
+
+@app.post("/engines/register")
+def register(body: m.EngineRegisterRequest) -> Response[m.EngineRegisterResponse]:
+    created = runtime.current().engine_control.register(caller(app), body, request_id(app))
+    return Response(status_code=201, body=created)
+
+
+@app.post("/engines/validate")
+def validate() -> m.EngineValidateResponse:
+    return runtime.current().engine_control.validate(caller(app))
+
+
+@app.post("/engines/<engine_id>/rotate")
+def rotate(engine_id: str, body: m.EngineRotateRequest | None = None) -> m.EngineRotateResponse:
+    body = body or m.EngineRotateRequest()
+    return runtime.current().engine_control.rotate(caller(app), engine_id, body, request_id(app))
+
+
+@app.delete("/engines/<engine_id>")
+def revoke(engine_id: str) -> m.EngineRevokeResponse:
+    return runtime.current().engine_control.revoke(caller(app), engine_id, request_id(app))
+
+
+@app.put("/engines/<engine_id>/permissions")
+def set_permissions(engine_id: str, body: m.EnginePermissionsRequest) -> m.EnginePermissionsResponse:
+    return runtime.current().engine_control.set_permissions(caller(app), engine_id, body, request_id(app))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return handle(app, event, context)

@@ -1,0 +1,83 @@
+"""Engine identity: key generation, hashing, and authenticating a request's credentials.
+
+Keys carry 256 random bits, so a single SHA-256 is the right hash: there is nothing to
+brute-force that a slow hash would protect (slow hashes exist for low-entropy passwords).
+Comparison is constant-time. Unknown engine, revoked engine and wrong key are one 401.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from puraify.cache import TtlCache
+from puraify.clock import now
+from puraify.engine_control.models import EngineRecord
+from puraify.errors import ForbiddenError, UnauthorizedError
+
+KEY_PREFIX = "pfk_"
+ADMIN_SCOPE = "admin"
+MAX_HEADER_LENGTH = 256
+
+
+def new_key() -> str:
+    """A fresh engine key: 256 random bits, URL-safe, recognisable by its prefix."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of one request."""
+
+    engine_id: str
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    permissions: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_SCOPE in self.scopes
+
+    def has_scope(self, scope: str) -> bool:
+        return self.is_admin or scope in self.scopes
+
+    def require(self, scope: str) -> None:
+        """Raise 403 unless the caller holds ``scope`` (admin holds every scope)."""
+        if not self.has_scope(scope):
+            raise ForbiddenError(f"this call needs the '{scope}' scope", code="missing_scope")
+
+
+def key_matches(record: EngineRecord, key: str, at: float) -> bool:
+    """Whether ``key`` is the engine's current key, or its previous one within the grace period."""
+    digest = hash_key(key)
+    if hmac.compare_digest(digest, record.key_hash):
+        return True
+    if record.previous_key_hash and (record.previous_key_expires_at or 0) > at:
+        return hmac.compare_digest(digest, record.previous_key_hash)
+    return False
+
+
+class Authenticator:
+    """Resolves ``X-Engine-ID`` / ``X-Engine-Key`` to a Principal, with a bounded-staleness cache."""
+
+    def __init__(self, load_engine: Callable[[str], EngineRecord | None], cache: TtlCache[str, EngineRecord | None]):
+        self._load = load_engine
+        self.cache = cache
+
+    def engine(self, engine_id: str) -> EngineRecord | None:
+        """The engine's record as this process currently sees it (cached)."""
+        return self.cache.get(engine_id, self._load)
+
+    def authenticate(self, engine_id: str | None, key: str | None) -> Principal:
+        if not engine_id or not key or len(engine_id) > MAX_HEADER_LENGTH or len(key) > MAX_HEADER_LENGTH:
+            raise UnauthorizedError("missing or invalid engine credentials")
+        record = self.engine(engine_id)
+        if record is None or record.status != "active" or not key_matches(record, key, now()):
+            raise UnauthorizedError("missing or invalid engine credentials")
+        return Principal(engine_id=record.engine_id, scopes=frozenset(record.scopes), permissions=record.permissions)

@@ -1,0 +1,1 @@
+"""Engine Control: engine identities, permissions, platform status, feature flags, checks."""

@@ -1,0 +1,49 @@
+"""The action check as a pure function: may this engine do this action on this platform now?
+
+Rules, in order (the first that denies is the reason given):
+1. the platform and the action must be in the catalog (``unknown_platform``, ``unknown_action``);
+2. the engine must be granted the action (``not_granted``): nothing is allowed implicitly;
+3. the platform must be ``available`` (``platform_maintenance``, ``platform_disabled``);
+4. no disabled feature flag may target the action or its whole platform (``flag_disabled``).
+Permissions come before platform state so an engine learns nothing about platforms it may not use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from puraify.engine_control.models import Catalog, EngineRecord
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    rule: str | None = None
+    reason: str | None = None
+    required_scopes: list[str] = field(default_factory=list)
+
+
+def decide(engine: EngineRecord, catalog: Catalog, platform: str, action_type: str) -> Decision:
+    """Evaluate the rules above; never raises for unknown names, it denies."""
+    spec = catalog.platforms.get(platform)
+    if spec is None:
+        return Decision(False, "unknown_platform", f"unknown platform '{platform}'")
+    action = spec.actions.get(action_type)
+    if action is None:
+        return Decision(False, "unknown_action", f"unknown action '{action_type}' on platform '{platform}'")
+    scopes = list(action.required_scopes)
+    if action_type not in engine.permissions.get(platform, ()):
+        return Decision(
+            False,
+            "not_granted",
+            f"action '{action_type}' on '{platform}' is not granted to engine '{engine.engine_id}'",
+            scopes,
+        )
+    if spec.status != "available":
+        return Decision(False, f"platform_{spec.status}", f"platform '{platform}' is in {spec.status}", scopes)
+    for flag in catalog.flags.values():
+        if flag.enabled or flag.platform != platform:
+            continue
+        if flag.action_type is None or flag.action_type == action_type:
+            return Decision(False, "flag_disabled", f"disabled by flag '{flag.name}'", scopes)
+    return Decision(True, None, None, scopes)

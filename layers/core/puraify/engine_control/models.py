@@ -1,0 +1,204 @@
+"""Engine Control's records and its API's request and response bodies (the public contract)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
+PlatformName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
+ActionName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.-]{1,64}$")]
+Scope = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_:.-]{1,64}$")]
+FlagName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+PlatformStatus = Literal["available", "maintenance", "disabled"]
+
+Permissions = dict[PlatformName, list[ActionName]]
+
+
+class Request(BaseModel):
+    """Base of request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- records kept in the store -------------------------------------------------------------
+
+
+class EngineRecord(BaseModel):
+    engine_id: str
+    key_hash: str
+    previous_key_hash: str | None = None
+    previous_key_expires_at: float | None = None
+    permissions: dict[str, list[str]] = {}
+    scopes: list[str] = []
+    description: str = ""
+    status: Literal["active", "revoked"] = "active"
+    created_at: str
+    updated_at: str
+
+
+class ActionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    required_scopes: list[Annotated[str, StringConstraints(min_length=1, max_length=128)]] = Field(
+        default_factory=list, max_length=32
+    )
+
+
+class Platform(BaseModel):
+    name: str
+    status: PlatformStatus = "available"
+    api_version: str = "v1"
+    actions: dict[str, ActionSpec] = {}
+    updated_at: str = ""
+
+
+class Flag(BaseModel):
+    name: str
+    enabled: bool
+    platform: str | None = None
+    action_type: str | None = None
+    description: str = ""
+    updated_at: str = ""
+
+
+class Catalog(BaseModel):
+    """Everything a check reads besides the engine: platforms and feature flags."""
+
+    platforms: dict[str, Platform] = {}
+    flags: dict[str, Flag] = {}
+
+
+# --- API bodies ----------------------------------------------------------------------------
+
+
+def _no_duplicate_actions(value: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {platform: sorted(set(actions)) for platform, actions in value.items()}
+
+
+class EngineRegisterRequest(Request):
+    engine_id: EngineId
+    permissions: Permissions = Field(default_factory=dict, max_length=100)
+    scopes: list[Scope] = Field(default_factory=list, max_length=32)
+    description: str = Field(default="", max_length=1024)
+
+    _dedupe = field_validator("permissions")(_no_duplicate_actions)
+
+
+class EngineRegisterResponse(BaseModel):
+    engine_id: str
+    engine_key: str
+    permissions: dict[str, list[str]]
+    scopes: list[str]
+    created_at: str
+
+
+class EngineValidateResponse(BaseModel):
+    valid: bool
+    engine_id: str
+    permissions: dict[str, list[str]]
+    scopes: list[str]
+
+
+class EngineRotateRequest(Request):
+    grace_seconds: int | None = Field(default=None, ge=0, le=7 * 86400)
+
+
+class EngineRotateResponse(BaseModel):
+    engine_id: str
+    engine_key: str
+    previous_key_valid_until: str | None
+
+
+class EngineRevokeResponse(BaseModel):
+    engine_id: str
+    status: Literal["revoked"]
+    revoked_at: str
+
+
+class EnginePermissionsRequest(Request):
+    permissions: Permissions = Field(max_length=100)
+    scopes: list[Scope] | None = Field(default=None, max_length=32)
+
+    _dedupe = field_validator("permissions")(_no_duplicate_actions)
+
+
+class EnginePermissionsResponse(BaseModel):
+    engine_id: str
+    permissions: dict[str, list[str]]
+    scopes: list[str]
+    updated_at: str
+
+
+class ActionCheckRequest(Request):
+    engine_id: EngineId | None = None
+    platform: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    action_type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    project_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    flow_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+
+
+class ActionCheckResponse(BaseModel):
+    allowed: bool
+    required_scopes: list[str] = []
+    reason: str | None = None
+    rule: str | None = None
+    engine_id: str
+    platform: str
+    action_type: str
+    request_id: str
+
+
+class PlatformPutRequest(Request):
+    status: PlatformStatus = "available"
+    api_version: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "v1"
+    actions: dict[ActionName, ActionSpec] = Field(default_factory=dict, max_length=200)
+
+
+class PlatformView(BaseModel):
+    name: str
+    status: PlatformStatus
+    api_version: str
+    actions: dict[str, ActionSpec]
+    updated_at: str
+
+
+class PlatformListResponse(BaseModel):
+    platforms: list[PlatformView]
+
+
+class FlagPutRequest(Request):
+    enabled: bool
+    platform: PlatformName | None = None
+    action_type: ActionName | None = None
+    description: str = Field(default="", max_length=1024)
+
+
+class FlagView(BaseModel):
+    name: str
+    enabled: bool
+    platform: str | None = None
+    action_type: str | None = None
+    description: str = ""
+    updated_at: str
+
+
+class GlobalConfigResponse(BaseModel):
+    api_version: str
+    api_versions: dict[str, str]
+    feature_flags: dict[str, FlagView]
+
+
+class EngineEventRequest(Request):
+    event_type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    platform: Annotated[str, StringConstraints(max_length=64)] | None = None
+    action_type: Annotated[str, StringConstraints(max_length=64)] | None = None
+    status: Annotated[str, StringConstraints(max_length=32)] | None = None
+    message: str | None = Field(default=None, max_length=4096)
+    details: dict[str, Any] = Field(default_factory=dict)
+    event_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
+
+
+class EngineEventResponse(BaseModel):
+    event_id: str

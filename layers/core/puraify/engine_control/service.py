@@ -1,0 +1,270 @@
+"""Engine Control's operations. Each takes the authenticated caller and returns a response model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from puraify.audit import AuditLog
+from puraify.auth import ADMIN_SCOPE, Authenticator, Principal, hash_key, new_key
+from puraify.cache import TtlCache
+from puraify.clock import iso, now
+from puraify.engine_control import models as m
+from puraify.engine_control.decisions import decide
+from puraify.errors import ForbiddenError, NotFoundError, PuraifyError, UnavailableError, ValidationFailedError
+
+
+class EngineStore(Protocol):
+    def get(self, engine_id: str) -> m.EngineRecord | None: ...
+    def create(self, record: m.EngineRecord) -> None: ...
+    def update(self, record: m.EngineRecord, expected_key_hash: str) -> None: ...
+
+
+class CatalogStore(Protocol):
+    def load(self) -> m.Catalog: ...
+    def put_platform(self, platform: m.Platform) -> None: ...
+    def put_flag(self, flag: m.Flag) -> None: ...
+
+
+class EngineControl:
+    """Engine identities, the catalog, and the check; reads go through bounded-staleness caches."""
+
+    def __init__(
+        self,
+        engines: EngineStore,
+        catalog: CatalogStore,
+        audit: AuditLog,
+        authenticator: Authenticator,
+        *,
+        cache_ttl_seconds: float,
+        rotation_grace_seconds: int,
+        api_version: str,
+    ):
+        self.engines = engines
+        self.catalog_store = catalog
+        self.audit = audit
+        self.auth = authenticator
+        self.rotation_grace_seconds = rotation_grace_seconds
+        self.api_version = api_version
+        self._catalog: TtlCache[str, m.Catalog] = TtlCache(cache_ttl_seconds)
+
+    # --- engines -------------------------------------------------------------------------
+
+    def register(self, caller: Principal, body: m.EngineRegisterRequest, request_id: str) -> m.EngineRegisterResponse:
+        """Create an engine with a fresh key; the key is returned here and never again."""
+        key = new_key()
+        at = iso()
+        record = m.EngineRecord(
+            engine_id=body.engine_id,
+            key_hash=hash_key(key),
+            permissions=body.permissions,
+            scopes=sorted(set(body.scopes)),
+            description=body.description,
+            created_at=at,
+            updated_at=at,
+        )
+        with self._admin_audit(caller, request_id, "register_engine", target=body.engine_id):
+            self.engines.create(record)
+        self.auth.cache.invalidate(body.engine_id)
+        return m.EngineRegisterResponse(
+            engine_id=record.engine_id,
+            engine_key=key,
+            permissions=record.permissions,
+            scopes=record.scopes,
+            created_at=at,
+        )
+
+    def validate(self, caller: Principal) -> m.EngineValidateResponse:
+        return m.EngineValidateResponse(
+            valid=True, engine_id=caller.engine_id, permissions=caller.permissions, scopes=sorted(caller.scopes)
+        )
+
+    def rotate(
+        self, caller: Principal, engine_id: str, body: m.EngineRotateRequest, request_id: str
+    ) -> m.EngineRotateResponse:
+        """Issue a new key; the previous one keeps working for the grace period, then stops."""
+        grace = self.rotation_grace_seconds if body.grace_seconds is None else body.grace_seconds
+        with self._admin_audit(
+            caller, request_id, "rotate_key", target=engine_id, require_admin=caller.engine_id != engine_id
+        ):
+            current = self._active_engine(engine_id)
+            key = new_key()
+            valid_until = now() + grace if grace > 0 else None
+            updated = current.model_copy(
+                update={
+                    "key_hash": hash_key(key),
+                    "previous_key_hash": current.key_hash if valid_until else None,
+                    "previous_key_expires_at": valid_until,
+                    "updated_at": iso(),
+                }
+            )
+            self.engines.update(updated, expected_key_hash=current.key_hash)
+        self.auth.cache.invalidate(engine_id)
+        return m.EngineRotateResponse(
+            engine_id=engine_id, engine_key=key, previous_key_valid_until=iso(valid_until) if valid_until else None
+        )
+
+    def revoke(self, caller: Principal, engine_id: str, request_id: str) -> m.EngineRevokeResponse:
+        """Revoke an engine: its keys stop working here at once, everywhere within the cache TTL."""
+        with self._admin_audit(caller, request_id, "revoke_engine", target=engine_id):
+            current = self._active_engine(engine_id)
+            at = iso()
+            updated = current.model_copy(
+                update={"status": "revoked", "previous_key_hash": None, "previous_key_expires_at": None, "updated_at": at}
+            )
+            self.engines.update(updated, expected_key_hash=current.key_hash)
+        self.auth.cache.invalidate(engine_id)
+        return m.EngineRevokeResponse(engine_id=engine_id, status="revoked", revoked_at=at)
+
+    def set_permissions(
+        self, caller: Principal, engine_id: str, body: m.EnginePermissionsRequest, request_id: str
+    ) -> m.EnginePermissionsResponse:
+        """Replace the engine's permission set (and its scopes, when given)."""
+        with self._admin_audit(
+            caller, request_id, "set_permissions", target=engine_id, details={"permissions": body.permissions}
+        ):
+            current = self._active_engine(engine_id)
+            changes: dict[str, object] = {"permissions": body.permissions, "updated_at": iso()}
+            if body.scopes is not None:
+                changes["scopes"] = sorted(set(body.scopes))
+            updated = current.model_copy(update=changes)
+            self.engines.update(updated, expected_key_hash=current.key_hash)
+        self.auth.cache.invalidate(engine_id)
+        return m.EnginePermissionsResponse(
+            engine_id=engine_id, permissions=updated.permissions, scopes=updated.scopes, updated_at=updated.updated_at
+        )
+
+    def _active_engine(self, engine_id: str) -> m.EngineRecord:
+        record = self.engines.get(engine_id)
+        if record is None or record.status != "active":
+            raise NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
+        return record
+
+    # --- checks --------------------------------------------------------------------------
+
+    def check(self, caller: Principal, body: m.ActionCheckRequest, request_id: str) -> m.ActionCheckResponse:
+        """Decide and audit one action check. Fails closed: an undecidable check raises 503."""
+        engine_id = body.engine_id or caller.engine_id
+        audit = {
+            "kind": "check",
+            "request_id": request_id,
+            "engine_id": engine_id,
+            "platform": body.platform,
+            "action_type": body.action_type,
+            "project_id": body.project_id,
+            "flow_id": body.flow_id,
+        }
+        try:
+            if engine_id != caller.engine_id and not caller.is_admin:
+                raise ForbiddenError("checking another engine needs the 'admin' scope", code="missing_scope")
+            engine = self.auth.engine(engine_id)
+            if engine is None or engine.status != "active":
+                raise NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
+            decision = decide(engine, self.catalog(), body.platform, body.action_type)
+        except PuraifyError as error:
+            status = "denied" if error.status in (403, 404) else "error"
+            self._audit_quietly(**audit, status=status, reason=error.message)
+            raise
+        self.audit.record(
+            **audit,
+            status="allowed" if decision.allowed else "denied",
+            reason=decision.reason,
+            details={"rule": decision.rule, "caller": caller.engine_id} if decision.rule else None,
+        )
+        return m.ActionCheckResponse(
+            allowed=decision.allowed,
+            required_scopes=decision.required_scopes,
+            reason=decision.reason,
+            rule=decision.rule,
+            engine_id=engine_id,
+            platform=body.platform,
+            action_type=body.action_type,
+            request_id=request_id,
+        )
+
+    # --- catalog -------------------------------------------------------------------------
+
+    def catalog(self) -> m.Catalog:
+        """The catalog as this process sees it: at most ``cache_ttl_seconds`` old."""
+        return self._catalog.get("catalog", lambda _: self.catalog_store.load())
+
+    def list_platforms(self) -> m.PlatformListResponse:
+        platforms = self.catalog().platforms
+        return m.PlatformListResponse(
+            platforms=[m.PlatformView.model_validate(platforms[name].model_dump()) for name in sorted(platforms)]
+        )
+
+    def put_platform(
+        self, caller: Principal, name: str, body: m.PlatformPutRequest, request_id: str
+    ) -> m.PlatformView:
+        platform = m.Platform(name=name, updated_at=iso(), **body.model_dump())
+        with self._admin_audit(
+            caller, request_id, "put_platform", target=name, platform=name, details={"status": body.status}
+        ):
+            self.catalog_store.put_platform(platform)
+        self._catalog.invalidate()
+        return m.PlatformView.model_validate(platform.model_dump())
+
+    def global_config(self) -> m.GlobalConfigResponse:
+        catalog = self.catalog()
+        versions = {"control_plane": self.api_version}
+        versions.update({name: p.api_version for name, p in sorted(catalog.platforms.items())})
+        return m.GlobalConfigResponse(
+            api_version=self.api_version,
+            api_versions=versions,
+            feature_flags={
+                name: m.FlagView.model_validate(flag.model_dump()) for name, flag in sorted(catalog.flags.items())
+            },
+        )
+
+    def put_flag(self, caller: Principal, name: str, body: m.FlagPutRequest, request_id: str) -> m.FlagView:
+        if body.action_type and not body.platform:
+            raise ValidationFailedError(
+                "a flag that targets an action must name its platform",
+                details=[{"field": "body.platform", "message": "required when action_type is given"}],
+            )
+        flag = m.Flag(name=name, updated_at=iso(), **body.model_dump())
+        with self._admin_audit(
+            caller, request_id, "put_flag", target=name, platform=body.platform, details={"enabled": body.enabled}
+        ):
+            self.catalog_store.put_flag(flag)
+        self._catalog.invalidate()
+        return m.FlagView.model_validate(flag.model_dump())
+
+    # --- audit ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _admin_audit(
+        self,
+        caller: Principal,
+        request_id: str,
+        operation: str,
+        *,
+        target: str,
+        platform: str | None = None,
+        details: dict[str, Any] | None = None,
+        require_admin: bool = True,
+    ) -> Iterator[None]:
+        """Audit an admin change once it happened (allowed) or failed (denied, error)."""
+        record: dict[str, Any] = {
+            "kind": "admin",
+            "request_id": request_id,
+            "engine_id": caller.engine_id,
+            "platform": platform,
+            "details": {"operation": operation, "target": target, **(details or {})},
+        }
+        try:
+            if require_admin:
+                caller.require(ADMIN_SCOPE)
+            yield
+        except PuraifyError as error:
+            self._audit_quietly(**record, status="denied" if error.status < 500 else "error", reason=error.message)
+            raise
+        self.audit.record(**record, status="allowed")
+
+    def _audit_quietly(self, **record: Any) -> None:
+        try:
+            self.audit.record(**record)
+        except UnavailableError:
+            pass  # the error being raised already tells the caller; the log line was written

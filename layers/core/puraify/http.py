@@ -1,0 +1,163 @@
+"""HTTP for every function: the resolver, authentication, size limits, and the error envelope.
+
+Every response that is not a success has the shape
+``{"error": {"code", "message", "details"}, "request_id"}``; no stack trace ever leaves here.
+Authentication runs before routing and validation, so a caller without valid credentials learns
+nothing about routes or bodies: every route but ``GET /health`` answers 401 first.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from puraify import runtime
+from puraify.auth import Principal
+from puraify.errors import (
+    BadRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PuraifyError,
+    UnauthorizedError,
+    UnavailableError,
+    ValidationFailedError,
+)
+from puraify.observability import logger
+
+PUBLIC_ROUTES = frozenset({("GET", "/health")})
+
+
+def error_payload(error: PuraifyError, request_id: str) -> dict[str, Any]:
+    return {
+        "error": {"code": error.code, "message": error.message, "details": error.details},
+        "request_id": request_id,
+    }
+
+
+def _error_response(error: PuraifyError, request_id: str) -> Response:
+    return Response(
+        status_code=error.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(error_payload(error, request_id)),
+    )
+
+
+def _raw_error(error: PuraifyError, request_id: str) -> dict[str, Any]:
+    """An API Gateway (payload 2.0) response for errors raised before routing."""
+    return {
+        "statusCode": error.status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(error_payload(error, request_id)),
+        "isBase64Encoded": False,
+    }
+
+
+def _field(loc: Any) -> str:
+    return ".".join(str(part) for part in loc) if isinstance(loc, (list, tuple)) else str(loc)
+
+
+def validation_error(errors: list[dict[str, Any]]) -> PuraifyError:
+    """Pydantic's errors as field-level details: field, message and type, never the input."""
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return BadRequestError("the request body is not valid JSON", code="invalid_json")
+    details = [{"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
+    return ValidationFailedError(f"{len(details)} invalid field(s)", details=details)
+
+
+def create_app() -> APIGatewayHttpResolver:
+    """A resolver with request validation and the error envelope wired in."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(PuraifyError)
+    def _domain_error(error: PuraifyError) -> Response:
+        return _error_response(error, request_id(app))
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response:
+        return _error_response(validation_error(list(error.errors())), request_id(app))
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        failure = PuraifyError("internal error; the request was not completed")
+        return _error_response(failure, request_id(app))
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response:
+        return _error_response(NotFoundError("no such route", code="route_not_found"), request_id(app))
+
+    return app
+
+
+def caller(app: APIGatewayHttpResolver) -> Principal:
+    """The authenticated engine of the current request."""
+    return app.context["principal"]
+
+
+def request_id(app: APIGatewayHttpResolver) -> str:
+    return app.context.get("request_id", "")
+
+
+def query(app: APIGatewayHttpResolver) -> dict[str, str]:
+    """The query string parameters of the current request (empty values dropped)."""
+    params = app.current_event.query_string_parameters or {}
+    return {k: v for k, v in params.items() if v != ""}
+
+
+def handle(
+    app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, *, max_body_bytes: int | None = None
+) -> dict[str, Any]:
+    """Authenticate, enforce the body size limit, then route. Used by every ``lambda_handler``."""
+    context_info = event.get("requestContext") or {}
+    rid = context_info.get("requestId") or str(uuid.uuid4())
+    http = context_info.get("http") or {}
+    route = (http.get("method", ""), event.get("rawPath", ""))
+    current = runtime.current()
+    limit = max_body_bytes or current.settings.max_body_bytes
+    body = event.get("body") or ""
+    if len(body) > limit:
+        return _raw_error(PayloadTooLargeError(f"the request body exceeds {limit} bytes"), rid)
+    if route in PUBLIC_ROUTES:
+        app.append_context(request_id=rid)
+        return app.resolve(event, context)
+    headers = event.get("headers") or {}
+    claimed = headers.get("x-engine-id")
+    try:
+        principal = current.auth.authenticate(claimed, headers.get("x-engine-key"))
+    except UnauthorizedError as error:
+        _audit_auth_failure(current, rid, claimed, route)
+        return _raw_error(error, rid)
+    except UnavailableError as error:
+        return _raw_error(error, rid)
+    logger.append_keys(engine_id=principal.engine_id)
+    app.append_context(principal=principal, request_id=rid)
+    return app.resolve(event, context)
+
+
+def _audit_auth_failure(current: runtime.Runtime, rid: str, claimed: str | None, route: tuple[str, str]) -> None:
+    engine = (claimed or "-")[:64]
+    try:
+        current.audit.record(
+            kind="auth",
+            request_id=rid,
+            engine_id=engine,
+            status="denied",
+            reason="missing or invalid engine credentials",
+            details={"route": f"{route[0]} {route[1]}"},
+        )
+    except UnavailableError:
+        pass  # a 401 stays a 401; the log line above was still written
+
+
+def lambda_handler_for(app: APIGatewayHttpResolver, **options: Any) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The plain handler of a function's routes (decorate it with the logger and metrics)."""
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return handle(app, event, context, **options)
+
+    return handler

@@ -1,0 +1,1 @@
+"""Monitoring & Logs: events from every engine, error groups, alerts, the audit trail."""

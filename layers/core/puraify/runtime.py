@@ -1,0 +1,85 @@
+"""Wires stores, caches and services together once per process (per Lambda cold start).
+
+Handlers call ``current()``; tests and benchmarks ``install()`` a runtime built on in-memory
+stores, or ``reset()`` after pointing the process at another endpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from puraify import settings as settings_module
+from puraify.audit import AuditLog
+from puraify.auth import Authenticator
+from puraify.cache import TtlCache
+from puraify.engine_control.service import EngineControl
+from puraify.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engines: Any
+    catalog: Any
+    audit_store: Any
+    events: Any
+    auth: Authenticator
+    audit: AuditLog
+    engine_control: EngineControl
+
+
+def build(settings: Settings, *, engines: Any, catalog: Any, audit_store: Any, events: Any) -> Runtime:
+    """A runtime over the given stores (DynamoDB ones in Lambda, memory ones in unit tests)."""
+    auth = Authenticator(engines.get, TtlCache(settings.cache_ttl_seconds, settings.negative_cache_ttl_seconds))
+    audit = AuditLog(audit_store, settings.audit_retention_days)
+    control = EngineControl(
+        engines,
+        catalog,
+        audit,
+        auth,
+        cache_ttl_seconds=settings.cache_ttl_seconds,
+        rotation_grace_seconds=settings.key_rotation_grace_seconds,
+        api_version=settings.api_version,
+    )
+    return Runtime(settings, engines, catalog, audit_store, events, auth, audit, control)
+
+
+def build_default() -> Runtime:
+    from puraify.store.audit import DynamoAuditStore
+    from puraify.store.catalog import DynamoCatalogStore
+    from puraify.store.engines import DynamoEngineStore
+    from puraify.store.events import DynamoEventStore
+
+    settings = settings_module.get_settings()
+    return build(
+        settings,
+        engines=DynamoEngineStore(settings.engines_table),
+        catalog=DynamoCatalogStore(settings.catalog_table),
+        audit_store=DynamoAuditStore(settings.audit_table),
+        events=DynamoEventStore(settings.events_table),
+    )
+
+
+_current: Runtime | None = None
+
+
+def current() -> Runtime:
+    global _current
+    if _current is None:
+        _current = build_default()
+    return _current
+
+
+def install(runtime: Runtime | None) -> None:
+    global _current
+    _current = runtime
+
+
+def reset() -> None:
+    """Forget settings, clients and caches: the next request rebuilds them from the environment."""
+    from puraify.store import clients
+
+    install(None)
+    settings_module.get_settings.cache_clear()
+    clients.reset()

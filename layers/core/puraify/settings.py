@@ -1,0 +1,56 @@
+"""Runtime settings: one pydantic model, parsed from the environment once per cold start.
+
+Nothing else in the code base reads ``os.environ``. Table and bucket names come from
+``template.yaml`` (``!Ref`` in the functions' environment), tunables from its parameters.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    engines_table: str = "EnginesTable"
+    catalog_table: str = "CatalogTable"
+    audit_table: str = "AuditTable"
+    events_table: str = "EventsTable"
+
+    cache_ttl_seconds: float = Field(default=30.0, ge=0, le=300)
+    negative_cache_ttl_seconds: float = Field(default=5.0, ge=0, le=60)
+    key_rotation_grace_seconds: int = Field(default=300, ge=0, le=7 * 86400)
+    audit_retention_days: int = Field(default=90, ge=1, le=3650)
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    api_version: str = "v1"
+
+
+# Environment variable -> Settings field. Kept explicit so a reader can grep a variable's use.
+_ENV = {
+    "AWS_REGION": "region",
+    "AWS_ENDPOINT_URL": "endpoint_url",
+    "ENGINES_TABLE": "engines_table",
+    "CATALOG_TABLE": "catalog_table",
+    "AUDIT_TABLE": "audit_table",
+    "EVENTS_TABLE": "events_table",
+    "PURAIFY_CACHE_TTL_SECONDS": "cache_ttl_seconds",
+    "PURAIFY_NEGATIVE_CACHE_TTL_SECONDS": "negative_cache_ttl_seconds",
+    "PURAIFY_KEY_ROTATION_GRACE_SECONDS": "key_rotation_grace_seconds",
+    "PURAIFY_AUDIT_RETENTION_DAYS": "audit_retention_days",
+    "PURAIFY_EVENT_RETENTION_DAYS": "event_retention_days",
+    "PURAIFY_MAX_BODY_BYTES": "max_body_bytes",
+    "PURAIFY_API_VERSION": "api_version",
+}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, parsed once."""
+    values = {field: os.environ[var] for var, field in _ENV.items() if os.environ.get(var)}
+    return Settings.model_validate(values)

@@ -1,0 +1,1 @@
+"""Data access. The only package that imports boto3; everything else receives a store object."""

@@ -1,0 +1,59 @@
+"""Audit records: one item per decision, expiring through the table's TTL attribute.
+
+Key design: ``pk = ENGINE#<engine_id>``, ``sk = <timestamp>#<request_id>`` answers "what did this
+engine do, in order"; the sparse index ``by_project`` (``project_pk = PROJECT#<project_id>``,
+``project_sk = <timestamp>#<request_id>``) answers "which decisions concern this project".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from puraify.clock import now
+from puraify.store.clients import client
+from puraify.store.items import from_item, to_item, to_value, unavailable
+
+
+class DynamoAuditStore:
+    def __init__(self, table: str):
+        self.table = table
+
+    def put(self, record: dict[str, Any]) -> None:
+        """Persist one audit record (built by ``puraify.audit``)."""
+        try:
+            client("dynamodb").put_item(TableName=self.table, Item=to_item(record))
+        except (BotoCoreError, ClientError) as error:
+            raise unavailable(error, "the audit log") from error
+
+    def by_project(self, project_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """The unexpired decisions recorded for a project, oldest first."""
+        return self._query(
+            IndexName="by_project",
+            KeyConditionExpression="project_pk = :pk",
+            ExpressionAttributeValues={":pk": to_value(f"PROJECT#{project_id}"), ":now": to_value(int(now()))},
+            limit=limit,
+        )
+
+    def by_engine(self, engine_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """The unexpired decisions recorded for an engine, oldest first."""
+        return self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": to_value(f"ENGINE#{engine_id}"), ":now": to_value(int(now()))},
+            limit=limit,
+        )
+
+    def _query(self, limit: int, **kwargs: Any) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        kwargs.update(TableName=self.table, FilterExpression="expires_at > :now")
+        try:
+            while len(records) < limit:
+                page = client("dynamodb").query(**kwargs)
+                records.extend(from_item(i) for i in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (BotoCoreError, ClientError) as error:
+            raise unavailable(error, "the audit log") from error
+        return records[:limit]

@@ -1,0 +1,44 @@
+"""Lazily created, cached boto3 clients, so endpoint overrides and test servers take effect."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from puraify.settings import get_settings
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+
+_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"max_attempts": 3, "mode": "standard"},
+    tcp_keepalive=True,
+)
+
+
+def client(service: str) -> Any:
+    """The process-wide boto3 client for ``service``, created on first use."""
+    found = _clients.get(service)
+    if found is not None:
+        return found
+    with _lock:
+        if service not in _clients:
+            settings = get_settings()
+            _clients[service] = boto3.session.Session().client(
+                service,
+                region_name=settings.region,
+                endpoint_url=settings.endpoint_url,
+                config=_CONFIG,
+            )
+        return _clients[service]
+
+
+def reset() -> None:
+    """Forget every client (tests that point the process at another endpoint)."""
+    with _lock:
+        _clients.clear()

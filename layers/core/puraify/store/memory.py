@@ -1,0 +1,80 @@
+"""In-memory stores with the same behaviour as the DynamoDB ones: for unit tests and benchmarks."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+from puraify.clock import now
+from puraify.engine_control.models import Catalog, EngineRecord, Flag, Platform
+from puraify.errors import ConflictError, NotFoundError
+
+
+class MemoryEngineStore:
+    def __init__(self) -> None:
+        self.records: dict[str, EngineRecord] = {}
+        self.reads = 0
+        self._lock = threading.Lock()
+
+    def get(self, engine_id: str) -> EngineRecord | None:
+        self.reads += 1
+        record = self.records.get(engine_id)
+        return record.model_copy(deep=True) if record else None
+
+    def create(self, record: EngineRecord) -> None:
+        with self._lock:
+            if record.engine_id in self.records:
+                raise ConflictError(f"engine '{record.engine_id}' already exists", code="engine_exists")
+            self.records[record.engine_id] = record.model_copy(deep=True)
+
+    def update(self, record: EngineRecord, expected_key_hash: str) -> None:
+        with self._lock:
+            current = self.records.get(record.engine_id)
+            if current is None or current.status != "active":
+                raise NotFoundError(f"engine '{record.engine_id}' not found", code="engine_not_found")
+            if current.key_hash != expected_key_hash:
+                raise ConflictError(f"engine '{record.engine_id}' changed concurrently; retry", code="concurrent_change")
+            self.records[record.engine_id] = record.model_copy(deep=True)
+
+
+class MemoryCatalogStore:
+    def __init__(self) -> None:
+        self.catalog = Catalog()
+        self.reads = 0
+
+    def load(self) -> Catalog:
+        self.reads += 1
+        return self.catalog.model_copy(deep=True)
+
+    def put_platform(self, platform: Platform) -> None:
+        self.catalog.platforms[platform.name] = platform.model_copy(deep=True)
+
+    def put_flag(self, flag: Flag) -> None:
+        self.catalog.flags[flag.name] = flag.model_copy(deep=True)
+
+
+class MemoryAuditStore:
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def put(self, record: dict[str, Any]) -> None:
+        self.records.append(copy.deepcopy(record))
+
+    def by_project(self, project_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        key = f"PROJECT#{project_id}"
+        live = [r for r in self.records if r.get("project_pk") == key and r["expires_at"] > now()]
+        return sorted(live, key=lambda r: r["sk"])[:limit]
+
+    def by_engine(self, engine_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        key = f"ENGINE#{engine_id}"
+        live = [r for r in self.records if r["pk"] == key and r["expires_at"] > now()]
+        return sorted(live, key=lambda r: r["sk"])[:limit]
+
+
+class MemoryEventStore:
+    def __init__(self) -> None:
+        self.events: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def put(self, event: dict[str, Any]) -> None:
+        self.events[(event["pk"], event["sk"])] = copy.deepcopy(event)

@@ -1,0 +1,167 @@
+"""``make run``: the whole control plane on one machine.
+
+1. An AWS endpoint: ``AWS_ENDPOINT_URL`` if set, else an embedded moto server on 127.0.0.1:4566.
+2. The template's tables, buckets and topics, created from ``template.yaml`` itself.
+3. Engine ``admin`` (``PURAIFY_ADMIN_KEY``, or a generated key printed once) and a starter catalog.
+4. The template's routes on 127.0.0.1:3000 (``PURAIFY_PORT``), handlers called in-process.
+5. The template's schedules, fired by a timer (no emulator fires EventBridge schedules).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local.template import ROOT, REGION, Template
+
+SEED = Path(__file__).resolve().parent / "seed" / "catalog.json"
+
+
+def start_moto(host: str = "127.0.0.1", port: int = 4566) -> Any:
+    """An in-process moto server (LocalStack's port and wire protocol)."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    return server
+
+
+def aws_environment(endpoint_url: str) -> dict[str, str]:
+    """Credentials and region for an emulated endpoint (never real ones)."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+    }
+
+
+def rate_seconds(expression: str) -> float | None:
+    """Seconds between runs of ``rate(N unit)``; None for cron expressions."""
+    match = re.fullmatch(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expression.strip())
+    if not match:
+        return None
+    unit = {"minute": 60, "hour": 3600, "day": 86400}[match.group(2).rstrip("s")]
+    return int(match.group(1)) * unit
+
+
+@dataclass
+class LocalControlPlane:
+    """Everything ``make run`` starts, startable from tests too (with another port and prefix)."""
+
+    port: int = 3000
+    endpoint_url: str | None = None
+    admin_key: str | None = None
+    prefix: str = ""
+    schedules: bool = True
+    admin_key_shown: str | None = None
+    base_url: str = ""
+    _moto: Any = None
+    _server: Any = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        if self.endpoint_url is None:
+            self._moto = start_moto()
+            self.endpoint_url = "http://127.0.0.1:4566"
+        template = Template(prefix=self.prefix)
+        os.environ.update(aws_environment(self.endpoint_url))
+        os.environ.update(template.environment())
+
+        from local.resources import create_all
+
+        create_all(template, self.endpoint_url)
+
+        sys.path.insert(0, str(ROOT / "layers" / "core"))
+        from puraify import runtime
+        from puraify.engine_control.bootstrap import ensure_admin, seed_catalog
+
+        runtime.reset()
+        current = runtime.current()
+        self.admin_key_shown, _ = ensure_admin(current.engines, self.admin_key)
+        seed_catalog(current.catalog, json.loads(SEED.read_text()))
+
+        from local.gateway import Gateway, make_server, serve_in_background
+
+        gateway = Gateway(template)
+        self._server = make_server(gateway, "127.0.0.1", self.port)
+        self.port = self._server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        serve_in_background(self._server)
+        if self.schedules:
+            self._start_schedules(gateway, template)
+
+    def _start_schedules(self, gateway: Any, template: Template) -> None:
+        for fid, function in template.functions().items():
+            for expression in function.schedules:
+                interval = rate_seconds(expression)
+                if interval is None:
+                    print(f"note: {fid} schedule {expression!r} is not fired locally (only rate() is)")
+                    continue
+                threading.Thread(
+                    target=self._fire, args=(gateway, fid, interval), name=f"schedule-{fid}", daemon=True
+                ).start()
+
+    def _fire(self, gateway: Any, function_id: str, interval: float) -> None:
+        from local.gateway import LambdaContext
+
+        handler = gateway.handlers[function_id]
+        while not self._stop.wait(interval):
+            event = {
+                "version": "0",
+                "id": uuid.uuid4().hex,
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "region": REGION,
+                "resources": [f"arn:aws:events:{REGION}:123456789012:rule/{function_id}"],
+                "detail": {},
+            }
+            try:
+                handler(event, LambdaContext(function_name=function_id, aws_request_id=event["id"]))
+            except Exception as error:  # noqa: BLE001 - a failed run is retried at the next tick
+                print(f"schedule {function_id} failed: {error}", file=sys.stderr)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._moto is not None:
+            self._moto.stop()
+
+
+def main() -> None:
+    plane = LocalControlPlane(
+        port=int(os.environ.get("PURAIFY_PORT", "3000")),
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+        admin_key=os.environ.get("PURAIFY_ADMIN_KEY") or None,
+    )
+    plane.start()
+    if plane.admin_key_shown and not os.environ.get("PURAIFY_ADMIN_KEY"):
+        print(f"admin key (shown once, keep it): {plane.admin_key_shown}")
+    print(f"PURAIFY control plane ready on {plane.base_url} (AWS endpoint {plane.endpoint_url}); Ctrl-C stops it",
+          flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    done.wait()
+    plane.stop()
+    print("stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()
