@@ -5,7 +5,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from puraify import runtime
 from puraify.engine_control import models as m
-from puraify.http import caller, create_app, handle
+from puraify.http import caller, create_app, handle, respond
 from puraify.monitoring.engine_events import record_engine_event
 from puraify.observability import logger, metrics
 
@@ -16,7 +16,7 @@ app = create_app()
 def engine_event(body: m.EngineEventRequest) -> Response[m.EngineEventResponse]:
     current = runtime.current()
     stored = record_engine_event(current.events, caller(app), body, current.settings.event_retention_days)
-    return Response(status_code=202, body=stored)
+    return respond(202, stored)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -5,7 +5,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from puraify import runtime
 from puraify.engine_control import models as m
-from puraify.http import caller, create_app, handle, request_id
+from puraify.http import caller, create_app, handle, request_id, respond
 from puraify.observability import logger, metrics
 
 app = create_app()
@@ -14,7 +14,7 @@ app = create_app()
 @app.post("/engines/register")
 def register(body: m.EngineRegisterRequest) -> Response[m.EngineRegisterResponse]:
     created = runtime.current().engine_control.register(caller(app), body, request_id(app))
-    return Response(status_code=201, body=created)
+    return respond(201, created)
 
 
 @app.post("/engines/validate")

@@ -161,3 +161,8 @@ def lambda_handler_for(app: APIGatewayHttpResolver, **options: Any) -> Callable[
         return handle(app, event, context, **options)
 
     return handler
+
+
+def respond(status: int, model: Any) -> Response:
+    """A JSON response with a status other than 200 (201 created, 202 accepted)."""
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=model)

@@ -6,8 +6,9 @@ stores, or ``reset()`` after pointing the process at another endpoint.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from puraify import settings as settings_module
 from puraify.audit import AuditLog
@@ -15,6 +16,8 @@ from puraify.auth import Authenticator
 from puraify.cache import TtlCache
 from puraify.engine_control.service import EngineControl
 from puraify.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -27,6 +30,18 @@ class Runtime:
     auth: Authenticator
     audit: AuditLog
     engine_control: EngineControl
+    services: dict[str, Any] = field(default_factory=dict)
+
+    def service(self, name: str, factory: Callable[[Runtime], T]) -> T:
+        """The service ``name`` of this runtime, built by ``factory(runtime)`` on first use.
+
+        Each service package (monitoring, environments, planning) wires itself through this, so
+        ``reset()`` and ``install()`` rebuild every service together with the stores it uses.
+        """
+        found = self.services.get(name)
+        if found is None:
+            found = self.services[name] = factory(self)
+        return found
 
 
 def build(settings: Settings, *, engines: Any, catalog: Any, audit_store: Any, events: Any) -> Runtime:

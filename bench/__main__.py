@@ -1,0 +1,47 @@
+"""``make bench``: runs every ``bench/bench_*.py`` and writes one markdown report.
+
+Each module has ``run() -> str`` returning its markdown section (tables of medians and ratios
+measured side by side in the same run). The report goes to ``bench/results/<date>.md`` and
+``bench/results/latest.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
+
+
+def main() -> None:
+    only = sys.argv[1:]
+    names = sorted(p.stem for p in HERE.glob("bench_*.py"))
+    if only:
+        names = [n for n in names if any(o in n for o in only)]
+    sections = [
+        "# PURAIFY benchmarks",
+        f"Run {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())} on {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}. Reproduce: `make bench`.",
+    ]
+    for name in names:
+        started = time.perf_counter()
+        print(f"running {name} ...", flush=True)
+        section = importlib.import_module(f"bench.{name}").run()
+        sections.append(section.strip())
+        print(f"  done in {time.perf_counter() - started:.1f} s", flush=True)
+    report = "\n\n".join(sections) + "\n"
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    (results / "latest.md").write_text(report)
+    (results / f"{time.strftime('%Y-%m-%d')}.md").write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

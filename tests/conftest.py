@@ -1,0 +1,173 @@
+"""Fixtures shared by every test.
+
+- ``moto_endpoint``: one moto server for the session, on a free port of 127.0.0.1.
+- ``aws``: a fresh set of the template's resources for one test (a unique name prefix), with the
+  process environment pointing at them, as a Lambda's would.
+- ``admin_key``: engine ``admin`` bootstrapped in those resources.
+- ``invoke``: call a function's real ``lambda_handler`` with an event from ``events/``.
+- ``plane``: the local runner (gateway + handlers) on a free port, for end-to-end tests over HTTP.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.gateway import LambdaContext, load_handler
+from local.resources import create_all
+from local.runner import LocalControlPlane, aws_environment
+from local.template import ROOT, Template
+
+EVENTS = ROOT / "events"
+_prefixes = itertools.count(1)
+
+# Tests never reach real AWS: placeholder credentials even before any fixture runs.
+for _name, _value in aws_environment("http://127.0.0.1:1").items():
+    os.environ.setdefault(_name, _value)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@dataclass
+class Aws:
+    endpoint_url: str
+    template: Template
+
+    def name(self, logical_id: str) -> str:
+        return self.template.physical_name(logical_id)
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.session.Session().client(service, endpoint_url=self.endpoint_url, region_name="us-east-1")
+
+
+def use_resources(endpoint_url: str, prefix: str) -> Aws:
+    """Create the template's resources under ``prefix`` and point this process at them."""
+    from puraify import runtime
+
+    template = Template(prefix=prefix)
+    os.environ.update(aws_environment(endpoint_url))
+    os.environ.update(template.environment())
+    create_all(template, endpoint_url)
+    runtime.reset()
+    return Aws(endpoint_url, template)
+
+
+@pytest.fixture
+def aws(moto_endpoint: str) -> Iterator[Aws]:
+    saved = dict(os.environ)
+    yield use_resources(moto_endpoint, f"t{next(_prefixes)}-")
+    os.environ.clear()
+    os.environ.update(saved)
+    from puraify import runtime
+
+    runtime.reset()
+
+
+@pytest.fixture
+def admin_key(aws: Aws) -> str:
+    from puraify import runtime
+    from puraify.engine_control.bootstrap import ensure_admin
+
+    key, _ = ensure_admin(runtime.current().engines, "pfk_test-admin-key-0123456789abcdefghijklmnopqrstu")
+    return key or "pfk_test-admin-key-0123456789abcdefghijklmnopqrstu"
+
+
+def load_event(path: str) -> dict[str, Any]:
+    """An event from ``events/`` (``"check/allowed"`` -> ``events/check/allowed.json``)."""
+    return json.loads((EVENTS / f"{path}.json").read_text())
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class Invoker:
+    """Calls the real handler of a template function with an event, as Lambda would."""
+
+    def __init__(self) -> None:
+        self.functions = Template().functions()
+
+    def __call__(
+        self,
+        event: dict[str, Any] | str,
+        *,
+        engine: tuple[str, str] | None = None,
+        body: Any = None,
+        path_params: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> Reply:
+        event = copy.deepcopy(load_event(event) if isinstance(event, str) else event)
+        if engine is not None:
+            event.setdefault("headers", {}).update({"x-engine-id": engine[0], "x-engine-key": engine[1]})
+        if body is not None:
+            event["body"] = body if isinstance(body, str) else json.dumps(body)
+        if path_params:
+            event["pathParameters"] = path_params
+            raw = event["routeKey"].split(" ", 1)[1]
+            for key, value in path_params.items():
+                raw = raw.replace("{" + key + "}", value)
+            event["rawPath"] = raw
+            event["requestContext"]["http"]["path"] = raw
+        if query is not None:
+            event["queryStringParameters"] = query
+            event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+        method, path = event["routeKey"].split(" ", 1)
+        function = next(
+            fn for fn in self.functions.values() if any(r.method == method and r.path == path for r in fn.routes)
+        )
+        result = load_handler(function)(event, LambdaContext(function.logical_id, event["requestContext"]["requestId"]))
+        raw_body = result.get("body") or ""
+        return Reply(result["statusCode"], json.loads(raw_body) if raw_body else None, result.get("headers") or {})
+
+
+@pytest.fixture(scope="session")
+def invoke() -> Callable[..., Reply]:
+    return Invoker()
+
+
+@pytest.fixture(scope="module")
+def plane(moto_endpoint: str) -> Iterator[LocalControlPlane]:
+    saved = dict(os.environ)
+    local = LocalControlPlane(
+        port=0,
+        endpoint_url=moto_endpoint,
+        admin_key="pfk_e2e-admin-key-0123456789abcdefghijklmnopqrstuv",
+        prefix=f"e{next(_prefixes)}-",
+        schedules=False,
+    )
+    local.start()
+    yield local
+    local.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def events_dir() -> Path:
+    return EVENTS

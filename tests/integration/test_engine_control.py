@@ -1,0 +1,312 @@
+"""Engine Control handlers with real boto3 against the embedded endpoint, driven by events/."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from local.template import Template
+
+ADMIN = "admin"
+
+
+@pytest.fixture
+def admin(admin_key: str) -> tuple[str, str]:
+    return (ADMIN, admin_key)
+
+
+@pytest.fixture
+def seeded(aws, admin, invoke):
+    """The starter catalog plus engine ``action`` (gmail send_email, slack send_message)."""
+    from local.runner import SEED
+    from puraify import runtime
+    from puraify.engine_control.bootstrap import seed_catalog
+
+    seed_catalog(runtime.current().catalog, json.loads(SEED.read_text()))
+    reply = invoke("register/register", engine=admin)
+    assert reply.status == 201, reply.body
+    return ("action", reply.body["engine_key"])
+
+
+def test_register_returns_key_once_and_stores_only_its_hash(aws, admin, invoke):
+    # When
+    reply = invoke("register/register", engine=admin)
+    # Then
+    assert reply.status == 201
+    key = reply.body["engine_key"]
+    assert key.startswith("pfk_") and len(key) >= 43
+    assert reply.body["permissions"] == {"gmail": ["send_email"], "slack": ["send_message"]}
+    item = aws.client("dynamodb").get_item(TableName=aws.name("EnginesTable"), Key={"engine_id": {"S": "action"}})
+    assert key not in json.dumps(item["Item"])
+    assert len(item["Item"]["key_hash"]["S"]) == 64
+
+
+def test_register_existing_id_is_409(seeded, admin, invoke):
+    reply = invoke("register/register", engine=admin)
+    assert reply.status == 409
+    assert reply.body["error"]["code"] == "engine_exists"
+    assert reply.body["request_id"]
+
+
+def test_register_concurrently_gives_exactly_one_201(aws, admin, invoke):
+    body = {"engine_id": "racer", "permissions": {"slack": ["send_message"]}}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(lambda _: invoke("register/register", engine=admin, body=body), range(8)))
+    assert sorted(r.status for r in replies) == [201] + [409] * 7
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"engine_id": "Bad Id!", "permissions": {}}, "body.engine_id"),
+        ({"engine_id": "x" * 65}, "body.engine_id"),
+        ({"engine_id": "ok", "permissions": {"gmail": "send_email"}}, "body.permissions.gmail"),
+        ({"engine_id": "ok", "surprise": 1}, "body.surprise"),
+    ],
+)
+def test_register_invalid_body_is_422_with_field_details(aws, admin, invoke, body, field):
+    reply = invoke("register/register", engine=admin, body=body)
+    assert reply.status == 422
+    fields = [d["field"] for d in reply.body["error"]["details"]]
+    assert any(f.startswith(field) for f in fields), fields
+    assert "Traceback" not in json.dumps(reply.body)
+
+
+def test_register_malformed_json_is_400(aws, admin, invoke):
+    reply = invoke("register/register", engine=admin, body="{not json")
+    assert reply.status == 400
+    assert reply.body["error"]["code"] == "invalid_json"
+
+
+def test_register_oversized_body_is_413_and_stores_nothing(aws, admin, invoke):
+    body = {"engine_id": "big", "description": "x" * 300_000}
+    reply = invoke("register/register", engine=admin, body=body)
+    assert reply.status == 413
+    item = aws.client("dynamodb").get_item(TableName=aws.name("EnginesTable"), Key={"engine_id": {"S": "big"}})
+    assert "Item" not in item
+
+
+def test_register_without_admin_scope_is_403_and_audited(seeded, invoke, aws):
+    reply = invoke("register/register", engine=seeded, body={"engine_id": "sneaky"})
+    assert reply.status == 403
+    audit = aws.client("dynamodb").query(
+        TableName=aws.name("AuditTable"),
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "ENGINE#action"}},
+    )["Items"]
+    assert any(i["kind"]["S"] == "admin" and i["status"]["S"] == "denied" for i in audit)
+
+
+def test_validate_answers_for_the_caller(seeded, invoke):
+    reply = invoke("register/validate", engine=seeded)
+    assert reply.status == 200
+    assert reply.body == {
+        "valid": True,
+        "engine_id": "action",
+        "permissions": {"gmail": ["send_email"], "slack": ["send_message"]},
+        "scopes": ["logs:write"],
+    }
+
+
+def test_unknown_engine_and_wrong_key_get_the_same_401(seeded, invoke):
+    unknown = invoke("register/validate", engine=("ghost", seeded[1]))
+    wrong = invoke("register/validate", engine=("action", "pfk_wrong"))
+    assert unknown.status == wrong.status == 401
+    assert unknown.body["error"] == wrong.body["error"]
+
+
+def test_auth_failure_is_audited_with_ttl(seeded, invoke, aws):
+    invoke("register/validate", engine=("action", "pfk_wrong"))
+    items = aws.client("dynamodb").query(
+        TableName=aws.name("AuditTable"),
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "ENGINE#action"}},
+    )["Items"]
+    failures = [i for i in items if i["kind"]["S"] == "auth"]
+    assert len(failures) == 1
+    assert int(failures[0]["expires_at"]["N"]) > time.time() + 89 * 86400
+
+
+def test_rotate_old_key_works_during_grace_then_stops(seeded, invoke):
+    old = seeded
+    reply = invoke("register/rotate", engine=old, body={"grace_seconds": 1})
+    assert reply.status == 200
+    new = ("action", reply.body["engine_key"])
+    assert invoke("register/validate", engine=new).status == 200
+    assert invoke("register/validate", engine=old).status == 200
+    time.sleep(1.1)
+    assert invoke("register/validate", engine=old).status == 401
+    assert invoke("register/validate", engine=new).status == 200
+
+
+def test_rotate_another_engine_needs_admin(seeded, admin, invoke):
+    other = invoke("register/register", engine=admin, body={"engine_id": "other"}).body
+    reply = invoke("register/rotate", engine=("other", other["engine_key"]), path_params={"engine_id": "action"})
+    assert reply.status == 403
+
+
+def test_revoke_stops_the_key(seeded, admin, invoke):
+    assert invoke("register/revoke", engine=admin).status == 200
+    assert invoke("register/validate", engine=seeded).status == 401
+    again = invoke("register/register", engine=admin)
+    assert again.status == 409
+
+
+def test_permissions_replace_and_take_effect(seeded, admin, invoke):
+    assert invoke("check/check", engine=seeded).body["allowed"] is True
+    reply = invoke("register/permissions", engine=admin, body={"permissions": {"gmail": ["read_email"]}})
+    assert reply.status == 200
+    assert reply.body["permissions"] == {"gmail": ["read_email"]}
+    check = invoke("check/check", engine=seeded)
+    assert check.body["allowed"] is False
+    assert check.body["rule"] == "not_granted"
+
+
+def test_check_allowed_returns_required_scopes_and_audits(seeded, invoke, aws):
+    reply = invoke("check/check", engine=seeded)
+    assert reply.status == 200
+    assert reply.body["allowed"] is True
+    assert reply.body["required_scopes"] == ["mail.send"]
+    items = aws.client("dynamodb").scan(TableName=aws.name("AuditTable"))["Items"]
+    checks = [i for i in items if i["kind"]["S"] == "check"]
+    assert len(checks) == 1
+    record = checks[0]
+    for key in ("request_id", "engine_id", "platform", "action_type", "status", "timestamp", "expires_at"):
+        assert key in record
+    assert record["status"]["S"] == "allowed"
+
+
+@pytest.mark.parametrize(
+    ("body", "rule", "reason"),
+    [
+        ({"platform": "gmail", "action_type": "read_email"}, "not_granted", "not granted"),
+        ({"platform": "fax", "action_type": "send"}, "unknown_platform", "unknown platform 'fax'"),
+        ({"platform": "gmail", "action_type": "teleport"}, "unknown_action", "unknown action 'teleport'"),
+    ],
+)
+def test_check_denied_says_which_rule(seeded, invoke, body, rule, reason):
+    reply = invoke("check/check", engine=seeded, body=body)
+    assert reply.status == 200
+    assert reply.body["allowed"] is False
+    assert reply.body["rule"] == rule
+    assert reason in reply.body["reason"]
+
+
+def test_check_platform_maintenance_denies_without_restart(seeded, admin, invoke):
+    assert invoke("check/check", engine=seeded).body["allowed"] is True
+    assert invoke("config/put_platform", engine=admin).status == 200
+    reply = invoke("check/check", engine=seeded)
+    assert reply.body == reply.body | {"allowed": False, "rule": "platform_maintenance"}
+    assert "maintenance" in reply.body["reason"]
+
+
+def test_check_disabled_flag_denies_action_then_platform(seeded, admin, invoke):
+    assert invoke("config/put_flag", engine=admin).status == 200
+    reply = invoke("check/check", engine=seeded)
+    assert reply.body["allowed"] is False
+    assert reply.body["reason"] == "disabled by flag 'gmail_send'"
+    # a flag without action_type targets the whole platform
+    body = {"enabled": False, "platform": "slack"}
+    invoke("config/put_flag", engine=admin, body=body, path_params={"name": "slack_off"})
+    slack = invoke("check/check", engine=seeded, body={"platform": "slack", "action_type": "send_message"})
+    assert slack.body["reason"] == "disabled by flag 'slack_off'"
+    # re-enabling lifts it
+    invoke("config/put_flag", engine=admin, body={"enabled": True, "platform": "slack"}, path_params={"name": "slack_off"})
+    assert invoke("check/check", engine=seeded, body={"platform": "slack", "action_type": "send_message"}).body[
+        "allowed"
+    ]
+
+
+def test_check_for_another_engine_needs_admin(seeded, admin, invoke):
+    other = invoke("register/register", engine=admin, body={"engine_id": "other"}).body
+    reply = invoke("check/check", engine=("other", other["engine_key"]))  # body names engine "action"
+    assert reply.status == 403
+    as_admin = invoke("check/check", engine=admin)
+    assert as_admin.status == 200 and as_admin.body["allowed"] is True
+
+
+def test_check_fails_closed_when_store_unreachable(seeded, invoke, monkeypatch):
+    from puraify import runtime
+    from puraify.store import clients
+
+    runtime.current()  # warm: credentials cached, catalog not yet
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    runtime.reset()
+    clients.reset()
+    reply = invoke("check/check", engine=seeded)
+    assert reply.status == 503
+    assert reply.body["error"]["code"] == "store_unavailable"
+    assert "allowed" not in reply.body
+
+
+def test_platforms_list_and_global_config(seeded, admin, invoke):
+    platforms = invoke("config/list_platforms", engine=seeded)
+    assert platforms.status == 200
+    names = [p["name"] for p in platforms.body["platforms"]]
+    assert names == ["gmail", "google_calendar", "notion", "slack"]
+    gmail = platforms.body["platforms"][0]
+    assert gmail["actions"]["send_email"] == {"required_scopes": ["mail.send"]}
+    assert gmail["status"] == "available" and gmail["updated_at"]
+    invoke("config/put_flag", engine=admin)
+    config = invoke("config/global_config", engine=seeded)
+    assert config.body["api_version"] == "v1"
+    assert config.body["api_versions"]["slack"] == "v2"
+    assert config.body["feature_flags"]["gmail_send"]["enabled"] is False
+
+
+def test_platform_put_needs_admin_and_valid_status(seeded, admin, invoke):
+    assert invoke("config/put_platform", engine=seeded).status == 403
+    bad = invoke("config/put_platform", engine=admin, body={"status": "broken"})
+    assert bad.status == 422
+    assert bad.body["error"]["details"][0]["field"] == "body.status"
+
+
+def test_flag_targeting_action_without_platform_is_422(seeded, admin, invoke):
+    reply = invoke("config/put_flag", engine=admin, body={"enabled": False, "action_type": "send_email"})
+    assert reply.status == 422
+
+
+def test_engine_event_is_stored_with_engine_and_ttl(seeded, invoke, aws):
+    reply = invoke("log/engine_event", engine=seeded)
+    assert reply.status == 202
+    event_id = reply.body["event_id"]
+    items = aws.client("dynamodb").scan(TableName=aws.name("EventsTable"))["Items"]
+    stored = [i for i in items if i.get("event_id", {}).get("S") == event_id]
+    assert len(stored) == 1
+    assert stored[0]["engine_id"]["S"] == "action"
+    assert int(stored[0]["expires_at"]["N"]) > time.time()
+
+
+def test_health_needs_no_credentials(aws, invoke):
+    reply = invoke("config/health")
+    assert reply.status == 200 and reply.body["status"] == "ok"
+
+
+def test_every_route_but_health_rejects_missing_credentials(aws, invoke):
+    template = Template()
+    routes = [r for r in template.routes() if r.path != "/health"]
+    assert len(routes) >= 11
+    for route in routes:
+        raw = route.path.replace("{", "").replace("}", "")
+        event = {
+            "version": "2.0",
+            "routeKey": f"{route.method} {route.path}",
+            "rawPath": raw,
+            "rawQueryString": "",
+            "headers": {"content-type": "application/json"},
+            "requestContext": {
+                "http": {"method": route.method, "path": raw, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+                "requestId": "r",
+                "routeKey": f"{route.method} {route.path}",
+                "stage": "$default",
+            },
+            "body": "{}",
+            "isBase64Encoded": False,
+        }
+        for headers in ({}, {"x-engine-id": "admin", "x-engine-key": "pfk_wrong"}):
+            event["headers"] = {"content-type": "application/json", **headers}
+            reply = invoke(event)
+            assert reply.status == 401, (route, reply.body)
