@@ -39,7 +39,7 @@ build: $(SAM)
 	PATH="$(CURDIR)/.venv-sam/bin:$$PATH" PYENV_VERSION=$(PYTHON_VERSION) $(SAM) build
 
 deploy: build
-	$(SAM) deploy --config-env $${ENV:-dev}
+	$(SAM) deploy --config-env $${ENV:-default}
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache

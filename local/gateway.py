@@ -13,10 +13,11 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local.template import ROOT, Function, Route, Template
@@ -151,22 +152,29 @@ def make_server(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> 
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
                 self.close_connection = True
-                self._respond(413, {"Content-Type": "application/json"},
-                              _gateway_error(413, "payload_too_large", "request body exceeds 10 MiB"))
+                self._respond(
+                    413,
+                    {"Content-Type": "application/json"},
+                    _gateway_error(413, "payload_too_large", "request body exceeds 10 MiB"),
+                )
                 return
             body = self.rfile.read(length) if length else b""
             route, path_known = gateway.match(self.command, url.path)
             if route is None:
                 # API Gateway answers unmatched routes itself, before any function runs.
-                self._respond(404, {"Content-Type": "application/json"},
-                              _gateway_error(404, "route_not_found", "Not Found"))
+                self._respond(
+                    404, {"Content-Type": "application/json"}, _gateway_error(404, "route_not_found", "Not Found")
+                )
                 return
             event = http_event(self.command, url.path, url.query, dict(self.headers.items()), body, route)
             try:
                 result = gateway.invoke(route, event)
             except Exception:  # noqa: BLE001 - a crashed function is API Gateway's 500
-                self._respond(500, {"Content-Type": "application/json"},
-                              _gateway_error(500, "internal_error", "Internal Server Error"))
+                self._respond(
+                    500,
+                    {"Content-Type": "application/json"},
+                    _gateway_error(500, "internal_error", "Internal Server Error"),
+                )
                 return
             payload = result.get("body") or ""
             data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()

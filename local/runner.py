@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.template import ROOT, REGION, Template
+from local.template import REGION, ROOT, Template
 
 SEED = Path(__file__).resolve().parent / "seed" / "catalog.json"
 
@@ -153,8 +153,10 @@ def main() -> None:
     plane.start()
     if plane.admin_key_shown and not os.environ.get("PURAIFY_ADMIN_KEY"):
         print(f"admin key (shown once, keep it): {plane.admin_key_shown}")
-    print(f"PURAIFY control plane ready on {plane.base_url} (AWS endpoint {plane.endpoint_url}); Ctrl-C stops it",
-          flush=True)
+    print(
+        f"PURAIFY control plane ready on {plane.base_url} (AWS endpoint {plane.endpoint_url}); Ctrl-C stops it",
+        flush=True,
+    )
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())

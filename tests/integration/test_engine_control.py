@@ -214,7 +214,9 @@ def test_check_disabled_flag_denies_action_then_platform(seeded, admin, invoke):
     slack = invoke("check/check", engine=seeded, body={"platform": "slack", "action_type": "send_message"})
     assert slack.body["reason"] == "disabled by flag 'slack_off'"
     # re-enabling lifts it
-    invoke("config/put_flag", engine=admin, body={"enabled": True, "platform": "slack"}, path_params={"name": "slack_off"})
+    invoke(
+        "config/put_flag", engine=admin, body={"enabled": True, "platform": "slack"}, path_params={"name": "slack_off"}
+    )
     assert invoke("check/check", engine=seeded, body={"platform": "slack", "action_type": "send_message"}).body[
         "allowed"
     ]

@@ -5,15 +5,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-_MISSING = object()
 
 
-class TtlCache(Generic[K, V]):
+class TtlCache[K, V]:
     """Values expire ``ttl`` seconds after they were loaded; a negative result may use ``negative_ttl``."""
 
     def __init__(self, ttl: float, negative_ttl: float | None = None, max_entries: int = 10_000):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -65,7 +65,9 @@ def validation_error(errors: list[dict[str, Any]]) -> PuraifyError:
     """Pydantic's errors as field-level details: field, message and type, never the input."""
     if any(e.get("type") == "json_invalid" for e in errors):
         return BadRequestError("the request body is not valid JSON", code="invalid_json")
-    details = [{"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
+    details = [
+        {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")} for e in errors
+    ]
     return ValidationFailedError(f"{len(details)} invalid field(s)", details=details)
 
 
@@ -141,7 +143,7 @@ def handle(
 
 def _audit_auth_failure(current: runtime.Runtime, rid: str, claimed: str | None, route: tuple[str, str]) -> None:
     engine = (claimed or "-")[:64]
-    try:
+    with suppress(UnavailableError):  # a 401 stays a 401; the log line was still written
         current.audit.record(
             kind="auth",
             request_id=rid,
@@ -150,17 +152,6 @@ def _audit_auth_failure(current: runtime.Runtime, rid: str, claimed: str | None,
             reason="missing or invalid engine credentials",
             details={"route": f"{route[0]} {route[1]}"},
         )
-    except UnavailableError:
-        pass  # a 401 stays a 401; the log line above was still written
-
-
-def lambda_handler_for(app: APIGatewayHttpResolver, **options: Any) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The plain handler of a function's routes (decorate it with the logger and metrics)."""
-
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return handle(app, event, context, **options)
-
-    return handler
 
 
 def respond(status: int, model: Any) -> Response:

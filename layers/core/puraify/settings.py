@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +31,19 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     api_version: str = "v1"
 
+    # Planning Engine
+    plan_facts_table: str = "PlanFactsTable"
+    plan_decisions_table: str = "PlanDecisionsTable"
+    policy_bucket: str = "policybucket"
+    plan_fact_max_age_seconds: float = Field(default=45.0, gt=0, le=3600)
+    plan_provider_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    plan_policy_poll_seconds: float = Field(default=30.0, ge=0, le=3600)
+    plan_fail_safe_mode: Literal["deny", "pause"] = "deny"
+    plan_decision_retention_days: int = Field(default=90, ge=1, le=3650)
+    plan_snapshot_retention_hours: int = Field(default=24, ge=1, le=24 * 90)
+    plan_error_window_seconds: int = Field(default=300, ge=10, le=86400)
+    plan_http_facts: str = ""  # JSON object: fact id -> URL returning JSON (external metrics)
+
 
 # Environment variable -> Settings field. Kept explicit so a reader can grep a variable's use.
 _ENV = {
@@ -46,6 +60,17 @@ _ENV = {
     "PURAIFY_EVENT_RETENTION_DAYS": "event_retention_days",
     "PURAIFY_MAX_BODY_BYTES": "max_body_bytes",
     "PURAIFY_API_VERSION": "api_version",
+    "PLAN_FACTS_TABLE": "plan_facts_table",
+    "PLAN_DECISIONS_TABLE": "plan_decisions_table",
+    "POLICY_BUCKET": "policy_bucket",
+    "PURAIFY_PLAN_FACT_MAX_AGE_SECONDS": "plan_fact_max_age_seconds",
+    "PURAIFY_PLAN_PROVIDER_TIMEOUT_SECONDS": "plan_provider_timeout_seconds",
+    "PURAIFY_PLAN_POLICY_POLL_SECONDS": "plan_policy_poll_seconds",
+    "PURAIFY_PLAN_FAIL_SAFE_MODE": "plan_fail_safe_mode",
+    "PURAIFY_PLAN_DECISION_RETENTION_DAYS": "plan_decision_retention_days",
+    "PURAIFY_PLAN_SNAPSHOT_RETENTION_HOURS": "plan_snapshot_retention_hours",
+    "PURAIFY_PLAN_ERROR_WINDOW_SECONDS": "plan_error_window_seconds",
+    "PURAIFY_PLAN_HTTP_FACTS": "plan_http_facts",
 }
 
 

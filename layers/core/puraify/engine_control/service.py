@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
 from puraify.audit import AuditLog
@@ -111,7 +111,12 @@ class EngineControl:
             current = self._active_engine(engine_id)
             at = iso()
             updated = current.model_copy(
-                update={"status": "revoked", "previous_key_hash": None, "previous_key_expires_at": None, "updated_at": at}
+                update={
+                    "status": "revoked",
+                    "previous_key_hash": None,
+                    "previous_key_expires_at": None,
+                    "updated_at": at,
+                }
             )
             self.engines.update(updated, expected_key_hash=current.key_hash)
         self.auth.cache.invalidate(engine_id)
@@ -195,9 +200,7 @@ class EngineControl:
             platforms=[m.PlatformView.model_validate(platforms[name].model_dump()) for name in sorted(platforms)]
         )
 
-    def put_platform(
-        self, caller: Principal, name: str, body: m.PlatformPutRequest, request_id: str
-    ) -> m.PlatformView:
+    def put_platform(self, caller: Principal, name: str, body: m.PlatformPutRequest, request_id: str) -> m.PlatformView:
         platform = m.Platform(name=name, updated_at=iso(), **body.model_dump())
         with self._admin_audit(
             caller, request_id, "put_platform", target=name, platform=name, details={"status": body.status}
@@ -264,7 +267,6 @@ class EngineControl:
         self.audit.record(**record, status="allowed")
 
     def _audit_quietly(self, **record: Any) -> None:
-        try:
+        # The error being raised already tells the caller, and the log line was written.
+        with suppress(UnavailableError):
             self.audit.record(**record)
-        except UnavailableError:
-            pass  # the error being raised already tells the caller; the log line was written

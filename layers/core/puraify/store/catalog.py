@@ -65,4 +65,3 @@ class DynamoCatalogStore:
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (BotoCoreError, ClientError) as error:
             raise unavailable(error, "the platform catalog") from error
-

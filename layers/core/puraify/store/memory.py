@@ -34,7 +34,9 @@ class MemoryEngineStore:
             if current is None or current.status != "active":
                 raise NotFoundError(f"engine '{record.engine_id}' not found", code="engine_not_found")
             if current.key_hash != expected_key_hash:
-                raise ConflictError(f"engine '{record.engine_id}' changed concurrently; retry", code="concurrent_change")
+                raise ConflictError(
+                    f"engine '{record.engine_id}' changed concurrently; retry", code="concurrent_change"
+                )
             self.records[record.engine_id] = record.model_copy(deep=True)
 
 
