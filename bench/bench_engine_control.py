@@ -101,14 +101,16 @@ def warm_check() -> tuple[str, dict]:
         forbid(principal, action, resource) when { resource.flag_disabled };
         """
         entities = cedarpy.Entities.from_json_str(
-            json.dumps([
-                {"uid": {"type": "Engine", "id": "action"}, "attrs": {}, "parents": []},
-                {
-                    "uid": {"type": "Platform", "id": "gmail"},
-                    "attrs": {"status": "available", "flag_disabled": False},
-                    "parents": [],
-                },
-            ])
+            json.dumps(
+                [
+                    {"uid": {"type": "Engine", "id": "action"}, "attrs": {}, "parents": []},
+                    {
+                        "uid": {"type": "Platform", "id": "gmail"},
+                        "attrs": {"status": "available", "flag_disabled": False},
+                        "parents": [],
+                    },
+                ]
+            )
         )
         policy_set = cedarpy.PolicySet.from_str(policies)
         request = {

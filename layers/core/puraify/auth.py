@@ -63,6 +63,9 @@ def key_matches(record: EngineRecord, key: str, at: float) -> bool:
     return False
 
 
+_NOBODY = EngineRecord(engine_id="-", key_hash="0" * 64, status="revoked", created_at="", updated_at="")
+
+
 class Authenticator:
     """Resolves ``X-Engine-ID`` / ``X-Engine-Key`` to a Principal, with a bounded-staleness cache."""
 
@@ -78,6 +81,8 @@ class Authenticator:
         if not engine_id or not key or len(engine_id) > MAX_HEADER_LENGTH or len(key) > MAX_HEADER_LENGTH:
             raise UnauthorizedError("missing or invalid engine credentials")
         record = self.engine(engine_id)
-        if record is None or record.status != "active" or not key_matches(record, key, now()):
+        # Hash and compare even for unknown engines, so timing does not tell which ids exist.
+        matched = key_matches(record or _NOBODY, key, now())
+        if record is None or record.status != "active" or not matched:
             raise UnauthorizedError("missing or invalid engine credentials")
         return Principal(engine_id=record.engine_id, scopes=frozenset(record.scopes), permissions=record.permissions)
