@@ -312,3 +312,27 @@ def test_every_route_but_health_rejects_missing_credentials(aws, invoke):
             event["headers"] = {"content-type": "application/json", **headers}
             reply = invoke(event)
             assert reply.status == 401, (route, reply.body)
+
+
+def test_each_decision_emits_one_structured_log_line(seeded, invoke):
+    import io
+
+    from puraify.observability import logger
+
+    buffer = io.StringIO()
+    previous = logger.registered_handler.setStream(buffer)
+    level = logger.log_level
+    logger.setLevel("INFO")
+    try:
+        invoke("check/check", engine=seeded)
+        invoke("check/check", engine=("action", "pfk_wrong"))
+    finally:
+        logger.registered_handler.setStream(previous)
+        logger.setLevel(level)
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines() if '"audit"' in line]
+    assert [line["status"] for line in lines] == ["allowed", "denied"]
+    for line in lines:
+        for key in ("request_id", "engine_id", "platform", "action_type", "status", "timestamp"):
+            assert key in line, (key, line)
+    assert lines[0]["platform"] == "gmail" and lines[0]["action_type"] == "send_email"
+    assert lines[0]["timestamp"].endswith("+00:00") and "T" in lines[0]["timestamp"]

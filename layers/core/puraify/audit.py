@@ -60,10 +60,11 @@ class AuditLog:
         if project_id:
             record["project_pk"] = f"PROJECT#{project_id}"
             record["project_sk"] = record["sk"]
-        logger.info(
-            "audit",
-            extra={k: v for k, v in record.items() if k not in ("pk", "sk", "project_pk", "project_sk")},
-        )
+        # The log line has the same keys every time ("" for absent ones: Powertools drops None values);
+        # the logger's own ``timestamp`` (RFC 3339) is the decision's time.
+        line = {k: v for k, v in record.items() if k not in ("pk", "sk", "project_pk", "project_sk", "timestamp")}
+        line.update({k: line.get(k) or "" for k in ("platform", "action_type")})
+        logger.info("audit", extra=line)
         if persist:
             self.store.put(record)
         return record

@@ -6,7 +6,7 @@ import warnings
 
 from aws_lambda_powertools import Logger, Metrics
 
-logger = Logger(service="puraify")
+logger = Logger(service="puraify", use_rfc3339=True)
 metrics = Metrics(namespace="Puraify", service="puraify")
 
 # Functions without application metrics still flush (cold-start metric); that is not worth a warning per call.
