@@ -21,7 +21,7 @@ def list_platforms() -> m.PlatformListResponse:
 
 
 @app.put("/platforms/<name>")
-def put_platform(name: str, body: m.PlatformPutRequest) -> m.PlatformView:
+def put_platform(name: m.PlatformPath, body: m.PlatformPutRequest) -> m.PlatformView:
     return runtime.current().engine_control.put_platform(caller(app), name, body, request_id(app))
 
 
@@ -31,7 +31,7 @@ def global_config() -> m.GlobalConfigResponse:
 
 
 @app.put("/config/flags/<name>")
-def put_flag(name: str, body: m.FlagPutRequest) -> m.FlagView:
+def put_flag(name: m.FlagPath, body: m.FlagPutRequest) -> m.FlagView:
     return runtime.current().engine_control.put_flag(caller(app), name, body, request_id(app))
 
 

@@ -23,18 +23,18 @@ def validate() -> m.EngineValidateResponse:
 
 
 @app.post("/engines/<engine_id>/rotate")
-def rotate(engine_id: str, body: m.EngineRotateRequest | None = None) -> m.EngineRotateResponse:
+def rotate(engine_id: m.EngineIdPath, body: m.EngineRotateRequest | None = None) -> m.EngineRotateResponse:
     body = body or m.EngineRotateRequest()
     return runtime.current().engine_control.rotate(caller(app), engine_id, body, request_id(app))
 
 
 @app.delete("/engines/<engine_id>")
-def revoke(engine_id: str) -> m.EngineRevokeResponse:
+def revoke(engine_id: m.EngineIdPath) -> m.EngineRevokeResponse:
     return runtime.current().engine_control.revoke(caller(app), engine_id, request_id(app))
 
 
 @app.put("/engines/<engine_id>/permissions")
-def set_permissions(engine_id: str, body: m.EnginePermissionsRequest) -> m.EnginePermissionsResponse:
+def set_permissions(engine_id: m.EngineIdPath, body: m.EnginePermissionsRequest) -> m.EnginePermissionsResponse:
     return runtime.current().engine_control.set_permissions(caller(app), engine_id, body, request_id(app))
 
 

@@ -336,3 +336,10 @@ def test_each_decision_emits_one_structured_log_line(seeded, invoke):
             assert key in line, (key, line)
     assert lines[0]["platform"] == "gmail" and lines[0]["action_type"] == "send_email"
     assert lines[0]["timestamp"].endswith("+00:00") and "T" in lines[0]["timestamp"]
+
+
+def test_invalid_path_names_are_422(seeded, admin, invoke):
+    bad_platform = invoke("config/put_platform", engine=admin, path_params={"name": "Not A Name!"})
+    assert bad_platform.status == 422
+    assert bad_platform.body["error"]["details"][0]["field"] == "path.name"
+    assert invoke("register/revoke", engine=admin, path_params={"engine_id": "UPPER"}).status == 422

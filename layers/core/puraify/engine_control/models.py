@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
@@ -14,6 +15,11 @@ FlagName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 PlatformStatus = Literal["available", "maintenance", "disabled"]
 
 Permissions = dict[PlatformName, list[ActionName]]
+
+# Path parameters, validated like body fields (422 with the field named).
+EngineIdPath = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,64}$")]
+PlatformPath = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,64}$")]
+FlagPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
 class Request(BaseModel):
