@@ -1,0 +1,60 @@
+"""PURAIFY engine SDK: ``async with ControlPlane(url, engine_id, engine_key) as cp: await cp.actions.require(...)``."""
+
+__version__ = "0.1.0"
+
+from puraify_client.client import ControlPlane, SyncControlPlane, service_names  # noqa: E402
+from puraify_client.errors import (  # noqa: E402
+    ActionDenied,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    ConnectionFailed,
+    ConnectTimeoutError,
+    HTTPError,
+    InvalidJSONError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDenied,
+    PuraifyClientError,
+    RateLimitedError,
+    ReadTimeoutError,
+    RequestTimeout,
+    ServerError,
+    UnavailableError,
+    UnexpectedError,
+    UnsupportedProtocolError,
+    ValidationError,
+)
+from puraify_client.services.base import Service, register  # noqa: E402
+from puraify_client.transport import RetryPolicy  # noqa: E402
+
+__all__ = [
+    "ActionDenied",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectTimeoutError",
+    "ConnectionFailed",
+    "ControlPlane",
+    "HTTPError",
+    "InvalidJSONError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDenied",
+    "PuraifyClientError",
+    "RateLimitedError",
+    "ReadTimeoutError",
+    "RequestTimeout",
+    "RetryPolicy",
+    "ServerError",
+    "Service",
+    "SyncControlPlane",
+    "UnavailableError",
+    "UnexpectedError",
+    "UnsupportedProtocolError",
+    "ValidationError",
+    "register",
+    "service_names",
+]

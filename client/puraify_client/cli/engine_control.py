@@ -1,0 +1,214 @@
+"""Engine Control commands: engines, check, platforms, flags."""
+
+from __future__ import annotations
+
+import click
+
+from puraify_client.cli import Options, output, pass_options
+
+
+def _permissions(pairs: tuple[str, ...]) -> dict[str, list[str]]:
+    permissions: dict[str, list[str]] = {}
+    for pair in pairs:
+        platform, sep, action = pair.partition(":")
+        if not sep or not platform or not action:
+            raise click.BadParameter(f"{pair!r} is not PLATFORM:ACTION", param_hint="--permission")
+        permissions.setdefault(platform, []).append(action)
+    return permissions
+
+
+def _show_key(options: Options, result: object, what: str) -> None:
+    data = output.plain(result, reveal=True)
+    if options.as_json:
+        output.emit_json(data)
+        return
+    output.fields(data)
+    click.echo(f"\n{what}: the key above is shown once and stored only as a hash. Keep it now.", err=True)
+
+
+@click.group()
+def engines() -> None:
+    """Engine identities: register, rotate, revoke, permissions, whoami (admin, except whoami)."""
+
+
+@engines.command("register")
+@click.argument("engine_id")
+@click.option("-p", "--permission", "pairs", multiple=True, metavar="PLATFORM:ACTION", help="Repeatable.")
+@click.option("-s", "--scope", "scopes", multiple=True, help="Scope such as logs:read or admin. Repeatable.")
+@click.option("-d", "--description", default="", help="Who runs this engine and why.")
+@pass_options
+def engines_register(
+    options: Options, engine_id: str, pairs: tuple[str, ...], scopes: tuple[str, ...], description: str
+) -> None:
+    """Register ENGINE_ID and print its key (once).
+
+    \b
+    Example:
+      puraify engines register mailer -p gmail:send_email -p gmail:read_email
+    """
+    permissions = _permissions(pairs)
+    result = options.run(
+        lambda cp: cp.engines.register(engine_id, permissions=permissions, scopes=list(scopes), description=description)
+    )
+    _show_key(options, result, "registered")
+
+
+@engines.command("whoami")
+@pass_options
+def engines_whoami(options: Options) -> None:
+    """Validate your credentials and show your permissions and scopes."""
+    result = options.run(lambda cp: cp.engines.validate())
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        output.fields(output.plain(result))
+
+
+@engines.command("rotate")
+@click.argument("engine_id")
+@click.option("--grace-seconds", type=click.IntRange(0, 7 * 86400), help="How long the old key keeps working.")
+@pass_options
+def engines_rotate(options: Options, engine_id: str, grace_seconds: int | None) -> None:
+    """Issue a new key for ENGINE_ID; the old key works until the grace period ends."""
+    result = options.run(lambda cp: cp.engines.rotate(engine_id, grace_seconds=grace_seconds))
+    _show_key(options, result, "rotated")
+
+
+@engines.command("revoke")
+@click.argument("engine_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_options
+def engines_revoke(options: Options, engine_id: str, yes: bool) -> None:
+    """Revoke ENGINE_ID: every key of it stops working (within the cache TTL)."""
+    if not yes:
+        click.confirm(f"Revoke engine {engine_id!r}? Its keys stop working", abort=True)
+    result = options.run(lambda cp: cp.engines.revoke(engine_id))
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        click.echo(f"revoked {result.engine_id} at {result.revoked_at}")
+
+
+@engines.command("permissions")
+@click.argument("engine_id")
+@click.option("-p", "--permission", "pairs", multiple=True, metavar="PLATFORM:ACTION", help="Repeatable.")
+@click.option("-s", "--scope", "scopes", multiple=True, help="Replace the scopes too. Repeatable.")
+@pass_options
+def engines_permissions(options: Options, engine_id: str, pairs: tuple[str, ...], scopes: tuple[str, ...]) -> None:
+    """Replace ENGINE_ID's permissions with the given ones (none given: no permissions)."""
+    permissions = _permissions(pairs)
+    result = options.run(
+        lambda cp: cp.engines.set_permissions(engine_id, permissions, scopes=list(scopes) if scopes else None)
+    )
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        output.fields(output.plain(result))
+
+
+@click.command("check")
+@click.argument("platform")
+@click.argument("action")
+@click.option("--engine", "engine_id", help="Check another engine (admin); default: yourself.")
+@click.option("--project", "project_id", help="Project id, recorded in the audit.")
+@click.option("--flow", "flow_id", help="Flow id, recorded in the audit.")
+@pass_options
+def check(
+    options: Options, platform: str, action: str, engine_id: str | None, project_id: str | None, flow_id: str | None
+) -> None:
+    """May an engine do ACTION on PLATFORM now? Exit code 0 if allowed, 3 if denied.
+
+    \b
+    Example:
+      puraify check slack send_message --engine notifier && echo go
+    """
+    result = options.run(
+        lambda cp: cp.actions.check(platform, action, engine_id=engine_id, project_id=project_id, flow_id=flow_id)
+    )
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        verdict = "allowed" if result.allowed else "denied"
+        why = f": {result.reason}" if result.reason else ""
+        click.echo(f"{verdict}: {result.engine_id} {result.platform}.{result.action_type}{why}")
+    if not result.allowed:
+        raise click.exceptions.Exit(output.DENIED)
+
+
+@click.group()
+def platforms() -> None:
+    """The platform catalog: list platforms, set a platform's status."""
+
+
+@platforms.command("list")
+@pass_options
+def platforms_list(options: Options) -> None:
+    """Every platform with its status, API version and actions."""
+    result = options.run(lambda cp: cp.platforms.list())
+    rows = [output.plain(p) for p in result]
+    if options.as_json:
+        output.emit_json(rows)
+        return
+    for row in rows:
+        row["actions"] = sorted(row.get("actions") or {})
+    output.table(rows, ["name", "status", "api_version", "actions", "updated_at"])
+
+
+@platforms.command("set-status")
+@click.argument("name")
+@click.argument("status", type=click.Choice(["available", "maintenance", "disabled"]))
+@pass_options
+def platforms_set_status(options: Options, name: str, status: str) -> None:
+    """Set platform NAME to STATUS (admin); its actions and API version are kept."""
+    result = options.run(lambda cp: cp.platforms.set_status(name, status))  # type: ignore[arg-type]
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        click.echo(f"{result.name}: {result.status}")
+
+
+@click.group()
+def flags() -> None:
+    """Feature flags: list them, switch one on or off."""
+
+
+@flags.command("list")
+@pass_options
+def flags_list(options: Options) -> None:
+    """Every feature flag and what it targets."""
+    result = options.run(lambda cp: cp.config.flags())
+    rows = [output.plain(f) for f in result.values()]
+    if options.as_json:
+        output.emit_json(rows)
+    else:
+        output.table(rows, ["name", "enabled", "platform", "action_type", "description", "updated_at"])
+
+
+@flags.command("set")
+@click.argument("name")
+@click.option("--on/--off", "enabled", required=True, help="Switch the flag on or off.")
+@click.option("--platform", help="Only this platform.")
+@click.option("--action", "action_type", help="Only this action (needs --platform).")
+@click.option("-d", "--description", default="", help="What the flag is for.")
+@pass_options
+def flags_set(
+    options: Options, name: str, enabled: bool, platform: str | None, action_type: str | None, description: str
+) -> None:
+    """Create or replace flag NAME (admin).
+
+    \b
+    Example:
+      puraify flags set pause-gmail-send --off --platform gmail --action send_email
+    """
+    result = options.run(
+        lambda cp: cp.config.set_flag(
+            name, enabled, platform=platform, action_type=action_type, description=description
+        )
+    )
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        click.echo(f"{result.name}: {'on' if result.enabled else 'off'}")
+
+
+COMMANDS = [engines, check, platforms, flags]

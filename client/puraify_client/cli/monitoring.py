@@ -1,0 +1,195 @@
+"""Monitoring commands: logs (query, tail), errors, stats, alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+import click
+
+from puraify_client.cli import Options, output, pass_options
+from puraify_client.client import ControlPlane
+
+LOG_COLUMNS = ["timestamp", "project_id", "engine", "platform", "action", "status", "event_type", "message"]
+
+
+def _filters(func: Any) -> Any:
+    for name, help_text in reversed(
+        [
+            ("project", "Project id."),
+            ("engine", "Reporting engine."),
+            ("platform", "Platform."),
+            ("status", "success, error, ..."),
+            ("event-type", "execution, validation, ..."),
+            ("flow", "Flow id."),
+            ("since", "ISO 8601 time, e.g. 2025-07-25T14:00:00Z."),
+        ]
+    ):
+        func = click.option(f"--{name}", help=help_text)(func)
+    return func
+
+
+_API_NAMES = {"project": "project_id", "flow": "flow_id"}
+
+
+def _params(filters: dict[str, str | None]) -> dict[str, str | None]:
+    return {_API_NAMES.get(name, name): value for name, value in filters.items()}
+
+
+@click.group()
+def logs() -> None:
+    """Engine logs: query them, or follow new ones as they arrive (needs logs:read)."""
+
+
+@logs.command("query")
+@_filters
+@click.option("--until", help="ISO 8601 time.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="Logs per page.")
+@click.option("--all", "everything", is_flag=True, help="Follow every page, not only the first.")
+@pass_options
+def logs_query(options: Options, until: str | None, limit: int, everything: bool, **filters: str | None) -> None:
+    """Logs matching the filters, newest first.
+
+    \b
+    Example:
+      puraify logs query --project pf_123 --status error --since 2025-07-25T00:00:00Z
+    """
+    params = {**_params(filters), "until": until}
+
+    async def fetch(cp: ControlPlane) -> list[dict[str, Any]]:
+        if not everything:
+            return [output.plain(r) for r in (await cp.monitoring.logs(limit=limit, **params)).logs]
+        found: list[dict[str, Any]] = []
+        async for record in cp.monitoring.iter_logs(page_size=limit, **params):
+            found.append(output.plain(record))
+            if len(found) % limit == 0:
+                output.status_line(f"fetched {len(found):,} logs ...")
+        output.status_line(f"fetched {len(found):,} logs.\n")
+        return found
+
+    rows = options.run(fetch)
+    if options.as_json:
+        output.emit_json(rows)
+    else:
+        output.table(rows, LOG_COLUMNS, empty="(no logs)")
+
+
+@logs.command("tail")
+@_filters
+@click.option("--interval", type=click.FloatRange(0.1), default=2.0, show_default=True, help="Seconds between polls.")
+@click.option("--lines", type=click.IntRange(0, 1000), default=10, show_default=True, help="Recent logs shown first.")
+@click.option("--count", type=click.IntRange(1), help="Stop after printing this many logs.")
+@click.option("--for", "duration", type=click.FloatRange(0), help="Stop after this many seconds.")
+@pass_options
+def logs_tail(
+    options: Options, interval: float, lines: int, count: int | None, duration: float | None, **filters: str | None
+) -> None:
+    """Print the recent logs, then new ones as they arrive (Ctrl-C stops). JSON: one object per line."""
+    params = _params(filters)
+    deadline = time.monotonic() + duration if duration is not None else None
+
+    def show(record: dict[str, Any]) -> None:
+        if options.as_json:
+            click.echo(json.dumps(record, default=str))
+        else:
+            click.echo("  ".join(output.cell(record.get(c)) for c in LOG_COLUMNS))
+
+    async def follow(cp: ControlPlane) -> None:
+        seen: set[str] = set()
+        printed = 0
+        first = True
+        while True:
+            page = await cp.monitoring.logs(limit=max(lines, 100) if not first else max(lines, 1), **params)
+            fresh = [output.plain(r) for r in page.logs if _key(r) not in seen]
+            seen.update(_key(r) for r in page.logs)
+            if first:
+                fresh = fresh[:lines]
+                first = False
+            for record in reversed(fresh):
+                show(record)
+                printed += 1
+                if count is not None and printed >= count:
+                    return
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(interval)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        options.run(follow)
+
+
+def _key(record: Any) -> str:
+    return record.event_id or f"{record.timestamp}|{record.engine}|{record.message}"
+
+
+@click.command("errors")
+@click.option("--project", help="Project id.")
+@click.option("--since", help="ISO 8601 time.")
+@click.option("--engine", help="Reporting engine.")
+@click.option("--platform", help="Platform.")
+@pass_options
+def errors(options: Options, project: str | None, since: str | None, engine: str | None, platform: str | None) -> None:
+    """Errors grouped by fingerprint, most frequent first (needs logs:read)."""
+    result = options.run(
+        lambda cp: cp.monitoring.errors(project_id=project, since=since, engine=engine, platform=platform)
+    )
+    data = output.plain(result)
+    if options.as_json:
+        output.emit_json(data)
+        return
+    rows = data.get("errors") or []
+    extra = [k for k in (rows[0] if rows else {}) if "message" in k][:1]
+    output.table(
+        rows, ["count", "error_type", "platform", "engine", "first_seen", "last_seen", *extra], empty="(no errors)"
+    )
+
+
+@click.command("stats")
+@click.option("--project", help="Project id.")
+@click.option("--since", help="ISO 8601 time.")
+@pass_options
+def stats(options: Options, project: str | None, since: str | None) -> None:
+    """Per platform and action: count, error rate, retries, durations (needs logs:read)."""
+    result = output.plain(options.run(lambda cp: cp.monitoring.stats(project_id=project, since=since)))
+    if options.as_json:
+        output.emit_json(result)
+        return
+    rows = result.get("stats") or []
+    output.table(rows, list(rows[0]) if rows else ["platform"], empty="(no events)")
+
+
+@click.group()
+def alerts() -> None:
+    """Alerts: raise one (dispatched to the configured channels)."""
+
+
+@alerts.command("send")
+@click.argument("message")
+@click.option("--severity", type=click.Choice(["low", "medium", "high", "critical"]), default="high", show_default=True)
+@click.option("--project", help="Project id.")
+@click.option("--event-type", default="error", show_default=True)
+@click.option("--triggered-by", help="Who raises it; default: your engine id.")
+@pass_options
+def alerts_send(
+    options: Options, message: str, severity: str, project: str | None, event_type: str, triggered_by: str | None
+) -> None:
+    """Raise an alert with MESSAGE."""
+    result = options.run(
+        lambda cp: cp.monitoring.alert(
+            message,
+            severity=severity,
+            event_type=event_type,
+            project_id=project,
+            triggered_by=triggered_by or cp.engine_id,
+        )
+    )
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        click.echo(f"alert {result.alert_id}: {'notified' if result.notified else 'stored, not notified'}")
+
+
+COMMANDS = [logs, errors, stats, alerts]

@@ -1,0 +1,176 @@
+"""The clients: ``ControlPlane`` (async, one connection pool) and ``SyncControlPlane`` (its facade)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import threading
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future
+from typing import Any
+
+import httpx
+
+from puraify_client.services import REGISTRY
+from puraify_client.services.actions import Actions
+from puraify_client.services.config import Config
+from puraify_client.services.engines import Engines
+from puraify_client.services.env import Environments
+from puraify_client.services.monitoring import Monitoring
+from puraify_client.services.plan import Plan
+from puraify_client.services.platforms import Platforms
+from puraify_client.transport import RetryPolicy, Settings, Transport
+
+
+class ControlPlane:
+    """The async client. Use it as ``async with ControlPlane(url, engine_id, engine_key) as cp:``.
+
+    Arguments left out come from ``PURAIFY_URL``, ``PURAIFY_ENGINE_ID`` and ``PURAIFY_ENGINE_KEY``.
+    Timeouts default to 5 s to connect and 10 s to read; safe calls are retried 3 times.
+    Pass ``http`` to supply your own ``httpx.AsyncClient`` (a proxy, a ``MockTransport``).
+    """
+
+    engines: Engines
+    actions: Actions
+    platforms: Platforms
+    config: Config
+    monitoring: Monitoring
+    env: Environments
+    plan: Plan
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        engine_id: str | None = None,
+        engine_key: str | None = None,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        http: httpx.AsyncClient | None = None,
+    ):
+        settings = Settings.resolve(
+            base_url, engine_id, engine_key, connect_timeout=connect_timeout, read_timeout=read_timeout
+        )
+        self.transport = Transport(settings, retry or RetryPolicy(), http)
+        for name, service in REGISTRY.items():
+            setattr(self, name, service(self.transport))
+
+    @property
+    def engine_id(self) -> str | None:
+        return self.transport.settings.engine_id
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self.transport.aclose()
+
+    async def __aenter__(self) -> ControlPlane:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"ControlPlane({self.transport.settings.base_url!r}, engine_id={self.engine_id!r})"
+
+
+class _LoopThread:
+    """An event loop on a daemon thread that runs the async client's coroutines for sync callers."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="puraify-client", daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine: Any) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        return future.result()
+
+    def iterate(self, iterator: AsyncIterator[Any]) -> Iterator[Any]:
+        while True:
+            try:
+                yield self.run(anext(iterator))
+            except StopAsyncIteration:
+                return
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.loop.close()
+
+
+class _SyncService:
+    """A service module whose coroutines return results and whose async iterators are plain ones."""
+
+    def __init__(self, service: Any, runner: _LoopThread):
+        self._service = service
+        self._runner = runner
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._service, name)
+        if inspect.iscoroutinefunction(target):
+
+            @functools.wraps(target)
+            def call(*args: Any, **kwargs: Any) -> Any:
+                return self._runner.run(target(*args, **kwargs))
+
+            return call
+        if callable(target) and name.startswith("iter_"):
+
+            @functools.wraps(target)
+            def iterate(*args: Any, **kwargs: Any) -> Iterator[Any]:
+                return self._runner.iterate(target(*args, **kwargs))
+
+            return iterate
+        return target
+
+    def __repr__(self) -> str:
+        return f"<sync {self._service!r}>"
+
+
+class SyncControlPlane:
+    """The same client for code that is not async: ``with SyncControlPlane(...) as cp: cp.actions.check(...)``.
+
+    It drives one ``ControlPlane`` (one pool) on a private event-loop thread, so both share every
+    behaviour: timeouts, retries, errors. ``actions.guard`` is for coroutines; sync code calls
+    ``actions.require``.
+    """
+
+    def __init__(self, base_url: str | None = None, engine_id: str | None = None, engine_key: str | None = None, **kw):
+        self._runner = _LoopThread()
+        try:
+            self._client = self._runner.run(_build(base_url, engine_id, engine_key, kw))
+        except BaseException:
+            self._runner.stop()
+            raise
+        for name in REGISTRY:
+            setattr(self, name, _SyncService(getattr(self._client, name), self._runner))
+
+    @property
+    def engine_id(self) -> str | None:
+        return self._client.engine_id
+
+    def close(self) -> None:
+        """Close the pool and stop the loop thread."""
+        self._runner.run(self._client.aclose())
+        self._runner.stop()
+
+    def __enter__(self) -> SyncControlPlane:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Sync{self._client!r}"
+
+
+async def _build(base_url: str | None, engine_id: str | None, engine_key: str | None, kw: dict) -> ControlPlane:
+    # The httpx.AsyncClient must be created on the loop that will use it.
+    return ControlPlane(base_url, engine_id, engine_key, **kw)
+
+
+def service_names() -> list[str]:
+    """The names of the registered service modules (``cp.<name>``)."""
+    return sorted(REGISTRY)

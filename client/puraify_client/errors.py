@@ -1,0 +1,205 @@
+"""One exception hierarchy for everything the SDK can raise, with stable numeric codes.
+
+The numeric ``code`` tells the family of failure and never changes between releases; scripts
+and engines branch on it (or on the class), never on the message:
+
+====  ========================  ===========================================================
+code  class                     meaning
+====  ========================  ===========================================================
+1001  RequestTimeout            connect or read timed out (``phase`` says which)
+1002  UnsupportedProtocolError  the base URL is not http:// or https://
+1003  ConnectionFailed          the control plane could not be reached, or hung up
+1004  HTTPError                 the control plane answered with an error status
+1005  UnexpectedError           anything else (a response that does not match the contract)
+1006  InvalidJSONError          a success response whose body is not JSON
+1007  ActionDenied              ``actions.require`` / ``guard``: the check said no
+1008  ConfigurationError        no base URL or credentials were given
+====  ========================  ===========================================================
+
+``HTTPError`` has a subclass per status an engine handles differently (401, 403, 404, 409,
+413, 422, 429, 503, other 4xx and 5xx), each carrying the server's ``error_code``,
+``message``, ``details`` and ``request_id``. No message or repr ever contains a credential.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TIMEOUT = 1001
+UNSUPPORTED_PROTOCOL = 1002
+CONNECTION = 1003
+HTTP = 1004
+UNEXPECTED = 1005
+INVALID_JSON = 1006
+ACTION_DENIED = 1007
+CONFIGURATION = 1008
+
+
+class PuraifyClientError(Exception):
+    """Base of every SDK error. ``code`` is the stable number, ``message`` is for people."""
+
+    code = UNEXPECTED
+
+    def __init__(self, message: str, *, request_id: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        suffix = f" (request_id={self.request_id})" if self.request_id else ""
+        return f"[{self.code}] {self.message}{suffix}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, code={self.code}, request_id={self.request_id!r})"
+
+
+class ConfigurationError(PuraifyClientError):
+    code = CONFIGURATION
+
+
+class RequestTimeout(PuraifyClientError):
+    """The control plane did not answer in time; ``phase`` is ``connect``, ``read``, ``write`` or ``pool``."""
+
+    code = TIMEOUT
+
+    def __init__(self, message: str, *, phase: str):
+        super().__init__(message)
+        self.phase = phase
+
+
+class ConnectTimeoutError(RequestTimeout):
+    def __init__(self, message: str):
+        super().__init__(message, phase="connect")
+
+
+class ReadTimeoutError(RequestTimeout):
+    def __init__(self, message: str):
+        super().__init__(message, phase="read")
+
+
+class UnsupportedProtocolError(PuraifyClientError):
+    code = UNSUPPORTED_PROTOCOL
+
+
+class ConnectionFailed(PuraifyClientError):
+    """The control plane could not be reached (``sent`` False) or dropped the connection mid-request."""
+
+    code = CONNECTION
+
+    def __init__(self, message: str, *, sent: bool):
+        super().__init__(message)
+        self.sent = sent
+
+
+class UnexpectedError(PuraifyClientError):
+    code = UNEXPECTED
+
+
+class InvalidJSONError(PuraifyClientError):
+    code = INVALID_JSON
+
+
+class HTTPError(PuraifyClientError):
+    """An error status from the control plane, with its error envelope."""
+
+    code = HTTP
+    status = 0
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        error_code: str = "",
+        details: list[Any] | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ):
+        super().__init__(message, request_id=request_id)
+        self.status = status
+        self.error_code = error_code
+        self.details = details or []
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        suffix = f" (request_id={self.request_id})" if self.request_id else ""
+        code = f" {self.error_code}" if self.error_code else ""
+        return f"[{self.code}] HTTP {self.status}{code}: {self.message}{suffix}"
+
+
+class BadRequestError(HTTPError):
+    status = 400
+
+
+class AuthenticationError(HTTPError):
+    status = 401
+
+
+class PermissionDenied(HTTPError):
+    status = 403
+
+
+class NotFoundError(HTTPError):
+    status = 404
+
+
+class ConflictError(HTTPError):
+    status = 409
+
+
+class PayloadTooLargeError(HTTPError):
+    status = 413
+
+
+class ValidationError(HTTPError):
+    status = 422
+
+
+class RateLimitedError(HTTPError):
+    status = 429
+
+
+class ServerError(HTTPError):
+    status = 500
+
+
+class UnavailableError(ServerError):
+    status = 503
+
+
+class ActionDenied(PermissionDenied):
+    """``actions.require``: the control plane answered ``allowed: false``; ``reason`` is its reason."""
+
+    code = ACTION_DENIED
+
+    def __init__(self, decision: Any):
+        reason = decision.reason or "not allowed"
+        super().__init__(
+            403,
+            f"{decision.engine_id} may not {decision.action_type} on {decision.platform}: {reason}",
+            error_code=decision.rule or "denied",
+            request_id=decision.request_id,
+        )
+        self.decision = decision
+        self.reason = reason
+        self.rule = decision.rule
+
+
+_BY_STATUS: dict[int, type[HTTPError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDenied,
+    404: NotFoundError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    422: ValidationError,
+    429: RateLimitedError,
+    503: UnavailableError,
+}
+
+
+def http_error_class(status: int) -> type[HTTPError]:
+    """The typed class for an error status (``ServerError`` for other 5xx, ``HTTPError`` otherwise)."""
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return ServerError if status >= 500 else HTTPError

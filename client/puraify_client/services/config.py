@@ -1,0 +1,64 @@
+"""``cp.config``: global configuration, API versions, feature flags, and health."""
+
+from __future__ import annotations
+
+from puraify_client.models import Request, Response
+from puraify_client.services.base import Service, register, segment
+from puraify_client.transport import SAFE
+
+
+class FlagPutRequest(Request):
+    enabled: bool
+    platform: str | None = None
+    action_type: str | None = None
+    description: str = ""
+
+
+class FlagView(Response):
+    name: str
+    enabled: bool
+    platform: str | None = None
+    action_type: str | None = None
+    description: str = ""
+    updated_at: str = ""
+
+
+class GlobalConfigResponse(Response):
+    api_version: str
+    api_versions: dict[str, str] = {}
+    feature_flags: dict[str, FlagView] = {}
+
+
+class HealthResponse(Response):
+    status: str
+    version: str | None = None
+
+
+@register
+class Config(Service):
+    name = "config"
+
+    async def health(self) -> HealthResponse:
+        """``GET /health``: answers without credentials once the control plane is ready."""
+        return await self.transport.call("GET", "/health", HealthResponse, safety=SAFE)
+
+    async def global_config(self) -> GlobalConfigResponse:
+        """API versions and feature flags, as every engine sees them."""
+        return await self.transport.call("GET", "/config/global", GlobalConfigResponse, safety=SAFE)
+
+    async def flags(self) -> dict[str, FlagView]:
+        """The feature flags by name."""
+        return (await self.global_config()).feature_flags
+
+    async def set_flag(
+        self,
+        name: str,
+        enabled: bool,
+        *,
+        platform: str | None = None,
+        action_type: str | None = None,
+        description: str = "",
+    ) -> FlagView:
+        """Create or replace a feature flag (admin); a flag may target a platform or one action."""
+        body = FlagPutRequest(enabled=enabled, platform=platform, action_type=action_type, description=description)
+        return await self.transport.call("PUT", f"/config/flags/{segment(name)}", FlagView, safety=SAFE, body=body)

@@ -1,0 +1,118 @@
+"""``cp.engines``: engine identities (register, validate, rotate, revoke, permissions)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, StringConstraints
+
+from puraify_client.models import Request, Response
+from puraify_client.services.base import Service, register, segment
+from puraify_client.transport import SAFE, UNSAFE
+
+EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
+Permissions = dict[str, list[str]]
+
+
+class EngineRegisterRequest(Request):
+    engine_id: EngineId
+    permissions: Permissions = Field(default_factory=dict)
+    scopes: list[str] = Field(default_factory=list)
+    description: str = ""
+
+
+class EngineRegisterResponse(Response):
+    engine_id: str
+    engine_key: SecretStr
+    permissions: Permissions
+    scopes: list[str]
+    created_at: str
+
+
+class EngineValidateResponse(Response):
+    valid: bool
+    engine_id: str
+    permissions: Permissions
+    scopes: list[str]
+
+
+class EngineRotateRequest(Request):
+    grace_seconds: int | None = Field(default=None, ge=0)
+
+
+class EngineRotateResponse(Response):
+    engine_id: str
+    engine_key: SecretStr
+    previous_key_valid_until: str | None = None
+
+
+class EngineRevokeResponse(Response):
+    engine_id: str
+    status: str
+    revoked_at: str
+
+
+class EnginePermissionsRequest(Request):
+    permissions: Permissions
+    scopes: list[str] | None = None
+
+
+class EnginePermissionsResponse(Response):
+    engine_id: str
+    permissions: Permissions
+    scopes: list[str]
+    updated_at: str
+
+
+@register
+class Engines(Service):
+    name = "engines"
+
+    async def register(
+        self,
+        engine_id: str,
+        *,
+        permissions: Permissions | None = None,
+        scopes: list[str] | None = None,
+        description: str = "",
+    ) -> EngineRegisterResponse:
+        """Create an engine (admin). The key is in ``.engine_key`` (a ``SecretStr``), shown this once.
+
+        Not retried once sent: a lost answer could hide a key that was already issued.
+        """
+        body = EngineRegisterRequest(
+            engine_id=engine_id, permissions=permissions or {}, scopes=scopes or [], description=description
+        )
+        return await self.transport.call("POST", "/engines/register", EngineRegisterResponse, safety=UNSAFE, body=body)
+
+    async def validate(self) -> EngineValidateResponse:
+        """Who the client's credentials belong to, with their permissions and scopes."""
+        return await self.transport.call("POST", "/engines/validate", EngineValidateResponse, safety=SAFE)
+
+    async def rotate(self, engine_id: str, *, grace_seconds: int | None = None) -> EngineRotateResponse:
+        """Issue a new key; the old one keeps working for ``grace_seconds`` (server default when None)."""
+        return await self.transport.call(
+            "POST",
+            f"/engines/{segment(engine_id)}/rotate",
+            EngineRotateResponse,
+            safety=UNSAFE,
+            body=EngineRotateRequest(grace_seconds=grace_seconds),
+        )
+
+    async def revoke(self, engine_id: str) -> EngineRevokeResponse:
+        """Revoke an engine (admin): its keys stop working within the cache TTL."""
+        return await self.transport.call(
+            "DELETE", f"/engines/{segment(engine_id)}", EngineRevokeResponse, safety=UNSAFE
+        )
+
+    async def set_permissions(
+        self, engine_id: str, permissions: Permissions, *, scopes: list[str] | None = None
+    ) -> EnginePermissionsResponse:
+        """Replace an engine's permissions (and scopes when given); a replace is safe to retry."""
+        return await self.transport.call(
+            "PUT",
+            f"/engines/{segment(engine_id)}/permissions",
+            EnginePermissionsResponse,
+            safety=SAFE,
+            body=EnginePermissionsRequest(permissions=permissions, scopes=scopes),
+        )

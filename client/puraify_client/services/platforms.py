@@ -1,0 +1,83 @@
+"""``cp.platforms``: the platform catalog and each platform's status."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from puraify_client.errors import NotFoundError
+from puraify_client.models import Request, Response
+from puraify_client.services.base import Service, register, segment
+from puraify_client.transport import SAFE
+
+PlatformStatus = Literal["available", "maintenance", "disabled"]
+
+
+class ActionSpec(Response):
+    required_scopes: list[str] = []
+
+
+class PlatformPutRequest(Request):
+    status: PlatformStatus = "available"
+    api_version: str = "v1"
+    actions: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+
+
+class PlatformView(Response):
+    name: str
+    status: str
+    api_version: str
+    actions: dict[str, ActionSpec] = {}
+    updated_at: str = ""
+
+
+class PlatformListResponse(Response):
+    platforms: list[PlatformView]
+
+
+@register
+class Platforms(Service):
+    name = "platforms"
+
+    async def list(self) -> list[PlatformView]:
+        """Every platform with its status, API version and actions."""
+        page = await self.transport.call("GET", "/platforms/list", PlatformListResponse, safety=SAFE)
+        return page.platforms
+
+    async def get(self, name: str) -> PlatformView:
+        """One platform; ``NotFoundError`` when the catalog has no such platform."""
+        for platform in await self.list():
+            if platform.name == name:
+                return platform
+        raise NotFoundError(404, f"platform '{name}' not found", error_code="platform_not_found")
+
+    async def put(
+        self,
+        name: str,
+        *,
+        status: PlatformStatus = "available",
+        api_version: str = "v1",
+        actions: dict[str, list[str]] | None = None,
+    ) -> PlatformView:
+        """Create or replace a platform (admin); ``actions`` maps each action to its required scopes."""
+        body = PlatformPutRequest(
+            status=status,
+            api_version=api_version,
+            actions={action: {"required_scopes": scopes} for action, scopes in (actions or {}).items()},
+        )
+        return await self.transport.call("PUT", f"/platforms/{segment(name)}", PlatformView, safety=SAFE, body=body)
+
+    async def set_status(self, name: str, status: PlatformStatus) -> PlatformView:
+        """Change only the status (admin), keeping the platform's API version and actions.
+
+        The PUT replaces the whole platform, so this reads it first: a concurrent change to the
+        same platform's actions between the read and the write would be overwritten.
+        """
+        current = await self.get(name)
+        return await self.put(
+            name,
+            status=status,
+            api_version=current.api_version,
+            actions={action: spec.required_scopes for action, spec in current.actions.items()},
+        )

@@ -1,0 +1,250 @@
+"""One request to the control plane: credentials, timeouts, bounded retries, and error mapping.
+
+Retries are decided per call by its ``retry`` safety:
+
+- ``Safety.SAFE`` (reads, checks, PUTs that replace, ingest with ``event_id``): retried on
+  connection failures, timeouts, 429, 502, 503 and 504.
+- ``Safety.UNSAFE`` (registration, rotation, revocation, promotion, ...): retried only when the
+  request certainly did not take effect: it never left (connect failure or connect timeout) or
+  the server refused it before doing anything (429). A read timeout or a dropped connection
+  leaves the outcome unknown, so it is raised at once.
+
+Waits grow exponentially with full jitter, capped, and a ``Retry-After`` header (seconds or an
+HTTP date) replaces the computed wait when it is within ``max_retry_after``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import enum
+import json
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+from pydantic import ValidationError as ModelValidationError
+
+from puraify_client import __version__
+from puraify_client import errors as e
+
+M = TypeVar("M", bound=BaseModel)
+
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+
+
+class Safety(enum.Enum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+SAFE = Safety.SAFE
+UNSAFE = Safety.UNSAFE
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a safe call is retried. ``retries`` excludes the first attempt."""
+
+    retries: int = 3
+    backoff_base: float = 0.2
+    backoff_max: float = 5.0
+    max_retry_after: float = 30.0
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        if retry_after is not None:
+            return retry_after
+        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the control plane is and who is calling. The key is kept out of every repr."""
+
+    base_url: str
+    engine_id: str | None = None
+    engine_key: str | None = field(default=None, repr=False)
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+
+    @classmethod
+    def resolve(
+        cls,
+        base_url: str | None = None,
+        engine_id: str | None = None,
+        engine_key: str | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        **timeouts: float,
+    ) -> Settings:
+        """Arguments first, then ``PURAIFY_URL``, ``PURAIFY_ENGINE_ID`` and ``PURAIFY_ENGINE_KEY``."""
+        env = os.environ if environ is None else environ
+        url = base_url or env.get("PURAIFY_URL")
+        if not url:
+            raise e.ConfigurationError("no control plane URL: pass base_url or set PURAIFY_URL")
+        return cls(
+            base_url=url.rstrip("/"),
+            engine_id=engine_id or env.get("PURAIFY_ENGINE_ID") or None,
+            engine_key=engine_key or env.get("PURAIFY_ENGINE_KEY") or None,
+            **timeouts,
+        )
+
+    def timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(connect=self.connect_timeout, read=self.read_timeout, write=self.read_timeout, pool=5.0)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def _decode(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return json.loads(response.content)
+    except ValueError as error:
+        raise e.InvalidJSONError(
+            f"{response.request.method} {response.request.url.path} answered {response.status_code} with a body "
+            f"that is not JSON ({response.headers.get('content-type', 'no content type')})",
+            request_id=response.headers.get("apigw-requestid"),
+        ) from error
+
+
+def _http_error(response: httpx.Response) -> e.HTTPError:
+    try:
+        payload = json.loads(response.content) if response.content else {}
+    except ValueError:
+        payload = {}
+    envelope = payload.get("error") if isinstance(payload, dict) else None
+    envelope = envelope if isinstance(envelope, dict) else {}
+    request_id = (payload.get("request_id") if isinstance(payload, dict) else None) or response.headers.get(
+        "apigw-requestid"
+    )
+    details = envelope.get("details")
+    return e.http_error_class(response.status_code)(
+        response.status_code,
+        str(envelope.get("message") or response.reason_phrase or "error"),
+        error_code=str(envelope.get("code") or ""),
+        details=details if isinstance(details, list) else [],
+        request_id=request_id,
+        retry_after=_retry_after(response),
+    )
+
+
+def _transport_error(error: httpx.HTTPError, method: str, path: str) -> e.PuraifyClientError:
+    where = f"{method} {path}"
+    if isinstance(error, httpx.ConnectTimeout):
+        return e.ConnectTimeoutError(f"{where}: timed out connecting to the control plane")
+    if isinstance(error, httpx.PoolTimeout):
+        return e.RequestTimeout(f"{where}: no free connection in the pool in time", phase="pool")
+    if isinstance(error, httpx.WriteTimeout):
+        return e.RequestTimeout(f"{where}: timed out sending the request", phase="write")
+    if isinstance(error, httpx.TimeoutException):
+        return e.ReadTimeoutError(f"{where}: timed out waiting for the response")
+    if isinstance(error, httpx.UnsupportedProtocol):
+        return e.UnsupportedProtocolError(f"{where}: the URL must start with http:// or https://")
+    if isinstance(error, httpx.ConnectError):
+        return e.ConnectionFailed(f"{where}: could not connect to the control plane", sent=False)
+    if isinstance(error, (httpx.NetworkError, httpx.RemoteProtocolError)):
+        return e.ConnectionFailed(f"{where}: the connection failed during the request", sent=True)
+    return e.UnexpectedError(f"{where}: {type(error).__name__}")
+
+
+def _never_sent(error: e.PuraifyClientError) -> bool:
+    if isinstance(error, e.RequestTimeout):
+        return error.phase in ("connect", "pool")
+    return isinstance(error, e.ConnectionFailed) and not error.sent
+
+
+def _retryable(error: e.PuraifyClientError, safety: Safety) -> bool:
+    if isinstance(error, e.HTTPError):
+        return error.status == 429 or (safety is SAFE and error.status in RETRYABLE_STATUS)
+    if isinstance(error, (e.RequestTimeout, e.ConnectionFailed)):
+        return safety is SAFE or _never_sent(error)
+    return False
+
+
+class Transport:
+    """The connection pool and the request loop shared by every service module."""
+
+    def __init__(self, settings: Settings, retry: RetryPolicy, http: httpx.AsyncClient | None = None):
+        self.settings = settings
+        self.retry = retry
+        headers = {"User-Agent": f"puraify-client/{__version__}", "Accept": "application/json"}
+        if settings.engine_id:
+            headers["X-Engine-ID"] = settings.engine_id
+        if settings.engine_key:
+            headers["X-Engine-Key"] = settings.engine_key
+        self.http = http or httpx.AsyncClient(base_url=settings.base_url, timeout=settings.timeout())
+        self.http.headers.update(headers)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        safety: Safety,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Send one call (retrying as its safety allows) and return the decoded JSON body."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        content = None if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        attempt = 0
+        while True:
+            try:
+                response = await self.http.request(method, path, content=content, params=query, headers=headers)
+            except httpx.HTTPError as error:
+                failure: e.PuraifyClientError = _transport_error(error, method, path)
+            else:
+                if response.status_code < 400:
+                    return _decode(response)
+                failure = _http_error(response)
+            attempt += 1
+            retry_after = failure.retry_after if isinstance(failure, e.HTTPError) else None
+            if (
+                attempt > self.retry.retries
+                or not _retryable(failure, safety)
+                or (retry_after is not None and retry_after > self.retry.max_retry_after)
+            ):
+                raise failure
+            await self.retry.sleep(self.retry.delay(attempt, retry_after))
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        *,
+        safety: Safety,
+        body: BaseModel | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> M:
+        """One call whose request and response are pydantic models."""
+        payload = body.model_dump(mode="json", exclude_none=True) if body is not None else None
+        data = await self.raw(method, path, safety=safety, json_body=payload, params=params)
+        try:
+            return model.model_validate(data)
+        except ModelValidationError as error:
+            fields = ", ".join(".".join(str(p) for p in err["loc"]) or "body" for err in error.errors()[:5])
+            raise e.UnexpectedError(
+                f"{method} {path}: the response does not match {model.__name__} (fields: {fields})"
+            ) from None
