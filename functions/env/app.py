@@ -1,0 +1,79 @@
+"""Environment Manager: versions, environments, promotion, rollback, configuration, and the preview sweep."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+
+from puraify import environments, runtime
+from puraify.environments import models as m
+from puraify.http import caller, create_app, handle, request_id, respond
+from puraify.observability import logger, metrics
+
+app = create_app()
+
+ProjectQuery = Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+EnvQuery = Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
+
+
+def _service() -> environments.Environments:
+    return environments.service(runtime.current())
+
+
+@app.post("/env/versions")
+def publish(body: m.VersionPublishRequest) -> Response[m.VersionPublishResponse]:
+    published = _service().publish(caller(app), body, request_id(app))
+    return respond(201 if published.created else 200, published)
+
+
+@app.post("/env/create")
+def create(body: m.EnvCreateRequest) -> Response[m.EnvCreateResponse]:
+    return respond(201, _service().create(caller(app), body, request_id(app)))
+
+
+@app.post("/env/promote")
+def promote(body: m.EnvPromoteRequest) -> m.EnvPromoteResponse:
+    return _service().promote(caller(app), body, request_id(app))
+
+
+@app.post("/env/rollback")
+def rollback(body: m.EnvRollbackRequest) -> m.EnvRollbackResponse:
+    return _service().rollback(caller(app), body, request_id(app))
+
+
+@app.get("/env/compare")
+def compare(project_id: ProjectQuery, source: EnvQuery, target: EnvQuery) -> m.EnvCompareResponse:
+    return _service().compare(caller(app), project_id, source, target)
+
+
+@app.get("/env/<project_id>")
+def list_environments(project_id: str) -> m.EnvListResponse:
+    return _service().list(caller(app), project_id)
+
+
+@app.get("/env/<project_id>/<environment>/history")
+def history(
+    project_id: str,
+    environment: str,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> m.EnvHistoryResponse:
+    return _service().history(caller(app), project_id, environment, limit, before)
+
+
+@app.put("/env/<project_id>/<environment>/config")
+def update_config(project_id: str, environment: str, body: m.EnvConfigRequest) -> m.EnvConfigResponse:
+    return _service().update_config(caller(app), project_id, environment, body, request_id(app))
+
+
+def _is_schedule(event: dict) -> bool:
+    return event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event"
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event, context):
+    if _is_schedule(event):
+        return _service().sweep().model_dump()
+    return handle(app, event, context)

@@ -1,0 +1,21 @@
+"""Read-only answers for other services (the Planning Engine's fact providers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from puraify.environments import service
+
+
+def versions_behind(rt: Any, project_id: str, environment: str = "production", ahead: str = "staging") -> int | None:
+    """How many versions ``environment`` lags ``ahead`` (0 when level or ahead); None if either is missing.
+
+    Counted in publish order: ``ahead``'s version sequence minus ``environment``'s (an empty
+    environment counts as sequence 0). One strongly consistent batch read.
+    """
+    environments = service(rt)
+    _, found = environments.store.load(project_id, [environment, ahead])
+    behind, front = found.get(environment), found.get(ahead)
+    if behind is None or front is None or not environments.alive(behind) or not environments.alive(front):
+        return None
+    return max(0, front.version_seq - behind.version_seq)
