@@ -44,6 +44,13 @@ class Settings(BaseModel):
     plan_error_window_seconds: int = Field(default=300, ge=10, le=86400)
     plan_http_facts: str = ""  # JSON object: fact id -> URL returning JSON (external metrics)
 
+    # Environment Manager
+    environments_table: str = "EnvironmentsTable"
+    versions_table: str = "VersionsTable"
+    secrets_prefix: str = "puraify/dev/env"  # Secrets Manager names: <prefix>/<project>/<env>/<variable>
+    preview_url_base: str = "https://preview.puraify.app"
+    production_gate: Literal["on", "off"] = "on"  # off: promotions into production skip the Planning gate
+
 
 # Environment variable -> Settings field. Kept explicit so a reader can grep a variable's use.
 _ENV = {
@@ -60,6 +67,11 @@ _ENV = {
     "PURAIFY_EVENT_RETENTION_DAYS": "event_retention_days",
     "PURAIFY_MAX_BODY_BYTES": "max_body_bytes",
     "PURAIFY_API_VERSION": "api_version",
+    "ENVIRONMENTS_TABLE": "environments_table",
+    "VERSIONS_TABLE": "versions_table",
+    "PURAIFY_SECRETS_PREFIX": "secrets_prefix",
+    "PURAIFY_PREVIEW_URL_BASE": "preview_url_base",
+    "PURAIFY_PRODUCTION_GATE": "production_gate",
     "PLAN_FACTS_TABLE": "plan_facts_table",
     "PLAN_DECISIONS_TABLE": "plan_decisions_table",
     "POLICY_BUCKET": "policy_bucket",

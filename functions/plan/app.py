@@ -1,0 +1,69 @@
+"""The Planning Engine's API: deployment decisions, their audit, facts, and the policy bundle.
+
+Scopes: ``POST /plan/decide`` needs ``plan:decide``; the reads need ``plan:read``; publishing a
+bundle (``PUT /plan/policy``) needs ``admin``. Admin holds every scope.
+"""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from puraify import planning, runtime
+from puraify.http import caller, create_app, handle, request_id, respond
+from puraify.observability import logger, metrics
+from puraify.planning import models as m
+
+app = create_app()
+
+IdParam = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
+
+
+@app.post("/plan/decide")
+def decide(body: m.PlanDecideRequest) -> m.PlanDecideResponse:
+    principal = caller(app)
+    principal.require("plan:decide")
+    decision = planning.service(runtime.current()).decide(
+        body, engine_id=principal.engine_id, request_id=request_id(app)
+    )
+    metrics.add_metric(name=f"PlanDecision_{decision.outcome}", unit=MetricUnit.Count, value=1)
+    return decision
+
+
+@app.get("/plan/decisions")
+def decisions(
+    deployment_id: IdParam = None,
+    project_id: IdParam = None,
+    since: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> m.DecisionListResponse:
+    caller(app).require("plan:read")
+    return planning.service(runtime.current()).list_decisions(
+        deployment_id=deployment_id, project_id=project_id, since=since, limit=limit
+    )
+
+
+@app.get("/plan/facts")
+def facts() -> m.FactsResponse:
+    caller(app).require("plan:read")
+    return planning.service(runtime.current()).facts_view()
+
+
+@app.get("/plan/policy")
+def policy() -> m.PolicyStatusResponse:
+    caller(app).require("plan:read")
+    return planning.service(runtime.current()).policy_status()
+
+
+@app.put("/plan/policy")
+def publish_policy(body: m.PolicyPutRequest) -> Response[m.PolicyPutResponse]:
+    published = planning.service(runtime.current()).publish(caller(app), body, request_id(app))
+    return respond(201 if published.created else 200, published)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return handle(app, event, context)

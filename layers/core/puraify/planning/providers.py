@@ -1,0 +1,161 @@
+"""The built-in fact providers: they read the control plane's own state, and external JSON over HTTP.
+
+Monitoring and the Environment Manager are imported lazily: where one is not deployed, its
+provider reports its facts as unavailable (and the decision fails safe), never a default value.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from typing import Any
+
+import httpx
+
+from puraify.clock import now, parse_iso
+from puraify.planning.facts import FactContext, Provider, ProviderUnavailableError, Scope
+from puraify.planning.models import Fact
+
+
+def _function(module: str, name: str) -> Any:
+    try:
+        found = getattr(importlib.import_module(module), name, None)
+    except ImportError as error:
+        raise ProviderUnavailableError(f"{module} is not installed") from error
+    if found is None:
+        raise ProviderUnavailableError(f"{module}.{name} does not exist")
+    return found
+
+
+class ErrorRateProvider:
+    """``error_rate``: the project's share of failed events (0..1) over the last window."""
+
+    name = "monitoring.error_rate"
+    fact_ids = ("error_rate",)
+    scope: Scope = "project"
+
+    def __init__(self, rt: Any, window_seconds: int):
+        self.rt = rt
+        self.window_seconds = window_seconds
+
+    def collect(self, context: FactContext) -> dict[str, Any]:
+        summary = _function("puraify.monitoring.queries", "error_summary")(
+            self.rt, context.project_id, now() - self.window_seconds
+        )
+        rate = summary["error_rate"]
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1 or math.isnan(rate):
+            raise ValueError(f"error_rate must be a number between 0 and 1, got {rate!r}")
+        return {"error_rate": float(rate)}
+
+
+class CriticalAlertsProvider:
+    """``open_critical_alerts``: how many critical alerts of the project are open."""
+
+    name = "monitoring.critical_alerts"
+    fact_ids = ("open_critical_alerts",)
+    scope: Scope = "project"
+
+    def __init__(self, rt: Any):
+        self.rt = rt
+
+    def collect(self, context: FactContext) -> dict[str, Any]:
+        count = _function("puraify.monitoring.queries", "open_critical_alerts")(self.rt, context.project_id)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"open_critical_alerts must be a non-negative integer, got {count!r}")
+        return {"open_critical_alerts": count}
+
+
+class CatalogProvider:
+    """``platforms_in_maintenance`` and ``change_freeze``, from one consistent read of the catalog.
+
+    An absent ``change_freeze`` flag means no freeze was declared: the catalog was read, so that
+    is the system's real state, not a missing fact. A failed read makes both facts unavailable.
+    """
+
+    name = "engine_control.catalog"
+    fact_ids = ("platforms_in_maintenance", "change_freeze")
+    scope: Scope = "global"
+
+    def __init__(self, catalog_store: Any):
+        self.catalog_store = catalog_store
+
+    def collect(self, context: FactContext) -> dict[str, Any]:
+        catalog = self.catalog_store.load()
+        freeze = catalog.flags.get("change_freeze")
+        return {
+            "platforms_in_maintenance": sorted(n for n, p in catalog.platforms.items() if p.status == "maintenance"),
+            "change_freeze": bool(freeze and freeze.enabled),
+        }
+
+
+class VersionLagProvider:
+    """``versions_behind``: by how many versions production lags staging (None: nothing to compare)."""
+
+    name = "environments.version_lag"
+    fact_ids = ("versions_behind",)
+    scope: Scope = "project"
+
+    def __init__(self, rt: Any):
+        self.rt = rt
+
+    def collect(self, context: FactContext) -> dict[str, Any]:
+        lag = _function("puraify.environments.queries", "versions_behind")(
+            self.rt, context.project_id, environment="production", ahead="staging"
+        )
+        if lag is not None and (isinstance(lag, bool) or not isinstance(lag, int) or lag < 0):
+            raise ValueError(f"versions_behind must be a non-negative integer or null, got {lag!r}")
+        return {"versions_behind": lag}
+
+
+class HttpProvider:
+    """An external metric: JSON from a URL. ``{"value": v, "timestamp": t}`` carries its own time
+    (ISO-8601 or epoch seconds), so an old measurement is seen as stale; any other JSON is the value."""
+
+    scope: Scope = "global"
+
+    def __init__(self, fact_id: str, url: str, timeout: float, client: httpx.Client | None = None):
+        self.name = f"http.{fact_id}"
+        self.fact_ids = (fact_id,)
+        self.url = url
+        self.timeout = timeout
+        self.client = client
+
+    def collect(self, context: FactContext) -> dict[str, Any]:
+        client = self.client or httpx.Client(timeout=self.timeout, follow_redirects=False)
+        try:
+            reply = client.get(self.url, headers={"Accept": "application/json"})
+        finally:
+            if self.client is None:
+                client.close()
+        if reply.status_code != 200:
+            raise ValueError(f"{self.url} answered HTTP {reply.status_code}")
+        body = reply.json()
+        fact_id = self.fact_ids[0]
+        if isinstance(body, dict) and "value" in body:
+            stamp = body.get("timestamp")
+            observed = parse_iso(stamp) if isinstance(stamp, str) else float(stamp) if stamp is not None else now()
+            return {fact_id: Fact(id=fact_id, value=body["value"], timestamp=observed)}
+        return {fact_id: body}
+
+
+def http_providers(config: str, timeout: float) -> list[Provider]:
+    """Providers from ``PURAIFY_PLAN_HTTP_FACTS``: a JSON object of fact id -> URL."""
+    if not config.strip():
+        return []
+    mapping = json.loads(config)
+    if not isinstance(mapping, dict) or not all(isinstance(u, str) for u in mapping.values()):
+        raise ValueError("PURAIFY_PLAN_HTTP_FACTS must be a JSON object of fact id -> URL")
+    return [HttpProvider(fact_id, url, timeout) for fact_id, url in sorted(mapping.items())]
+
+
+def builtin_providers(rt: Any) -> list[Provider]:
+    """Every provider this deployment runs: the control plane's own state plus configured URLs."""
+    settings = rt.settings
+    return [
+        ErrorRateProvider(rt, settings.plan_error_window_seconds),
+        CriticalAlertsProvider(rt),
+        CatalogProvider(rt.catalog),
+        VersionLagProvider(rt),
+        *http_providers(settings.plan_http_facts, settings.plan_provider_timeout_seconds),
+    ]

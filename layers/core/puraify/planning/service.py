@@ -1,0 +1,353 @@
+"""The Planning Engine's operations: collect facts, decide deployments, publish and report policy.
+
+A decision never allows when it cannot be made properly: a stale or missing fact, an unavailable
+provider, no active policy or an evaluation error each force ``allow: false`` (outcome ``deny``, or
+``pause`` in that mode) with the cause among the reasons; the decision is stored either way and
+an alert is raised. If the decision cannot be stored, the caller gets 503, not an answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from puraify.audit import AuditLog
+from puraify.auth import ADMIN_SCOPE, Principal
+from puraify.clock import expires_at, iso, now
+from puraify.errors import UnavailableError, ValidationFailedError
+from puraify.observability import logger
+from puraify.planning import bundles
+from puraify.planning import models as m
+from puraify.planning.facts import FactContext, Provider, collect, problem, view
+from puraify.planning.policy import (
+    BundleRejectedError,
+    PolicyEvaluationError,
+    PolicyLoader,
+    PolicyResult,
+    Rejection,
+    compile_bundle,
+    status_time,
+)
+from puraify.settings import Settings
+
+GLOBAL_SCOPE = "global"
+Alert = Callable[..., None]
+
+
+class FactStore(Protocol):
+    def put_snapshot(self, snapshot: dict[str, Any]) -> None: ...
+    def latest(self, scope: str) -> dict[str, Any] | None: ...
+
+
+class DecisionStore(Protocol):
+    def put(self, record: dict[str, Any]) -> None: ...
+    def by_deployment(self, deployment_id: str, since: str, limit: int) -> list[dict[str, Any]]: ...
+    def by_project(self, project_id: str, since: str, limit: int) -> list[dict[str, Any]]: ...
+
+
+class PlanningService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        facts: FactStore,
+        decisions: DecisionStore,
+        bundle_store: bundles.BundleStore,
+        providers: list[Provider],
+        audit: AuditLog,
+        alert: Alert,
+    ):
+        self.settings = settings
+        self.facts = facts
+        self.decisions = decisions
+        self.bundle_store = bundle_store
+        self.providers = providers
+        self.audit = audit
+        self.alert = alert
+        self.max_age = settings.plan_fact_max_age_seconds
+        self.timeout = settings.plan_provider_timeout_seconds
+        self.loader = PolicyLoader(bundle_store, settings.plan_policy_poll_seconds, on_reject=self._bundle_rejected)
+        self.config_revision = _config_revision(settings, providers)
+
+    # --- facts ---------------------------------------------------------------------------
+
+    def collect_snapshot(self) -> m.Snapshot:
+        """Collect the global facts now and store them as the latest snapshot (the ``collect`` schedule)."""
+        global_providers = [p for p in self.providers if p.scope == "global"]
+        facts = collect(global_providers, FactContext(), self.timeout)
+        at = now()
+        snapshot = m.Snapshot(
+            scope=GLOBAL_SCOPE,
+            collected_at=at,
+            facts=facts,
+            expires_at=int(at + self.settings.plan_snapshot_retention_hours * 3600),
+        )
+        self.facts.put_snapshot({**snapshot.model_dump(), "collected_iso": iso(at)})
+        return snapshot
+
+    def facts_view(self) -> m.FactsResponse:
+        """The latest stored snapshot, each fact with its age and staleness as of now."""
+        stored = self.facts.latest(GLOBAL_SCOPE)
+        at = now()
+        if stored is None:
+            return m.FactsResponse(
+                scope=GLOBAL_SCOPE, collected_at=None, max_age_seconds=self.max_age, stale=True, facts={}
+            )
+        snapshot = m.Snapshot.model_validate(stored)
+        views = {fid: view(fact, at, self.max_age) for fid, fact in sorted(snapshot.facts.items())}
+        return m.FactsResponse(
+            scope=GLOBAL_SCOPE,
+            collected_at=iso(snapshot.collected_at),
+            max_age_seconds=self.max_age,
+            stale=any(v.stale for v in views.values()) or not views,
+            facts=views,
+        )
+
+    def gather(self, context: FactContext) -> dict[str, m.Fact]:
+        """Every fact a decision needs: stored global facts while fresh, the rest collected now."""
+        stored = self._stored_global_facts()
+        at = now()
+        facts: dict[str, m.Fact] = {}
+        live: list[Provider] = []
+        for provider in self.providers:
+            found = [stored.get(fid) for fid in provider.fact_ids] if provider.scope == "global" else [None]
+            if all(f is not None and not view(f, at, self.max_age).stale for f in found):
+                facts.update({f.id: f for f in found if f is not None})
+            else:
+                live.append(provider)
+        facts.update(collect(live, context, self.timeout))
+        return facts
+
+    def _stored_global_facts(self) -> dict[str, m.Fact]:
+        try:
+            stored = self.facts.latest(GLOBAL_SCOPE)
+        except UnavailableError:
+            logger.warning("fact snapshot store unavailable; collecting every fact live")
+            return {}
+        return m.Snapshot.model_validate(stored).facts if stored else {}
+
+    # --- decisions -----------------------------------------------------------------------
+
+    def decide(self, body: m.PlanDecideRequest, *, engine_id: str, request_id: str) -> m.PlanDecideResponse:
+        """Decide, store and log one deployment decision. Fails safe; 503 if it cannot be stored."""
+        context = FactContext(
+            project_id=body.project_id, environment=body.environment, deployment_id=body.deployment_id
+        )
+        facts = self.gather(context)
+        at = now()
+        views = {fid: view(fact, at, self.max_age) for fid, fact in sorted(facts.items())}
+        causes = [reason for fid, seen in views.items() if (reason := problem(fid, seen))]
+        policy = self.loader.current()
+        result: PolicyResult | None = None
+        duration_ms = 0.0
+        if policy is None:
+            causes.append("no valid policy bundle is active")
+        else:
+            document = {"deployment": body.model_dump(exclude_none=True), "facts": policy_facts(views)}
+            started = now()
+            try:
+                result = policy.evaluate(document)
+            except PolicyEvaluationError as error:
+                causes.append(f"policy evaluation failed: {error}")
+            duration_ms = round((now() - started) * 1000, 3)
+        reasons = list(result.deny) if result else []
+        if result is not None and not result.allow and not result.deny:
+            reasons.append("the policy denied without a reason")
+        reasons.extend(c for c in causes if c not in reasons)
+        fail_safe = bool(causes)
+        allow = not fail_safe and result is not None and result.allow and not result.deny
+        outcome: m.Outcome = "allow" if allow else "pause" if fail_safe and self._pause else "deny"
+        decision = m.PlanDecideResponse(
+            decision_id=uuid.uuid4().hex,
+            allow=allow,
+            outcome=outcome,
+            deny_reasons=reasons,
+            fail_safe=fail_safe,
+            deployment_id=body.deployment_id,
+            project_id=body.project_id,
+            environment=body.environment,
+            policy=m.PolicyRef(revision=policy.revision if policy else None, sha256=policy.sha256 if policy else None),
+            config_revision=self.config_revision,
+            facts=views,
+            evaluated_at=iso(at),
+            eval_duration_ms=duration_ms,
+        )
+        self._record(decision, body, engine_id, request_id)
+        if fail_safe:
+            self._alert(
+                project_id=body.project_id,
+                event_type="plan_fail_safe",
+                message=f"deployment {body.deployment_id} to {body.environment} was not decided: {'; '.join(causes)}",
+            )
+        return decision
+
+    @property
+    def _pause(self) -> bool:
+        return self.settings.plan_fail_safe_mode == "pause"
+
+    def _record(self, decision: m.PlanDecideResponse, body: m.PlanDecideRequest, engine_id: str, rid: str) -> None:
+        record = {
+            **decision.model_dump(mode="json"),
+            "version": body.version,
+            "engine_id": engine_id,
+            "request_id": rid,
+            "expires_at": expires_at(self.settings.plan_decision_retention_days),
+        }
+        self.decisions.put(record)
+        status = "allowed" if decision.allow else "error" if decision.fail_safe else "denied"
+        self.audit.record(
+            kind="plan",
+            request_id=rid,
+            engine_id=engine_id,
+            status=status,
+            reason="; ".join(decision.deny_reasons) or None,
+            project_id=decision.project_id,
+            details={
+                "decision_id": decision.decision_id,
+                "deployment_id": decision.deployment_id,
+                "environment": decision.environment,
+                "outcome": decision.outcome,
+                "policy_revision": decision.policy.revision,
+            },
+            persist=False,  # the decisions table is this audit's store, with its own retention
+        )
+
+    def list_decisions(
+        self, *, deployment_id: str | None, project_id: str | None, since: str | None, limit: int
+    ) -> m.DecisionListResponse:
+        """Stored decisions of a deployment or a project, newest first."""
+        if not deployment_id and not project_id:
+            raise ValidationFailedError(
+                "give deployment_id or project_id",
+                details=[{"field": "query.deployment_id", "message": "deployment_id or project_id is required"}],
+            )
+        floor = parse_since(since)
+        if deployment_id:
+            records = self.decisions.by_deployment(deployment_id, floor, limit)
+            if project_id:
+                records = [r for r in records if r.get("project_id") == project_id]
+        else:
+            records = self.decisions.by_project(project_id or "", floor, limit)
+        return m.DecisionListResponse(decisions=[m.PlanDecideResponse.model_validate(r) for r in records])
+
+    # --- policy --------------------------------------------------------------------------
+
+    def policy_status(self) -> m.PolicyStatusResponse:
+        """The active bundle (after a due check for a new one) and the last rejected one."""
+        active = self.loader.current()
+        rejected = self.loader.last_rejected
+        return m.PolicyStatusResponse(
+            revision=active.revision if active else None,
+            sha256=active.sha256 if active else None,
+            entrypoint=active.entrypoint if active else None,
+            loaded_at=status_time(active.loaded_at) if active else None,
+            checked_at=status_time(self.loader.checked_at),
+            poll_seconds=self.loader.poll_seconds,
+            files=active.files if active else {},
+            last_rejected=m.RejectedBundle(
+                revision=rejected.revision, reason=rejected.reason, rejected_at=iso(rejected.rejected_at)
+            )
+            if rejected
+            else None,
+        )
+
+    def publish(self, caller: Principal, body: m.PolicyPutRequest, request_id: str) -> m.PolicyPutResponse:
+        """Admin: compile a bundle (422 if it would be rejected), publish it, and make it active here."""
+        caller.require(ADMIN_SCOPE)
+        files = {name: text.encode() for name, text in body.files.items()}
+        bundles.check_files(files)
+        try:
+            compile_bundle(files, revision=body.revision, entrypoint=body.entrypoint)
+        except BundleRejectedError as error:
+            raise ValidationFailedError(
+                f"the bundle would be rejected: {error}",
+                details=[{"field": "body.files", "message": str(error), "type": "bundle_rejected"}],
+                code="bundle_rejected",
+            ) from error
+        manifest, created = bundles.publish(
+            self.bundle_store, files, revision=body.revision, entrypoint=body.entrypoint
+        )
+        self.audit.record(
+            kind="admin",
+            request_id=request_id,
+            engine_id=caller.engine_id,
+            status="allowed",
+            details={"operation": "publish_policy", "revision": manifest.revision, "sha256": manifest.sha256},
+        )
+        self.loader.refresh(force=True)
+        return m.PolicyPutResponse(
+            revision=manifest.revision,
+            sha256=manifest.sha256,
+            entrypoint=manifest.entrypoint,
+            files={name: entry.sha256 for name, entry in manifest.files.items()},
+            published_at=manifest.published_at,
+            created=created,
+        )
+
+    def _bundle_rejected(self, rejection: Rejection) -> None:
+        logger.error("policy bundle rejected", extra={"revision": rejection.revision, "reason": rejection.reason})
+        self._alert(
+            project_id="puraify-control-plane",
+            event_type="policy_bundle_rejected",
+            message=f"policy bundle {rejection.revision or '?'} rejected, the previous one stays active: "
+            f"{rejection.reason}",
+        )
+
+    def _alert(self, *, project_id: str, event_type: str, message: str) -> None:
+        # Warning, not critical: open critical alerts are themselves a deny fact, and a fail-safe
+        # alert must not keep the gate closed after its cause is gone.
+        try:
+            self.alert(
+                project_id=project_id,
+                event_type=event_type,
+                severity="warning",
+                message=message[:1000],
+                triggered_by="planning",
+            )
+        except Exception:  # noqa: BLE001 - the decision stands even when alerting fails
+            logger.exception("could not raise a planning alert")
+
+
+def policy_facts(views: dict[str, m.FactView]) -> dict[str, dict[str, Any]]:
+    """Facts as the policy sees them. Absent keys stay absent: Rego treats ``null`` as true."""
+    out: dict[str, dict[str, Any]] = {}
+    for fid, seen in views.items():
+        entry: dict[str, Any] = {"stale": seen.stale, "max_age_seconds": seen.max_age_seconds}
+        if seen.value is not None:
+            entry["value"] = seen.value
+        if seen.age_seconds is not None:
+            entry["age_seconds"] = seen.age_seconds
+        if seen.error:
+            entry["error"] = seen.error
+        out[fid] = entry
+    return out
+
+
+def parse_since(since: str | None) -> str:
+    """``since`` (ISO-8601 or epoch seconds) as the sortable ISO form of the decision keys."""
+    from puraify.clock import parse_iso
+
+    if not since:
+        return ""
+    try:
+        epoch = float(since) if since.replace(".", "", 1).isdigit() else parse_iso(since)
+    except ValueError as error:
+        raise ValidationFailedError(
+            "since must be an ISO-8601 timestamp or epoch seconds",
+            details=[{"field": "query.since", "message": "not a timestamp", "type": "datetime_parsing"}],
+        ) from error
+    return iso(epoch)
+
+
+def _config_revision(settings: Settings, providers: list[Provider]) -> str:
+    config = {
+        "fact_max_age_seconds": settings.plan_fact_max_age_seconds,
+        "provider_timeout_seconds": settings.plan_provider_timeout_seconds,
+        "fail_safe_mode": settings.plan_fail_safe_mode,
+        "error_window_seconds": settings.plan_error_window_seconds,
+        "providers": sorted(f"{p.name}:{','.join(p.fact_ids)}" for p in providers),
+    }
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]

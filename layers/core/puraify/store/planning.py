@@ -1,0 +1,228 @@
+"""The Planning Engine's data: fact snapshots and decisions (DynamoDB), policy bundles (versioned S3).
+
+Key design:
+- facts table: ``pk = SNAPSHOT#<scope>``, ``sk = <collected_at ISO>``; the latest snapshot is one
+  descending Query with ``Limit=1``. Snapshots expire through TTL (``expires_at``).
+- decisions table: ``pk = DEPLOYMENT#<deployment_id>``, ``sk = <evaluated_at ISO>#<decision_id>``,
+  and the index ``by_project`` (``project_pk = PROJECT#<project_id>``, same sort key) so both
+  "what was decided for this deployment" and "for this project since T" are one Query, newest first.
+- bundle bucket: files under ``bundles/<revision>/<name>``, the revision's manifest beside them, and
+  the active manifest at ``manifest.json``, written last. The bucket is versioned, so the manifest
+  names each file's ``VersionId`` and a reader fetches exactly what was published.
+
+The ``Memory*`` classes behave the same in memory, for unit tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from puraify.clock import now
+from puraify.store.clients import client
+from puraify.store.items import from_item, to_item, to_value, unavailable
+
+MANIFEST_KEY = "manifest.json"
+
+
+class DynamoFactStore:
+    def __init__(self, table: str):
+        self.table = table
+
+    def put_snapshot(self, snapshot: dict[str, Any]) -> None:
+        """Store one snapshot (``scope``, ``collected_at``, ``facts``, ``expires_at``)."""
+        item = {"pk": f"SNAPSHOT#{snapshot['scope']}", "sk": snapshot["collected_iso"], **snapshot}
+        try:
+            client("dynamodb").put_item(TableName=self.table, Item=to_item(item))
+        except (BotoCoreError, ClientError) as error:
+            raise unavailable(error, "the fact snapshot store") from error
+
+    def latest(self, scope: str) -> dict[str, Any] | None:
+        """The newest unexpired snapshot of ``scope``, or None."""
+        try:
+            page = client("dynamodb").query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": to_value(f"SNAPSHOT#{scope}")},
+                ScanIndexForward=False,
+                Limit=1,
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise unavailable(error, "the fact snapshot store") from error
+        items = [from_item(i) for i in page.get("Items", [])]
+        if not items or items[0].get("expires_at", 0) <= now():
+            return None
+        return items[0]
+
+
+class DynamoDecisionStore:
+    def __init__(self, table: str):
+        self.table = table
+
+    def put(self, record: dict[str, Any]) -> None:
+        """Persist one decision; its key is unique (decision ids are random), so no condition is needed."""
+        item = {
+            "pk": f"DEPLOYMENT#{record['deployment_id']}",
+            "sk": f"{record['evaluated_at']}#{record['decision_id']}",
+            "project_pk": f"PROJECT#{record['project_id']}",
+            "project_sk": f"{record['evaluated_at']}#{record['decision_id']}",
+            **record,
+        }
+        try:
+            client("dynamodb").put_item(TableName=self.table, Item=to_item(item))
+        except (BotoCoreError, ClientError) as error:
+            raise unavailable(error, "the decision log") from error
+
+    def by_deployment(self, deployment_id: str, since: str, limit: int) -> list[dict[str, Any]]:
+        """Unexpired decisions for a deployment at or after ``since`` (ISO), newest first."""
+        return self._query(
+            limit,
+            KeyConditionExpression="pk = :pk AND sk >= :since",
+            ExpressionAttributeValues={
+                ":pk": to_value(f"DEPLOYMENT#{deployment_id}"),
+                ":since": to_value(since),
+                ":now": to_value(int(now())),
+            },
+        )
+
+    def by_project(self, project_id: str, since: str, limit: int) -> list[dict[str, Any]]:
+        """Unexpired decisions for a project at or after ``since`` (ISO), newest first."""
+        return self._query(
+            limit,
+            IndexName="by_project",
+            KeyConditionExpression="project_pk = :pk AND project_sk >= :since",
+            ExpressionAttributeValues={
+                ":pk": to_value(f"PROJECT#{project_id}"),
+                ":since": to_value(since),
+                ":now": to_value(int(now())),
+            },
+        )
+
+    def _query(self, limit: int, **kwargs: Any) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        kwargs.update(TableName=self.table, FilterExpression="expires_at > :now", ScanIndexForward=False)
+        try:
+            while len(records) < limit:
+                page = client("dynamodb").query(**kwargs)
+                records.extend(_strip_keys(from_item(i)) for i in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (BotoCoreError, ClientError) as error:
+            raise unavailable(error, "the decision log") from error
+        return records[:limit]
+
+
+def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in ("pk", "sk", "project_pk", "project_sk")}
+
+
+class S3BundleStore:
+    """Policy bundle objects in the versioned bucket."""
+
+    def __init__(self, bucket: str):
+        self.bucket = bucket
+
+    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> str | None:
+        """Write one object; returns its S3 version id (None on an unversioned bucket)."""
+        try:
+            reply = client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+        except (BotoCoreError, ClientError) as error:
+            raise unavailable(error, "the policy bucket") from error
+        return reply.get("VersionId")
+
+    def get(self, key: str, version_id: str | None = None) -> bytes | None:
+        """An object's bytes (a given version, or the latest), or None if it does not exist."""
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            args["VersionId"] = version_id
+        try:
+            return client("s3").get_object(**args)["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion", "404"):
+                return None
+            raise unavailable(error, "the policy bucket") from error
+        except BotoCoreError as error:
+            raise unavailable(error, "the policy bucket") from error
+
+    def head(self, key: str) -> str | None:
+        """A token that changes whenever the object changes (version id, else ETag); None if absent."""
+        try:
+            reply = client("s3").head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise unavailable(error, "the policy bucket") from error
+        except BotoCoreError as error:
+            raise unavailable(error, "the policy bucket") from error
+        return reply.get("VersionId") or reply.get("ETag")
+
+
+# --- in memory -----------------------------------------------------------------------------
+
+
+class MemoryFactStore:
+    def __init__(self) -> None:
+        self.snapshots: dict[str, list[dict[str, Any]]] = {}
+
+    def put_snapshot(self, snapshot: dict[str, Any]) -> None:
+        self.snapshots.setdefault(snapshot["scope"], []).append(copy.deepcopy(snapshot))
+
+    def latest(self, scope: str) -> dict[str, Any] | None:
+        found = sorted(self.snapshots.get(scope, []), key=lambda s: s["collected_iso"])
+        if not found or found[-1]["expires_at"] <= now():
+            return None
+        return copy.deepcopy(found[-1])
+
+
+class MemoryDecisionStore:
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def put(self, record: dict[str, Any]) -> None:
+        self.records.append(copy.deepcopy(record))
+
+    def by_deployment(self, deployment_id: str, since: str, limit: int) -> list[dict[str, Any]]:
+        return self._select(lambda r: r["deployment_id"] == deployment_id, since, limit)
+
+    def by_project(self, project_id: str, since: str, limit: int) -> list[dict[str, Any]]:
+        return self._select(lambda r: r["project_id"] == project_id, since, limit)
+
+    def _select(self, match: Any, since: str, limit: int) -> list[dict[str, Any]]:
+        live = [r for r in self.records if match(r) and r["evaluated_at"] >= since and r["expires_at"] > now()]
+        live.sort(key=lambda r: (r["evaluated_at"], r["decision_id"]), reverse=True)
+        return copy.deepcopy(live[:limit])
+
+
+class MemoryBundleStore:
+    """A versioned bucket in memory: every put adds a version, reads see the latest or a given one."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, list[tuple[str, bytes]]] = {}
+        self.reads = 0
+        self._lock = threading.Lock()
+        self._versions = 0
+
+    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> str | None:
+        with self._lock:
+            self._versions += 1
+            version = f"v{self._versions}"
+            self.objects.setdefault(key, []).append((version, bytes(body)))
+        return version
+
+    def get(self, key: str, version_id: str | None = None) -> bytes | None:
+        self.reads += 1
+        versions = self.objects.get(key)
+        if not versions:
+            return None
+        if version_id is None:
+            return versions[-1][1]
+        return next((body for v, body in versions if v == version_id), None)
+
+    def head(self, key: str) -> str | None:
+        self.reads += 1
+        versions = self.objects.get(key)
+        return versions[-1][0] if versions else None
