@@ -30,7 +30,10 @@ class LambdaContext:
     function_name: str
     aws_request_id: str
     memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:local"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
 
     @staticmethod
     def get_remaining_time_in_millis() -> int:
@@ -110,15 +113,9 @@ class Gateway:
         self.routes = template.routes()
         self.handlers = {fid: load_handler(fn) for fid, fn in self.functions.items()}
 
-    def match(self, method: str, path: str) -> tuple[Route | None, bool]:
-        """The route for ``method path``, and whether the path exists under another method."""
-        path_known = False
-        for route in self.routes:
-            if route.pattern.match(path):
-                path_known = True
-                if route.method == method:
-                    return route, True
-        return None, path_known
+    def match(self, method: str, path: str) -> Route | None:
+        """The route for ``method path``, if the template declares one."""
+        return next((r for r in self.routes if r.method == method and r.pattern.match(path)), None)
 
     def invoke(self, route: Route, event: dict[str, Any]) -> dict[str, Any]:
         context = LambdaContext(function_name=route.function, aws_request_id=event["requestContext"]["requestId"])
@@ -159,7 +156,7 @@ def make_server(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> 
                 )
                 return
             body = self.rfile.read(length) if length else b""
-            route, path_known = gateway.match(self.command, url.path)
+            route = gateway.match(self.command, url.path)
             if route is None:
                 # API Gateway answers unmatched routes itself, before any function runs.
                 self._respond(

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -26,8 +27,18 @@ from local.template import REGION, ROOT, Template
 SEED = Path(__file__).resolve().parent / "seed" / "catalog.json"
 
 
+def ensure_free(port: int, what: str, hint: str) -> None:
+    """Exit with a clear message if ``port`` on 127.0.0.1 is taken (instead of a thread dying later)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise SystemExit(f"port {port} ({what}) is already in use: {hint}") from None
+
+
 def start_moto(host: str = "127.0.0.1", port: int = 4566) -> Any:
     """An in-process moto server (LocalStack's port and wire protocol)."""
+    ensure_free(port, "the embedded AWS endpoint", "stop what runs there, or set AWS_ENDPOINT_URL to use it")
     import logging
 
     from moto.server import ThreadedMotoServer
@@ -74,6 +85,8 @@ class LocalControlPlane:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
+        if self.port:
+            ensure_free(self.port, "the API", "stop what runs there, or set PURAIFY_PORT to another port")
         if self.endpoint_url is None:
             self._moto = start_moto()
             self.endpoint_url = "http://127.0.0.1:4566"

@@ -66,3 +66,14 @@ def test_errors_use_the_envelope_and_never_a_trace(http):
     assert huge.status_code == 413
     for reply in (bad, unauth, missing, huge):
         assert "Traceback" not in reply.text
+
+
+def test_json_sent_with_a_form_content_type_is_still_json(http):
+    # curl -d sends application/x-www-form-urlencoded; the API speaks only JSON
+    reply = http.post(
+        "/actions/check",
+        headers={**admin(), "Content-Type": "application/x-www-form-urlencoded"},
+        content=b'{"platform": "gmail", "action_type": "send_email"}',
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["rule"] == "not_granted"

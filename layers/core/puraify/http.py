@@ -128,6 +128,9 @@ def handle(
         app.append_context(request_id=rid)
         return app.resolve(event, context)
     headers = event.get("headers") or {}
+    if body and "json" not in headers.get("content-type", ""):
+        # The API speaks only JSON; curl -d sends a form content type for JSON bodies.
+        event["headers"] = headers = {**headers, "content-type": "application/json"}
     claimed = headers.get("x-engine-id")
     try:
         principal = current.auth.authenticate(claimed, headers.get("x-engine-key"))
