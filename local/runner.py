@@ -133,9 +133,10 @@ class LocalControlPlane:
 
         handler = gateway.handlers[function_id]
         while not self._stop.wait(interval):
-            event = {
+            run_id = uuid.uuid4().hex
+            event: dict[str, Any] = {
                 "version": "0",
-                "id": uuid.uuid4().hex,
+                "id": run_id,
                 "detail-type": "Scheduled Event",
                 "source": "aws.events",
                 "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -144,7 +145,7 @@ class LocalControlPlane:
                 "detail": {},
             }
             try:
-                handler(event, LambdaContext(function_name=function_id, aws_request_id=event["id"]))
+                handler(event, LambdaContext(function_name=function_id, aws_request_id=run_id))
             except Exception as error:  # noqa: BLE001 - a failed run is retried at the next tick
                 print(f"schedule {function_id} failed: {error}", file=sys.stderr)
 

@@ -151,7 +151,7 @@ class EngineControl:
     def check(self, caller: Principal, body: m.ActionCheckRequest, request_id: str) -> m.ActionCheckResponse:
         """Decide and audit one action check. Fails closed: an undecidable check raises 503."""
         engine_id = body.engine_id or caller.engine_id
-        audit = {
+        audit: dict[str, Any] = {
             "kind": "check",
             "request_id": request_id,
             "engine_id": engine_id,
