@@ -112,6 +112,9 @@ class Gateway:
         self.functions = template.functions()
         self.routes = template.routes()
         self.handlers = {fid: load_handler(fn) for fid, fn in self.functions.items()}
+        # A Lambda instance handles one event at a time, and handlers keep per-request state in
+        # module globals (the resolver's current event and context): one lock per function.
+        self.locks = {fid: threading.Lock() for fid in self.functions}
 
     def match(self, method: str, path: str) -> Route | None:
         """The route for ``method path``, if the template declares one."""
@@ -119,7 +122,8 @@ class Gateway:
 
     def invoke(self, route: Route, event: dict[str, Any]) -> dict[str, Any]:
         context = LambdaContext(function_name=route.function, aws_request_id=event["requestContext"]["requestId"])
-        return self.handlers[route.function](event, context)
+        with self.locks[route.function]:
+            return self.handlers[route.function](event, context)
 
 
 def _gateway_error(status: int, code: str, message: str) -> bytes:

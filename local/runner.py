@@ -145,7 +145,8 @@ class LocalControlPlane:
                 "detail": {},
             }
             try:
-                handler(event, LambdaContext(function_name=function_id, aws_request_id=run_id))
+                with gateway.locks[function_id]:
+                    handler(event, LambdaContext(function_name=function_id, aws_request_id=run_id))
             except Exception as error:  # noqa: BLE001 - a failed run is retried at the next tick
                 print(f"schedule {function_id} failed: {error}", file=sys.stderr)
 

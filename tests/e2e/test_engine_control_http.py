@@ -77,3 +77,20 @@ def test_json_sent_with_a_form_content_type_is_still_json(http):
     )
     assert reply.status_code == 200, reply.text
     assert reply.json()["rule"] == "not_granted"
+
+
+def test_concurrent_requests_from_different_engines_keep_their_identities(http, plane):
+    from concurrent.futures import ThreadPoolExecutor
+
+    creds = {}
+    for name in ("twin-a", "twin-b"):
+        reply = http.post("/engines/register", headers=admin(), json={"engine_id": name})
+        creds[name] = {"X-Engine-ID": name, "X-Engine-Key": reply.json()["engine_key"]}
+
+    def validate(name: str) -> tuple[str, str]:
+        with httpx.Client(base_url=plane.base_url, timeout=10) as client:
+            return name, client.post("/engines/validate", headers=creds[name]).json()["engine_id"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(validate, ["twin-a", "twin-b"] * 20))
+    assert all(sent == answered for sent, answered in results)
