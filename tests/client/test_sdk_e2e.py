@@ -86,7 +86,7 @@ async def test_engine_event_is_accepted_and_retry_safe(engine):
 
 async def test_oversized_body_is_413(engine):
     with pytest.raises(pc.PayloadTooLargeError):
-        await engine.monitoring.engine_event("dump", details={"blob": "x" * 300_000})
+        await engine.actions.check("gmail", "send_email", flow_id="x" * 300_000)
 
 
 async def test_admin_errors_are_typed(admin, engine):
@@ -120,3 +120,78 @@ def test_sync_facade_registers_and_checks_like_the_async_client(plane):
         assert cp.actions.check("slack", "send_message").allowed
         with pytest.raises(pc.ActionDenied):
             cp.actions.require("slack", "upload_file")
+
+
+# --- Monitoring, through the SDK, as engines report and operators read ------------------------------
+
+
+async def test_logged_events_are_queried_page_by_page_and_errors_grouped(admin, engine):
+    project = f"pf-sdk-{next(_ids)}"
+    events = [
+        {"project_id": project, "event_type": "execution", "engine": "execution", "platform": "slack",
+         "action": "send_message", "status": "success", "duration_ms": 100 + i, "event_id": f"{project}-ok-{i}"}
+        for i in range(4)
+    ] + [
+        {"project_id": project, "event_type": "execution", "engine": "execution", "platform": "slack",
+         "action": "send_message", "status": "error", "error_type": "api_timeout",
+         "message": f"timeout after {900 + i} ms", "event_id": f"{project}-err-{i}"}
+        for i in range(2)
+    ]  # fmt: skip
+    accepted = await engine.monitoring.log_batch(events)
+    assert accepted.accepted == 6 and accepted.rejected == []
+    # a retried event (same event_id) is stored once
+    await engine.monitoring.log(events[0])
+
+    seen = [log.event_id async for log in admin.monitoring.iter_logs(project, page_size=4)]
+    assert sorted(seen) == sorted(e["event_id"] for e in events)
+
+    grouped = await admin.monitoring.errors(project)
+    assert [(g.count, g.error_type) for g in grouped.errors] == [(2, "api_timeout")]
+    stats = await admin.monitoring.stats(project)
+    row = next(r for r in stats.stats if r.platform == "slack")
+    assert row.count == 6 and row.errors == 2
+
+
+async def test_reading_logs_needs_the_logs_read_scope(engine):
+    with pytest.raises(pc.PermissionDenied):
+        await engine.monitoring.logs("pf-anything")
+
+
+async def test_alert_is_stored_and_reported(admin):
+    alert = await admin.monitoring.alert(f"pf-alert-{next(_ids)}", "token expired", severity="high")
+    assert alert.alert_id and isinstance(alert.notified, bool)
+
+
+# --- Planning: publish the shipped bundle, decide, read the audit ------------------------------------
+
+
+async def test_publish_bundle_then_decide_and_read_the_audit(admin):
+    from pathlib import Path
+
+    from puraify_client.services.plan import bundle_paths, read_bundle
+
+    folder = Path(__file__).resolve().parents[2] / "policies" / "gate"
+    texts = {p.name: p.read_text() for p in bundle_paths(folder)}
+    published = await admin.plan.publish(read_bundle(folder, texts, "sdk-e2e-1"))
+    assert published.revision == "sdk-e2e-1" and len(published.sha256) == 64
+    again = await admin.plan.publish(read_bundle(folder, texts, "sdk-e2e-1"))
+    assert again.created is False
+
+    assert (await admin.plan.policy()).revision == "sdk-e2e-1"
+    decision = await admin.plan.decide("deployment-sdk-1", "production", "pf-sdk-plan")
+    assert decision.policy.revision == "sdk-e2e-1"
+    assert decision.allow or decision.deny_reasons
+    audit = await admin.plan.decisions(deployment_id="deployment-sdk-1")
+    assert audit.decisions[0].decision_id == decision.decision_id
+
+
+async def test_bundle_that_does_not_compile_is_refused_with_422(admin):
+    from puraify_client.services.plan import Bundle
+
+    with pytest.raises(pc.ValidationError) as caught:
+        await admin.plan.publish(
+            Bundle(
+                files={"gate.rego": "package gate\nthis is not rego"}, revision="broken-1", entrypoint="gate/decision"
+            )
+        )
+    assert caught.value.error_code == "bundle_rejected"

@@ -1,4 +1,4 @@
-"""Environment Manager commands: env create, promote, rollback, compare, history, list."""
+"""Environment Manager commands: env list, create, promote, rollback, compare, history, config."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 import click
 
 from puraify_client.cli import Options, output, pass_options
+from puraify_client.client import ControlPlane
+from puraify_client.services.env import SecretInput
 
 
 def _variables(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -29,7 +31,7 @@ def _show(options: Options, result: Any) -> None:
 
 @click.group()
 def env() -> None:
-    """Environments of a project: create, promote, rollback, compare, history, list.
+    """Environments of a project: list, create, promote, rollback, compare, history, config.
 
     Reading needs env:read; changing needs env:write, and production also env:production.
     """
@@ -44,10 +46,11 @@ def env_list(options: Options, project: str) -> None:
     if options.as_json:
         output.emit_json(result)
         return
-    rows = result.get("environments") or []
-    columns = [c for c in ("env", "environment", "version", "config_revision", "updated_at", "expires_at")]
-    present = [c for c in columns if any(c in row for row in rows)] or ["env", "version"]
-    output.table(rows, present, empty="(no environments)")
+    output.table(
+        result["environments"],
+        ["env", "version", "revision", "config_revision", "preview", "updated_at", "updated_by", "expires_at"],
+        empty="(no environments)",
+    )
 
 
 @env.command("create")
@@ -55,6 +58,9 @@ def env_list(options: Options, project: str) -> None:
 @click.argument("new_environment")
 @click.option("--from", "base_from", help="Environment whose version and configuration to start from.")
 @click.option("--var", "pairs", multiple=True, metavar="NAME=VALUE", help="Variable to set. Repeatable.")
+@click.option(
+    "--secret", "secrets", multiple=True, metavar="NAME=VALUE", help="Variable stored as a secret. Repeatable."
+)
 @click.option("--preview", is_flag=True, help="A temporary preview environment that expires.")
 @click.option("--ttl-hours", type=click.IntRange(1, 720), help="Preview lifetime (default 72).")
 @pass_options
@@ -64,6 +70,7 @@ def env_create(
     new_environment: str,
     base_from: str | None,
     pairs: tuple[str, ...],
+    secrets: tuple[str, ...],
     preview: bool,
     ttl_hours: int | None,
 ) -> None:
@@ -73,7 +80,8 @@ def env_create(
     Example:
       puraify env create pf-777 staging --from development --var BASE_URL=https://staging.myapp.com
     """
-    variables = _variables(pairs)
+    variables: dict[str, Any] = _variables(pairs)
+    variables |= {name: SecretInput(value=value) for name, value in _variables(secrets).items()}
     _show(
         options,
         options.run(
@@ -82,7 +90,7 @@ def env_create(
                 new_environment,
                 base_from=base_from,
                 env_variables=variables,
-                preview=preview or None,
+                preview=preview,
                 ttl_hours=ttl_hours,
             )
         ),
@@ -93,19 +101,20 @@ def env_create(
 @click.argument("project")
 @click.argument("source")
 @click.argument("target")
+@click.option("--expected-revision", type=click.IntRange(1), help="Fail (exit 6) unless TARGET is at this revision.")
 @pass_options
-def env_promote(options: Options, project: str, source: str, target: str) -> None:
+def env_promote(options: Options, project: str, source: str, target: str, expected_revision: int | None) -> None:
     """Promote SOURCE's version into TARGET and show what changed. Never retried automatically.
 
     \b
     Example:
       puraify env promote pf-777 staging production
     """
-    result = options.run(lambda cp: cp.env.promote(project, source, target))
+    result = options.run(lambda cp: cp.env.promote(project, source, target, expected_revision=expected_revision))
     if options.as_json:
         output.emit_json(output.plain(result))
         return
-    click.echo(f"{result.environment}: {result.version} ({result.status})")
+    click.echo(f"{result.environment}: {result.previous_version or '-'} -> {result.version} ({result.status})")
     output.fields(output.plain(result.diff_from_previous))
 
 
@@ -116,7 +125,11 @@ def env_promote(options: Options, project: str, source: str, target: str) -> Non
 @pass_options
 def env_rollback(options: Options, project: str, environment: str, version: str) -> None:
     """Put ENVIRONMENT back to VERSION (its pointer and its configuration)."""
-    _show(options, options.run(lambda cp: cp.env.rollback(project, environment, version)))
+    result = options.run(lambda cp: cp.env.rollback(project, environment, version))
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        click.echo(f"{environment}: {result.previous_version or '-'} -> {result.environment.version} ({result.status})")
 
 
 @env.command("compare")
@@ -126,21 +139,93 @@ def env_rollback(options: Options, project: str, environment: str, version: str)
 @pass_options
 def env_compare(options: Options, project: str, source: str, target: str) -> None:
     """What differs between SOURCE and TARGET: variables (secrets masked), flags, versions."""
-    _show(options, options.run(lambda cp: cp.env.compare(project, source, target)))
+    result = options.run(lambda cp: cp.env.compare(project, source, target))
+    if options.as_json:
+        output.emit_json(output.plain(result))
+        return
+    version = result.version
+    click.echo(f"version: {version.source or '-'} ({source}) vs {version.target or '-'} ({target})")
+    click.echo(
+        f"entities added: {output.cell(version.entities_added)}; removed: {output.cell(version.entities_removed)}; "
+        f"flows changed: {version.logic_changed}"
+    )
+    rows = [
+        {"change": change, **output.plain(entry)}
+        for change in ("added", "removed", "changed")
+        for entry in getattr(result.variables, change)
+    ]
+    click.echo("")
+    output.table(rows, ["change", "name", "secret", "source", "target"], empty="(same variables)")
+    click.echo("")
+    output.table([output.plain(f) for f in result.feature_flags], ["name", "source", "target"], empty="(same flags)")
 
 
 @env.command("history")
 @click.argument("project")
 @click.argument("environment")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="Newest entries shown.")
 @pass_options
-def env_history(options: Options, project: str, environment: str) -> None:
-    """Every version and configuration change of ENVIRONMENT, with who made it."""
-    result = options.run(lambda cp: cp.env.history(project, environment))
-    rows = [output.plain(h) for h in result.history]
+def env_history(options: Options, project: str, environment: str, limit: int) -> None:
+    """Every version and configuration change of ENVIRONMENT, newest first, with who made it."""
+
+    async def fetch(cp: ControlPlane) -> list[dict[str, Any]]:
+        rows = []
+        async for entry in cp.env.iter_history(project, environment, page_size=min(limit, 100)):
+            rows.append(output.plain(entry))
+            if len(rows) >= limit:
+                break
+        return rows
+
+    rows = options.run(fetch)
     if options.as_json:
         output.emit_json(rows)
+        return
+    for row in rows:
+        row["changes"] = {k: v for k, v in (row.get("changes") or {}).items() if v}
+    output.table(rows, ["revision", "timestamp", "action", "version", "created_by", "changes"], empty="(no history)")
+
+
+@env.command("config")
+@click.argument("project")
+@click.argument("environment")
+@click.option("--var", "pairs", multiple=True, metavar="NAME=VALUE", help="Set a variable. Repeatable.")
+@click.option("--secret", "secrets", multiple=True, metavar="NAME=VALUE", help="Set a secret variable. Repeatable.")
+@click.option("--unset", multiple=True, metavar="NAME", help="Remove a variable. Repeatable.")
+@click.option("--flag", "flag_pairs", multiple=True, metavar="NAME=on|off", help="Set a flag. Repeatable.")
+@click.option("--expected-revision", type=click.IntRange(1), help="Fail (exit 6) unless at this revision.")
+@pass_options
+def env_config(
+    options: Options,
+    project: str,
+    environment: str,
+    pairs: tuple[str, ...],
+    secrets: tuple[str, ...],
+    unset: tuple[str, ...],
+    flag_pairs: tuple[str, ...],
+    expected_revision: int | None,
+) -> None:
+    """Change ENVIRONMENT's variables or flags: a new configuration revision.
+
+    \b
+    Example:
+      puraify env config pf-777 staging --var BASE_URL=https://stg.myapp.com --flag BETA_FORM=on
+    """
+    variables: dict[str, Any] = {**_variables(pairs), **{name: None for name in unset}}
+    variables |= {name: SecretInput(value=value) for name, value in _variables(secrets).items()}
+    flags: dict[str, bool | None] = {}
+    for name, value in _variables(flag_pairs).items():
+        if value not in ("on", "off"):
+            raise click.BadParameter(f"{name}={value}: use on or off", param_hint="--flag")
+        flags[name] = value == "on"
+    result = options.run(
+        lambda cp: cp.env.set_config(
+            project, environment, env_variables=variables, feature_flags=flags, expected_revision=expected_revision
+        )
+    )
+    if options.as_json:
+        output.emit_json(output.plain(result))
     else:
-        output.table(rows, ["timestamp", "version", "created_by", "changes"], empty="(no history)")
+        click.echo(f"{environment}: {result.status}, configuration revision {result.environment.config_revision}")
 
 
 COMMANDS = [env]

@@ -17,9 +17,9 @@ LOG_COLUMNS = ["timestamp", "project_id", "engine", "platform", "action", "statu
 
 
 def _filters(func: Any) -> Any:
+    func = click.option("--project", required=True, help="Project id.")(func)
     for name, help_text in reversed(
         [
-            ("project", "Project id."),
             ("engine", "Reporting engine."),
             ("platform", "Platform."),
             ("status", "success, error, ..."),
@@ -32,11 +32,11 @@ def _filters(func: Any) -> Any:
     return func
 
 
-_API_NAMES = {"project": "project_id", "flow": "flow_id"}
+_API_NAMES = {"flow": "flow_id"}
 
 
 def _params(filters: dict[str, str | None]) -> dict[str, str | None]:
-    return {_API_NAMES.get(name, name): value for name, value in filters.items()}
+    return {_API_NAMES.get(name, name): value for name, value in filters.items() if name != "project"}
 
 
 @click.group()
@@ -57,13 +57,14 @@ def logs_query(options: Options, until: str | None, limit: int, everything: bool
     Example:
       puraify logs query --project pf_123 --status error --since 2025-07-25T00:00:00Z
     """
+    project = str(filters["project"])
     params = {**_params(filters), "until": until}
 
     async def fetch(cp: ControlPlane) -> list[dict[str, Any]]:
         if not everything:
-            return [output.plain(r) for r in (await cp.monitoring.logs(limit=limit, **params)).logs]
+            return [output.plain(r) for r in (await cp.monitoring.logs(project, limit=limit, **params)).logs]
         found: list[dict[str, Any]] = []
-        async for record in cp.monitoring.iter_logs(page_size=limit, **params):
+        async for record in cp.monitoring.iter_logs(project, page_size=limit, **params):
             found.append(output.plain(record))
             if len(found) % limit == 0:
                 output.status_line(f"fetched {len(found):,} logs ...")
@@ -88,6 +89,7 @@ def logs_tail(
     options: Options, interval: float, lines: int, count: int | None, duration: float | None, **filters: str | None
 ) -> None:
     """Print the recent logs, then new ones as they arrive (Ctrl-C stops). JSON: one object per line."""
+    project = str(filters["project"])
     params = _params(filters)
     deadline = time.monotonic() + duration if duration is not None else None
 
@@ -102,7 +104,7 @@ def logs_tail(
         printed = 0
         first = True
         while True:
-            page = await cp.monitoring.logs(limit=max(lines, 100) if not first else max(lines, 1), **params)
+            page = await cp.monitoring.logs(project, limit=max(lines, 100) if not first else max(lines, 1), **params)
             fresh = [output.plain(r) for r in page.logs if _key(r) not in seen]
             seen.update(_key(r) for r in page.logs)
             if first:
@@ -126,12 +128,12 @@ def _key(record: Any) -> str:
 
 
 @click.command("errors")
-@click.option("--project", help="Project id.")
+@click.option("--project", required=True, help="Project id.")
 @click.option("--since", help="ISO 8601 time.")
 @click.option("--engine", help="Reporting engine.")
 @click.option("--platform", help="Platform.")
 @pass_options
-def errors(options: Options, project: str | None, since: str | None, engine: str | None, platform: str | None) -> None:
+def errors(options: Options, project: str, since: str | None, engine: str | None, platform: str | None) -> None:
     """Errors grouped by fingerprint, most frequent first (needs logs:read)."""
     result = options.run(
         lambda cp: cp.monitoring.errors(project_id=project, since=since, engine=engine, platform=platform)
@@ -140,25 +142,28 @@ def errors(options: Options, project: str | None, since: str | None, engine: str
     if options.as_json:
         output.emit_json(data)
         return
-    rows = data.get("errors") or []
-    extra = [k for k in (rows[0] if rows else {}) if "message" in k][:1]
     output.table(
-        rows, ["count", "error_type", "platform", "engine", "first_seen", "last_seen", *extra], empty="(no errors)"
+        data["errors"],
+        ["count", "severity", "error_type", "platform", "engine", "last_seen", "sample_message"],
+        empty="(no errors)",
     )
 
 
 @click.command("stats")
-@click.option("--project", help="Project id.")
+@click.option("--project", required=True, help="Project id.")
 @click.option("--since", help="ISO 8601 time.")
 @pass_options
-def stats(options: Options, project: str | None, since: str | None) -> None:
+def stats(options: Options, project: str, since: str | None) -> None:
     """Per platform and action: count, error rate, retries, durations (needs logs:read)."""
     result = output.plain(options.run(lambda cp: cp.monitoring.stats(project_id=project, since=since)))
     if options.as_json:
         output.emit_json(result)
         return
-    rows = result.get("stats") or []
-    output.table(rows, list(rows[0]) if rows else ["platform"], empty="(no events)")
+    rows = [
+        {**row, **{f"{k}_ms": v for k, v in (row.pop("duration_ms", None) or {}).items()}} for row in result["stats"]
+    ]
+    columns = ["platform", "action", "count", "errors", "error_rate", "retries", "p50_ms", "p95_ms", "max_ms"]
+    output.table(rows, columns, empty="(no events)")
 
 
 @click.group()
@@ -169,21 +174,24 @@ def alerts() -> None:
 @alerts.command("send")
 @click.argument("message")
 @click.option("--severity", type=click.Choice(["low", "medium", "high", "critical"]), default="high", show_default=True)
-@click.option("--project", help="Project id.")
+@click.option("--project", required=True, help="Project id.")
 @click.option("--event-type", default="error", show_default=True)
+@click.option("--flow", "flow_id", help="Flow id.")
 @click.option("--triggered-by", help="Who raises it; default: your engine id.")
 @pass_options
 def alerts_send(
-    options: Options, message: str, severity: str, project: str | None, event_type: str, triggered_by: str | None
+    options: Options,
+    message: str,
+    severity: str,
+    project: str,
+    event_type: str,
+    flow_id: str | None,
+    triggered_by: str | None,
 ) -> None:
     """Raise an alert with MESSAGE."""
     result = options.run(
         lambda cp: cp.monitoring.alert(
-            message,
-            severity=severity,
-            event_type=event_type,
-            project_id=project,
-            triggered_by=triggered_by or cp.engine_id,
+            project, message, severity=severity, event_type=event_type, triggered_by=triggered_by, flow_id=flow_id
         )
     )
     if options.as_json:

@@ -9,6 +9,7 @@ import click
 
 from puraify_client.cli import Options, output, pass_options
 from puraify_client.client import ControlPlane
+from puraify_client.services.plan import bundle_paths, read_bundle
 
 
 @click.group()
@@ -45,7 +46,7 @@ def plan_decide(options: Options, deployment_id: str, environment: str, project_
 @click.option("--deployment", "deployment_id", help="One deployment's decisions.")
 @click.option("--project", "project_id", help="One project's decisions.")
 @click.option("--since", help="ISO 8601 time.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
 @pass_options
 def plan_decisions(
     options: Options, deployment_id: str | None, project_id: str | None, since: str | None, limit: int
@@ -56,7 +57,8 @@ def plan_decisions(
 
     async def fetch(cp: ControlPlane) -> list[dict[str, Any]]:
         found = []
-        async for decision in cp.plan.iter_decisions(deployment_id=deployment_id, project_id=project_id, since=since):
+        pages = cp.plan.iter_decisions(deployment_id=deployment_id, project_id=project_id, since=since, limit=limit)
+        async for decision in pages:
             found.append(output.plain(decision))
             if len(found) >= limit:
                 break
@@ -83,13 +85,9 @@ def plan_facts(options: Options) -> None:
     if options.as_json:
         output.emit_json(result)
         return
-    facts = result.get("facts")
-    if isinstance(facts, dict):
-        rows = [{"id": k, **(v if isinstance(v, dict) else {"value": v})} for k, v in facts.items()]
-    else:
-        rows = [f if isinstance(f, dict) else {"value": f} for f in facts or []]
-    columns = ["id", "value", "age_seconds", "stale", "error"]
-    output.table(rows, [c for c in columns if any(c in r for r in rows)] or ["id", "value"], empty="(no facts)")
+    click.echo(f"snapshot {result.get('scope') or '-'} collected {result.get('collected_at') or 'never'}")
+    rows = [{"fact": name, **fact} for name, fact in (result.get("facts") or {}).items()]
+    output.table(rows, ["fact", "value", "age_seconds", "stale", "source", "error"], empty="(no facts)")
 
 
 @plan.command("policy")
@@ -99,32 +97,44 @@ def plan_policy(options: Options) -> None:
     result = output.plain(options.run(lambda cp: cp.plan.policy()))
     if options.as_json:
         output.emit_json(result)
-    else:
-        output.fields(result)
+        return
+    rejected = result.pop("last_rejected", None)
+    output.fields({k: v for k, v in result.items() if k != "files"})
+    if rejected:
+        click.echo(
+            f"last rejected: {rejected.get('revision') or '-'} at {rejected.get('rejected_at')}: {rejected['reason']}"
+        )
 
 
 @plan.command("publish")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--revision", help="Bundle revision; default: chosen by the control plane.")
+@click.option("--revision", help="Bundle revision; default: bundle.json's, else one named by the content digest.")
 @pass_options
 def plan_publish(options: Options, folder: Path, revision: str | None) -> None:
-    """Publish the policy bundle in FOLDER (.rego files and data.json) as the active bundle (admin).
+    """Publish the policy bundle in FOLDER and make it active (admin).
+
+    FOLDER holds the *.rego files (*_test.rego are left out), data.json, and optionally
+    bundle.json with {"revision": ..., "entrypoint": ...}. A bundle that would not compile is
+    refused (exit 7) and the active one stays.
 
     \b
     Example:
-      puraify plan publish policies/gate --revision 2025-07-25.1
+      puraify plan publish policies/gate --revision gate-2
     """
-    from puraify_client.services.plan import bundle_files
-
-    files = bundle_files(folder)
-    with click.progressbar(files, label=f"reading {len(files)} files", file=click.get_text_stream("stderr")) as bar:
-        contents = {name: path.read_text() for name, path in bar}
-    result = options.run(lambda cp: cp.plan.publish(contents, revision=revision))
-    data = output.plain(result)
+    paths = bundle_paths(folder)
+    if not paths:
+        raise click.UsageError(f"{folder} has no .rego files or data.json")
+    texts = {}
+    with click.progressbar(paths, label=f"reading {len(paths)} files", file=click.get_text_stream("stderr")) as bar:
+        for path in bar:
+            texts[path.name] = path.read_text()
+    bundle = read_bundle(folder, texts, revision)
+    result = options.run(lambda cp: cp.plan.publish(bundle))
     if options.as_json:
-        output.emit_json(data)
+        output.emit_json(output.plain(result))
     else:
-        output.fields(data)
+        state = "published" if result.created else "already published, made active"
+        click.echo(f"{result.revision}: {state} (sha256 {result.sha256[:12]}, entrypoint {result.entrypoint})")
 
 
 COMMANDS = [plan]

@@ -1,11 +1,15 @@
 """``cp.env``: environments per project, immutable versions, promotion, rollback and diffs.
 
 Changes (publish, create, promote, rollback, config) are never retried once sent: a promotion
-whose answer was lost may have happened, and repeating it could promote twice. Reads are.
+whose answer was lost may have happened, and repeating it could promote twice. Pass
+``expected_revision`` to make a change conditional: it then fails with ``ConflictError`` (409,
+carrying the current revision) instead of applying on top of someone else's change. Reads are
+retried.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import Field
@@ -15,6 +19,16 @@ from puraify_client.services.base import Service, register, segment
 from puraify_client.transport import SAFE, UNSAFE
 
 
+class SecretInput(Request):
+    """A variable value to store as a secret even though its name does not look like one."""
+
+    value: str
+    secret: bool = True
+
+
+VariableInput = str | SecretInput
+
+
 class VersionPublishRequest(Request):
     project_id: str
     environment: str = "development"
@@ -22,18 +36,34 @@ class VersionPublishRequest(Request):
     label: str | None = None
 
 
-class VersionResponse(Response):
-    project_id: str | None = None
-    version: str | None = None
+class VersionDiff(Response):
+    entities_added: list[str] = []
+    entities_removed: list[str] = []
+    logic_changed: int = 0
+
+
+class VersionPublishResponse(Response):
+    project_id: str
+    environment: str
+    version: str
+    created: bool = True
+    previous_version: str | None = None
+    changes: VersionDiff = VersionDiff()
 
 
 class EnvCreateRequest(Request):
     project_id: str
     new_environment: str
     base_from: str | None = None
-    env_variables: dict[str, str] = Field(default_factory=dict)
-    preview: bool | None = None
+    env_variables: dict[str, VariableInput] = Field(default_factory=dict)
+    feature_flags: dict[str, bool] = Field(default_factory=dict)
+    preview: bool = False
     ttl_hours: int | None = Field(default=None, ge=1, le=720)
+
+
+class VariableView(Response):
+    value: str
+    secret: bool = False
 
 
 class EnvCreateResponse(Response):
@@ -41,18 +71,20 @@ class EnvCreateResponse(Response):
     env: str
     linked_version: str | None = None
     url: str | None = None
+    preview: bool = False
+    expires_at: str | None = None
+    variables: dict[str, VariableView] = {}
+    feature_flags: dict[str, bool] = {}
 
 
 class EnvPromoteRequest(Request):
     project_id: str
     source_env: str
     target_env: str
+    expected_revision: int | None = Field(default=None, ge=1)
 
 
-class VersionDiff(Response):
-    entities_added: list[str] = []
-    entities_removed: list[str] = []
-    logic_changed: int = 0
+class PromotionDiff(VersionDiff):
     env_updated: list[str] = []
 
 
@@ -60,49 +92,110 @@ class EnvPromoteResponse(Response):
     status: str
     version: str
     environment: str
-    diff_from_previous: VersionDiff = VersionDiff()
+    previous_version: str | None = None
+    diff_from_previous: PromotionDiff = PromotionDiff()
+    revision: int | None = None
+
+
+class EnvironmentView(Response):
+    project_id: str | None = None
+    env: str
+    version: str | None = None
+    revision: int | None = None
+    config_revision: int | None = None
+    preview: bool = False
+    url: str | None = None
+    updated_at: str | None = None
+    updated_by: str | None = None
+    expires_at: str | None = None
+    variables: dict[str, VariableView] = {}
+    feature_flags: dict[str, bool] = {}
 
 
 class EnvRollbackRequest(Request):
     project_id: str
     environment: str
     version: str
+    expected_revision: int | None = Field(default=None, ge=1)
 
 
-class EnvState(Response):
-    """The state of one environment after a change (version, configuration revision, ...)."""
-
-    version: str | None = None
-    environment: str | None = None
-    env: str | None = None
+class EnvRollbackResponse(Response):
+    status: str
+    previous_version: str | None = None
+    environment: EnvironmentView
 
 
-class EnvCompareResponse(Response):
-    pass
+class EnvConfigRequest(Request):
+    """A merge patch: a variable or flag set to ``None`` is removed."""
+
+    env_variables: dict[str, VariableInput | None] = Field(default_factory=dict)
+    feature_flags: dict[str, bool | None] = Field(default_factory=dict)
+    expected_revision: int | None = Field(default=None, ge=1)
+
+
+class EnvConfigResponse(Response):
+    status: str
+    changes: dict[str, Any] = {}
+    environment: EnvironmentView
 
 
 class EnvListResponse(Response):
-    project_id: str | None = None
-    environments: list[dict[str, Any]] = []
+    project_id: str
+    latest_version: str | None = None
+    environments: list[EnvironmentView]
 
 
 class HistoryEntry(Response):
     project_id: str | None = None
     env: str | None = None
+    revision: int | None = None
+    action: str | None = None
     version: str | None = None
+    previous_version: str | None = None
     created_by: str | None = None
     timestamp: str | None = None
     changes: dict[str, Any] = {}
 
 
 class EnvHistoryResponse(Response):
-    history: list[HistoryEntry] = []
-    next_cursor: str | None = None
+    project_id: str | None = None
+    env: str | None = None
+    entries: list[HistoryEntry]
+    next_before: int | None = None
 
 
-class EnvConfigRequest(Request):
-    variables: dict[str, str | None] | None = None
-    flags: dict[str, bool] | None = None
+class VariableDiffEntry(Response):
+    name: str
+    secret: bool = False
+    source: str | None = None
+    target: str | None = None
+
+
+class VariableDiff(Response):
+    added: list[VariableDiffEntry] = []
+    removed: list[VariableDiffEntry] = []
+    changed: list[VariableDiffEntry] = []
+
+
+class FlagDiffEntry(Response):
+    name: str
+    source: bool | None = None
+    target: bool | None = None
+
+
+class CompareVersions(VersionDiff):
+    source: str | None = None
+    target: str | None = None
+    versions_apart: int | None = None
+
+
+class EnvCompareResponse(Response):
+    project_id: str
+    source: str
+    target: str
+    variables: VariableDiff = VariableDiff()
+    feature_flags: list[FlagDiffEntry] = []
+    version: CompareVersions = CompareVersions()
 
 
 @register
@@ -111,10 +204,10 @@ class Environments(Service):
 
     async def publish_version(
         self, project_id: str, state: dict[str, Any], *, environment: str = "development", label: str | None = None
-    ) -> VersionResponse:
-        """Snapshot a platform state as a new immutable version in ``environment``."""
+    ) -> VersionPublishResponse:
+        """Snapshot a platform state (entities, flows, feature_flags) as a new immutable version."""
         body = VersionPublishRequest(project_id=project_id, environment=environment, state=state, label=label)
-        return await self.transport.call("POST", "/env/versions", VersionResponse, safety=UNSAFE, body=body)
+        return await self.transport.call("POST", "/env/versions", VersionPublishResponse, safety=UNSAFE, body=body)
 
     async def create(
         self,
@@ -122,8 +215,9 @@ class Environments(Service):
         new_environment: str,
         *,
         base_from: str | None = None,
-        env_variables: dict[str, str] | None = None,
-        preview: bool | None = None,
+        env_variables: dict[str, VariableInput] | None = None,
+        feature_flags: dict[str, bool] | None = None,
+        preview: bool = False,
         ttl_hours: int | None = None,
     ) -> EnvCreateResponse:
         """Create an environment from ``base_from``'s version and configuration, overlaid with variables."""
@@ -132,20 +226,29 @@ class Environments(Service):
             new_environment=new_environment,
             base_from=base_from,
             env_variables=env_variables or {},
+            feature_flags=feature_flags or {},
             preview=preview,
             ttl_hours=ttl_hours,
         )
         return await self.transport.call("POST", "/env/create", EnvCreateResponse, safety=UNSAFE, body=body)
 
-    async def promote(self, project_id: str, source_env: str, target_env: str) -> EnvPromoteResponse:
+    async def promote(
+        self, project_id: str, source_env: str, target_env: str, *, expected_revision: int | None = None
+    ) -> EnvPromoteResponse:
         """Point ``target_env`` at ``source_env``'s version; the answer says what changed."""
-        body = EnvPromoteRequest(project_id=project_id, source_env=source_env, target_env=target_env)
+        body = EnvPromoteRequest(
+            project_id=project_id, source_env=source_env, target_env=target_env, expected_revision=expected_revision
+        )
         return await self.transport.call("POST", "/env/promote", EnvPromoteResponse, safety=UNSAFE, body=body)
 
-    async def rollback(self, project_id: str, environment: str, version: str) -> EnvState:
+    async def rollback(
+        self, project_id: str, environment: str, version: str, *, expected_revision: int | None = None
+    ) -> EnvRollbackResponse:
         """Put an environment's pointer and configuration back to what they were at ``version``."""
-        body = EnvRollbackRequest(project_id=project_id, environment=environment, version=version)
-        return await self.transport.call("POST", "/env/rollback", EnvState, safety=UNSAFE, body=body)
+        body = EnvRollbackRequest(
+            project_id=project_id, environment=environment, version=version, expected_revision=expected_revision
+        )
+        return await self.transport.call("POST", "/env/rollback", EnvRollbackResponse, safety=UNSAFE, body=body)
 
     async def compare(self, project_id: str, source: str, target: str) -> EnvCompareResponse:
         """Variables, flags and version differences between two environments (secrets masked)."""
@@ -156,20 +259,39 @@ class Environments(Service):
         """A project's environments with their version, configuration revision and times."""
         return await self.transport.call("GET", f"/env/{segment(project_id)}", EnvListResponse, safety=SAFE)
 
-    async def history(self, project_id: str, environment: str) -> EnvHistoryResponse:
-        """Every pointer and configuration change of one environment."""
+    async def history(
+        self, project_id: str, environment: str, *, limit: int | None = None, before: int | None = None
+    ) -> EnvHistoryResponse:
+        """One page of an environment's changes, newest first; ``before`` pages to older revisions."""
         path = f"/env/{segment(project_id)}/{segment(environment)}/history"
-        return await self.transport.call("GET", path, EnvHistoryResponse, safety=SAFE)
+        params = {"limit": limit, "before": before}
+        return await self.transport.call("GET", path, EnvHistoryResponse, safety=SAFE, params=params)
+
+    async def iter_history(
+        self, project_id: str, environment: str, *, page_size: int | None = None
+    ) -> AsyncIterator[HistoryEntry]:
+        """Every change of an environment, newest first, page after page."""
+        before: int | None = None
+        while True:
+            page = await self.history(project_id, environment, limit=page_size, before=before)
+            for entry in page.entries:
+                yield entry
+            if page.next_before is None:
+                return
+            before = page.next_before
 
     async def set_config(
         self,
         project_id: str,
         environment: str,
         *,
-        variables: dict[str, str | None] | None = None,
-        flags: dict[str, bool] | None = None,
-    ) -> EnvState:
-        """Change variables or flags: a new configuration revision in the history."""
+        env_variables: dict[str, VariableInput | None] | None = None,
+        feature_flags: dict[str, bool | None] | None = None,
+        expected_revision: int | None = None,
+    ) -> EnvConfigResponse:
+        """Change variables or flags (``None`` removes one): a new configuration revision in the history."""
         path = f"/env/{segment(project_id)}/{segment(environment)}/config"
-        body = EnvConfigRequest(variables=variables, flags=flags)
-        return await self.transport.call("PUT", path, EnvState, safety=UNSAFE, body=body)
+        body = EnvConfigRequest(
+            env_variables=env_variables or {}, feature_flags=feature_flags or {}, expected_revision=expected_revision
+        )
+        return await self.transport.call("PUT", path, EnvConfigResponse, safety=UNSAFE, body=body)

@@ -20,8 +20,8 @@ from puraify_client.transport import SAFE, UNSAFE
 class LogEvent(Request):
     """One event as engines send it; ``event_id`` makes a retried send idempotent."""
 
+    project_id: str
     event_type: str
-    project_id: str | None = None
     flow_id: str | None = None
     engine: str | None = None
     platform: str | None = None
@@ -32,6 +32,7 @@ class LogEvent(Request):
     timestamp: str | None = None
     error_type: str | None = None
     message: str | None = None
+    details: dict[str, Any] | None = None
     event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -50,24 +51,32 @@ class LogIngestResponse(Response):
 
 
 class AlertRequest(Request):
-    project_id: str | None = None
+    project_id: str
     event_type: str
     severity: str
     message: str
-    triggered_by: str | None = None
+    triggered_by: str
+    flow_id: str | None = None
+    details: dict[str, Any] | None = None
 
 
 class AlertResponse(Response):
     alert_id: str
-    notified: bool = False
+    notified: bool
     project_id: str | None = None
     event_type: str | None = None
     severity: str | None = None
     message: str | None = None
+    status: str | None = None
+    suppressed: bool = False
+    created_at: str | None = None
 
 
 class LogRecord(Response):
     event_type: str | None = None
+    duration_ms: float | None = None
+    retries: int | None = None
+    error_type: str | None = None
     project_id: str | None = None
     flow_id: str | None = None
     engine: str | None = None
@@ -85,25 +94,54 @@ class LogsPage(Response):
 
 
 class ErrorGroup(Response):
-    fingerprint: str | None = None
-    count: int = 0
+    fingerprint: str
+    count: int
     first_seen: str | None = None
     last_seen: str | None = None
     error_type: str | None = None
     platform: str | None = None
     engine: str | None = None
+    severity: str | None = None
+    sample_message: str | None = None
 
 
 class ErrorsResponse(Response):
-    errors: list[ErrorGroup] = []
+    project_id: str | None = None
+    since: str | None = None
+    errors: list[ErrorGroup]
+    total: int = 0
+    truncated: bool = False
+
+
+class Durations(Response):
+    p50: float
+    p95: float
+    max: float
+
+
+class StatRow(Response):
+    platform: str
+    action: str
+    count: int
+    errors: int = 0
+    error_rate: float = 0.0
+    retries: int = 0
+    duration_ms: Durations | None = None
 
 
 class StatsResponse(Response):
-    stats: list[dict[str, Any]] = []
+    project_id: str | None = None
+    since: str | None = None
+    events: int = 0
+    stats: list[StatRow]
+    truncated: bool = False
 
 
 class AuditResponse(Response):
-    timeline: list[dict[str, Any]] = []
+    project_id: str | None = None
+    flow_id: str | None = None
+    timeline: list[dict[str, Any]]
+    counts: dict[str, int] = {}
 
 
 class EngineEventRequest(Request):
@@ -139,40 +177,58 @@ class Monitoring(Service):
 
     async def alert(
         self,
+        project_id: str,
         message: str,
         *,
         severity: str = "high",
         event_type: str = "error",
-        project_id: str | None = None,
         triggered_by: str | None = None,
+        flow_id: str | None = None,
+        details: dict[str, Any] | None = None,
     ) -> AlertResponse:
-        """Raise an alert; not retried once sent (it carries no id to deduplicate on)."""
+        """Raise an alert (``triggered_by`` defaults to this engine); not retried once sent: it has no id
+        to deduplicate on."""
         body = AlertRequest(
-            project_id=project_id, event_type=event_type, severity=severity, message=message, triggered_by=triggered_by
+            project_id=project_id,
+            event_type=event_type,
+            severity=severity,
+            message=message,
+            triggered_by=triggered_by or self.transport.settings.engine_id or "sdk",
+            flow_id=flow_id,
+            details=details,
         )
         return await self.transport.call("POST", "/monitoring/alert", AlertResponse, safety=UNSAFE, body=body)
 
-    async def logs(self, *, limit: int | None = None, cursor: str | None = None, **filters: str | None) -> LogsPage:
-        """One page of logs, newest first. Filters: project_id, engine, platform, status, event_type,
-        flow_id, since, until."""
-        params = {**filters, "limit": limit, "cursor": cursor}
+    async def logs(
+        self, project_id: str, *, limit: int | None = None, cursor: str | None = None, **filters: str | None
+    ) -> LogsPage:
+        """One page of a project's logs, newest first (at most 1,000). Filters: engine, platform, status,
+        event_type, flow_id, since, until (ISO 8601 or epoch seconds)."""
+        params = {"project_id": project_id, **filters, "limit": limit, "cursor": cursor}
         return await self.transport.call("GET", "/monitoring/logs", LogsPage, safety=SAFE, params=params)
 
-    def iter_logs(self, *, page_size: int | None = None, **filters: str | None) -> AsyncIterator[LogRecord]:
-        """Every matching log, newest first, page after page."""
-        return paginate(lambda cursor: self.logs(limit=page_size, cursor=cursor, **filters), "logs")
+    def iter_logs(
+        self, project_id: str, *, page_size: int | None = None, **filters: str | None
+    ) -> AsyncIterator[LogRecord]:
+        """Every matching log, newest first, page after page (``async for log in cp.monitoring.iter_logs(...)``)."""
+        return paginate(lambda cursor: self.logs(project_id, limit=page_size, cursor=cursor, **filters), "logs")
 
-    async def errors(self, **filters: str | None) -> ErrorsResponse:
-        """Errors grouped by fingerprint, most frequent first. Filters: project_id, since, engine, platform."""
-        return await self.transport.call("GET", "/monitoring/errors", ErrorsResponse, safety=SAFE, params=filters)
+    async def errors(
+        self, project_id: str, *, since: str | None = None, engine: str | None = None, platform: str | None = None
+    ) -> ErrorsResponse:
+        """Errors grouped by fingerprint, most frequent first (default: the last 24 hours)."""
+        params = {"project_id": project_id, "since": since, "engine": engine, "platform": platform}
+        return await self.transport.call("GET", "/monitoring/errors", ErrorsResponse, safety=SAFE, params=params)
 
-    async def stats(self, **filters: str | None) -> StatsResponse:
-        """Per platform and action: count, error rate, retries, durations. Filters: project_id, since."""
-        return await self.transport.call("GET", "/monitoring/stats", StatsResponse, safety=SAFE, params=filters)
+    async def stats(self, project_id: str, *, since: str | None = None) -> StatsResponse:
+        """Per platform and action: count, error rate, retries, duration p50/p95/max."""
+        params = {"project_id": project_id, "since": since}
+        return await self.transport.call("GET", "/monitoring/stats", StatsResponse, safety=SAFE, params=params)
 
-    async def audit(self, **filters: str | None) -> AuditResponse:
-        """The ordered timeline of a project or flow. Filters: project_id, flow_id."""
-        return await self.transport.call("GET", "/monitoring/audit", AuditResponse, safety=SAFE, params=filters)
+    async def audit(self, project_id: str, *, flow_id: str | None = None, since: str | None = None) -> AuditResponse:
+        """The ordered timeline of a project or one flow: events, alerts and control-plane decisions."""
+        params = {"project_id": project_id, "flow_id": flow_id, "since": since}
+        return await self.transport.call("GET", "/monitoring/audit", AuditResponse, safety=SAFE, params=params)
 
     async def engine_event(self, event_type: str, **fields: Any) -> EngineEventResponse:
         """``POST /log/engine_event``: an engine's own lifecycle event (started, degraded, ...)."""
