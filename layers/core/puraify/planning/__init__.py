@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from puraify.observability import logger
 
 if TYPE_CHECKING:
-    from puraify.planning.service import PlanningService
+    from puraify.planning.engine import PlanningService
 
 SERVICE = "planning"
 
@@ -32,8 +32,8 @@ def monitoring_alert(rt: Any) -> Any:
 
 def build(rt: Any) -> PlanningService:
     """The planning service over DynamoDB and S3, with the built-in fact providers."""
+    from puraify.planning.engine import PlanningService
     from puraify.planning.providers import builtin_providers
-    from puraify.planning.service import PlanningService
     from puraify.store.planning import DynamoDecisionStore, DynamoFactStore, S3BundleStore
 
     settings = rt.settings

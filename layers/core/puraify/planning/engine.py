@@ -297,13 +297,13 @@ class PlanningService:
         )
 
     def _alert(self, *, project_id: str, event_type: str, message: str) -> None:
-        # Warning, not critical: open critical alerts are themselves a deny fact, and a fail-safe
-        # alert must not keep the gate closed after its cause is gone.
+        # High, not critical: open critical alerts are themselves a deny fact, and a fail-safe
+        # alert must not keep the gate closed after its cause is gone. High is still notified.
         try:
             self.alert(
                 project_id=project_id,
                 event_type=event_type,
-                severity="warning",
+                severity="high",
                 message=message[:1000],
                 triggered_by="planning",
             )
@@ -331,7 +331,7 @@ def parse_since(since: str | None) -> str:
     from puraify.clock import parse_iso
 
     if not since:
-        return ""
+        return "0"  # sorts before every timestamp; DynamoDB rejects an empty key value
     try:
         epoch = float(since) if since.replace(".", "", 1).isdigit() else parse_iso(since)
     except ValueError as error:
