@@ -1,15 +1,38 @@
-"""Monitoring & Logs: events reported by engines."""
+"""Monitoring & Logs: event ingest, alerts, and the read side; plus the alert-dispatch retry schedule."""
+
+import json
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ValidationError
 
 from puraify import runtime
 from puraify.engine_control import models as m
-from puraify.http import caller, create_app, handle, respond
+from puraify.errors import BadRequestError
+from puraify.http import caller, create_app, handle, query, respond, validation_error
+from puraify.monitoring import models as mm
+from puraify.monitoring import queries
 from puraify.monitoring.engine_events import record_engine_event
+from puraify.monitoring.ingest import parse_payload
+from puraify.monitoring.service import monitoring
 from puraify.observability import logger, metrics
 
+READ_SCOPE = "logs:read"
+
 app = create_app()
+
+
+def _params[Q: BaseModel](model: type[Q]) -> Q:
+    try:
+        return model.model_validate(query(app))
+    except ValidationError as error:
+        raise validation_error([{**e, "loc": ("query", *e.get("loc", ()))} for e in error.errors()]) from error
+
+
+def _reader() -> None:
+    caller(app).require(READ_SCOPE)
 
 
 @app.post("/log/engine_event")
@@ -19,7 +42,61 @@ def engine_event(body: m.EngineEventRequest) -> Response[m.EngineEventResponse]:
     return respond(202, stored)
 
 
+@app.post("/monitoring/logs")
+def ingest_logs() -> Response[mm.LogIngestResponse]:
+    try:
+        payload = json.loads(app.current_event.decoded_body or "")
+    except ValueError as error:
+        raise BadRequestError("the request body is not valid JSON", code="invalid_json") from error
+    batch = parse_payload(payload)
+    result = monitoring(runtime.current()).ingest(caller(app).engine_id, batch)
+    metrics.add_metric(name="EventsStored", unit=MetricUnit.Count, value=result.stored)
+    return respond(202, mm.LogIngestResponse(accepted=result.accepted, rejected=result.rejected))
+
+
+@app.post("/monitoring/alert")
+def raise_alert(body: mm.AlertRequest) -> Response[mm.AlertResponse]:
+    alert = monitoring(runtime.current()).alerts.raise_alert(**body.model_dump())
+    assert alert is not None
+    return respond(201, mm.AlertResponse.model_validate(alert))
+
+
+@app.get("/monitoring/logs")
+def query_logs() -> dict:
+    _reader()
+    return queries.logs(monitoring(runtime.current()).store, _params(mm.LogsQuery))
+
+
+@app.get("/monitoring/errors")
+def query_errors() -> dict:
+    _reader()
+    service = monitoring(runtime.current())
+    return queries.errors(service.store, service.window_seconds, _params(mm.ErrorsQuery))
+
+
+@app.get("/monitoring/stats")
+def query_stats() -> dict:
+    _reader()
+    return queries.stats(monitoring(runtime.current()).store, _params(mm.StatsQuery))
+
+
+@app.get("/monitoring/audit")
+def query_audit() -> dict:
+    _reader()
+    current = runtime.current()
+    return queries.audit(monitoring(current).store, current.audit_store, _params(mm.AuditQuery))
+
+
+def _is_schedule(event: dict[str, Any]) -> bool:
+    return event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event"
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def lambda_handler(event, context):
-    return handle(app, event, context)
+    if _is_schedule(event):
+        summary = monitoring(runtime.current()).alerts.retry_due()
+        logger.info("alert dispatch retry", extra=summary)
+        return summary
+    current = runtime.current()
+    return handle(app, event, context, max_body_bytes=current.settings.log_max_body_bytes)

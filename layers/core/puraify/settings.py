@@ -31,6 +31,24 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     api_version: str = "v1"
 
+    # Monitoring & Logs
+    alerts_table: str = "AlertsTable"
+    aggregates_table: str = "AggregatesTable"
+    alerts_topic_arn: str = ""
+    slack_webhook_parameter: str = ""  # the SSM parameter NAME; the URL itself lives only in SSM
+    alert_retention_days: int = Field(default=90, ge=1, le=3650)
+    aggregate_retention_days: int = Field(default=30, ge=1, le=3650)
+    log_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=6 * 1024 * 1024)
+    event_shards: int = Field(default=4, ge=1, le=64)
+    alert_threshold_count: int = Field(default=20, ge=1)
+    alert_threshold_window_seconds: int = Field(default=300, ge=10, le=86400)
+    alert_flood_window_seconds: int = Field(default=600, ge=0, le=86400)
+    alert_notify_min_severity: Literal["low", "medium", "high", "critical"] = "high"
+    alert_open_hours: int = Field(default=24, ge=1, le=24 * 90)
+    alert_severity_rules: str = ""  # JSON list of {"pattern": regex, "severity": ...}; empty = built-in rules
+    dispatch_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    dispatch_max_attempts: int = Field(default=8, ge=1, le=50)
+
     # Planning Engine
     plan_facts_table: str = "PlanFactsTable"
     plan_decisions_table: str = "PlanDecisionsTable"
@@ -67,6 +85,22 @@ _ENV = {
     "PURAIFY_EVENT_RETENTION_DAYS": "event_retention_days",
     "PURAIFY_MAX_BODY_BYTES": "max_body_bytes",
     "PURAIFY_API_VERSION": "api_version",
+    "ALERTS_TABLE": "alerts_table",
+    "AGGREGATES_TABLE": "aggregates_table",
+    "ALERTS_TOPIC_ARN": "alerts_topic_arn",
+    "PURAIFY_SLACK_WEBHOOK_PARAMETER": "slack_webhook_parameter",
+    "PURAIFY_ALERT_RETENTION_DAYS": "alert_retention_days",
+    "PURAIFY_AGGREGATE_RETENTION_DAYS": "aggregate_retention_days",
+    "PURAIFY_LOG_MAX_BODY_BYTES": "log_max_body_bytes",
+    "PURAIFY_EVENT_SHARDS": "event_shards",
+    "PURAIFY_ALERT_THRESHOLD_COUNT": "alert_threshold_count",
+    "PURAIFY_ALERT_THRESHOLD_WINDOW_SECONDS": "alert_threshold_window_seconds",
+    "PURAIFY_ALERT_FLOOD_WINDOW_SECONDS": "alert_flood_window_seconds",
+    "PURAIFY_ALERT_NOTIFY_MIN_SEVERITY": "alert_notify_min_severity",
+    "PURAIFY_ALERT_OPEN_HOURS": "alert_open_hours",
+    "PURAIFY_ALERT_SEVERITY_RULES": "alert_severity_rules",
+    "PURAIFY_DISPATCH_TIMEOUT_SECONDS": "dispatch_timeout_seconds",
+    "PURAIFY_DISPATCH_MAX_ATTEMPTS": "dispatch_max_attempts",
     "ENVIRONMENTS_TABLE": "environments_table",
     "VERSIONS_TABLE": "versions_table",
     "PURAIFY_SECRETS_PREFIX": "secrets_prefix",

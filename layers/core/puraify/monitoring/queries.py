@@ -1,0 +1,219 @@
+"""The read side: logs, error groups, performance stats, the audit timeline, and the facts that
+the Planning Engine reads (``error_summary``, ``open_critical_alerts``). Every read is a Query.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from puraify import clock
+from puraify.errors import ValidationFailedError
+from puraify.monitoring.alerts import view
+from puraify.monitoring.models import ERROR_STATUSES, AuditQuery, ErrorsQuery, LogsQuery, StatsQuery, default_since
+from puraify.store.monitoring import HIGH
+
+if TYPE_CHECKING:
+    from puraify.runtime import Runtime
+
+STATS_MAX_EVENTS = 100_000
+_HIDDEN = frozenset({"pk", "sk", "ts", "err_pk", "flow_pk", "is_error"})
+
+
+def _event_view(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in _HIDDEN}
+
+
+def encode_cursor(position: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"before": position}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        position = json.loads(base64.urlsafe_b64decode(padded.encode()))["before"]
+        if not isinstance(position, str):
+            raise TypeError(position)
+        return position
+    except (ValueError, KeyError, TypeError, binascii.Error) as error:
+        raise ValidationFailedError(
+            "1 invalid field(s)",
+            details=[{"field": "query.cursor", "message": "not a cursor from this API", "type": "value_error"}],
+        ) from error
+
+
+def logs(store: Any, q: LogsQuery) -> dict[str, Any]:
+    """One page of a project's events, newest first, and the cursor of the next page (or None)."""
+    filters = {k: v for k, v in {"engine": q.engine, "platform": q.platform, "status": q.status,
+                                 "event_type": q.event_type}.items() if v is not None}  # fmt: skip
+    index = "by_flow" if q.flow_id else "errors" if (q.status or "").lower() in ERROR_STATUSES else "by_time"
+    low = clock.iso(q.since) if q.since is not None else ""
+    high = f"{clock.iso(q.until)}#{HIGH}" if q.until is not None else HIGH
+    before = decode_cursor(q.cursor) if q.cursor else None
+    if before is not None:
+        high = min(high, before)
+    items, more = store.query_events(
+        q.project_id, index=index, flow_id=q.flow_id, low=low, high=high, filters=filters, limit=q.limit + 1
+    )
+    items = [i for i in items if i["ts"] != before]
+    more = more or len(items) > q.limit
+    page = items[: q.limit]
+    return {
+        "logs": [_event_view(i) for i in page],
+        "next_cursor": encode_cursor(page[-1]["ts"]) if more and page else None,
+    }
+
+
+def errors(store: Any, window_seconds: int, q: ErrorsQuery) -> dict[str, Any]:
+    """Errors grouped by fingerprint since ``q.since`` (at window granularity), most frequent first."""
+    since = default_since(q.since)
+    window = int(since // window_seconds) * window_seconds
+    filters = {k: v for k, v in {"engine": q.engine, "platform": q.platform}.items() if v is not None}
+    windows, truncated = store.error_groups(q.project_id, window, filters)
+    grouped: dict[str, dict[str, Any]] = {}
+    for w in windows:
+        group = grouped.get(w["fingerprint"])
+        if group is None:
+            grouped[w["fingerprint"]] = {
+                "fingerprint": w["fingerprint"],
+                "error_type": w.get("error_type"),
+                "platform": w.get("platform"),
+                "engine": w.get("engine"),
+                "severity": w.get("severity"),
+                "count": int(w["occurrences"]),
+                "first_seen": w["first_seen"],
+                "last_seen": w["last_seen"],
+                "sample_message": w.get("sample"),
+            }
+            continue
+        group["count"] += int(w["occurrences"])
+        group["first_seen"] = min(group["first_seen"], w["first_seen"])
+        if w["last_seen"] >= group["last_seen"]:
+            group["last_seen"] = w["last_seen"]
+            group["sample_message"] = w.get("sample") or group["sample_message"]
+    ranked = sorted(grouped.values(), key=lambda g: g["last_seen"], reverse=True)
+    ranked.sort(key=lambda g: g["count"], reverse=True)
+    return {
+        "project_id": q.project_id,
+        "since": clock.iso(window),
+        "errors": ranked,
+        "total": sum(g["count"] for g in ranked),
+        "truncated": truncated,
+    }
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def stats(store: Any, q: StatsQuery) -> dict[str, Any]:
+    """Per platform and action: count, errors, error rate, retries, duration p50/p95/max."""
+    since = default_since(q.since)
+    items, truncated = store.query_events(
+        q.project_id,
+        index="by_time",
+        low=clock.iso(since),
+        limit=STATS_MAX_EVENTS,
+        newest_first=False,
+        attributes=["platform", "action", "status", "event_type", "duration_ms", "retries"],
+    )
+    rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(
+        lambda: {"count": 0, "errors": 0, "retries": 0, "durations": []}
+    )
+    for item in items:
+        row = rows[(item.get("platform") or "-", item.get("action") or "-")]
+        row["count"] += 1
+        is_error = (item.get("status") or "").lower() in ERROR_STATUSES or item.get("event_type") == "error"
+        row["errors"] += int(is_error)
+        row["retries"] += int(item.get("retries") or 0)
+        if item.get("duration_ms") is not None:
+            row["durations"].append(float(item["duration_ms"]))
+    result = []
+    for (platform, action), row in sorted(rows.items()):
+        durations = sorted(row.pop("durations"))
+        result.append(
+            {
+                "platform": platform,
+                "action": action,
+                **row,
+                "error_rate": round(row["errors"] / row["count"], 4),
+                "duration_ms": {
+                    "p50": percentile(durations, 0.50),
+                    "p95": percentile(durations, 0.95),
+                    "max": durations[-1],
+                }
+                if durations
+                else None,
+            }
+        )
+    return {"project_id": q.project_id, "since": clock.iso(since), "events": len(items), "stats": result,
+            "truncated": truncated}  # fmt: skip
+
+
+def audit(store: Any, audit_store: Any, q: AuditQuery) -> dict[str, Any]:
+    """The ordered timeline of a project or one flow: events, alerts and control-plane decisions."""
+    low = clock.iso(q.since) if q.since is not None else ""
+    events, _ = store.query_events(
+        q.project_id, index="by_flow" if q.flow_id else "by_time", flow_id=q.flow_id, low=low, limit=q.limit
+    )
+    alerts = [a for a in store.alerts(q.project_id, low, q.limit) if not q.flow_id or a.get("flow_id") == q.flow_id]
+    decisions = [
+        d
+        for d in audit_store.by_project(q.project_id)
+        if (not q.flow_id or d.get("flow_id") == q.flow_id) and d.get("timestamp", "") >= low
+    ]
+    timeline = (
+        [{"kind": "event", **_event_view(e)} for e in events]
+        + [{"kind": "alert", "timestamp": a["created_at"], **view(a)} for a in alerts]
+        + [
+            {
+                **{k: v for k, v in d.items() if k not in ("pk", "sk", "project_pk", "project_sk", "kind")},
+                "kind": "decision",
+                "decision": d.get("kind"),
+            }
+            for d in decisions
+        ]
+    )
+    timeline.sort(key=lambda entry: entry.get("timestamp", ""))
+    return {
+        "project_id": q.project_id,
+        "flow_id": q.flow_id,
+        "timeline": timeline[-q.limit :],
+        "counts": {"events": len(events), "alerts": len(alerts), "decisions": len(decisions)},
+    }
+
+
+def summarize(store: Any, window_seconds: int, project_id: str, since_epoch: float) -> dict[str, Any]:
+    """Events and errors since ``since_epoch`` (from the per-window counters)."""
+    window = int(since_epoch // window_seconds) * window_seconds
+    windows, _ = store.totals(project_id, window)
+    events = sum(int(w.get("events", 0)) for w in windows)
+    failures = sum(int(w.get("errors", 0)) for w in windows)
+    return {
+        "project_id": project_id,
+        "since": clock.iso(window),
+        "events": events,
+        "errors": failures,
+        "error_rate": round(failures / events, 4) if events else 0.0,
+    }
+
+
+def error_summary(rt: Runtime, project_id: str, since_epoch: float) -> dict[str, Any]:
+    """``{"events", "errors", "error_rate"}`` of a project since ``since_epoch`` (rounded down to the
+    aggregation window, 5 minutes by default). For the Planning Engine's fact providers."""
+    from puraify.monitoring.service import monitoring
+
+    service = monitoring(rt)
+    return summarize(service.store, service.window_seconds, project_id, since_epoch)
+
+
+def open_critical_alerts(rt: Runtime, project_id: str) -> int:
+    """How many critical alerts the project raised within the open period (24 h by default)."""
+    from puraify.monitoring.service import monitoring
+
+    return monitoring(rt).alerts.open_critical(project_id)
