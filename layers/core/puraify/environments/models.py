@@ -144,7 +144,7 @@ class HistoryRecord(BaseModel):
     env: str
     revision: int
     config_revision: int
-    version: str | None
+    version: str | None = None
     version_seq: int = 0
     variables: dict[str, Variable] = {}
     flags: dict[str, bool] = {}

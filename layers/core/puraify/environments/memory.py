@@ -1,0 +1,110 @@
+"""In-memory stores with the DynamoDB and Secrets Manager stores' behaviour: for unit tests and benchmarks."""
+
+from __future__ import annotations
+
+import threading
+
+from puraify.environments import models as m
+from puraify.environments.errors import EnvironmentExists, LabelTaken, ProjectChanged, RevisionConflict
+from puraify.errors import UnavailableError
+
+
+class MemoryEnvironmentStore:
+    def __init__(self) -> None:
+        self.projects: dict[str, m.ProjectRecord] = {}
+        self.heads: dict[tuple[str, str], m.EnvironmentRecord] = {}
+        self.entries: dict[tuple[str, str, int], m.HistoryRecord] = {}
+        self.version_records: dict[tuple[str, str], m.VersionRecord] = {}
+        self.fail_history_writes = 0
+        self._lock = threading.Lock()
+
+    def load(self, project_id: str, envs: list[str]) -> tuple[m.ProjectRecord | None, dict[str, m.EnvironmentRecord]]:
+        project = self.projects.get(project_id)
+        found = {e: self.heads[(project_id, e)].model_copy(deep=True) for e in envs if (project_id, e) in self.heads}
+        return (project.model_copy() if project else None), found
+
+    def list_environments(self, project_id: str) -> list[m.EnvironmentRecord]:
+        return [h.model_copy(deep=True) for (p, _), h in self.heads.items() if p == project_id]
+
+    def versions(self, project_id: str, labels: list[str], with_state: bool = False) -> dict[str, m.VersionRecord]:
+        found = {}
+        for label in labels:
+            record = self.version_records.get((project_id, label))
+            if record is not None:
+                found[label] = record.model_copy(update={} if with_state else {"state": None}, deep=True)
+        return found
+
+    def history_entry(self, project_id: str, env: str, revision: int) -> m.HistoryRecord | None:
+        return self.entries.get((project_id, env, revision))
+
+    def history(self, project_id: str, env: str, limit: int, before: int | None = None) -> list[m.HistoryRecord]:
+        found = [
+            e
+            for (p, n, r), e in self.entries.items()
+            if p == project_id and n == env and (before is None or r < before)
+        ]
+        return sorted(found, key=lambda e: e.revision, reverse=True)[:limit]
+
+    def expired_previews(self, at: float, limit: int = 100) -> list[m.EnvironmentRecord]:
+        found = [h for h in self.heads.values() if h.preview and h.expires_at is not None and h.expires_at <= at]
+        return found[:limit]
+
+    def put_environment(self, record: m.EnvironmentRecord, expected_revision: int | None) -> None:
+        key = (record.project_id, record.env)
+        with self._lock:
+            current = self.heads.get(key)
+            if expected_revision is None and current is not None:
+                raise EnvironmentExists(record.project_id, record.env)
+            if expected_revision is not None and (current is None or current.revision != expected_revision):
+                raise RevisionConflict(record.project_id, record.env, current.revision if current else None)
+            self.heads[key] = record.model_copy(deep=True)
+
+    def put_history(self, entries: list[m.HistoryRecord]) -> None:
+        if self.fail_history_writes:
+            self.fail_history_writes -= 1
+            raise UnavailableError("the environment store is temporarily unavailable; retry later")
+        for entry in entries:
+            self.entries[(entry.project_id, entry.env, entry.revision)] = entry.model_copy(deep=True)
+
+    def put_version(self, record: m.VersionRecord) -> None:
+        with self._lock:
+            if (record.project_id, record.label) in self.version_records:
+                raise LabelTaken(record.project_id, record.label)
+            self.version_records[(record.project_id, record.label)] = record.model_copy(deep=True)
+
+    def delete_version(self, project_id: str, label: str) -> None:
+        self.version_records.pop((project_id, label), None)
+
+    def put_project(self, record: m.ProjectRecord, expected_seq: int | None) -> None:
+        with self._lock:
+            current = self.projects.get(record.project_id)
+            if (current.latest_seq if current else None) != expected_seq:
+                raise ProjectChanged(record.project_id)
+            self.projects[record.project_id] = record.model_copy()
+
+    def delete_environment(self, project_id: str, env: str) -> None:
+        for key in [k for k in self.entries if k[0] == project_id and k[1] == env]:
+            del self.entries[key]
+        self.heads.pop((project_id, env), None)
+
+
+class MemorySecretStore:
+    def __init__(self, prefix: str = "puraify/test/env") -> None:
+        self.prefix = prefix
+        self.values: dict[str, dict[str, str]] = {}
+        self.writes = 0
+
+    def name(self, project_id: str, env: str, variable: str) -> str:
+        return f"{self.prefix}/{project_id}/{env}/{variable}"
+
+    def put(self, project_id: str, env: str, variable: str, value: str, token: str) -> tuple[str, str]:
+        name = self.name(project_id, env, variable)
+        self.values.setdefault(name, {})[token] = value
+        self.writes += 1
+        return name, token
+
+    def get(self, name: str, version: str) -> str:
+        return self.values[name][version]
+
+    def delete(self, name: str) -> bool:
+        return self.values.pop(name, None) is not None
