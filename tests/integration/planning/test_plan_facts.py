@@ -110,8 +110,8 @@ def test_http_fact_that_fails_or_hangs_is_unavailable_within_the_timeout(aws, mo
     service = planning.service(runtime.current())
     metrics_server["status"] = 500
     assert "HTTP 500" in service.collect_snapshot().facts["slow"].error
-    metrics_server["status"], metrics_server["delay"] = 200, 2.0
+    metrics_server["status"], metrics_server["delay"] = 200, 4.0
     started = time.perf_counter()
     fact = service.collect_snapshot().facts["slow"]
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 2.0  # the timeout, not the hang (bench/bench_planning.py times it)
     assert fact.error and ("timed out" in fact.error or "Timeout" in fact.error)

@@ -156,7 +156,8 @@ class PlanningService:
         reasons = list(result.deny) if result else []
         if result is not None and not result.allow and not result.deny:
             reasons.append("the policy denied without a reason")
-        reasons.extend(c for c in causes if c not in reasons)
+        # The policy words fact problems itself; the engine's wording is added only where it did not.
+        reasons.extend(c for c in causes if c not in reasons and not _said(reasons, c))
         fail_safe = bool(causes)
         allow = not fail_safe and result is not None and result.allow and not result.deny
         outcome: m.Outcome = "allow" if allow else "pause" if fail_safe and self._pause else "deny"
@@ -311,11 +312,18 @@ class PlanningService:
             logger.exception("could not raise a planning alert")
 
 
+def _said(reasons: list[str], cause: str) -> bool:
+    if not cause.startswith("fact "):
+        return False
+    subject = " ".join(cause.split(" ")[:2]) + " "
+    return any(reason.startswith(subject) for reason in reasons)
+
+
 def policy_facts(views: dict[str, m.FactView]) -> dict[str, dict[str, Any]]:
     """Facts as the policy sees them. Absent keys stay absent: Rego treats ``null`` as true."""
     out: dict[str, dict[str, Any]] = {}
     for fid, seen in views.items():
-        entry: dict[str, Any] = {"stale": seen.stale, "max_age_seconds": seen.max_age_seconds}
+        entry: dict[str, Any] = {"stale": seen.stale}
         if seen.value is not None:
             entry["value"] = seen.value
         if seen.age_seconds is not None:

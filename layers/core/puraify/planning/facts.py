@@ -1,17 +1,20 @@
 """Facts and their providers: collection in parallel with a timeout each, and freshness.
 
 A provider returns ``{fact_id: value}`` (observed now) or ``{fact_id: Fact}`` (with its own
-timestamp, e.g. an external metric that says when it was measured). Every provider runs in its
-own daemon thread and the registry waits for all of them until one shared deadline, so a hung
-provider costs its timeout, not the sum, and never blocks the process from exiting.
+timestamp, e.g. an external metric that says when it was measured). Every provider runs on its
+own worker thread and the registry waits for all of them until one shared deadline, so a hung
+provider costs its timeout, not the sum. Workers are reused daemon threads: starting a thread per
+provider costs more than the rest of a warm decision, and ``ThreadPoolExecutor`` joins its threads
+at exit, so one hung provider would keep the process from exiting.
 A provider that fails, hangs or returns nothing yields facts carrying an ``error``: a missing
 fact is reported as missing, never replaced by a default.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -48,7 +51,14 @@ def _as_fact(fact_id: str, raw: Any, source: str, observed: float) -> Fact:
     return Fact(id=fact_id, value=raw, timestamp=observed, source=source)
 
 
-def _run(provider: Provider, context: FactContext, out: dict[str, Fact]) -> None:
+def _run(provider: Provider, context: FactContext, out: dict[str, Fact], finished: threading.Event) -> None:
+    try:
+        _collect_one(provider, context, out)
+    finally:
+        finished.set()
+
+
+def _collect_one(provider: Provider, context: FactContext, out: dict[str, Fact]) -> None:
     try:
         values = provider.collect(context)
         observed = now()
@@ -70,21 +80,54 @@ def _run(provider: Provider, context: FactContext, out: dict[str, Fact]) -> None
             out[fact_id] = Fact(id=fact_id, error=message, source=provider.name)
 
 
+class _Workers:
+    """Reusable daemon worker threads; a job never waits behind another (a hung one keeps its worker)."""
+
+    def __init__(self, limit: int = 64):
+        self.limit = limit
+        self._jobs: queue.SimpleQueue[tuple[Callable[..., None], tuple[object, ...]]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._count = 0
+        self._backlog = 0  # jobs queued at the limit, with no worker reserved for them
+
+    def submit(self, job: Callable[..., None], *args: object) -> None:
+        with self._lock:
+            if self._idle > 0:
+                self._idle -= 1  # reserve a waiting worker for this job
+            elif self._count < self.limit:
+                self._count += 1
+                threading.Thread(target=self._loop, name=f"fact-worker-{self._count}", daemon=True).start()
+            else:
+                self._backlog += 1  # every worker is stuck: this job waits (and its facts likely time out)
+        self._jobs.put((job, args))
+
+    def _loop(self) -> None:
+        while True:
+            job, args = self._jobs.get()
+            job(*args)
+            with self._lock:
+                if self._backlog:
+                    self._backlog -= 1
+                else:
+                    self._idle += 1
+
+
+_workers = _Workers()
+
+
 def collect(providers: Iterable[Provider], context: FactContext, timeout: float) -> dict[str, Fact]:
     """Run the providers in parallel; facts of a provider that misses ``timeout`` carry an error."""
     providers = list(providers)
     started = now()
     results: list[dict[str, Fact]] = [{} for _ in providers]
-    threads = []
-    for provider, out in zip(providers, results, strict=True):
-        thread = threading.Thread(target=_run, args=(provider, context, out), name=f"fact-{provider.name}", daemon=True)
-        thread.start()
-        threads.append(thread)
+    done = [threading.Event() for _ in providers]
+    for provider, out, finished in zip(providers, results, done, strict=True):
+        _workers.submit(_run, provider, context, out, finished)
     deadline = started + timeout
     facts: dict[str, Fact] = {}
-    for provider, thread, out in zip(providers, threads, results, strict=True):
-        thread.join(max(0.0, deadline - now()))
-        if thread.is_alive():
+    for provider, finished, out in zip(providers, done, results, strict=True):
+        if not finished.wait(max(0.0, deadline - now())):
             for fact_id in provider.fact_ids:
                 facts[fact_id] = Fact(
                     id=fact_id, error=f"provider {provider.name} timed out after {timeout:g}s", source=provider.name
