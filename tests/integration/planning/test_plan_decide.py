@@ -233,3 +233,19 @@ def test_decide_promotion_runs_a_stored_decision_for_the_environment_manager(aws
     assert [d["decision_id"] for d in stored] == [verdict.decision_id]
     assert stored[0]["engine_id"] == "environment-manager"
     assert stored[0]["version"] == "v12"
+
+
+def test_decide_reads_the_error_rate_that_monitoring_aggregated(aws, admin, gate, invoke):
+    # Given: the real Monitoring service, fed through its own ingestion route (2 of 10 events failed)
+    for i in range(10):
+        status = "failed" if i < 2 else "success"
+        event = {"project_id": "pf-real", "event_type": "execution", "engine": "execution", "platform": "slack",
+                 "action": "send_message", "status": status, "event_id": f"evt-{i}"}  # fmt: skip
+        assert invoke("log/ingest", engine=admin, body=event).status in (200, 201, 202)
+    # When
+    reply = invoke(
+        "plan/decide", engine=admin, body={"deployment_id": "d-real", "environment": "staging", "project_id": "pf-real"}
+    )
+    # Then
+    assert reply.body["facts"]["error_rate"]["value"] == 0.2
+    assert reply.body["deny_reasons"] == ["error rate 20% is above 5%"]
