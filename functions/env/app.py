@@ -13,8 +13,8 @@ from puraify.observability import logger, metrics
 
 app = create_app()
 
-ProjectQuery = Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-EnvQuery = Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
+ProjectQuery = Annotated[str, Query(pattern=m.PROJECT_PATTERN)]
+EnvQuery = Annotated[str, Query(pattern=m.ENV_PATTERN)]
 
 
 def _service() -> environments.Environments:

@@ -206,3 +206,19 @@ def test_config_patch_with_same_values_is_unchanged(envs):
     writes = envs.secrets.writes
     again = envs.update_config(ADMIN, "pf-1", "development", patch, "r")
     assert again.status == "unchanged" and envs.secrets.writes == writes
+
+
+def test_create_over_an_expired_preview_replaces_it_cleanly(envs, clock):
+    publish(envs, STATE)
+    create(envs, "pr-1", base_from="development", preview=True, ttl_hours=1, env_variables={"OLD_TOKEN": "t"})
+    envs.update_config(ADMIN, "pf-1", "pr-1", m.EnvConfigRequest(feature_flags={"X": True}), "r")
+    clock.at += 3601
+    again = create(envs, "pr-1", base_from="development", preview=True)
+    assert again.revision == 1 and again.variables == {}
+    assert [e.revision for e in envs.history(ADMIN, "pf-1", "pr-1").entries] == [1]
+    assert not any("/pr-1/OLD_TOKEN" in name for name in envs.secrets.values)
+
+
+def test_compare_is_not_a_valid_project_id():
+    with pytest.raises(ValueError, match="reserved"):
+        m.VersionPublishRequest(project_id="compare", state={})

@@ -5,12 +5,21 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from puraify.engine_control.models import Request
 
-ProjectId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
+
+def _not_reserved(value: str) -> str:
+    if value == "compare":  # GET /env/compare is a route of its own
+        raise ValueError("'compare' is reserved and cannot be a project id")
+    return value
+
+
+PROJECT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+ENV_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"  # lowercase, digits and '-', at most 32
+ProjectId = Annotated[str, StringConstraints(pattern=PROJECT_PATTERN), AfterValidator(_not_reserved)]
+EnvName = Annotated[str, StringConstraints(pattern=ENV_PATTERN)]
 Label = Annotated[str, StringConstraints(pattern=r"^v\d{1,6}\.\d{1,6}\.\d{1,6}$")]
 VarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
 FlagName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
