@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
-import threading
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import Future
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,7 +17,7 @@ from puraify_client.services.env import Environments
 from puraify_client.services.monitoring import Monitoring
 from puraify_client.services.plan import Plan
 from puraify_client.services.platforms import Platforms
-from puraify_client.transport import RetryPolicy, Settings, Transport
+from puraify_client.transport import RetryPolicy, Settings, Transport, drive
 
 
 class ControlPlane:
@@ -75,37 +72,11 @@ class ControlPlane:
         return f"ControlPlane({self.transport.settings.base_url!r}, engine_id={self.engine_id!r})"
 
 
-class _LoopThread:
-    """An event loop on a daemon thread that runs the async client's coroutines for sync callers."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="puraify-client", daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine: Any) -> Any:
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-        return future.result()
-
-    def iterate(self, iterator: AsyncIterator[Any]) -> Iterator[Any]:
-        while True:
-            try:
-                yield self.run(anext(iterator))
-            except StopAsyncIteration:
-                return
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-        self.loop.close()
-
-
 class _SyncService:
     """A service module whose coroutines return results and whose async iterators are plain ones."""
 
-    def __init__(self, service: Any, runner: _LoopThread):
+    def __init__(self, service: Any):
         self._service = service
-        self._runner = runner
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._service, name)
@@ -113,14 +84,19 @@ class _SyncService:
 
             @functools.wraps(target)
             def call(*args: Any, **kwargs: Any) -> Any:
-                return self._runner.run(target(*args, **kwargs))
+                return drive(target(*args, **kwargs))
 
             return call
         if callable(target) and name.startswith("iter_"):
 
             @functools.wraps(target)
             def iterate(*args: Any, **kwargs: Any) -> Iterator[Any]:
-                return self._runner.iterate(target(*args, **kwargs))
+                pages = target(*args, **kwargs)
+                while True:
+                    try:
+                        yield drive(anext(pages))
+                    except StopAsyncIteration:
+                        return
 
             return iterate
         return target
@@ -132,29 +108,44 @@ class _SyncService:
 class SyncControlPlane:
     """The same client for code that is not async: ``with SyncControlPlane(...) as cp: cp.actions.check(...)``.
 
-    It drives one ``ControlPlane`` (one pool) on a private event-loop thread, so both share every
-    behaviour: timeouts, retries, errors. ``actions.guard`` is for coroutines; sync code calls
-    ``actions.require``.
+    Same arguments, services, timeouts, retries and errors as ``ControlPlane`` (the very same
+    code, on an ``httpx.Client``); iterators are plain iterators. ``actions.guard`` is for
+    coroutines: sync code calls ``actions.require``. Safe to share between threads.
     """
 
-    def __init__(self, base_url: str | None = None, engine_id: str | None = None, engine_key: str | None = None, **kw):
-        self._runner = _LoopThread()
-        try:
-            self._client = self._runner.run(_build(base_url, engine_id, engine_key, kw))
-        except BaseException:
-            self._runner.stop()
-            raise
-        for name in REGISTRY:
-            setattr(self, name, _SyncService(getattr(self._client, name), self._runner))
+    engines: Any
+    actions: Any
+    platforms: Any
+    config: Any
+    monitoring: Any
+    env: Any
+    plan: Any
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        engine_id: str | None = None,
+        engine_key: str | None = None,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        http: httpx.Client | None = None,
+    ):
+        settings = Settings.resolve(
+            base_url, engine_id, engine_key, connect_timeout=connect_timeout, read_timeout=read_timeout
+        )
+        self.transport = Transport(settings, retry or RetryPolicy(), http, blocking=True)
+        for name, service in REGISTRY.items():
+            setattr(self, name, _SyncService(service(self.transport)))
 
     @property
     def engine_id(self) -> str | None:
-        return self._client.engine_id
+        return self.transport.settings.engine_id
 
     def close(self) -> None:
-        """Close the pool and stop the loop thread."""
-        self._runner.run(self._client.aclose())
-        self._runner.stop()
+        """Close the connection pool."""
+        self.transport.http.close()
 
     def __enter__(self) -> SyncControlPlane:
         return self
@@ -163,12 +154,7 @@ class SyncControlPlane:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Sync{self._client!r}"
-
-
-async def _build(base_url: str | None, engine_id: str | None, engine_key: str | None, kw: dict) -> ControlPlane:
-    # The httpx.AsyncClient must be created on the loop that will use it.
-    return ControlPlane(base_url, engine_id, engine_key, **kw)
+        return f"SyncControlPlane({self.transport.settings.base_url!r}, engine_id={self.engine_id!r})"
 
 
 def service_names() -> list[str]:

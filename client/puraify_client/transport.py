@@ -56,6 +56,7 @@ class RetryPolicy:
     backoff_max: float = 5.0
     max_retry_after: float = 30.0
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
+    blocking_sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
@@ -179,21 +180,53 @@ def _retryable(error: e.PuraifyClientError, safety: Safety) -> bool:
 
 
 class Transport:
-    """The connection pool and the request loop shared by every service module."""
+    """The connection pool and the request loop shared by every service module.
 
-    def __init__(self, settings: Settings, retry: RetryPolicy, http: httpx.AsyncClient | None = None):
+    With ``blocking=True`` it drives an ``httpx.Client`` instead of an ``httpx.AsyncClient``: its
+    coroutines then never suspend, so the sync facade runs them to completion without an event
+    loop (``drive``), sharing every line of the request, retry and error logic.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        retry: RetryPolicy,
+        http: httpx.AsyncClient | httpx.Client | None = None,
+        *,
+        blocking: bool = False,
+    ):
         self.settings = settings
         self.retry = retry
+        self.blocking = blocking
         headers = {"User-Agent": f"puraify-client/{__version__}", "Accept": "application/json"}
         if settings.engine_id:
             headers["X-Engine-ID"] = settings.engine_id
         if settings.engine_key:
             headers["X-Engine-Key"] = settings.engine_key
-        self.http = http or httpx.AsyncClient(base_url=settings.base_url, timeout=settings.timeout())
+        if http is None:
+            pool = httpx.Client if blocking else httpx.AsyncClient
+            http = pool(base_url=settings.base_url, timeout=settings.timeout())
+        if blocking != isinstance(http, httpx.Client):
+            raise e.ConfigurationError("the sync client needs an httpx.Client, the async one an httpx.AsyncClient")
+        self.http: Any = http
         self.http.headers.update(headers)
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self.blocking:
+            self.http.close()
+        else:
+            await self.http.aclose()
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self.blocking:
+            return self.http.request(method, path, **kwargs)
+        return await self.http.request(method, path, **kwargs)
+
+    async def _sleep(self, seconds: float) -> None:
+        if self.blocking:
+            self.retry.blocking_sleep(seconds)
+        else:
+            await self.retry.sleep(seconds)
 
     async def raw(
         self,
@@ -211,7 +244,7 @@ class Transport:
         attempt = 0
         while True:
             try:
-                response = await self.http.request(method, path, content=content, params=query, headers=headers)
+                response = await self._send(method, path, content=content, params=query, headers=headers)
             except httpx.HTTPError as error:
                 failure: e.PuraifyClientError = _transport_error(error, method, path)
             else:
@@ -226,7 +259,7 @@ class Transport:
                 or (retry_after is not None and retry_after > self.retry.max_retry_after)
             ):
                 raise failure
-            await self.retry.sleep(self.retry.delay(attempt, retry_after))
+            await self._sleep(self.retry.delay(attempt, retry_after))
 
     async def call(
         self,
@@ -248,3 +281,14 @@ class Transport:
             raise e.UnexpectedError(
                 f"{method} {path}: the response does not match {model.__name__} (fields: {fields})"
             ) from None
+
+
+def drive[T](awaitable: Awaitable[T]) -> T:
+    """Run a coroutine of a blocking transport to its end, without an event loop."""
+    step = awaitable.__await__()
+    try:
+        step.send(None)
+    except StopIteration as done:
+        return done.value
+    step.close()
+    raise RuntimeError("a blocking call suspended; async-only code cannot run in the sync client")

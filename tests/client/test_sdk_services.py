@@ -269,10 +269,38 @@ async def test_publish_puts_the_bundle(mocked, recorder, tmp_path):
 
 def test_sync_facade_iterates_pages():
     pages = {None: {"logs": [{"event_id": "a"}], "next_cursor": "n"}, "n": {"logs": [{"event_id": "b"}]}}
-    transport = httpx.MockTransport(lambda request: reply(200, pages[request.url.params.get("cursor")]))
-    http = httpx.AsyncClient(transport=transport, base_url="http://plane.test")
+    history = {"entries": [{"revision": 2}, {"revision": 1}], "next_before": None}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/env/"):
+            return reply(200, history)
+        return reply(200, pages[request.url.params.get("cursor")])
+
+    transport = httpx.MockTransport(answer)
+    http = httpx.Client(transport=transport, base_url="http://plane.test")
     with pc.SyncControlPlane("http://plane.test", "e", "k", http=http) as cp:
         assert [log.event_id for log in cp.monitoring.iter_logs("pf_1")] == ["a", "b"]
+        assert [e.revision for e in cp.env.iter_history("pf-1", "staging")] == [2, 1]
+
+
+def test_sync_facade_retries_and_raises_like_the_async_client():
+    waits: list[float] = []
+    answers = iter(
+        [envelope(503, "unavailable", "x", **{"Retry-After": "1"}), envelope(404, "engine_not_found", "gone")]
+    )
+    http = httpx.Client(transport=httpx.MockTransport(lambda request: next(answers)), base_url="http://plane.test")
+    retry = pc.RetryPolicy(blocking_sleep=waits.append)
+    with (
+        pc.SyncControlPlane("http://plane.test", "e", "k", http=http, retry=retry) as cp,
+        pytest.raises(pc.NotFoundError) as caught,
+    ):
+        cp.engines.validate()
+    assert waits == [1.0] and caught.value.error_code == "engine_not_found"
+
+
+def test_sync_facade_refuses_an_async_pool():
+    with pytest.raises(pc.ConfigurationError):
+        pc.SyncControlPlane("http://plane.test", "e", "k", http=httpx.AsyncClient())
 
 
 def test_every_service_module_is_registered():
