@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.stats import interleaved, summary_us
+from puraify.planning.facts import Scope
 
 ROOT = Path(__file__).resolve().parent.parent
 GATE = ROOT / "policies" / "gate"
@@ -80,11 +81,10 @@ def _num(value: Any) -> str:
 
 
 class _Static:
-    scope = "project"
-
-    def __init__(self, name: str, values: dict[str, Any], delay: float = 0.0, scope: str = "project"):
-        self.name, self.values, self.delay, self.scope = name, values, delay, scope
-        self.fact_ids = tuple(values)
+    def __init__(self, name: str, values: dict[str, Any], delay: float = 0.0, scope: Scope = "project"):
+        self.name, self.values, self.delay = name, values, delay
+        self.scope: Scope = scope
+        self.fact_ids: tuple[str, ...] = tuple(values)
 
     def collect(self, context: Any) -> dict[str, Any]:
         if self.delay:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from puraify.audit import AuditLog
+from puraify.audit import AuditLog, Status
 from puraify.auth import ADMIN_SCOPE, Principal
 from puraify.clock import expires_at, iso, now
 from puraify.errors import UnavailableError, ValidationFailedError
@@ -56,7 +56,7 @@ class PlanningService:
         facts: FactStore,
         decisions: DecisionStore,
         bundle_store: bundles.BundleStore,
-        providers: list[Provider],
+        providers: Sequence[Provider],
         audit: AuditLog,
         alert: Alert,
     ):
@@ -64,7 +64,7 @@ class PlanningService:
         self.facts = facts
         self.decisions = decisions
         self.bundle_store = bundle_store
-        self.providers = providers
+        self.providers = list(providers)
         self.audit = audit
         self.alert = alert
         self.max_age = settings.plan_fact_max_age_seconds
@@ -198,7 +198,7 @@ class PlanningService:
             "expires_at": expires_at(self.settings.plan_decision_retention_days),
         }
         self.decisions.put(record)
-        status = "allowed" if decision.allow else "error" if decision.fail_safe else "denied"
+        status: Status = "allowed" if decision.allow else "error" if decision.fail_safe else "denied"
         self.audit.record(
             kind="plan",
             request_id=rid,
@@ -350,7 +350,7 @@ def parse_since(since: str | None) -> str:
     return iso(epoch)
 
 
-def _config_revision(settings: Settings, providers: list[Provider]) -> str:
+def _config_revision(settings: Settings, providers: Sequence[Provider]) -> str:
     config = {
         "fact_max_age_seconds": settings.plan_fact_max_age_seconds,
         "provider_timeout_seconds": settings.plan_provider_timeout_seconds,

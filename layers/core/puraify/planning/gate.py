@@ -25,6 +25,6 @@ def decide_promotion(rt: Any, *, project_id: str, environment: str, version: str
             deployment_id=deployment_id, environment=environment, project_id=project_id, version=version
         )
     except ValidationError as error:
-        raise validation_error(list(error.errors())) from error
+        raise validation_error([dict(e) for e in error.errors()]) from error
     decision = service(rt).decide(body, engine_id=CALLER, request_id=f"promotion-{uuid.uuid4().hex}")
     return PromotionGate(allow=decision.allow, reasons=decision.deny_reasons, decision_id=decision.decision_id)

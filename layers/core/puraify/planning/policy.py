@@ -27,7 +27,7 @@ from puraify.planning.bundles import DATA_FILE, BundleStore, Manifest, bundle_di
 from puraify.store.planning import MANIFEST_KEY
 
 # An input with no facts: every policy must answer it (with denials), which proves the entrypoint exists.
-PROBE_INPUT = {"deployment": {}, "facts": {}}
+PROBE_INPUT: dict[str, Any] = {"deployment": {}, "facts": {}}
 
 
 class BundleRejectedError(Exception):

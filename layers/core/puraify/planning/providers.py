@@ -32,7 +32,7 @@ class ErrorRateProvider:
     """``error_rate``: the project's share of failed events (0..1) over the last window."""
 
     name = "monitoring.error_rate"
-    fact_ids = ("error_rate",)
+    fact_ids: tuple[str, ...] = ("error_rate",)
     scope: Scope = "project"
 
     def __init__(self, rt: Any, window_seconds: int):
@@ -53,7 +53,7 @@ class CriticalAlertsProvider:
     """``open_critical_alerts``: how many critical alerts of the project are open."""
 
     name = "monitoring.critical_alerts"
-    fact_ids = ("open_critical_alerts",)
+    fact_ids: tuple[str, ...] = ("open_critical_alerts",)
     scope: Scope = "project"
 
     def __init__(self, rt: Any):
@@ -74,7 +74,7 @@ class CatalogProvider:
     """
 
     name = "engine_control.catalog"
-    fact_ids = ("platforms_in_maintenance", "change_freeze")
+    fact_ids: tuple[str, ...] = ("platforms_in_maintenance", "change_freeze")
     scope: Scope = "global"
 
     def __init__(self, catalog_store: Any):
@@ -93,7 +93,7 @@ class VersionLagProvider:
     """``versions_behind``: by how many versions production lags staging (None: nothing to compare)."""
 
     name = "environments.version_lag"
-    fact_ids = ("versions_behind",)
+    fact_ids: tuple[str, ...] = ("versions_behind",)
     scope: Scope = "project"
 
     def __init__(self, rt: Any):
@@ -116,7 +116,7 @@ class HttpProvider:
 
     def __init__(self, fact_id: str, url: str, timeout: float, client: httpx.Client | None = None):
         self.name = f"http.{fact_id}"
-        self.fact_ids = (fact_id,)
+        self.fact_ids: tuple[str, ...] = (fact_id,)
         self.url = url
         self.timeout = timeout
         self.client = client
