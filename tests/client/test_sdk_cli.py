@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import puraify_client as pc
 from tests.client.mockplane import E2E_ADMIN_KEY
 
 PURAIFY = str(Path(sys.executable).parent / "puraify")
@@ -161,3 +162,111 @@ def test_permissions_replace_changes_the_check(plane, admin, notifier):
     assert puraify("check", "slack", "upload_file", url=plane.base_url, engine=notifier).returncode == 0
     assert puraify("check", "slack", "send_message", url=plane.base_url, engine=notifier).returncode == 3
     puraify("engines", "permissions", "cli-notifier", "-p", "slack:send_message", url=plane.base_url, engine=admin)
+
+
+# --- Monitoring and Planning commands ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def logged(plane, notifier):
+    """A project with 3 successes and 2 timeouts, logged by the notifier engine through the SDK."""
+    project = "pf-cli-logs"
+    events = [
+        {"project_id": project, "event_type": "execution", "engine": "execution", "platform": "slack",
+         "action": "send_message", "status": "success", "duration_ms": 100 + i, "event_id": f"cli-ok-{i}",
+         "timestamp": f"2025-07-25T14:0{i}:00Z"}
+        for i in range(3)
+    ] + [
+        {"project_id": project, "event_type": "execution", "engine": "execution", "platform": "slack",
+         "action": "send_message", "status": "error", "error_type": "api_timeout",
+         "message": f"request 12{i} timed out", "event_id": f"cli-err-{i}", "timestamp": f"2025-07-25T14:1{i}:00Z"}
+        for i in range(2)
+    ]  # fmt: skip
+    with pc.SyncControlPlane(plane.base_url, *notifier) as cp:
+        assert cp.monitoring.log_batch(events).accepted == 5
+    return project
+
+
+def test_logs_query_pages_and_prints_json(plane, admin, logged):
+    done = puraify("--json", "logs", "query", "--project", logged, "--since", "2025-07-25T00:00:00Z", "--all",
+                   "--limit", "2", url=plane.base_url, engine=admin)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert sorted(e["event_id"] for e in json.loads(done.stdout)) == [
+        "cli-err-0", "cli-err-1", "cli-ok-0", "cli-ok-1", "cli-ok-2"
+    ]  # fmt: skip
+    table = puraify("logs", "query", "--project", logged, "--since", "2025-07-25T00:00:00Z", "--status", "error",
+                    url=plane.base_url, engine=admin)  # fmt: skip
+    header, *rows = table.stdout.splitlines()
+    assert header.startswith("TIMESTAMP") and len(rows) == 2 and all("error" in r for r in rows)
+
+
+def test_logs_query_without_scope_exits_4(plane, notifier, logged):
+    done = puraify("logs", "query", "--project", logged, url=plane.base_url, engine=notifier)
+    assert done.returncode == 4 and "logs:read" in done.stderr
+
+
+def test_errors_and_stats_tables(plane, admin, logged):
+    errors = puraify("errors", "--project", logged, "--since", "2025-07-25T00:00:00Z", url=plane.base_url, engine=admin)
+    assert errors.returncode == 0, errors.stderr
+    header, row = errors.stdout.splitlines()
+    assert row.split()[:2] == ["2", "high"] or row.split()[0] == "2"
+    assert "api_timeout" in row
+    stats = puraify(
+        "--json", "stats", "--project", logged, "--since", "2025-07-25T00:00:00Z", url=plane.base_url, engine=admin
+    )
+    row = json.loads(stats.stdout)["stats"][0]
+    assert (row["platform"], row["count"], row["errors"]) == ("slack", 5, 2)
+
+
+def test_logs_tail_prints_recent_then_new_events(plane, admin, notifier, logged):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PURAIFY_")}
+    env |= {"PURAIFY_URL": plane.base_url, "PURAIFY_ENGINE_ID": admin[0], "PURAIFY_ENGINE_KEY": admin[1]}
+    tail = subprocess.Popen(
+        [PURAIFY, "--json", "logs", "tail", "--project", logged, "--lines", "2", "--count", "3", "--interval", "0.2",
+         "--for", "30"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        first = [json.loads(tail.stdout.readline()) for _ in range(2)]
+        with pc.SyncControlPlane(plane.base_url, *notifier) as cp:
+            cp.monitoring.log(project_id=logged, event_type="execution", status="success", event_id="cli-live-1")
+        out, _ = tail.communicate(timeout=30)
+    finally:
+        tail.kill()
+    assert tail.returncode == 0
+    assert [e["event_id"] for e in first] == ["cli-err-0", "cli-err-1"]  # the 2 newest, oldest first
+    assert json.loads(out.splitlines()[0])["event_id"] == "cli-live-1"
+
+
+def test_alert_send(plane, admin):
+    done = puraify("alerts", "send", "token expired", "--project", "pf-cli-alert", "--severity", "high",
+                   url=plane.base_url, engine=admin)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("alert ")
+
+
+def test_plan_publish_decide_and_read_the_audit(plane, admin):
+    bundle = str(Path(__file__).resolve().parents[2] / "policies" / "gate")
+    published = puraify("plan", "publish", bundle, "--revision", "cli-gate-1", url=plane.base_url, engine=admin)
+    assert published.returncode == 0, published.stderr
+    assert published.stdout.startswith("cli-gate-1: published")
+    policy = json.loads(puraify("--json", "plan", "policy", url=plane.base_url, engine=admin).stdout)
+    assert policy["revision"] == "cli-gate-1"
+
+    decided = puraify("--json", "plan", "decide", "deployment-cli-1", "production", "--project", "pf-cli-plan",
+                      url=plane.base_url, engine=admin)  # fmt: skip
+    decision = json.loads(decided.stdout)
+    assert decided.returncode == (0 if decision["allow"] else 3)
+    assert decision["policy"]["revision"] == "cli-gate-1"
+    audit = json.loads(
+        puraify(
+            "--json", "plan", "decisions", "--deployment", "deployment-cli-1", url=plane.base_url, engine=admin
+        ).stdout
+    )
+    assert audit[0]["decision_id"] == decision["decision_id"]
+
+
+def test_plan_publish_of_a_broken_bundle_exits_7(plane, admin, tmp_path):
+    (tmp_path / "gate.rego").write_text("package gate\nthis is not rego\n")
+    done = puraify("plan", "publish", str(tmp_path), "--revision", "cli-broken", url=plane.base_url, engine=admin)
+    assert done.returncode == 7 and "bundle" in done.stderr

@@ -13,6 +13,7 @@ import click
 from puraify_client.cli import Options, output, pass_options
 from puraify_client.client import ControlPlane
 
+TAIL_PAGE = 200  # newest logs read per poll: more new logs than this between two polls are not all shown
 LOG_COLUMNS = ["timestamp", "project_id", "engine", "platform", "action", "status", "event_type", "message"]
 
 
@@ -104,9 +105,9 @@ def logs_tail(
         printed = 0
         first = True
         while True:
-            page = await cp.monitoring.logs(project, limit=max(lines, 100) if not first else max(lines, 1), **params)
+            page = await cp.monitoring.logs(project, limit=TAIL_PAGE, **params)
             fresh = [output.plain(r) for r in page.logs if _key(r) not in seen]
-            seen.update(_key(r) for r in page.logs)
+            seen = {_key(r) for r in page.logs}  # older ones cannot come back into the newest page
             if first:
                 fresh = fresh[:lines]
                 first = False
