@@ -140,3 +140,21 @@ def test_busy_project_spreads_over_shards(aws, project, writer, invoke):
     partitions = {i["pk"]["S"] for i in _stored(aws, project)}
     shards = int(Template().parameters["EventShards"])
     assert partitions == {f"EV#{project}#{n}" for n in range(shards)}
+
+
+def test_store_outage_is_503_without_internals(aws, project, writer, reader, invoke, monkeypatch):
+    from puraify import runtime
+
+    # Given the events table is unreachable (a name that does not exist)
+    monkeypatch.setenv("EVENTS_TABLE", "missing-events-table")
+    runtime.reset()
+    try:
+        reply = invoke("log/ingest", engine=writer, body={"events": [_event(project, 1)]})
+        read = invoke("log/logs", engine=reader, query={"project_id": project})
+    finally:
+        monkeypatch.undo()
+        runtime.reset()
+    # Then
+    assert reply.status == 503 and read.status == 503
+    assert reply.body["error"]["code"] == "store_unavailable"
+    assert "missing-events-table" not in json.dumps(reply.body) and "Traceback" not in json.dumps(reply.body)
