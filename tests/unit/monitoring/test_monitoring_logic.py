@@ -173,3 +173,20 @@ def test_stats_group_by_platform_and_action(service):
 def test_logs_query_rejects_pages_over_1000():
     with pytest.raises(ValueError):
         LogsQuery(project_id="pf_1", limit=1001)
+
+
+def test_overlapping_retry_runs_send_a_due_alert_once(service, topic, monkeypatch):
+    topic.failures = 1
+    service.alerts.raise_alert(project_id="pf_1", event_type="error", severity="high", message="m", triggered_by="x")
+    at = clock.now() + 31
+    (stale,) = service.store.due_alerts(at)
+    # Given another run claimed the alert after this run listed it
+    assert service.store.claim_retry(stale, at + 30)
+    monkeypatch.setattr(service.store, "due_alerts", lambda when, limit=100: [dict(stale)])
+    # When this run gets to it, it skips it
+    assert service.alerts.retry_due(at) == {"attempted": 0, "delivered": 0, "failed": 0}
+    assert topic.published == []
+    # Then the claiming run's attempt is the only one
+    monkeypatch.undo()
+    assert service.alerts.retry_due(at + 31)["delivered"] == 1
+    assert len(topic.published) == 1

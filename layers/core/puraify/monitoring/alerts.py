@@ -38,6 +38,7 @@ class ChannelFailure(Exception):
 class AlertStore(Protocol):
     def put_alert(self, alert: dict[str, Any]) -> None: ...
     def due_alerts(self, at: float, limit: int = 100) -> list[dict[str, Any]]: ...
+    def claim_retry(self, alert: dict[str, Any], until: float) -> bool: ...
     def count_alerts(self, project_id: str, since: str, severity: str, status: str) -> int: ...
     def pass_gate(self, project_id: str, key: str, at: float, window: float, expires_at: int) -> tuple[bool, int]: ...
 
@@ -217,8 +218,10 @@ class Alerts:
         at = clock.now() if at is None else at
         summary = {"attempted": 0, "delivered": 0, "failed": 0}
         for alert in self.store.due_alerts(at):
-            summary["attempted"] += 1
             try:
+                if not self.store.claim_retry(alert, at + self.policy.grace_seconds):
+                    continue  # another run took it
+                summary["attempted"] += 1
                 self._attempt(alert, at)
             except UnavailableError:
                 logger.warning("alert retry could not be stored", extra={"alert_id": alert.get("alert_id")})

@@ -259,6 +259,26 @@ class DynamoMonitoringStore:
             item["pending"] = "PENDING"
         self._call("the alert store", "put_item", TableName=self.alerts_table, Item=to_item(item))
 
+    def claim_retry(self, alert: dict[str, Any], until: float) -> bool:
+        """Take a due alert for one delivery attempt: moves its ``next_attempt_at`` to ``until`` only if
+        nobody else did since it was read, so overlapping retry runs do not both send it."""
+        key = {"pk": f"AL#{alert['project_id']}", "sk": f"{alert['created_at']}#{alert['alert_id']}"}
+        try:
+            client("dynamodb").update_item(
+                TableName=self.alerts_table,
+                Key=to_item(key),
+                UpdateExpression="SET next_attempt_at = :until",
+                ConditionExpression="next_attempt_at = :seen",
+                ExpressionAttributeValues=to_item({":until": until, ":seen": alert["next_attempt_at"]}),
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise unavailable(error, "the alert store") from error
+        except BotoCoreError as error:
+            raise unavailable(error, "the alert store") from error
+        return True
+
     def alerts(self, project_id: str, since: str = "", limit: int = 1000) -> list[dict[str, Any]]:
         """The project's unexpired alerts created at or after ``since``, oldest first."""
         kwargs = {

@@ -115,6 +115,15 @@ class MemoryMonitoringStore:
             if project == project_id and sk >= since and a["expires_at"] > clock.now()
         ][:limit]
 
+    def claim_retry(self, alert: dict[str, Any], until: float) -> bool:
+        self.calls["write"] += 1
+        with self._lock:
+            stored = self.alert_items[(alert["project_id"], f"{alert['created_at']}#{alert['alert_id']}")]
+            if stored.get("next_attempt_at") != alert["next_attempt_at"]:
+                return False
+            stored["next_attempt_at"] = until
+            return True
+
     def due_alerts(self, at: float, limit: int = 100) -> list[dict[str, Any]]:
         self.calls["read"] += 1
         due = [
