@@ -238,6 +238,37 @@ def test_twenty_concurrent_promotions_one_wins_the_rest_409_and_history_is_compl
     assert [(e["revision"], e["action"]) for e in entries] == [(2, "promote"), (1, "create")]
 
 
+def test_racing_promotions_of_different_versions_lose_no_update(pipeline, invoke):
+    # Given 12 environments, each running its own version
+    for i in range(12):
+        _publish(invoke, pipeline, {**STATE, "entities": ["User", f"E{i}"]})
+        assert _create(invoke, pipeline, f"src-{i}", base_from="development").status == 201
+    # When all of them are promoted into staging at once (no expected revision: the store decides)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        replies = list(pool.map(lambda i: _promote(invoke, pipeline, f"src-{i}", "staging"), range(12)))
+    # Then every winner has exactly one history entry, in revision order, and the head is the last winner
+    assert all(r.status in (200, 409) for r in replies), [r.body for r in replies]
+    won = {r.body["revision"]: r.body["version"] for r in replies if r.status == 200}
+    assert all(r.body["error"]["code"] == "revision_conflict" for r in replies if r.status == 409)
+    entries = [e for e in _history(invoke, pipeline, "staging").body["entries"] if e["action"] == "promote"]
+    assert {e["revision"]: e["version"] for e in entries} == won
+    staging = {e["env"]: e for e in invoke("env/list", engine=pipeline).body["environments"]}["staging"]
+    assert staging["revision"] == max(won) and staging["version"] == won[max(won)]
+
+
+def test_stale_write_is_refused_by_the_store_with_the_current_revision(pipeline):
+    from puraify import environments, runtime
+    from puraify.environments.errors import RevisionConflict
+
+    store = environments.service(runtime.current()).store
+    _, found = store.load("pf-777", ["staging"])
+    stale = found["staging"].model_copy(update={"revision": 2})
+    store.put_environment(stale, expected_revision=1)
+    with pytest.raises(RevisionConflict) as error:
+        store.put_environment(stale.model_copy(update={"revision": 2}), expected_revision=1)
+    assert error.value.current_revision == 2
+
+
 def test_concurrent_config_changes_are_serialized_and_no_history_entry_is_lost(pipeline, invoke):
     def change(i: int):
         return _config(invoke, pipeline, "staging", {"env_variables": {f"VAR_{i}": str(i)}})
