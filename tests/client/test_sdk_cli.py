@@ -270,3 +270,39 @@ def test_plan_publish_of_a_broken_bundle_exits_7(plane, admin, tmp_path):
     (tmp_path / "gate.rego").write_text("package gate\nthis is not rego\n")
     done = puraify("plan", "publish", str(tmp_path), "--revision", "cli-broken", url=plane.base_url, engine=admin)
     assert done.returncode == 7 and "bundle" in done.stderr
+
+
+def test_env_create_promote_history_compare_rollback(plane, admin):
+    project = "pf-cli-env"
+    with pc.SyncControlPlane(plane.base_url, *admin) as cp:
+        cp.env.publish_version(project, {"entities": ["Lead"], "flows": {"submit": {"steps": 1}}})
+    created = puraify("env", "create", project, "staging", "--from", "development", "--var", "BASE_URL=https://s",
+                      "--secret", "WEBHOOK=hush", url=plane.base_url, engine=admin)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "hush" not in created.stdout and "env_created" in created.stdout
+    with pc.SyncControlPlane(plane.base_url, *admin) as cp:
+        cp.env.publish_version(project, {"entities": ["Lead", "Notification"], "flows": {"submit": {"steps": 2}}})
+
+    promoted = puraify("env", "promote", project, "development", "staging", url=plane.base_url, engine=admin)
+    assert promoted.returncode == 0, promoted.stderr
+    assert promoted.stdout.splitlines()[0] == "staging: v1.0.0 -> v1.1.0 (ready_for_deploy)"
+    assert "Notification" in promoted.stdout
+
+    conflict = puraify("env", "promote", project, "staging", "staging", url=plane.base_url, engine=admin)
+    assert conflict.returncode == 6 and "same_environment" in conflict.stderr
+
+    history = puraify("env", "history", project, "staging", url=plane.base_url, engine=admin)
+    header, *rows = history.stdout.splitlines()
+    assert header.split()[:3] == ["REVISION", "TIMESTAMP", "ACTION"]
+    assert [r.split()[2] for r in rows] == ["promote", "create"]
+
+    config = puraify("env", "config", project, "staging", "--var", "BASE_URL=https://s2", "--flag", "BETA=on",
+                     url=plane.base_url, engine=admin)  # fmt: skip
+    assert config.returncode == 0 and config.stdout.startswith("staging: updated")
+    compared = puraify("env", "compare", project, "staging", "development", url=plane.base_url, engine=admin)
+    assert compared.returncode == 0 and "BASE_URL" in compared.stdout and "BETA" in compared.stdout
+
+    rolled = puraify("env", "rollback", project, "staging", "v1.0.0", url=plane.base_url, engine=admin)
+    assert rolled.returncode == 0 and rolled.stdout.strip() == "staging: v1.1.0 -> v1.0.0 (rolled_back)"
+    listed = json.loads(puraify("--json", "env", "list", project, url=plane.base_url, engine=admin).stdout)
+    assert {e["env"]: e["version"] for e in listed["environments"]} == {"development": "v1.1.0", "staging": "v1.0.0"}

@@ -195,3 +195,50 @@ async def test_bundle_that_does_not_compile_is_refused_with_422(admin):
             )
         )
     assert caught.value.error_code == "bundle_rejected"
+
+
+# --- Environment Manager: publish, create, promote, compare, history, rollback, config ---------------
+
+
+async def test_environment_lifecycle_through_the_sdk(admin):
+    project = f"pf-sdk-env-{next(_ids)}"
+    v1 = await admin.env.publish_version(project, {"entities": ["Lead"], "flows": {"submit": {"steps": 1}}})
+    assert v1.version == "v1.0.0"
+    staging = await admin.env.create(
+        project, "staging", base_from="development", env_variables={"API_KEY": "stg-secret", "BASE_URL": "https://s"}
+    )
+    assert staging.linked_version == "v1.0.0" and staging.variables["API_KEY"].value != "stg-secret"
+    assert staging.variables["API_KEY"].secret and staging.variables["BASE_URL"].value == "https://s"
+
+    v2 = await admin.env.publish_version(
+        project, {"entities": ["Lead", "Notification"], "flows": {"submit": {"steps": 2}}}
+    )
+    assert v2.version == "v1.1.0"
+    promoted = await admin.env.promote(project, "development", "staging")
+    assert (promoted.status, promoted.version) == ("ready_for_deploy", "v1.1.0")
+    assert promoted.diff_from_previous.entities_added == ["Notification"]
+    again = await admin.env.promote(project, "development", "staging")
+    assert again.status == "already_deployed"
+
+    compared = await admin.env.compare(project, "development", "staging")
+    assert compared.version.versions_apart == 0
+
+    changed = await admin.env.set_config(project, "staging", env_variables={"BASE_URL": "https://s2"})
+    assert changed.environment.variables["BASE_URL"].value == "https://s2"
+    with pytest.raises(pc.ConflictError):
+        await admin.env.set_config(project, "staging", feature_flags={"BETA": True}, expected_revision=1)
+
+    rolled = await admin.env.rollback(project, "staging", "v1.0.0")
+    assert rolled.environment.version == "v1.0.0" and rolled.environment.variables["BASE_URL"].value == "https://s"
+
+    history = [entry.action async for entry in admin.env.iter_history(project, "staging", page_size=2)]
+    assert history == ["rollback", "config", "promote", "create"]
+    listed = await admin.env.list(project)
+    assert {e.env for e in listed.environments} == {"development", "staging"}
+
+
+async def test_environment_errors_are_typed(admin, engine):
+    with pytest.raises(pc.NotFoundError):
+        await admin.env.list("pf-no-such-project")
+    with pytest.raises(pc.PermissionDenied):
+        await engine.env.list("pf-anything")

@@ -88,6 +88,8 @@ def cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, Mapping):
+        if "value" in value:  # a variable view: {"value": ..., "secret": ...}
+            return cell(value["value"])
         return ", ".join(f"{k}={cell(v)}" for k, v in value.items()) or "-"
     if isinstance(value, (list, tuple)):
         return ", ".join(cell(v) for v in value) or "-"

@@ -125,9 +125,10 @@ def plan_publish(options: Options, folder: Path, revision: str | None) -> None:
     if not paths:
         raise click.UsageError(f"{folder} has no .rego files or data.json")
     texts = {}
-    with click.progressbar(paths, label=f"reading {len(paths)} files", file=click.get_text_stream("stderr")) as bar:
-        for path in bar:
-            texts[path.name] = path.read_text()
+    for done, path in enumerate(paths, 1):
+        output.status_line(f"reading {path.name} ({done}/{len(paths)})")
+        texts[path.name] = path.read_text()
+    output.status_line(f"publishing {len(paths)} files ...\n")
     bundle = read_bundle(folder, texts, revision)
     result = options.run(lambda cp: cp.plan.publish(bundle))
     if options.as_json:
