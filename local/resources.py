@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -10,6 +11,7 @@ from botocore.exceptions import ClientError
 from local.template import REGION, Template
 
 
+@lru_cache(maxsize=16)
 def _client(service: str, endpoint_url: str) -> Any:
     return boto3.session.Session().client(service, region_name=REGION, endpoint_url=endpoint_url)
 

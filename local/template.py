@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,8 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form tags (``!Ref X`` -> ``{"Ref": "X"}``)."""
+class _CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML with CloudFormation's short-form tags (``!Ref X`` -> ``{"Ref": "X"}``); libyaml when present."""
 
 
 def _tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
@@ -63,9 +64,14 @@ class Function:
         return ROOT / self.code_uri
 
 
+@lru_cache(maxsize=4)
+def _parse(path: Path, modified: float) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
 class Template:
     def __init__(self, path: Path = TEMPLATE, prefix: str = ""):
-        self.body = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        self.body = _parse(path, path.stat().st_mtime)  # shared: never mutated
         self.prefix = prefix
         self.resources: dict[str, dict[str, Any]] = self.body["Resources"]
         self.parameters = {k: str(v.get("Default", "")) for k, v in self.body.get("Parameters", {}).items()}
