@@ -49,7 +49,7 @@ def compare(project_id: ProjectQuery, source: EnvQuery, target: EnvQuery) -> m.E
 
 @app.get("/env/<project_id>")
 def list_environments(project_id: str) -> m.EnvListResponse:
-    return _service().list(caller(app), project_id)
+    return _service().list_environments(caller(app), project_id)
 
 
 @app.get("/env/<project_id>/<environment>/history")

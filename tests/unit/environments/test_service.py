@@ -188,9 +188,9 @@ def test_history_entry_lost_to_a_failed_write_is_repaired_by_the_next_change(env
 def test_expired_preview_vanishes_from_reads_and_sweep_deletes_its_secrets(envs, clock):
     publish(envs, STATE)
     create(envs, "pr-42", base_from="development", preview=True, ttl_hours=2, env_variables={"API_KEY": "x"})
-    assert [e.env for e in envs.list(ADMIN, "pf-1").environments] == ["development", "pr-42"]
+    assert [e.env for e in envs.list_environments(ADMIN, "pf-1").environments] == ["development", "pr-42"]
     clock.at += 2 * 3600 + 1
-    assert [e.env for e in envs.list(ADMIN, "pf-1").environments] == ["development"]
+    assert [e.env for e in envs.list_environments(ADMIN, "pf-1").environments] == ["development"]
     with pytest.raises(NotFoundError):
         envs.history(ADMIN, "pf-1", "pr-42")
     result = envs.sweep()

@@ -153,7 +153,8 @@ class Environments:
         digest = v.content_hash(body.state)
         if current and current.version_hash == digest and body.label in (None, current.version):
             return self._published(current, created=False, bump=None, previous=None, changes=m.VersionDiff())
-        known = self.store.versions(pid, [project.latest_label if project else "", current.version if current else ""])
+        labels = [project.latest_label if project else "", (current.version or "") if current else ""]
+        known = self.store.versions(pid, labels)
         reuse = project is not None and project.latest_hash == digest and body.label in (None, project.latest_label)
         if reuse:
             assert project is not None
@@ -253,7 +254,7 @@ class Environments:
             version=head.version,
             sequence=head.version_seq,
             created=created,
-            bump=bump,  # type: ignore[arg-type]
+            bump=bump,
             previous_version=previous,
             changes=changes,
             revision=head.revision,
@@ -527,7 +528,7 @@ class Environments:
 
     # --- reads ---------------------------------------------------------------------------
 
-    def list(self, caller: Principal, project_id: str) -> m.EnvListResponse:
+    def list_environments(self, caller: Principal, project_id: str) -> m.EnvListResponse:
         """The project's live environments (expired previews are gone) with their version and revisions."""
         caller.require(READ)
         project_id = _validate("path.project_id", project_id, m.ProjectId)
