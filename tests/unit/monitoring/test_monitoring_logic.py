@@ -190,3 +190,26 @@ def test_overlapping_retry_runs_send_a_due_alert_once(service, topic, monkeypatc
     monkeypatch.undo()
     assert service.alerts.retry_due(at + 31)["delivered"] == 1
     assert len(topic.published) == 1
+
+
+def test_threshold_slides_across_window_boundaries(service, topic, monkeypatch):
+    window = service.window_seconds
+    boundary = (int(clock.now()) // window + 1) * window
+    # Given 15 errors just before a window boundary and 10 just after (25 within 5 minutes)
+    monkeypatch.setattr(clock, "now", lambda: boundary - 10)
+    service.ingest("execution", parse_payload({"events": [_error(i) for i in range(15)]}))
+    monkeypatch.setattr(clock, "now", lambda: boundary + 20)
+    result = service.ingest("execution", parse_payload({"events": [_error(i) for i in range(10)]}))
+    # Then the threshold is crossed although neither fixed window holds 20
+    assert [a["severity"] for a in result.alerts] == ["critical"]
+    assert len(topic.published) == 1
+
+
+def test_continuing_flood_does_not_raise_a_critical_alert_per_window(service, monkeypatch):
+    window = service.window_seconds
+    start = (int(clock.now()) // window + 1) * window
+    raised = []
+    for n in range(4):
+        monkeypatch.setattr(clock, "now", lambda n=n: start + n * window + 5)
+        raised += service.ingest("execution", parse_payload({"events": [_error(i) for i in range(100)]})).alerts
+    assert [a["severity"] for a in raised] == ["critical"]

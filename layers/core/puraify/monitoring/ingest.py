@@ -180,16 +180,21 @@ def _aggregate(
     for project, (events, errors) in totals.items():
         store.add_totals(project, window, events, errors, expires)
     raised = []
-    for (project, _), group in groups.items():
+    carry = 1 - (at - window) / config.window_seconds
+    for (project, fp), group in groups.items():
         count = store.add_error_group(project, window, group, expires)
-        alert = _alert_for(alerts, config, project, group, count)
+        before = count - group["count"]
+        if before < config.threshold_count:
+            # Sliding window: the previous window's count, weighted by how much of it still overlaps.
+            before += store.error_group_count(project, window - config.window_seconds, fp) * carry
+        alert = _alert_for(alerts, config, project, group, before, before + group["count"])
         if alert is not None:
             raised.append(alert)
     return raised
 
 
 def _alert_for(
-    alerts: Any, config: IngestConfig, project: str, group: dict[str, Any], count: int
+    alerts: Any, config: IngestConfig, project: str, group: dict[str, Any], before: float, count: float
 ) -> dict[str, Any] | None:
     where = "/".join(p for p in (group.get("platform"), group.get("engine")) if p) or "unknown"
     common = {
@@ -203,16 +208,15 @@ def _alert_for(
             "error_type": group.get("error_type"),
             "platform": group.get("platform"),
             "engine": group.get("engine"),
-            "window_count": count,
+            "window_count": round(count),
         },
     }
     sample = (group.get("sample") or group.get("error_type") or "error")[:300]
-    before = count - group["count"]
     if before < config.threshold_count <= count:
         return alerts.raise_alert(
             severity="critical",
             message=(
-                f"{group.get('error_type') or 'error'} on {where} seen {count} times within "
+                f"{group.get('error_type') or 'error'} on {where} seen {round(count)} times within "
                 f"{config.window_seconds} s: {sample}"
             ),
             keep_suppressed=True,

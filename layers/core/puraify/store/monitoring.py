@@ -214,6 +214,17 @@ class DynamoMonitoringStore:
         )
         return int(from_item(reply["Attributes"])["occurrences"])
 
+    def error_group_count(self, project_id: str, window_start: int, fingerprint: str) -> int:
+        """One fingerprint's count in one window (0 if none)."""
+        reply = self._call(
+            "the error aggregates",
+            "get_item",
+            TableName=self.aggregates_table,
+            Key=to_item({"pk": f"AG#{project_id}", "sk": f"F#{window_key(window_start)}#{fingerprint}"}),
+            ProjectionExpression="occurrences",
+        )
+        return int(from_item(reply.get("Item") or {}).get("occurrences", 0))
+
     def error_groups(
         self, project_id: str, since_window: int, filters: dict[str, str] | None = None, limit: int = 50_000
     ) -> tuple[list[dict[str, Any]], bool]:

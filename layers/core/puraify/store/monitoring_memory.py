@@ -80,6 +80,11 @@ class MemoryMonitoringStore:
             )
             return item["occurrences"]
 
+    def error_group_count(self, project_id: str, window_start: int, fingerprint: str) -> int:
+        self.calls["read"] += 1
+        item = self.aggregates.get((project_id, f"F#{window_key(window_start)}#{fingerprint}"))
+        return item["occurrences"] if item else 0
+
     def _aggregates(self, project_id: str, kind: str, since_window: int) -> list[dict[str, Any]]:
         low = f"{kind}#{window_key(since_window)}"
         return [
