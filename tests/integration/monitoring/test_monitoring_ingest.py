@@ -158,3 +158,14 @@ def test_store_outage_is_503_without_internals(aws, project, writer, reader, inv
     assert reply.status == 503 and read.status == 503
     assert reply.body["error"]["code"] == "store_unavailable"
     assert "missing-events-table" not in json.dumps(reply.body) and "Traceback" not in json.dumps(reply.body)
+
+
+def test_details_round_trip_and_unstorable_values_reject_only_their_event(aws, project, writer, reader, invoke):
+    details = {"http_status": 504, "latency": 1.25, "tags": ["a", {"b": None}], "note": ""}
+    nan = {"project_id": project, "event_type": "x", "duration_ms": float("nan")}
+    body = json.dumps({"events": [_event(project, 1, details=details, event_id="keep"), nan]})  # NaN literal
+    reply = invoke("log/ingest", engine=writer, body=body)
+    assert reply.status == 202 and reply.body["accepted"] == 1
+    assert [r["index"] for r in reply.body["rejected"]] == [1]
+    (stored,) = invoke("log/logs", engine=reader, query={"project_id": project}).body["logs"]
+    assert stored["details"] == {"http_status": 504, "latency": 1.25, "tags": ["a", {}], "note": ""}

@@ -213,3 +213,12 @@ def test_continuing_flood_does_not_raise_a_critical_alert_per_window(service, mo
         monkeypatch.setattr(clock, "now", lambda n=n: start + n * window + 5)
         raised += service.ingest("execution", parse_payload({"events": [_error(i) for i in range(100)]})).alerts
     assert [a["severity"] for a in raised] == ["critical"]
+
+
+@pytest.mark.parametrize(
+    "details",
+    [{"n": float("nan")}, {"n": float("inf")}, {"n": 10**40}, {"n": 1e200}, {"deep": [[[[[[[[[[1]]]]]]]]]]}],
+)
+def test_details_dynamodb_would_refuse_reject_only_that_event(details):
+    batch = parse_payload({"events": [_error(0), _error(1, details=details)]})
+    assert len(batch.events) == 1 and batch.rejected[0]["index"] == 1

@@ -22,9 +22,33 @@ MAX_DETAILS_BYTES = 8 * 1024
 FUTURE_TOLERANCE = timedelta(days=1)
 
 
+MAX_DETAILS_DEPTH = 8
+
+
+def _storable(value: Any, depth: int = 0) -> None:
+    """Reject what DynamoDB would refuse (so one bad event cannot fail a whole batch)."""
+    if depth > MAX_DETAILS_DEPTH:
+        raise ValueError(f"details may nest at most {MAX_DETAILS_DEPTH} levels")
+    if isinstance(value, dict):
+        for item in value.values():
+            _storable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item, depth + 1)
+    elif isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    elif isinstance(value, int) and abs(value) >= 10**38:
+        raise ValueError("details numbers must have at most 38 digits")
+    elif isinstance(value, float) and not (value == 0 or 1e-125 < abs(value) < 1e125):
+        raise ValueError("details numbers must be finite and within 1e-125..1e125")
+
+
 def _small_details(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is not None and len(json.dumps(value, default=str)) > MAX_DETAILS_BYTES:
+    if value is None:
+        return None
+    if len(json.dumps(value, default=str)) > MAX_DETAILS_BYTES:
         raise ValueError(f"details must serialize to at most {MAX_DETAILS_BYTES} bytes")
+    _storable(value)
     return value
 
 
@@ -38,7 +62,7 @@ class LogEvent(Request):
     platform: Name | None = None
     action: Name | None = None
     status: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
-    duration_ms: float | None = Field(default=None, ge=0, le=86_400_000)
+    duration_ms: float | None = Field(default=None, ge=0, le=86_400_000, allow_inf_nan=False)
     retries: int | None = Field(default=None, ge=0, le=10_000)
     timestamp: datetime | None = None
     error_type: Name | None = None
