@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from puraify import clock, runtime
+from puraify.monitoring.queries import encode_cursor
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
@@ -73,6 +74,7 @@ def test_logs_filters_and_time_range(aws, project, writer, reader, invoke):
     assert ids(flow_id="f1", platform="gmail", limit="2") == ["e0103", "e0102"]
     assert ids(since=_at(5), until=_at(8)) == ["e0008", "e0007", "e0006", "e0005"]
     assert ids(project_id="pf_other") == []
+    assert ids(since=_at(5), cursor=encode_cursor(_at(1))) == []  # a cursor before `since`: an empty page
 
 
 def test_logs_bad_query_is_422(aws, project, reader, invoke):
@@ -82,6 +84,7 @@ def test_logs_bad_query_is_422(aws, project, reader, invoke):
         ({"project_id": "pf_1", "since": "yesterday"}, "query.since"),
         ({"project_id": "pf_1", "cursor": "garbage"}, "query.cursor"),
         ({"project_id": "pf_1", "colour": "red"}, "query.colour"),
+        ({"project_id": "pf_1", "since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "query"),
     ]:
         reply = invoke("log/logs", engine=reader, query=query)
         assert reply.status == 422, query

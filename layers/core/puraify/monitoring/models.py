@@ -6,7 +6,16 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from puraify.clock import now, parse_iso
 from puraify.engine_control.models import Request
@@ -154,6 +163,12 @@ class LogsQuery(Query):
     until: TimeParam = None
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
     cursor: Annotated[str, StringConstraints(max_length=512)] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LogsQuery:
+        if self.since is not None and self.until is not None and self.until < self.since:
+            raise ValueError("until must not be before since")
+        return self
 
 
 class ErrorsQuery(Query):

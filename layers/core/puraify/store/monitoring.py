@@ -130,6 +130,8 @@ class DynamoMonitoringStore:
 
         Returns at most ``limit`` events (newest first unless told otherwise) and whether more exist.
         """
+        if low > high:
+            return [], False  # an empty range (DynamoDB refuses BETWEEN with bounds reversed)
         if index == "by_flow":
             partitions = [("flow_pk", f"FL#{project_id}#{flow_id}")]
         else:
