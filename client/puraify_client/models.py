@@ -8,10 +8,10 @@ from pydantic import BaseModel, ConfigDict
 class Request(BaseModel):
     """A request body: an unknown or misspelt field is an error here, before anything is sent."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Response(BaseModel):
     """A response body: fields a newer control plane adds are kept (``model_extra``), never an error."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
