@@ -254,7 +254,7 @@ def _run() -> str:
         f"| ingest, 500 single-event requests | {single_eps:,.0f} events/s | |",
         f"| batch / single | **{batch_eps / single_eps:.1f}x** | >= 10x |",
         f"| AWS writes per 500-event batch (5 error fingerprints) | **{writes}** | <= {target} |",
-        f"| DynamoDB reads in that batch (event-id check, previous-window counts) | {reads} | |",
+        f"| DynamoDB reads in that batch (event-id check, previous-window counts, auth cache refill) | {reads} | |",
         f"| 10,000-error flood: Slack notifications | **{notified_slack}** | <= 3 |",
         f"| 10,000-error flood: SNS notifications | **{notified_sns}** | <= 3 |",
         f"| 10,000-error flood: events stored | **{stored:,}** | 10,000 |",
