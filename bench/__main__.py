@@ -1,8 +1,8 @@
 """``make bench``: runs every ``bench/bench_*.py`` and writes one markdown report.
 
 Each module has ``run() -> str`` returning its markdown section (tables of medians and ratios
-measured side by side in the same run). The report goes to ``bench/results/<date>.md`` and
-``bench/results/latest.md``.
+measured side by side in the same run). A full run writes the report to
+``bench/results/<date>.md`` and ``bench/results/latest.md``; ``python -m bench NAME`` runs and prints one part.
 """
 
 from __future__ import annotations
@@ -36,11 +36,13 @@ def main() -> None:
         sections.append(section.strip())
         print(f"  done in {time.perf_counter() - started:.1f} s", flush=True)
     report = "\n\n".join(sections) + "\n"
+    print(report)
+    if only:
+        return  # a partial run never replaces the full report
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     (results / "latest.md").write_text(report)
     (results / f"{time.strftime('%Y-%m-%d')}.md").write_text(report)
-    print(report)
 
 
 if __name__ == "__main__":
