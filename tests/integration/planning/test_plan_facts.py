@@ -115,3 +115,14 @@ def test_http_fact_that_fails_or_hangs_is_unavailable_within_the_timeout(aws, mo
     fact = service.collect_snapshot().facts["slow"]
     assert time.perf_counter() - started < 2.0  # the timeout, not the hang (bench/bench_planning.py times it)
     assert fact.error and ("timed out" in fact.error or "Timeout" in fact.error)
+
+
+def test_http_fact_that_is_not_finite_json_is_an_error_not_a_value(aws, monkeypatch, metrics_server):
+    from puraify import planning, runtime
+
+    monkeypatch.setenv("PURAIFY_PLAN_HTTP_FACTS", json.dumps({"weird": metrics_server["url"]}))
+    runtime.reset()
+    metrics_server["body"] = float("nan")
+    fact = planning.service(runtime.current()).collect_snapshot().facts["weird"]
+    assert fact.value is None
+    assert "NaN is not a JSON number" in fact.error

@@ -17,6 +17,8 @@ from puraify.clock import now, parse_iso
 from puraify.planning.facts import FactContext, Provider, ProviderUnavailableError, Scope
 from puraify.planning.models import Fact
 
+MAX_HTTP_FACT_BYTES = 64 * 1024  # a fact is stored with every decision that uses it
+
 
 def _function(module: str, name: str) -> Any:
     try:
@@ -130,13 +132,19 @@ class HttpProvider:
                 client.close()
         if reply.status_code != 200:
             raise ValueError(f"{self.url} answered HTTP {reply.status_code}")
-        body = reply.json()
+        if len(reply.content) > MAX_HTTP_FACT_BYTES:
+            raise ValueError(f"{self.url} answered more than {MAX_HTTP_FACT_BYTES} bytes")
+        body = json.loads(reply.content, parse_constant=_reject_constant)
         fact_id = self.fact_ids[0]
         if isinstance(body, dict) and "value" in body:
             stamp = body.get("timestamp")
             observed = parse_iso(stamp) if isinstance(stamp, str) else float(stamp) if stamp is not None else now()
             return {fact_id: Fact(id=fact_id, value=body["value"], timestamp=observed)}
         return {fact_id: body}
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def http_providers(config: str, timeout: float) -> list[Provider]:
