@@ -222,3 +222,17 @@ def test_continuing_flood_does_not_raise_a_critical_alert_per_window(service, mo
 def test_details_dynamodb_would_refuse_reject_only_that_event(details):
     batch = parse_payload({"events": [_error(0), _error(1, details=details)]})
     assert len(batch.events) == 1 and batch.rejected[0]["index"] == 1
+
+
+def test_a_failing_alert_store_does_not_lose_events_or_other_counters(service, monkeypatch):
+    from puraify.errors import UnavailableError
+
+    def down(*args, **kwargs):
+        raise UnavailableError("the alert store is temporarily unavailable; retry later")
+
+    monkeypatch.setattr(service.store, "pass_gate", down)
+    events = [_error(i, error_type="auth", message="token expired") for i in range(3)] + [_error(9)]
+    result = service.ingest("execution", parse_payload({"events": events}))
+    assert result.stored == 4 and result.alerts == []
+    groups, _ = service.store.error_groups("pf_1", 0)
+    assert sorted(g["occurrences"] for g in groups) == [1, 3]

@@ -182,12 +182,17 @@ def _aggregate(
     raised = []
     carry = 1 - (at - window) / config.window_seconds
     for (project, fp), group in groups.items():
-        count = store.add_error_group(project, window, group, expires)
-        before = count - group["count"]
-        if before < config.threshold_count:
-            # Sliding window: the previous window's count, weighted by how much of it still overlaps.
-            before += store.error_group_count(project, window - config.window_seconds, fp) * carry
-        alert = _alert_for(alerts, config, project, group, before, before + group["count"])
+        try:
+            count = store.add_error_group(project, window, group, expires)
+            before = count - group["count"]
+            if before < config.threshold_count:
+                # Sliding window: the previous window's count, weighted by how much of it still overlaps.
+                before += store.error_group_count(project, window - config.window_seconds, fp) * carry
+            alert = _alert_for(alerts, config, project, group, before, before + group["count"])
+        except UnavailableError:
+            # One fingerprint's counter or alert failing must not cost the others theirs.
+            logger.exception("error aggregation failed for one fingerprint", extra={"fingerprint": fp})
+            continue
         if alert is not None:
             raised.append(alert)
     return raised
