@@ -61,6 +61,7 @@ class Settings(BaseModel):
     plan_snapshot_retention_hours: int = Field(default=24, ge=1, le=24 * 90)
     plan_error_window_seconds: int = Field(default=300, ge=10, le=86400)
     plan_http_facts: str = ""  # JSON object: fact id -> URL returning JSON (external metrics)
+    plan_fact_max_ages: str = ""  # JSON object: fact id -> max age in seconds (others: plan_fact_max_age_seconds)
 
     # Environment Manager
     environments_table: str = "EnvironmentsTable"
@@ -117,6 +118,7 @@ _ENV = {
     "PURAIFY_PLAN_SNAPSHOT_RETENTION_HOURS": "plan_snapshot_retention_hours",
     "PURAIFY_PLAN_ERROR_WINDOW_SECONDS": "plan_error_window_seconds",
     "PURAIFY_PLAN_HTTP_FACTS": "plan_http_facts",
+    "PURAIFY_PLAN_FACT_MAX_AGES": "plan_fact_max_ages",
 }
 
 

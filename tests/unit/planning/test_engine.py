@@ -123,3 +123,24 @@ def test_compiled_policy_float_input_is_not_truncated():
     }
     result = policy.evaluate({"deployment": {"environment": "production"}, "facts": facts})
     assert result.allow is False, json.dumps(result.deny)
+
+
+def test_a_fact_can_have_its_own_max_age():
+    import time
+
+    from puraify.planning.models import Fact
+
+    harness = make_harness(plan_fact_max_ages='{"versions_behind": 5}')
+
+    class Aged:
+        name, scope, fact_ids = "lag", "project", ("versions_behind",)
+
+        def collect(self, context):
+            return {"versions_behind": Fact(id="versions_behind", value=0, timestamp=time.time() - 10)}
+
+    harness.service.providers = [p for p in harness.service.providers if p.name != "lag"] + [Aged()]
+    decision = decide(harness)
+    assert decision.allow is False
+    assert decision.facts["versions_behind"].max_age_seconds == 5
+    assert decision.facts["error_rate"].max_age_seconds == 45
+    assert any(r.startswith("fact versions_behind is stale") for r in decision.deny_reasons)

@@ -68,6 +68,7 @@ class PlanningService:
         self.audit = audit
         self.alert = alert
         self.max_age = settings.plan_fact_max_age_seconds
+        self.max_ages = fact_max_ages(settings)
         self.timeout = settings.plan_provider_timeout_seconds
         self.loader = PolicyLoader(bundle_store, settings.plan_policy_poll_seconds, on_reject=self._bundle_rejected)
         self.config_revision = _config_revision(settings, providers)
@@ -97,7 +98,7 @@ class PlanningService:
                 scope=GLOBAL_SCOPE, collected_at=None, max_age_seconds=self.max_age, stale=True, facts={}
             )
         snapshot = m.Snapshot.model_validate(stored)
-        views = {fid: view(fact, at, self.max_age) for fid, fact in sorted(snapshot.facts.items())}
+        views = {fid: view(fact, at, self.max_age_of(fid)) for fid, fact in sorted(snapshot.facts.items())}
         return m.FactsResponse(
             scope=GLOBAL_SCOPE,
             collected_at=iso(snapshot.collected_at),
@@ -105,6 +106,10 @@ class PlanningService:
             stale=any(v.stale for v in views.values()) or not views,
             facts=views,
         )
+
+    def max_age_of(self, fact_id: str) -> float:
+        """How old ``fact_id`` may be: its own limit if configured, else the default."""
+        return self.max_ages.get(fact_id, self.max_age)
 
     def gather(self, context: FactContext) -> dict[str, m.Fact]:
         """Every fact a decision needs: stored global facts while fresh, the rest collected now."""
@@ -114,7 +119,7 @@ class PlanningService:
         live: list[Provider] = []
         for provider in self.providers:
             found = [stored.get(fid) for fid in provider.fact_ids] if provider.scope == "global" else [None]
-            if all(f is not None and not view(f, at, self.max_age).stale for f in found):
+            if all(f is not None and not view(f, at, self.max_age_of(f.id)).stale for f in found):
                 facts.update({f.id: f for f in found if f is not None})
             else:
                 live.append(provider)
@@ -138,7 +143,7 @@ class PlanningService:
         )
         facts = self.gather(context)
         at = now()
-        views = {fid: view(fact, at, self.max_age) for fid, fact in sorted(facts.items())}
+        views = {fid: view(fact, at, self.max_age_of(fid)) for fid, fact in sorted(facts.items())}
         causes = [reason for fid, seen in views.items() if (reason := problem(fid, seen))]
         policy = self.loader.current()
         result: PolicyResult | None = None
@@ -350,9 +355,22 @@ def parse_since(since: str | None) -> str:
     return iso(epoch)
 
 
+def fact_max_ages(settings: Settings) -> dict[str, float]:
+    """Per-fact max ages from ``PURAIFY_PLAN_FACT_MAX_AGES`` (a JSON object of fact id -> seconds)."""
+    if not settings.plan_fact_max_ages.strip():
+        return {}
+    ages = json.loads(settings.plan_fact_max_ages)
+    if not isinstance(ages, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in ages.values()
+    ):
+        raise ValueError("PURAIFY_PLAN_FACT_MAX_AGES must be a JSON object of fact id -> positive seconds")
+    return {str(k): float(v) for k, v in ages.items()}
+
+
 def _config_revision(settings: Settings, providers: Sequence[Provider]) -> str:
     config = {
         "fact_max_age_seconds": settings.plan_fact_max_age_seconds,
+        "fact_max_ages": fact_max_ages(settings),
         "provider_timeout_seconds": settings.plan_provider_timeout_seconds,
         "fail_safe_mode": settings.plan_fail_safe_mode,
         "error_window_seconds": settings.plan_error_window_seconds,
