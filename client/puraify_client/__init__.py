@@ -27,7 +27,7 @@ from puraify_client.errors import (  # noqa: E402
     ValidationError,
 )
 from puraify_client.services.base import Service, register  # noqa: E402
-from puraify_client.transport import RetryPolicy  # noqa: E402
+from puraify_client.transport import SAFE, UNSAFE, RetryPolicy  # noqa: E402
 
 __all__ = [
     "ActionDenied",
@@ -48,10 +48,12 @@ __all__ = [
     "ReadTimeoutError",
     "RequestTimeout",
     "RetryPolicy",
+    "SAFE",
     "ServerError",
     "Service",
     "SyncControlPlane",
     "UnavailableError",
+    "UNSAFE",
     "UnexpectedError",
     "UnsupportedProtocolError",
     "ValidationError",

@@ -313,7 +313,7 @@ async def test_a_new_module_is_one_small_class(mocked):
         name = "echo"
 
         async def ping(self) -> dict:
-            return await self.transport.raw("GET", "/health", safety=pc.transport.SAFE)
+            return await self.transport.raw("GET", "/health", safety=pc.SAFE)
 
     try:
         cp = mocked(lambda request: reply(200, {"status": "ok"}))
