@@ -155,3 +155,23 @@ def test_bundle_whose_result_is_malformed_is_rejected(aws, admin, system, gate, 
     assert status["revision"] == "gate-1"
     assert status["last_rejected"]["revision"] == "gate-4"
     assert "'allow' must be a boolean" in status["last_rejected"]["reason"]
+
+
+def test_cold_start_with_a_bad_active_manifest_uses_the_newest_good_earlier_one(
+    aws, admin, system, gate, bucket, invoke
+):
+    from puraify import runtime
+    from puraify.planning.bundles import publish
+
+    publish(bucket, {"gate.rego": b"package gate\n\ndecision := {\n"}, revision="broken", entrypoint="gate/decision")
+    publish(bucket, {"gate.rego": b"package gate\n\ndecision := {\n"}, revision="broken-2", entrypoint="gate/decision")
+    # When: a fresh process (a new Lambda instance) starts and decides
+    runtime.reset()
+    decision = invoke("plan/decide", engine=admin).body
+    status = invoke("plan/policy", engine=admin).body
+    # Then
+    assert decision["policy"]["revision"] == "gate-1"
+    assert decision["allow"] is True
+    assert status["revision"] == "gate-1"
+    assert status["last_rejected"]["revision"] == "broken-2"
+    assert [a["event_type"] for a in system.alerts] == ["policy_bundle_rejected"]

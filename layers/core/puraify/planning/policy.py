@@ -26,6 +26,8 @@ from puraify.observability import logger
 from puraify.planning.bundles import DATA_FILE, BundleStore, Manifest, bundle_digest, sha256
 from puraify.store.planning import MANIFEST_KEY
 
+MAX_FALLBACK_VERSIONS = 10
+
 # An input with no facts: every policy must answer it (with denials), which proves the entrypoint exists.
 PROBE_INPUT: dict[str, Any] = {"deployment": {}, "facts": {}}
 
@@ -200,9 +202,31 @@ class PolicyLoader:
             except BundleRejectedError as error:
                 self.last_rejected = Rejection(revision, str(error), self.clock())
                 self.on_reject(self.last_rejected)
+                if self.active is None:
+                    self.active = self._last_good(token)
                 return self.active
             self.active = policy
             return policy
+
+    def _last_good(self, rejected_token: str) -> CompiledPolicy | None:
+        """On a cold start with a bad active manifest: the newest earlier manifest version that loads.
+
+        This is what "the last good one stays active" means for a process that never saw it; the
+        versioned bucket keeps every manifest that was ever active.
+        """
+        try:
+            versions = [v for v in self.store.versions(MANIFEST_KEY, MAX_FALLBACK_VERSIONS) if v != rejected_token]
+            for version in versions:
+                manifest_bytes = self.store.get(MANIFEST_KEY, version)
+                if manifest_bytes is None:
+                    continue
+                try:
+                    return load_bundle(self.store, manifest_bytes)
+                except BundleRejectedError:
+                    continue
+        except UnavailableError:
+            logger.warning("policy bucket unavailable while looking for the last good bundle")
+        return None
 
 
 def _revision_of(manifest_bytes: bytes) -> str | None:

@@ -160,6 +160,15 @@ class S3BundleStore:
             raise unavailable(error, "the policy bucket") from error
         return reply.get("VersionId") or reply.get("ETag")
 
+    def versions(self, key: str, limit: int) -> list[str]:
+        """The object's version ids, newest first (at most ``limit``)."""
+        try:
+            reply = client("s3").list_object_versions(Bucket=self.bucket, Prefix=key, MaxKeys=limit)
+        except (BotoCoreError, ClientError) as error:
+            raise unavailable(error, "the policy bucket") from error
+        # S3 lists a key's versions newest first (LastModified has only second resolution).
+        return [v["VersionId"] for v in reply.get("Versions", []) if v["Key"] == key][:limit]
+
 
 # --- in memory -----------------------------------------------------------------------------
 
@@ -226,3 +235,6 @@ class MemoryBundleStore:
         self.reads += 1
         versions = self.objects.get(key)
         return versions[-1][0] if versions else None
+
+    def versions(self, key: str, limit: int) -> list[str]:
+        return [v for v, _ in reversed(self.objects.get(key, []))][:limit]
