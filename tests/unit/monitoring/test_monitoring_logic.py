@@ -236,3 +236,10 @@ def test_a_failing_alert_store_does_not_lose_events_or_other_counters(service, m
     assert result.stored == 4 and result.alerts == []
     groups, _ = service.store.error_groups("pf_1", 0)
     assert sorted(g["occurrences"] for g in groups) == [1, 3]
+
+
+def test_threshold_alert_names_a_flow_only_when_all_its_errors_share_it(service):
+    one = service.ingest("execution", parse_payload({"events": [_error(i, flow_id="f1") for i in range(20)]}))
+    mixed = [_error(i, error_type="quota", flow_id=f"f{i % 2}") for i in range(20)]
+    two = service.ingest("execution", parse_payload({"events": mixed}))
+    assert [a["flow_id"] for a in one.alerts + two.alerts] == ["f1", None]

@@ -167,10 +167,11 @@ def _aggregate(
                 "first_seen": record["timestamp"],
                 "last_seen": record["timestamp"],
                 "sample": record.get("message"),
-                "flow_id": record.get("flow_id"),
+                "flows": set(),
             },
         )
         group["count"] += 1
+        group["flows"].add(record.get("flow_id"))
         group["first_seen"] = min(group["first_seen"], record["timestamp"])
         if record["timestamp"] >= group["last_seen"]:
             group["last_seen"] = record["timestamp"]
@@ -206,7 +207,7 @@ def _alert_for(
         "project_id": project,
         "event_type": "error",
         "triggered_by": "monitoring",
-        "flow_id": group.get("flow_id"),
+        "flow_id": next(iter(group["flows"])) if len(group["flows"]) == 1 else None,  # only when unambiguous
         "gate_key": f"FP#{group['fingerprint']}",
         "details": {
             "fingerprint": group["fingerprint"],
