@@ -38,10 +38,11 @@ def decisions(
     project_id: IdParam = None,
     since: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> m.DecisionListResponse:
     caller(app).require("plan:read")
     return planning.service(runtime.current()).list_decisions(
-        deployment_id=deployment_id, project_id=project_id, since=since, limit=limit
+        deployment_id=deployment_id, project_id=project_id, since=since, limit=limit, cursor=cursor
     )
 
 

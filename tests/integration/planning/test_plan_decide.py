@@ -158,7 +158,10 @@ def test_decisions_are_listed_newest_first_by_deployment_and_project(aws, admin,
     ]
     since = invoke("plan/decisions", engine=admin, query={"project_id": "pf-777", "since": other["evaluated_at"]})
     assert [d["decision_id"] for d in since.body["decisions"]] == [other["decision_id"]]
-    assert invoke("plan/decisions", engine=admin, query={"project_id": "nobody"}).body == {"decisions": []}
+    assert invoke("plan/decisions", engine=admin, query={"project_id": "nobody"}).body == {
+        "decisions": [],
+        "next_cursor": None,
+    }
 
 
 @pytest.mark.parametrize(
@@ -249,3 +252,21 @@ def test_decide_reads_the_error_rate_that_monitoring_aggregated(aws, admin, gate
     # Then
     assert reply.body["facts"]["error_rate"]["value"] == 0.2
     assert reply.body["deny_reasons"] == ["error rate 20% is above 5%"]
+
+
+def test_decisions_page_with_a_cursor_until_the_last_page(aws, admin, system, gate, invoke):
+    made = [invoke("plan/decide", engine=admin).body["decision_id"] for _ in range(5)]
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = {"deployment_id": "deployment-123", "limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = invoke("plan/decisions", engine=admin, query=query).body
+        seen += [d["decision_id"] for d in page["decisions"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert pages == 3
+    assert seen == list(reversed(made))
+    bad = invoke("plan/decisions", engine=admin, query={"deployment_id": "deployment-123", "cursor": "%%%"})
+    assert bad.status == 422
+    assert bad.body["error"]["details"][0]["field"] == "query.cursor"

@@ -8,6 +8,7 @@ an alert is raised. If the decision cannot be stored, the caller gets 503, not a
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -44,8 +45,12 @@ class FactStore(Protocol):
 
 class DecisionStore(Protocol):
     def put(self, record: dict[str, Any]) -> None: ...
-    def by_deployment(self, deployment_id: str, since: str, limit: int) -> list[dict[str, Any]]: ...
-    def by_project(self, project_id: str, since: str, limit: int) -> list[dict[str, Any]]: ...
+    def by_deployment(
+        self, deployment_id: str, since: str, limit: int, before: str | None = None
+    ) -> list[dict[str, Any]]: ...
+    def by_project(
+        self, project_id: str, since: str, limit: int, before: str | None = None
+    ) -> list[dict[str, Any]]: ...
 
 
 class PlanningService:
@@ -222,22 +227,35 @@ class PlanningService:
         )
 
     def list_decisions(
-        self, *, deployment_id: str | None, project_id: str | None, since: str | None, limit: int
+        self,
+        *,
+        deployment_id: str | None,
+        project_id: str | None,
+        since: str | None,
+        limit: int,
+        cursor: str | None = None,
     ) -> m.DecisionListResponse:
-        """Stored decisions of a deployment or a project, newest first."""
+        """Stored decisions of a deployment or a project, newest first, a page at a time."""
         if not deployment_id and not project_id:
             raise ValidationFailedError(
                 "give deployment_id or project_id",
                 details=[{"field": "query.deployment_id", "message": "deployment_id or project_id is required"}],
             )
         floor = parse_since(since)
+        before = decode_cursor(cursor) if cursor else None
         if deployment_id:
-            records = self.decisions.by_deployment(deployment_id, floor, limit)
+            records = self.decisions.by_deployment(deployment_id, floor, limit + 1, before)
             if project_id:
                 records = [r for r in records if r.get("project_id") == project_id]
         else:
-            records = self.decisions.by_project(project_id or "", floor, limit)
-        return m.DecisionListResponse(decisions=[m.PlanDecideResponse.model_validate(r) for r in records])
+            records = self.decisions.by_project(project_id or "", floor, limit + 1, before)
+        page = records[:limit]
+        more = len(records) > limit
+        last = page[-1] if page else None
+        return m.DecisionListResponse(
+            decisions=[m.PlanDecideResponse.model_validate(r) for r in page],
+            next_cursor=encode_cursor(f"{last['evaluated_at']}#{last['decision_id']}") if more and last else None,
+        )
 
     # --- policy --------------------------------------------------------------------------
 
@@ -337,6 +355,28 @@ def policy_facts(views: dict[str, m.FactView]) -> dict[str, dict[str, Any]]:
             entry["error"] = seen.error
         out[fid] = entry
     return out
+
+
+def encode_cursor(position: str) -> str:
+    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The position a cursor from this API stands for; 422 for anything else."""
+    try:
+        position = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
+    except (ValueError, UnicodeDecodeError) as error:
+        raise _bad_cursor() from error
+    if "#" not in position or len(position) > 200:
+        raise _bad_cursor()
+    return position
+
+
+def _bad_cursor() -> ValidationFailedError:
+    return ValidationFailedError(
+        "1 invalid field(s)",
+        details=[{"field": "query.cursor", "message": "not a cursor from this API", "type": "value_error"}],
+    )
 
 
 def parse_since(since: str | None) -> str:

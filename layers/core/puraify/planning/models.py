@@ -81,6 +81,7 @@ class PlanDecideResponse(BaseModel):
 
 class DecisionListResponse(BaseModel):
     decisions: list[PlanDecideResponse]
+    next_cursor: str | None = None
 
 
 class FactsResponse(BaseModel):

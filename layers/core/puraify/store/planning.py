@@ -76,38 +76,40 @@ class DynamoDecisionStore:
         except (BotoCoreError, ClientError) as error:
             raise unavailable(error, "the decision log") from error
 
-    def by_deployment(self, deployment_id: str, since: str, limit: int) -> list[dict[str, Any]]:
-        """Unexpired decisions for a deployment at or after ``since`` (ISO), newest first."""
-        return self._query(
-            limit,
-            KeyConditionExpression="pk = :pk AND sk >= :since",
-            ExpressionAttributeValues={
-                ":pk": to_value(f"DEPLOYMENT#{deployment_id}"),
-                ":since": to_value(since),
-                ":now": to_value(int(now())),
-            },
-        )
+    def by_deployment(
+        self, deployment_id: str, since: str, limit: int, before: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Unexpired decisions for a deployment at or after ``since`` (ISO) and before the position
+        ``before`` (``<evaluated_at>#<decision_id>``, a page cursor), newest first."""
+        return self._query(limit, "pk", "sk", f"DEPLOYMENT#{deployment_id}", since, before)
 
-    def by_project(self, project_id: str, since: str, limit: int) -> list[dict[str, Any]]:
-        """Unexpired decisions for a project at or after ``since`` (ISO), newest first."""
-        return self._query(
-            limit,
-            IndexName="by_project",
-            KeyConditionExpression="project_pk = :pk AND project_sk >= :since",
-            ExpressionAttributeValues={
-                ":pk": to_value(f"PROJECT#{project_id}"),
-                ":since": to_value(since),
-                ":now": to_value(int(now())),
-            },
-        )
+    def by_project(self, project_id: str, since: str, limit: int, before: str | None = None) -> list[dict[str, Any]]:
+        """Unexpired decisions for a project, like ``by_deployment``."""
+        return self._query(limit, "project_pk", "project_sk", f"PROJECT#{project_id}", since, before, "by_project")
 
-    def _query(self, limit: int, **kwargs: Any) -> list[dict[str, Any]]:
+    def _query(
+        self, limit: int, pk: str, sk: str, key: str, since: str, before: str | None, index: str | None = None
+    ) -> list[dict[str, Any]]:
+        values = {":pk": to_value(key), ":since": to_value(since), ":now": to_value(int(now()))}
+        condition = f"{pk} = :pk AND {sk} >= :since"
+        if before is not None:
+            condition = f"{pk} = :pk AND {sk} BETWEEN :since AND :before"
+            values[":before"] = to_value(before)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "FilterExpression": "expires_at > :now",
+            "ScanIndexForward": False,
+        }
+        if index:
+            kwargs["IndexName"] = index
         records: list[dict[str, Any]] = []
-        kwargs.update(TableName=self.table, FilterExpression="expires_at > :now", ScanIndexForward=False)
         try:
             while len(records) < limit:
                 page = client("dynamodb").query(**kwargs)
-                records.extend(_strip_keys(from_item(i)) for i in page.get("Items", []))
+                items = [from_item(i) for i in page.get("Items", [])]
+                records.extend(_strip_keys(i) for i in items if i[sk] != before)  # BETWEEN is inclusive
                 if "LastEvaluatedKey" not in page:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -194,14 +196,23 @@ class MemoryDecisionStore:
     def put(self, record: dict[str, Any]) -> None:
         self.records.append(copy.deepcopy(record))
 
-    def by_deployment(self, deployment_id: str, since: str, limit: int) -> list[dict[str, Any]]:
-        return self._select(lambda r: r["deployment_id"] == deployment_id, since, limit)
+    def by_deployment(
+        self, deployment_id: str, since: str, limit: int, before: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self._select(lambda r: r["deployment_id"] == deployment_id, since, limit, before)
 
-    def by_project(self, project_id: str, since: str, limit: int) -> list[dict[str, Any]]:
-        return self._select(lambda r: r["project_id"] == project_id, since, limit)
+    def by_project(self, project_id: str, since: str, limit: int, before: str | None = None) -> list[dict[str, Any]]:
+        return self._select(lambda r: r["project_id"] == project_id, since, limit, before)
 
-    def _select(self, match: Any, since: str, limit: int) -> list[dict[str, Any]]:
-        live = [r for r in self.records if match(r) and r["evaluated_at"] >= since and r["expires_at"] > now()]
+    def _select(self, match: Any, since: str, limit: int, before: str | None) -> list[dict[str, Any]]:
+        live = [
+            r
+            for r in self.records
+            if match(r)
+            and r["evaluated_at"] >= since
+            and r["expires_at"] > now()
+            and (before is None or f"{r['evaluated_at']}#{r['decision_id']}" < before)
+        ]
         live.sort(key=lambda r: (r["evaluated_at"], r["decision_id"]), reverse=True)
         return copy.deepcopy(live[:limit])
 
