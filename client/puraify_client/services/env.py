@@ -1,10 +1,10 @@
 """``cp.env``: environments per project, immutable versions, promotion, rollback and diffs.
 
 Changes (publish, create, promote, rollback, config) are never retried once sent: a promotion
-whose answer was lost may have happened, and repeating it could promote twice. Pass
-``expected_revision`` to make a change conditional: it then fails with ``ConflictError`` (409,
-carrying the current revision) instead of applying on top of someone else's change. Reads are
-retried.
+whose answer was lost may have happened, and repeating it could move the target again after
+someone else changed it. Pass ``expected_revision`` to make a change conditional: it then fails
+with ``ConflictError`` (409, carrying the current revision) instead of applying on top of someone
+else's change. Reads are retried.
 """
 
 from __future__ import annotations
