@@ -204,8 +204,9 @@ def warm_decision() -> str:
         f"Policy evaluation / plain Python (p50): {evaluation['p50'] / plain['p50']:.0f}x. "
         f"Target evaluation p50 <= 500 us: {evaluation['p50']:.0f} us -> "
         f"{'met' if evaluation['p50'] <= 500 else 'NOT met'}.",
-        "The handler collects the project's facts live (three providers, one thread each) on every call; "
-        "the global facts come from the stored snapshot.",
+        "The handler collects the project's facts live on every call (two providers, on reused worker "
+        "threads); the global facts come from the stored snapshot. "
+        f"Load average when this section ended: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
     ]
     return "\n".join(lines)
 
