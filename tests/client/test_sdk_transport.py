@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -190,6 +191,46 @@ async def test_read_timeout_against_silent_server_is_raised_after_retries(record
     server.close()
     # Then two attempts of 0.2 s each, not the 10 s default
     assert 0.35 <= elapsed < 2.0
+
+
+async def test_connect_timeout_against_full_backlog_is_retried_even_for_registration(recorder):
+    # Given a listener whose accept queue is full: new connections never complete their handshake
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    policy = pc.RetryPolicy(retries=1, sleep=recorder.sleep)
+    started = time.perf_counter()
+    try:
+        async with pc.ControlPlane(f"http://127.0.0.1:{port}", "e", "k", connect_timeout=0.2, retry=policy) as cp:
+            with pytest.raises(pc.ConnectTimeoutError) as caught:
+                await cp.engines.register("new-engine")
+    finally:
+        for sock in [*fillers, listener]:
+            sock.close()
+    # Then: never sent, so even a registration was retried once; 0.2 s per attempt, not 5 s
+    assert caught.value.phase == "connect" and len(recorder.sleeps) == 1
+    assert time.perf_counter() - started < 2.0
+
+
+async def test_guard_fails_closed_when_the_control_plane_is_down(mocked):
+    cp = mocked(lambda request: envelope(503, "unavailable", "the decision could not be made"))
+    ran = []
+
+    @cp.actions.guard("gmail", "send_email")
+    async def send() -> None:
+        ran.append(True)
+
+    with pytest.raises(pc.UnavailableError):
+        await send()
+    assert ran == []
 
 
 async def test_refused_connection_is_connection_error(recorder):
