@@ -11,6 +11,7 @@ from puraify_client.models import Request, Response
 from puraify_client.services.base import Service, register, segment
 from puraify_client.transport import SAFE
 
+Scopes = list[str]  # named outside the class, where ``list`` is the method below
 PlatformStatus = Literal["available", "maintenance", "disabled"]
 
 
@@ -58,7 +59,7 @@ class Platforms(Service):
         *,
         status: PlatformStatus = "available",
         api_version: str = "v1",
-        actions: dict[str, list[str]] | None = None,
+        actions: dict[str, Scopes] | None = None,
     ) -> PlatformView:
         """Create or replace a platform (admin); ``actions`` maps each action to its required scopes."""
         body = PlatformPutRequest(
