@@ -99,6 +99,22 @@ async def test_retry_after_http_date_is_honoured(mocked, recorder):
     assert 1.0 <= recorder.sleeps[0] <= 3.0
 
 
+async def test_unreadable_retry_after_falls_back_to_backoff(mocked, recorder):
+    answers = iter([envelope(503, "unavailable", "x", **{"Retry-After": "soon"}), reply(200, CHECK_OK)])
+    cp = mocked(lambda request: next(answers))
+    await cp.actions.check("gmail", "send_email")
+    assert len(recorder.sleeps) == 1 and 0 <= recorder.sleeps[0] <= 0.2
+
+
+async def test_proxy_html_error_page_is_a_retried_server_error(mocked, recorder):
+    cp = mocked(
+        lambda request: httpx.Response(502, text="<html>Bad Gateway</html>", headers={"content-type": "text/html"})
+    )
+    with pytest.raises(pc.ServerError) as caught:
+        await cp.engines.validate()
+    assert caught.value.status == 502 and caught.value.message == "Bad Gateway" and len(recorder.requests) == 4
+
+
 async def test_retry_after_beyond_limit_raises_at_once(mocked, recorder):
     cp = mocked(lambda request: envelope(429, "throttled", "come back tomorrow", **{"Retry-After": "86400"}))
     with pytest.raises(pc.RateLimitedError) as caught:
