@@ -101,6 +101,22 @@ class Settings:
         return httpx.Timeout(connect=self.connect_timeout, read=self.read_timeout, write=self.read_timeout, pool=5.0)
 
 
+class EngineAuth(httpx.Auth):
+    """Adds ``X-Engine-ID`` and ``X-Engine-Key`` to each request; the key never shows in a repr."""
+
+    def __init__(self, engine_id: str | None, engine_key: str | None):
+        self._headers = {
+            name: value for name, value in (("X-Engine-ID", engine_id), ("X-Engine-Key", engine_key)) if value
+        }
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        request.headers.update(self._headers)
+        yield request
+
+    def __repr__(self) -> str:
+        return f"EngineAuth(engine_id={self._headers.get('X-Engine-ID')!r})"
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if not value:
@@ -202,10 +218,6 @@ class Transport:
         self.retry = retry
         self.blocking = blocking
         headers = {"User-Agent": f"puraify-client/{__version__}", "Accept": "application/json"}
-        if settings.engine_id:
-            headers["X-Engine-ID"] = settings.engine_id
-        if settings.engine_key:
-            headers["X-Engine-Key"] = settings.engine_key
         if http is None:
             pool = httpx.Client if blocking else httpx.AsyncClient
             http = pool(base_url=settings.base_url, timeout=settings.timeout())
@@ -213,6 +225,7 @@ class Transport:
             raise e.ConfigurationError("the sync client needs an httpx.Client, the async one an httpx.AsyncClient")
         self.http: Any = http
         self.http.headers.update(headers)
+        self.http.auth = EngineAuth(settings.engine_id, settings.engine_key)
 
     async def aclose(self) -> None:
         if self.blocking:

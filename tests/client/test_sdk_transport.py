@@ -42,7 +42,8 @@ async def test_settings_come_from_environment(monkeypatch):
     async with pc.ControlPlane() as cp:
         assert cp.engine_id == "env-engine"
         assert str(cp.transport.http.base_url) == "http://from-env.test"
-        assert cp.transport.http.headers["x-engine-key"] == "env-key"
+        sent = cp.transport.http.build_request("GET", "/health")
+        assert cp.transport.http.auth.auth_flow(sent).__next__().headers["x-engine-key"] == "env-key"
 
 
 def test_missing_url_is_a_configuration_error(monkeypatch):
@@ -384,7 +385,8 @@ async def test_credentials_never_in_reprs_errors_or_logs(mocked, caplog):
     with pytest.raises(pc.AuthenticationError) as caught:
         await cp.engines.validate()
     seen = " ".join(
-        [
+        [repr(cp.transport.http.headers), repr(cp.transport.http.auth), repr(cp.transport.http)]
+        + [
             repr(cp),
             str(cp.transport.settings),
             repr(created),
