@@ -122,6 +122,14 @@ class SlackReceiver:
 
 
 @pytest.fixture
+def slack_receiver() -> Iterator[SlackReceiver]:
+    """A receiver only (the test puts its URL where it needs it)."""
+    receiver = SlackReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
 def slack(aws) -> Iterator[SlackReceiver]:
     """A receiver whose URL is in SSM (moto) under a parameter name only this test uses."""
     from puraify import runtime

@@ -57,3 +57,27 @@ def test_oversized_request_is_413_over_http(http, project):
 def test_missing_credentials_are_401(plane, project):
     reply = httpx.get(f"{plane.base_url}/monitoring/logs", params={"project_id": project})
     assert reply.status_code == 401
+
+
+def test_alert_over_http_reaches_slack_through_the_ssm_parameter(plane, http, project, slack_receiver):
+    import os
+
+    import boto3
+
+    from puraify import runtime
+
+    receiver = slack_receiver
+    ssm = boto3.session.Session().client("ssm", endpoint_url=plane.endpoint_url, region_name="us-east-1")
+    name = os.environ["PURAIFY_SLACK_WEBHOOK_PARAMETER"]
+    ssm.put_parameter(Name=name, Value=receiver.url, Type="SecureString", Overwrite=True)
+    runtime.reset()
+    try:
+        body = {"project_id": project, "event_type": "error", "severity": "critical",
+                "message": "Failed to send message - token expired", "triggered_by": "execution_engine"}  # fmt: skip
+        reply = http.post("/monitoring/alert", json=body)
+    finally:
+        ssm.delete_parameter(Name=name)
+        runtime.reset()
+    assert reply.status_code == 201 and reply.json()["notified"] is True
+    assert reply.json()["delivery"]["channels"] == {"sns": "sent", "slack": "sent"}
+    assert [m["text"].splitlines()[0] for m in receiver.received] == [f"[CRITICAL] {project} - error"]
