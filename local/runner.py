@@ -2,7 +2,8 @@
 
 1. An AWS endpoint: ``AWS_ENDPOINT_URL`` if set, else an embedded moto server on 127.0.0.1:4566.
 2. The template's tables, buckets and topics, created from ``template.yaml`` itself.
-3. Engine ``admin`` (``PURAIFY_ADMIN_KEY``, or a generated key printed once) and a starter catalog.
+3. Engine ``admin`` (``PURAIFY_ADMIN_KEY``, or a generated key printed once), a starter catalog and
+   the shipped policy bundle (``policies/gate``), each only if none is there yet.
 4. The template's routes on 127.0.0.1:3000 (``PURAIFY_PORT``), handlers called in-process.
 5. The template's schedules, fired by a timer (no emulator fires EventBridge schedules).
 """
@@ -106,6 +107,7 @@ class LocalControlPlane:
         current = runtime.current()
         self.admin_key_shown, _ = ensure_admin(current.engines, self.admin_key)
         seed_catalog(current.catalog, json.loads(SEED.read_text()))
+        self._publish_default_policy(current.settings.policy_bucket)
 
         from local.gateway import Gateway, make_server, serve_in_background
 
@@ -116,6 +118,16 @@ class LocalControlPlane:
         serve_in_background(self._server)
         if self.schedules:
             self._start_schedules(gateway, template)
+
+    @staticmethod
+    def _publish_default_policy(bucket: str) -> None:
+        """The shipped gate bundle, unless a bundle is already active (never replace an operator's)."""
+        from puraify.planning.bundles import publish_folder
+        from puraify.store.planning import MANIFEST_KEY, S3BundleStore
+
+        store = S3BundleStore(bucket)
+        if store.head(MANIFEST_KEY) is None:
+            publish_folder(store, ROOT / "policies" / "gate")
 
     def _start_schedules(self, gateway: Any, template: Template) -> None:
         for fid, function in template.functions().items():
