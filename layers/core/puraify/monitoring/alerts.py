@@ -146,11 +146,14 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def default_gate_key(event_type: str, triggered_by: str, message: str) -> str:
+    """The flood-control key of a posted alert: the same kind of alert from the same source."""
     digest = hashlib.sha256(f"{event_type}\x1f{triggered_by}\x1f{normalize_message(message)}".encode()).hexdigest()
     return f"AL#{digest[:20]}"
 
 
 class Alerts:
+    """Raising, notifying and retrying alerts over an AlertStore and a Dispatcher."""
+
     def __init__(self, store: AlertStore, dispatcher: Dispatcher, policy: AlertPolicy):
         self.store = store
         self.dispatcher = dispatcher

@@ -76,4 +76,5 @@ def severity_of(rules: list[SeverityRule], error_type: str | None, message: str 
 
 
 def at_least(severity: str, minimum: str) -> bool:
+    """Whether ``severity`` is ``minimum`` or more severe."""
     return SEVERITIES.index(severity) >= SEVERITIES.index(minimum)

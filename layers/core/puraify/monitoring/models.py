@@ -92,6 +92,7 @@ class LogEvent(Request):
 
     @property
     def is_error(self) -> bool:
+        """An error: ``status`` error/failed/failure, or ``event_type`` error."""
         return (self.status or "").lower() in ERROR_STATUSES or self.event_type.lower() == "error"
 
 

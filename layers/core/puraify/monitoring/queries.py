@@ -29,10 +29,12 @@ def _event_view(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def encode_cursor(position: str) -> str:
+    """The opaque cursor of the page after the event at ``position`` (its ``ts`` key)."""
     return base64.urlsafe_b64encode(json.dumps({"before": position}).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> str:
+    """The position in a cursor from ``encode_cursor``; 422 on anything else."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         position = json.loads(base64.urlsafe_b64decode(padded.encode()))["before"]

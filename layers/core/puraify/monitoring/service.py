@@ -16,12 +16,15 @@ if TYPE_CHECKING:
 
 @dataclass
 class Monitoring:
+    """The monitoring service of one runtime: its store, alerts and ingest configuration."""
+
     store: Any
     alerts: Alerts
     config: IngestConfig
 
     @property
     def window_seconds(self) -> int:
+        """The aggregation window (the error threshold's window)."""
         return self.config.window_seconds
 
     def ingest(self, reporter: str, batch: ParsedBatch) -> IngestResult:

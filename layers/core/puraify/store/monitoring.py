@@ -37,10 +37,12 @@ HIGH = "~"  # sorts after every key character used here
 
 
 def window_key(window_start: int) -> str:
+    """A window start (epoch seconds) as a fixed-width, sortable key part."""
     return f"{window_start:012d}"
 
 
 def strip_keys(item: dict[str, Any]) -> dict[str, Any]:
+    """An item without its table and index key attributes."""
     return {k: v for k, v in item.items() if k not in _KEYS}
 
 
@@ -56,9 +58,11 @@ class DynamoMonitoringStore:
     # --- keys --------------------------------------------------------------------------------
 
     def shard(self, event_id: str) -> int:
+        """The partition (0..shards-1) of an event id within its project: stable across retries."""
         return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=4).digest(), "big") % self.shards
 
     def event_key(self, project_id: str, event_id: str) -> dict[str, str]:
+        """The primary key of an event."""
         return {"pk": f"EV#{project_id}#{self.shard(event_id)}", "sk": event_id}
 
     def _event_item(self, event: dict[str, Any]) -> dict[str, Any]:
