@@ -58,6 +58,7 @@ def over_http() -> tuple[str, dict[str, float]]:
     from local.runner import LocalControlPlane
     from puraify_client import ControlPlane, SyncControlPlane
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
     saved = dict(os.environ)
     os.environ.update({"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"})
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

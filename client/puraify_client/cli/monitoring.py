@@ -18,7 +18,7 @@ LOG_COLUMNS = ["timestamp", "project_id", "engine", "platform", "action", "statu
 
 
 def _filters(func: Any) -> Any:
-    func = click.option("--project", required=True, help="Project id.")(func)
+    """The log filters shared by ``logs query`` and ``logs tail``, ``--project`` first in the help."""
     for name, help_text in reversed(
         [
             ("engine", "Reporting engine."),
@@ -26,11 +26,11 @@ def _filters(func: Any) -> Any:
             ("status", "success, error, ..."),
             ("event-type", "execution, validation, ..."),
             ("flow", "Flow id."),
-            ("since", "ISO 8601 time, e.g. 2025-07-25T14:00:00Z."),
+            ("since", "ISO 8601 time or epoch seconds, e.g. 2025-07-25T14:00:00Z."),
         ]
     ):
         func = click.option(f"--{name}", help=help_text)(func)
-    return func
+    return click.option("--project", required=True, help="Project id.")(func)
 
 
 _API_NAMES = {"flow": "flow_id"}
@@ -135,7 +135,11 @@ def _key(record: Any) -> str:
 @click.option("--platform", help="Platform.")
 @pass_options
 def errors(options: Options, project: str, since: str | None, engine: str | None, platform: str | None) -> None:
-    """Errors grouped by fingerprint, most frequent first (needs logs:read)."""
+    """Errors grouped by fingerprint, most frequent first (needs logs:read).
+
+    A fingerprint is the error type, platform, engine and the message with ids, numbers and
+    tokens stripped. --since defaults to the last 24 hours.
+    """
     result = options.run(
         lambda cp: cp.monitoring.errors(project_id=project, since=since, engine=engine, platform=platform)
     )
@@ -155,7 +159,10 @@ def errors(options: Options, project: str, since: str | None, engine: str | None
 @click.option("--since", help="ISO 8601 time.")
 @pass_options
 def stats(options: Options, project: str, since: str | None) -> None:
-    """Per platform and action: count, error rate, retries, durations (needs logs:read)."""
+    """Per platform and action: count, errors, error rate, retries, duration p50/p95/max (needs logs:read).
+
+    --since defaults to the last 24 hours.
+    """
     result = output.plain(options.run(lambda cp: cp.monitoring.stats(project_id=project, since=since)))
     if options.as_json:
         output.emit_json(result)
