@@ -87,8 +87,19 @@ def validate_result(value: Any) -> PolicyResult:
     return PolicyResult(allow=allow, deny=list(deny))
 
 
-def compile_bundle(files: dict[str, bytes], *, revision: str, entrypoint: str) -> CompiledPolicy:
-    """Compile a bundle's modules and data for ``entrypoint``, and prove it answers the probe input."""
+def compile_bundle(files: dict[str, bytes], *, revision: str, entrypoint: str, isolate: bool = True) -> CompiledPolicy:
+    """Compile a bundle's modules and data for ``entrypoint``, and prove it answers the probe input.
+
+    With ``isolate`` the bundle is first compiled in a child process (``puraify.planning.probe``),
+    so a bundle that aborts regopy is rejected instead of taking this process down.
+    """
+    if isolate:
+        from puraify.planning.probe import ProbeFailedError, probe
+
+        try:
+            probe(files, entrypoint)
+        except ProbeFailedError as error:
+            raise BundleRejectedError(str(error)) from error
     interpreter = regopy.Interpreter()
     try:
         for name, body in sorted(files.items()):
