@@ -306,3 +306,26 @@ def test_env_create_promote_history_compare_rollback(plane, admin):
     assert rolled.returncode == 0 and rolled.stdout.strip() == "staging: v1.1.0 -> v1.0.0 (rolled_back)"
     listed = json.loads(puraify("--json", "env", "list", project, url=plane.base_url, engine=admin).stdout)
     assert {e["env"]: e["version"] for e in listed["environments"]} == {"development": "v1.1.0", "staging": "v1.0.0"}
+
+
+def test_every_command_explains_itself():
+    import click
+
+    from puraify_client.cli import main
+
+    def leaves(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+        found = []
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                found += leaves(command, (*path, name))
+            else:
+                found.append(((*path, name), command))
+        return found
+
+    commands = leaves(main)
+    assert len(commands) >= 25
+    for path, command in commands:
+        assert command.help and len(command.help.split()) >= 4, path
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.is_flag and param.name != "help":
+                assert param.help, (path, param.name)

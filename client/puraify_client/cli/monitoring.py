@@ -181,9 +181,15 @@ def alerts() -> None:
 
 @alerts.command("send")
 @click.argument("message")
-@click.option("--severity", type=click.Choice(["low", "medium", "high", "critical"]), default="high", show_default=True)
+@click.option(
+    "--severity",
+    type=click.Choice(["low", "medium", "high", "critical"]),
+    default="high",
+    show_default=True,
+    help="critical alerts also count against deployments in the plan gate.",
+)
 @click.option("--project", required=True, help="Project id.")
-@click.option("--event-type", default="error", show_default=True)
+@click.option("--event-type", default="error", show_default=True, help="What kind of event raised it.")
 @click.option("--flow", "flow_id", help="Flow id.")
 @click.option("--triggered-by", help="Who raises it; default: your engine id.")
 @pass_options

@@ -46,7 +46,7 @@ def plan_decide(options: Options, deployment_id: str, environment: str, project_
 @click.option("--deployment", "deployment_id", help="One deployment's decisions.")
 @click.option("--project", "project_id", help="One project's decisions.")
 @click.option("--since", help="ISO 8601 time.")
-@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True, help="Decisions shown.")
 @pass_options
 def plan_decisions(
     options: Options, deployment_id: str | None, project_id: str | None, since: str | None, limit: int
