@@ -169,25 +169,3 @@ def test_details_round_trip_and_unstorable_values_reject_only_their_event(aws, p
     assert [r["index"] for r in reply.body["rejected"]] == [1]
     (stored,) = invoke("log/logs", engine=reader, query={"project_id": project}).body["logs"]
     assert stored["details"] == {"http_status": 504, "latency": 1.25, "tags": ["a", {}], "note": ""}
-
-
-def test_concurrent_batches_are_all_stored_and_counted(aws, project, writer, reader, invoke):
-    from concurrent.futures import ThreadPoolExecutor
-
-    from puraify import runtime
-    from puraify.monitoring.queries import error_summary
-
-    batches = [
-        [_event(project, b * 50 + i, status="error" if i % 5 == 0 else "success", error_type="x", message="boom")
-         for i in range(50)]
-        for b in range(6)
-    ]  # fmt: skip
-    invoke("log/logs", engine=reader, query={"project_id": project})  # import the handler before the threads do
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        replies = list(pool.map(lambda events: invoke("log/ingest", engine=writer, body={"events": events}), batches))
-    assert [r.status for r in replies] == [202] * 6
-    assert len(_stored(aws, project)) == 300
-    summary = error_summary(runtime.current(), project, 0)
-    assert (summary["events"], summary["errors"]) == (300, 60)
-    (group,) = invoke("log/errors", engine=reader, query={"project_id": project, "since": "0"}).body["errors"]
-    assert group["count"] == 60
