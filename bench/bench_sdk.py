@@ -70,10 +70,6 @@ def over_http() -> tuple[str, dict[str, float]]:
     loop = asyncio.new_event_loop()
     try:
         plane.start()
-        # The gateway writes headers and body in two sends; with Nagle's algorithm on, the body
-        # waits for the client's delayed ACK (~40 ms on Linux) on every keep-alive request, which
-        # would hide any client overhead. Off here, as for any production HTTP server.
-        plane._server.RequestHandlerClass.disable_nagle_algorithm = True
         _quiet()
 
         async def setup() -> tuple[ControlPlane, httpx.AsyncClient, str]:

@@ -134,6 +134,9 @@ def make_server(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "puraify-local"
+        # Headers and body go out in two sends; with Nagle on, the body waits for the client's
+        # delayed ACK (~40 ms on Linux) on every keep-alive request.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
             return

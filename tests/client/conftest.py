@@ -36,14 +36,3 @@ async def mocked(recorder: Recorder) -> AsyncIterator[Callable[..., ControlPlane
     yield build
     for cp in clients:
         await cp.aclose()
-
-
-@pytest.fixture(scope="module")
-def plane(plane):
-    """The local runner of tests/conftest.py, with Nagle's algorithm off on its sockets.
-
-    Its gateway sends headers and body in two writes; with Nagle on, the body waits for the
-    client's delayed ACK (about 40 ms on Linux) on every request. Production servers disable it.
-    """
-    plane._server.RequestHandlerClass.disable_nagle_algorithm = True
-    return plane
