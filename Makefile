@@ -24,6 +24,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/mypy layers/core/puraify local client/puraify_client
+	@for fn in functions/*/; do (cd $$fn && MYPYPATH=$(CURDIR)/layers/core $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml app.py) || exit 1; done
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -160,7 +160,7 @@ def platforms_list(options: Options) -> None:
 @pass_options
 def platforms_set_status(options: Options, name: str, status: str) -> None:
     """Set platform NAME to STATUS (admin); its actions and API version are kept."""
-    result = options.run(lambda cp: cp.platforms.set_status(name, status))  # type: ignore[arg-type]
+    result = options.run(lambda cp: cp.platforms.set_status(name, status))
     if options.as_json:
         output.emit_json(output.plain(result))
     else:
