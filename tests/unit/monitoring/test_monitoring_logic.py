@@ -243,3 +243,11 @@ def test_threshold_alert_names_a_flow_only_when_all_its_errors_share_it(service)
     mixed = [_error(i, error_type="quota", flow_id=f"f{i % 2}") for i in range(20)]
     two = service.ingest("execution", parse_payload({"events": mixed}))
     assert [a["flow_id"] for a in one.alerts + two.alerts] == ["f1", None]
+
+
+def test_alert_without_any_channel_is_stored_and_not_notified(topic):
+    service = create(Settings(alerts_topic_arn="", slack_webhook_parameter=""), MemoryMonitoringStore(), None, topic)
+    args = {"project_id": "pf_1", "event_type": "e", "message": "m", "triggered_by": "x"}
+    alert = service.alerts.raise_alert(severity="critical", **args)
+    assert alert["notified"] is False and alert["delivery"] == {"status": "no_channels"}
+    assert service.alerts.open_critical("pf_1") == 1
