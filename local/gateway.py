@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 from local.template import ROOT, Function, Route, Template
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
+_loading = threading.RLock()
 
 
 @dataclass
@@ -48,13 +49,14 @@ def load_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str
     if core not in sys.path:
         sys.path.insert(0, core)
     name = f"puraify_function_{function.folder.name}"
-    module: ModuleType | None = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+    with _loading:  # a module enters sys.modules only once it has loaded completely
+        module: ModuleType | None = sys.modules.get(name)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(name, path)
+            assert spec and spec.loader
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules[name] = module
     return getattr(module, attr)
 
 

@@ -18,7 +18,7 @@ def check(body: m.ActionCheckRequest) -> m.ActionCheckResponse:
     return decision
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
     return handle(app, event, context)

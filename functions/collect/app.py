@@ -6,7 +6,7 @@ from puraify import planning, runtime
 from puraify.observability import logger, metrics
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
     snapshot = planning.service(runtime.current()).collect_snapshot()

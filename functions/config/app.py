@@ -35,7 +35,7 @@ def put_flag(name: m.FlagPath, body: m.FlagPutRequest) -> m.FlagView:
     return runtime.current().engine_control.put_flag(caller(app), name, body, request_id(app))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
     return handle(app, event, context)

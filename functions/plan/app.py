@@ -64,7 +64,7 @@ def publish_policy(body: m.PolicyPutRequest) -> Response[m.PolicyPutResponse]:
     return respond(201 if published.created else 200, published)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
     return handle(app, event, context)

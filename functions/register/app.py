@@ -38,7 +38,7 @@ def set_permissions(engine_id: m.EngineIdPath, body: m.EnginePermissionsRequest)
     return runtime.current().engine_control.set_permissions(caller(app), engine_id, body, request_id(app))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
     return handle(app, event, context)
