@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import statistics
 import subprocess
@@ -20,6 +19,7 @@ import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
+from bench.harness import latency_table, moto_endpoint, quiet_logs, use_template
 from bench.stats import interleaved, summary_us
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,14 +53,6 @@ def _seed(current) -> None:
     )
 
 
-def _quiet_logs():
-    sink = open(os.devnull, "w")  # noqa: SIM115 - lives for the benchmark
-    for handler in logging.getLogger("puraify").handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(sink)
-    return sink
-
-
 def warm_check() -> tuple[str, dict]:
     from local.gateway import LambdaContext, load_handler
     from local.template import Template
@@ -81,7 +73,7 @@ def warm_check() -> tuple[str, dict]:
     handler = load_handler(Template().functions()["CheckFunction"])
     event = _check_event()
     context = LambdaContext("CheckFunction", "bench")
-    sink = _quiet_logs()
+    sink = quiet_logs()
     with redirect_stdout(sink):
         first = handler(event, context)
         assert json.loads(first["body"])["allowed"] is True, first
@@ -132,13 +124,8 @@ def warm_check() -> tuple[str, dict]:
     runtime.install(None)
     assert len(audit.records) >= WARM_CALLS
     rows = {name: summary_us(values) for name, values in times.items()}
-    lines = [
-        f"### 1. Warm check, in-memory stores ({WARM_CALLS} calls each, interleaved in 10 rounds)",
-        "",
-        "| what | p50 (us) | p99 (us) | mean (us) |",
-        "|---|---:|---:|---:|",
-    ]
-    lines += [f"| {name} | {r['p50']:.1f} | {r['p99']:.1f} | {r['mean']:.1f} |" for name, r in rows.items()]
+    lines = [f"### 1. Warm check, in-memory stores ({WARM_CALLS} calls each, interleaved in 10 rounds)", ""]
+    lines += latency_table(rows)
     handler_row = rows["check handler (auth + validation + decision + audit record)"]
     lines += [
         "",
@@ -150,26 +137,12 @@ def warm_check() -> tuple[str, dict]:
 
 def aws_calls_and_cold_start() -> str:
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    from local.resources import create_all
-    from local.runner import aws_environment
-    from local.template import Template
     from puraify import runtime
     from puraify.store import clients
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    saved = dict(os.environ)
-    try:
-        template = Template(prefix="bench-")
-        env = {**aws_environment(endpoint), **template.environment()}
-        os.environ.update(env)
-        create_all(template, endpoint)
-        runtime.reset()
+    with moto_endpoint() as endpoint:
+        template = use_template(endpoint, "bench-")
         _seed(runtime.current())
 
         from local.gateway import LambdaContext, load_handler
@@ -183,7 +156,7 @@ def aws_calls_and_cold_start() -> str:
 
         clients.client("dynamodb").meta.events.register("before-call.dynamodb.*", count)
         event = _check_event()
-        sink = _quiet_logs()
+        sink = quiet_logs()
         with redirect_stdout(sink):
             handler(event, LambdaContext("CheckFunction", "warmup"))
             cold_counts = dict(counts)
@@ -263,11 +236,6 @@ def aws_calls_and_cold_start() -> str:
             f"target <= 1.5x -> {'met' if ratio <= 1.5 else 'NOT met'}.",
         ]
         return "\n".join(lines)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        runtime.reset()
-        server.stop()
 
 
 def run() -> str:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
-import os
 import time
 from collections import Counter
 from pathlib import Path
 
+from bench.harness import moto_endpoint, use_template
 from bench.stats import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,33 +87,22 @@ def _project(rt, dynamo, admin, project: str, versions: int) -> tuple[str, str]:
 
 
 def run() -> str:
-    from moto.server import ThreadedMotoServer
-
     from local.gateway import LambdaContext, load_handler
-    from local.resources import create_all
-    from local.runner import aws_environment
-    from local.template import Template
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    saved = dict(os.environ)
-    try:
-        template = Template(prefix="bench-env-")
-        os.environ.update({**aws_environment(endpoint), **template.environment()})
-        os.environ.update(
-            PURAIFY_PRODUCTION_GATE="off", POWERTOOLS_LOG_LEVEL="ERROR", POWERTOOLS_METRICS_DISABLED="true"
+    with moto_endpoint() as endpoint:
+        template = use_template(
+            endpoint,
+            "bench-env-",
+            PURAIFY_PRODUCTION_GATE="off",
+            POWERTOOLS_LOG_LEVEL="ERROR",
+            POWERTOOLS_METRICS_DISABLED="true",
         )
-        create_all(template, endpoint)
 
         from puraify import environments, runtime
         from puraify.auth import Principal
         from puraify.engine_control.bootstrap import ensure_admin
         from puraify.store import clients
 
-        runtime.reset()
         rt = runtime.current()
         ensure_admin(rt.engines, ADMIN_KEY)
         service = environments.service(rt)
@@ -165,10 +153,6 @@ def run() -> str:
         history = {
             n: service.history(admin, p, "production", limit=1).entries[0].revision for n, (p, *_) in projects.items()
         }
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        server.stop()
 
     small, large = SIZES
     p50 = {n: percentile(times[n], 0.5) * 1e3 for n in SIZES}

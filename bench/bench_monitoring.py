@@ -14,7 +14,6 @@ with the tables, topic and SSM parameter created from ``template.yaml``.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import statistics
 import threading
@@ -26,6 +25,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from bench.harness import moto_endpoint, quiet_logs, use_template
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
@@ -53,14 +54,6 @@ class _Slack:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/bench"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-def _quiet() -> None:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    sink = open(os.devnull, "w")  # noqa: SIM115 - lives for the benchmark
-    for handler in logging.getLogger("puraify").handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(sink)
 
 
 def _event(project: str, i: int, **overrides: Any) -> dict[str, Any]:
@@ -100,23 +93,10 @@ def _counting():
             c.meta.events.unregister("before-call.*.*", hook)
 
 
-def _setup() -> tuple[Any, Any, Any, Any]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+def _setup(endpoint: str) -> tuple[Any, Any, Any]:
     from local.gateway import LambdaContext, load_handler
-    from local.resources import create_all
-    from local.runner import aws_environment
-    from local.template import Template
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    template = Template(prefix="bench-")
-    os.environ.update(aws_environment(endpoint))
-    os.environ.update(template.environment())
-    create_all(template, endpoint)
+    template = use_template(endpoint, "bench-")
     slack = _Slack()
     import boto3
 
@@ -129,7 +109,6 @@ def _setup() -> tuple[Any, Any, Any, Any]:
     from puraify.clock import iso
     from puraify.engine_control.models import EngineRecord
 
-    runtime.reset()
     runtime.current().engines.create(
         EngineRecord(engine_id="execution", key_hash=hash_key(ENGINE_KEY), created_at=iso(), updated_at=iso())
     )
@@ -143,8 +122,8 @@ def _setup() -> tuple[Any, Any, Any, Any]:
         assert reply["statusCode"] == 202, reply
         return json.loads(reply["body"])
 
-    _quiet()
-    return server, call, slack, template
+    quiet_logs()
+    return call, slack, template
 
 
 def _stored(template: Any, project: str) -> int:
@@ -174,8 +153,8 @@ def run() -> str:
 
 
 def _run() -> str:
-    server, call, slack, template = _setup()
-    try:
+    with moto_endpoint() as endpoint:
+        call, slack, template = _setup(endpoint)
         # warm up: cold imports, clients, caches
         call({"events": [_event("pf_warm", i) for i in range(50)]})
         for i in range(20):
@@ -239,8 +218,6 @@ def _run() -> str:
         notified_slack = len(slack.received) - before
         notified_sns = flood_calls["sns:Publish"]
         stored = _stored(template, "pf_flood")
-    finally:
-        server.stop()
         slack.server.shutdown()
 
     lines = [

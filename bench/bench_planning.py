@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import statistics
 import threading
@@ -21,6 +20,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
+from bench.harness import latency_table, moto_endpoint, quiet_logs, use_template
 from bench.stats import interleaved, summary_us
 from puraify.planning.facts import Scope
 
@@ -90,14 +90,6 @@ class _Static:
         if self.delay:
             time.sleep(self.delay)
         return dict(self.values)
-
-
-def _quiet_logs():
-    sink = open(os.devnull, "w")  # noqa: SIM115 - lives for the benchmark
-    for handler in logging.getLogger("puraify").handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(sink)
-    return sink
 
 
 def _policy_input() -> dict[str, Any]:
@@ -175,7 +167,7 @@ def warm_decision() -> str:
 
     setup = setup_decision()
     policy, document, data, decisions = setup["policy"], setup["document"], setup["data"], setup["decisions"]
-    sink = _quiet_logs()
+    sink = quiet_logs()
     with redirect_stdout(sink):
         first = json.loads(setup["call"]()["body"])
         assert first["allow"] is True and first["facts"]["change_freeze"]["age_seconds"] >= 0, first
@@ -190,13 +182,8 @@ def warm_decision() -> str:
     runtime.install(None)
     assert len(decisions.records) >= WARM_CALLS
     rows = {name: summary_us(values) for name, values in times.items()}
-    lines = [
-        f"### 1. Warm decision, fresh stored facts, in-memory stores ({WARM_CALLS} calls each, interleaved)",
-        "",
-        "| what | p50 (us) | p99 (us) | mean (us) |",
-        "|---|---:|---:|---:|",
-    ]
-    lines += [f"| {name} | {r['p50']:.1f} | {r['p99']:.1f} | {r['mean']:.1f} |" for name, r in rows.items()]
+    lines = [f"### 1. Warm decision, fresh stored facts, in-memory stores ({WARM_CALLS} calls each, interleaved)", ""]
+    lines += latency_table(rows)
     evaluation = rows["policy evaluation alone (regopy, compiled bundle)"]
     plain = rows["same gate in plain Python"]
     lines += [
@@ -238,12 +225,6 @@ def hanging_provider(runs: int = 5, timeout: float = 0.5) -> str:
 
 
 def hot_reload(poll_seconds: float = 2.0, rounds: int = 3) -> str:
-    from moto.server import ThreadedMotoServer
-
-    from local.resources import create_all
-    from local.runner import aws_environment
-    from local.template import Template
-    from puraify import runtime
     from puraify.audit import AuditLog
     from puraify.planning.bundles import publish, read_folder
     from puraify.planning.engine import PlanningService
@@ -252,18 +233,9 @@ def hot_reload(poll_seconds: float = 2.0, rounds: int = 3) -> str:
     from puraify.store.memory import MemoryAuditStore
     from puraify.store.planning import MemoryDecisionStore, MemoryFactStore, S3BundleStore
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    saved = dict(os.environ)
     results = []
-    try:
-        template = Template(prefix="benchplan-")
-        os.environ.update({**aws_environment(endpoint), **template.environment()})
-        create_all(template, endpoint)
-        runtime.reset()
+    with moto_endpoint() as endpoint:
+        template = use_template(endpoint, "benchplan-")
         bucket = S3BundleStore(template.physical_name("PolicyBucket"))
         files, _ = read_folder(GATE)
         publish(bucket, files, revision="r0", entrypoint="gate/decision")
@@ -278,7 +250,7 @@ def hot_reload(poll_seconds: float = 2.0, rounds: int = 3) -> str:
             alert=lambda **_: None,
         )
         request = PlanDecideRequest(deployment_id="d", environment="production", project_id="p")
-        sink = _quiet_logs()
+        sink = quiet_logs()
         with redirect_stdout(sink):
             assert service.decide(request, engine_id="bench", request_id="w").policy.revision == "r0"
             for n in range(1, rounds + 1):
@@ -306,11 +278,6 @@ def hot_reload(poll_seconds: float = 2.0, rounds: int = 3) -> str:
                 worker.join(poll_seconds * 3 + 5)
                 stop.set()
                 results.append((seen.get("first", float("inf")) - published, seen.get("decision", 0.0)))
-    finally:
-        server.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        runtime.reset()
     lines = [
         f"### 3. Hot reload (versioned bucket on moto, poll interval {poll_seconds:g} s, {rounds} publishes)",
         "",

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from bench.harness import moto_endpoint
 from bench.stats import interleaved, summary_us
 
 ADMIN_KEY = "pfk_bench-sdk-admin-key-0123456789abcdefghijklmnop"
@@ -53,20 +54,16 @@ def _rows(results: dict[str, list[float]], pairs: list[tuple[str, str]]) -> list
 
 
 def over_http() -> tuple[str, dict[str, float]]:
-    from moto.server import ThreadedMotoServer
+    with moto_endpoint() as endpoint:
+        return _over_http(endpoint)
 
+
+def _over_http(endpoint: str) -> tuple[str, dict[str, float]]:
     from local.runner import LocalControlPlane
     from puraify_client import ControlPlane, SyncControlPlane
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
-    saved = dict(os.environ)
     os.environ.update({"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"})
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    plane = LocalControlPlane(
-        port=0, endpoint_url=f"http://{host}:{port}", admin_key=ADMIN_KEY, prefix="bench-sdk-", schedules=False
-    )
+    plane = LocalControlPlane(port=0, endpoint_url=endpoint, admin_key=ADMIN_KEY, prefix="bench-sdk-", schedules=False)
     loop = asyncio.new_event_loop()
     try:
         plane.start()
@@ -121,12 +118,6 @@ def over_http() -> tuple[str, dict[str, float]]:
     finally:
         loop.close()
         plane.stop()
-        moto.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        from puraify import runtime
-
-        runtime.reset()
     pairs = [
         ("SDK async cp.actions.check", "bare httpx.AsyncClient POST"),
         ("SDK sync facade check", "bare httpx.Client POST"),

@@ -1,0 +1,61 @@
+"""What the benchmarks share: an embedded AWS endpoint with the template's resources, and tables."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+from local.resources import create_all
+from local.runner import aws_environment
+from local.template import Template
+
+
+@contextmanager
+def moto_endpoint() -> Iterator[str]:
+    """A moto server on a free port of 127.0.0.1; this process's environment is restored afterwards."""
+    from moto.server import ThreadedMotoServer
+
+    from puraify import runtime
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    saved = dict(os.environ)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        runtime.reset()
+
+
+def use_template(endpoint: str, prefix: str, **environment: str) -> Template:
+    """Create the template's resources under ``prefix`` and point this process at them, as a Lambda's."""
+    from puraify import runtime
+
+    template = Template(prefix=prefix)
+    os.environ.update({**aws_environment(endpoint), **template.environment(), **environment})
+    create_all(template, endpoint)
+    runtime.reset()
+    return template
+
+
+def latency_table(rows: dict[str, dict[str, float]]) -> list[str]:
+    """Markdown rows of p50 / p99 / mean in microseconds (from ``stats.summary_us``)."""
+    lines = ["| what | p50 (us) | p99 (us) | mean (us) |", "|---|---:|---:|---:|"]
+    return lines + [f"| {name} | {r['p50']:.1f} | {r['p99']:.1f} | {r['mean']:.1f} |" for name, r in rows.items()]
+
+
+def quiet_logs() -> IO[str]:
+    """Send the service's log lines (still formatted: that cost is real) to /dev/null; returns the sink."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    sink = open(os.devnull, "w")  # noqa: SIM115 - lives for the benchmark
+    for handler in logging.getLogger("puraify").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sink)
+    return sink
