@@ -61,7 +61,7 @@ class MemoryAuditStore:
         self.records: list[dict[str, Any]] = []
 
     def put(self, record: dict[str, Any]) -> None:
-        self.records.append(copy.deepcopy(record))
+        self.records.append(dict(record))  # AuditLog builds a fresh record per call and never changes it
 
     def by_project(self, project_id: str, limit: int = 1000) -> list[dict[str, Any]]:
         key = f"PROJECT#{project_id}"
