@@ -105,15 +105,15 @@ def test_http_fact_that_fails_or_hangs_is_unavailable_within_the_timeout(aws, mo
     from puraify import planning, runtime
 
     monkeypatch.setenv("PURAIFY_PLAN_HTTP_FACTS", json.dumps({"slow": metrics_server["url"]}))
-    monkeypatch.setenv("PURAIFY_PLAN_PROVIDER_TIMEOUT_SECONDS", "0.3")
+    monkeypatch.setenv("PURAIFY_PLAN_PROVIDER_TIMEOUT_SECONDS", "1.0")  # generous: CI machines are busy
     runtime.reset()
     service = planning.service(runtime.current())
     metrics_server["status"] = 500
     assert "HTTP 500" in service.collect_snapshot().facts["slow"].error
-    metrics_server["status"], metrics_server["delay"] = 200, 4.0
+    metrics_server["status"], metrics_server["delay"] = 200, 6.0
     started = time.perf_counter()
     fact = service.collect_snapshot().facts["slow"]
-    assert time.perf_counter() - started < 2.0  # the timeout, not the hang (bench/bench_planning.py times it)
+    assert time.perf_counter() - started < 3.5  # the timeout, not the hang (bench/bench_planning.py times it)
     assert fact.error and ("timed out" in fact.error or "Timeout" in fact.error)
 
 
