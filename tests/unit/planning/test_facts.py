@@ -16,7 +16,7 @@ def test_six_providers_with_one_hanging_cost_one_timeout_not_the_sum():
     started = time.perf_counter()
     facts = collect(providers, FactContext(), timeout=0.3)
     elapsed = time.perf_counter() - started
-    assert elapsed < 0.3 + 0.1  # one timeout (the bench measures it tightly: bench/bench_planning.py)
+    assert elapsed < 2.5  # one timeout, not the hung provider's 5 s (bench/bench_planning.py measures it tightly)
     assert [facts[f"f{i}"].value for i in range(5)] == [0, 1, 2, 3, 4]
     assert facts["hung"].error == "provider stuck timed out after 0.3s"
     assert facts["hung"].value is None
