@@ -30,6 +30,10 @@ from local.template import ROOT, Template
 EVENTS = ROOT / "events"
 _prefixes = itertools.count(1)
 
+# An emulator the caller points at (a LocalStack, DynamoDB Local): the tests run against it instead
+# of their own moto server. Read before the placeholder below is set.
+EXTERNAL_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL")
+
 # Tests never reach real AWS: placeholder credentials even before any fixture runs.
 for _name, _value in aws_environment("http://127.0.0.1:1").items():
     os.environ.setdefault(_name, _value)
@@ -40,6 +44,10 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
+    """A moto server on a free port of 127.0.0.1, or the emulator in ``AWS_ENDPOINT_URL`` if one was given."""
+    if EXTERNAL_ENDPOINT:
+        yield EXTERNAL_ENDPOINT
+        return
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
