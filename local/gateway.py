@@ -128,7 +128,7 @@ class Gateway:
             return self.handlers[route.function](event, context)
 
 
-def _gateway_error(status: int, code: str, message: str) -> bytes:
+def _gateway_error(code: str, message: str) -> bytes:
     return json.dumps({"error": {"code": code, "message": message, "details": []}, "request_id": None}).encode()
 
 
@@ -161,16 +161,14 @@ def make_server(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> 
                 self._respond(
                     413,
                     {"Content-Type": "application/json"},
-                    _gateway_error(413, "payload_too_large", "request body exceeds 10 MiB"),
+                    _gateway_error("payload_too_large", "request body exceeds 10 MiB"),
                 )
                 return
             body = self.rfile.read(length) if length else b""
             route = gateway.match(self.command, url.path)
             if route is None:
                 # API Gateway answers unmatched routes itself, before any function runs.
-                self._respond(
-                    404, {"Content-Type": "application/json"}, _gateway_error(404, "route_not_found", "Not Found")
-                )
+                self._respond(404, {"Content-Type": "application/json"}, _gateway_error("route_not_found", "Not Found"))
                 return
             event = http_event(self.command, url.path, url.query, dict(self.headers.items()), body, route)
             try:
@@ -179,7 +177,7 @@ def make_server(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> 
                 self._respond(
                     500,
                     {"Content-Type": "application/json"},
-                    _gateway_error(500, "internal_error", "Internal Server Error"),
+                    _gateway_error("internal_error", "Internal Server Error"),
                 )
                 return
             payload = result.get("body") or ""

@@ -17,7 +17,6 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -175,7 +174,3 @@ def plane(moto_endpoint: str) -> Iterator[LocalControlPlane]:
     local.stop()
     os.environ.clear()
     os.environ.update(saved)
-
-
-def events_dir() -> Path:
-    return EVENTS

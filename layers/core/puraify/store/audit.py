@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from puraify.clock import now
 from puraify.store.clients import client
-from puraify.store.items import from_item, to_item, to_value, unavailable
+from puraify.store.items import query_all, to_item, to_value, unavailable
 
 
 class DynamoAuditStore:
@@ -45,15 +45,4 @@ class DynamoAuditStore:
         )
 
     def _query(self, limit: int, **kwargs: Any) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        kwargs.update(TableName=self.table, FilterExpression="expires_at > :now")
-        try:
-            while len(records) < limit:
-                page = client("dynamodb").query(**kwargs)
-                records.extend(from_item(i) for i in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except (BotoCoreError, ClientError) as error:
-            raise unavailable(error, "the audit log") from error
-        return records[:limit]
+        return query_all("the audit log", limit, TableName=self.table, FilterExpression="expires_at > :now", **kwargs)

@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from puraify.engine_control.models import Catalog, Flag, Platform
 from puraify.store.clients import client
-from puraify.store.items import from_item, to_item, unavailable
+from puraify.store.items import query_all, to_item, unavailable
 
 PARTITION = "CATALOG"
 
@@ -49,19 +49,10 @@ class DynamoCatalogStore:
             raise unavailable(error, "the platform catalog") from error
 
     def _query(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": PARTITION}},
-            "ConsistentRead": True,
-        }
-        try:
-            while True:
-                page = client("dynamodb").query(**kwargs)
-                items.extend(from_item(i) for i in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return items
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except (BotoCoreError, ClientError) as error:
-            raise unavailable(error, "the platform catalog") from error
+        return query_all(
+            "the platform catalog",
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": PARTITION}},
+            ConsistentRead=True,
+        )

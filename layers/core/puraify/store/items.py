@@ -9,6 +9,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from puraify.errors import UnavailableError
+from puraify.observability import logger
+from puraify.store.clients import client
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -56,4 +58,20 @@ def is_condition_failure(error: ClientError) -> bool:
 
 def unavailable(error: BotoCoreError | ClientError, what: str) -> UnavailableError:
     """The 503 a caller gets when the store fails; the AWS error itself is only logged."""
+    logger.warning("store call failed", extra={"store": what, "aws_error": repr(error)[:500]})
     return UnavailableError(f"{what} is temporarily unavailable; retry later", code="store_unavailable")
+
+
+def query_all(what: str, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    """The items of a DynamoDB Query as plain values, following pages up to ``limit`` (503 on failure)."""
+    items: list[dict[str, Any]] = []
+    try:
+        while limit is None or len(items) < limit:
+            page = client("dynamodb").query(**kwargs)
+            items.extend(from_item(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    except (BotoCoreError, ClientError) as error:
+        raise unavailable(error, what) from error
+    return items if limit is None else items[:limit]
