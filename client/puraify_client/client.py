@@ -20,7 +20,41 @@ from puraify_client.services.platforms import Platforms
 from puraify_client.transport import RetryPolicy, Settings, Transport, drive
 
 
-class ControlPlane:
+class _Plane:
+    """What both clients share: settings from the arguments or the environment, one transport, the services."""
+
+    _blocking: bool = False
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        engine_id: str | None = None,
+        engine_key: str | None = None,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        http: httpx.AsyncClient | httpx.Client | None = None,
+    ):
+        settings = Settings.resolve(
+            base_url, engine_id, engine_key, connect_timeout=connect_timeout, read_timeout=read_timeout
+        )
+        self.transport = Transport(settings, retry or RetryPolicy(), http, blocking=self._blocking)
+        for name, service in REGISTRY.items():
+            setattr(self, name, self._bind(service(self.transport)))
+
+    def _bind(self, service: Any) -> Any:
+        return service
+
+    @property
+    def engine_id(self) -> str | None:
+        return self.transport.settings.engine_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.transport.settings.base_url!r}, engine_id={self.engine_id!r})"
+
+
+class ControlPlane(_Plane):
     """The async client. Use it as ``async with ControlPlane(url, engine_id, engine_key) as cp:``.
 
     Arguments left out come from ``PURAIFY_URL``, ``PURAIFY_ENGINE_ID`` and ``PURAIFY_ENGINE_KEY``.
@@ -36,28 +70,6 @@ class ControlPlane:
     env: Environments
     plan: Plan
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        engine_id: str | None = None,
-        engine_key: str | None = None,
-        *,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 10.0,
-        retry: RetryPolicy | None = None,
-        http: httpx.AsyncClient | None = None,
-    ):
-        settings = Settings.resolve(
-            base_url, engine_id, engine_key, connect_timeout=connect_timeout, read_timeout=read_timeout
-        )
-        self.transport = Transport(settings, retry or RetryPolicy(), http)
-        for name, service in REGISTRY.items():
-            setattr(self, name, service(self.transport))
-
-    @property
-    def engine_id(self) -> str | None:
-        return self.transport.settings.engine_id
-
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self.transport.aclose()
@@ -67,9 +79,6 @@ class ControlPlane:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"ControlPlane({self.transport.settings.base_url!r}, engine_id={self.engine_id!r})"
 
 
 class _SyncService:
@@ -105,13 +114,15 @@ class _SyncService:
         return f"<sync {self._service!r}>"
 
 
-class SyncControlPlane:
+class SyncControlPlane(_Plane):
     """The same client for code that is not async: ``with SyncControlPlane(...) as cp: cp.actions.check(...)``.
 
     Same arguments, services, timeouts, retries and errors as ``ControlPlane`` (the very same
     code, on an ``httpx.Client``); iterators are plain iterators. ``actions.guard`` is for
     coroutines: sync code calls ``actions.require``. Safe to share between threads.
     """
+
+    _blocking = True
 
     engines: Any
     actions: Any
@@ -121,27 +132,8 @@ class SyncControlPlane:
     env: Any
     plan: Any
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        engine_id: str | None = None,
-        engine_key: str | None = None,
-        *,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 10.0,
-        retry: RetryPolicy | None = None,
-        http: httpx.Client | None = None,
-    ):
-        settings = Settings.resolve(
-            base_url, engine_id, engine_key, connect_timeout=connect_timeout, read_timeout=read_timeout
-        )
-        self.transport = Transport(settings, retry or RetryPolicy(), http, blocking=True)
-        for name, service in REGISTRY.items():
-            setattr(self, name, _SyncService(service(self.transport)))
-
-    @property
-    def engine_id(self) -> str | None:
-        return self.transport.settings.engine_id
+    def _bind(self, service: Any) -> Any:
+        return _SyncService(service)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -152,9 +144,6 @@ class SyncControlPlane:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        return f"SyncControlPlane({self.transport.settings.base_url!r}, engine_id={self.engine_id!r})"
 
 
 def service_names() -> list[str]:

@@ -186,15 +186,18 @@ class ActionDenied(PermissionDenied):
 
 
 _BY_STATUS: dict[int, type[HTTPError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDenied,
-    404: NotFoundError,
-    409: ConflictError,
-    413: PayloadTooLargeError,
-    422: ValidationError,
-    429: RateLimitedError,
-    503: UnavailableError,
+    cls.status: cls
+    for cls in (
+        BadRequestError,
+        AuthenticationError,
+        PermissionDenied,
+        NotFoundError,
+        ConflictError,
+        PayloadTooLargeError,
+        ValidationError,
+        RateLimitedError,
+        UnavailableError,
+    )
 }
 
 

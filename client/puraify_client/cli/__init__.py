@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,19 @@ class Options:
                 return await work(cp)
 
         return asyncio.run(go())
+
+    def first(self, items: Callable[[ControlPlane], AsyncIterator[Any]], limit: int) -> list[dict[str, Any]]:
+        """The first ``limit`` things ``items`` yields (following pages as needed), as plain data."""
+
+        async def take(cp: ControlPlane) -> list[dict[str, Any]]:
+            found = []
+            async for item in items(cp):
+                found.append(output.plain(item))
+                if len(found) >= limit:
+                    break
+            return found
+
+        return self.run(take)
 
 
 class CLI(click.Group):

@@ -57,11 +57,7 @@ def engines_register(
 @pass_options
 def engines_whoami(options: Options) -> None:
     """Validate your credentials and show your permissions and scopes."""
-    result = options.run(lambda cp: cp.engines.validate())
-    if options.as_json:
-        output.emit_json(output.plain(result))
-    else:
-        output.fields(output.plain(result))
+    output.show(options.run(lambda cp: cp.engines.validate()), options.as_json)
 
 
 @engines.command("rotate")
@@ -100,10 +96,7 @@ def engines_permissions(options: Options, engine_id: str, pairs: tuple[str, ...]
     result = options.run(
         lambda cp: cp.engines.set_permissions(engine_id, permissions, scopes=list(scopes) if scopes else None)
     )
-    if options.as_json:
-        output.emit_json(output.plain(result))
-    else:
-        output.fields(output.plain(result))
+    output.show(result, options.as_json)
 
 
 @click.command("check")

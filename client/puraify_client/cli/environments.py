@@ -7,7 +7,6 @@ from typing import Any
 import click
 
 from puraify_client.cli import Options, output, pass_options
-from puraify_client.client import ControlPlane
 from puraify_client.services.env import SecretInput
 
 
@@ -19,14 +18,6 @@ def _variables(pairs: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{name or pair!r} is not NAME=VALUE", param_hint="--var")
         variables[name] = value
     return variables
-
-
-def _show(options: Options, result: Any) -> None:
-    data = output.plain(result)
-    if options.as_json:
-        output.emit_json(data)
-    else:
-        output.fields(data)
 
 
 @click.group()
@@ -82,8 +73,7 @@ def env_create(
     """
     variables: dict[str, Any] = _variables(pairs)
     variables |= {name: SecretInput(value=value) for name, value in _variables(secrets).items()}
-    _show(
-        options,
+    output.show(
         options.run(
             lambda cp: cp.env.create(
                 project,
@@ -94,6 +84,7 @@ def env_create(
                 ttl_hours=ttl_hours,
             )
         ),
+        options.as_json,
     )
 
 
@@ -168,15 +159,7 @@ def env_compare(options: Options, project: str, source: str, target: str) -> Non
 def env_history(options: Options, project: str, environment: str, limit: int) -> None:
     """Every version and configuration change of ENVIRONMENT, newest first, with who made it."""
 
-    async def fetch(cp: ControlPlane) -> list[dict[str, Any]]:
-        rows = []
-        async for entry in cp.env.iter_history(project, environment, page_size=min(limit, 100)):
-            rows.append(output.plain(entry))
-            if len(rows) >= limit:
-                break
-        return rows
-
-    rows = options.run(fetch)
+    rows = options.first(lambda cp: cp.env.iter_history(project, environment, page_size=min(limit, 100)), limit)
     if options.as_json:
         output.emit_json(rows)
         return

@@ -80,6 +80,15 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
 
+def show(result: Any, as_json: bool) -> None:
+    """A result as JSON, or as ``key: value`` lines for people."""
+    data = plain(result)
+    if as_json:
+        emit_json(data)
+    else:
+        fields(data)
+
+
 def cell(value: Any) -> str:
     if value is None:
         return "-"

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from puraify_client.cli import Options, output, pass_options
-from puraify_client.client import ControlPlane
 from puraify_client.services.plan import bundle_paths, read_bundle
 
 
@@ -55,16 +53,10 @@ def plan_decisions(
     if not deployment_id and not project_id:
         raise click.UsageError("give --deployment or --project")
 
-    async def fetch(cp: ControlPlane) -> list[dict[str, Any]]:
-        found = []
-        pages = cp.plan.iter_decisions(deployment_id=deployment_id, project_id=project_id, since=since, limit=limit)
-        async for decision in pages:
-            found.append(output.plain(decision))
-            if len(found) >= limit:
-                break
-        return found
-
-    rows = options.run(fetch)
+    rows = options.first(
+        lambda cp: cp.plan.iter_decisions(deployment_id=deployment_id, project_id=project_id, since=since, limit=limit),
+        limit,
+    )
     if options.as_json:
         output.emit_json(rows)
         return

@@ -34,13 +34,15 @@ def segment(value: str) -> str:
     return quote(str(value), safe="")
 
 
-async def paginate[T](fetch: Callable[[str | None], Awaitable[Any]], items: str) -> AsyncIterator[T]:
-    """Follow ``next_cursor`` from page to page, yielding the items of each page."""
-    cursor: str | None = None
+async def paginate[T](
+    fetch: Callable[[Any], Awaitable[Any]], items: str, cursor: str = "next_cursor"
+) -> AsyncIterator[T]:
+    """Follow the page ``cursor`` (``next_cursor`` unless named) from page to page, yielding the items of each page."""
+    position: Any = None
     while True:
-        page = await fetch(cursor)
+        page = await fetch(position)
         for item in getattr(page, items):
             yield item
-        cursor = getattr(page, "next_cursor", None)
-        if not cursor:
+        position = getattr(page, cursor, None)
+        if position is None or position == "":
             return

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from puraify_client.models import Request, Response
-from puraify_client.services.base import Service, register, segment
+from puraify_client.services.base import Service, paginate, register, segment
 from puraify_client.transport import SAFE, UNSAFE
 
 
@@ -267,18 +267,15 @@ class Environments(Service):
         params = {"limit": limit, "before": before}
         return await self.transport.call("GET", path, EnvHistoryResponse, safety=SAFE, params=params)
 
-    async def iter_history(
+    def iter_history(
         self, project_id: str, environment: str, *, page_size: int | None = None
     ) -> AsyncIterator[HistoryEntry]:
         """Every change of an environment, newest first, page after page."""
-        before: int | None = None
-        while True:
-            page = await self.history(project_id, environment, limit=page_size, before=before)
-            for entry in page.entries:
-                yield entry
-            if page.next_before is None:
-                return
-            before = page.next_before
+        return paginate(
+            lambda before: self.history(project_id, environment, limit=page_size, before=before),
+            "entries",
+            cursor="next_before",
+        )
 
     async def set_config(
         self,
