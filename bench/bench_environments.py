@@ -78,8 +78,8 @@ def _project(rt, dynamo, admin, project: str, versions: int) -> tuple[str, str]:
     service.promote(admin, m.EnvPromoteRequest(project_id=project, source_env="development", target_env="staging"), "b")
     for record in memory.version_records.values():
         dynamo.put_version(record)
-    for record in memory.projects.values():
-        dynamo.put_project(record, None)
+    for project_record in memory.projects.values():
+        dynamo.put_project(project_record, None)
     for head in memory.heads.values():
         dynamo.put_environment(head, None)
     dynamo.put_history(list(memory.entries.values()))

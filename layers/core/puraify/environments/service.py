@@ -41,9 +41,12 @@ MAX_CONFIG_BYTES = 100_000
 
 
 class PromotionGate(Protocol):
-    allow: bool
-    reasons: list[str]
-    decision_id: str
+    @property
+    def allow(self) -> bool: ...
+    @property
+    def reasons(self) -> list[str]: ...
+    @property
+    def decision_id(self) -> str: ...
 
 
 Gate = Callable[..., PromotionGate]
@@ -100,8 +103,17 @@ def fingerprints(variables: dict[str, m.Variable]) -> dict[str, str]:
     return {name: _fingerprint(var) for name, var in variables.items()}
 
 
-def _changed_names(old: dict[str, str], new: dict[str, str]) -> list[str]:
-    return sorted(name for name in old.keys() | new.keys() if old.get(name) != new.get(name))
+def _version_change(
+    diff: m.VersionDiff, feature_flags: list[str], env_vars_changed: list[str] | None = None
+) -> m.Change:
+    """A change that moved the pointer: the versions' entity and flow differences, and what else changed."""
+    return m.Change(
+        flows_updated=diff.logic_changed,
+        entities_added=diff.entities_added,
+        entities_removed=diff.entities_removed,
+        feature_flags=feature_flags,
+        env_vars_changed=env_vars_changed or [],
+    )
 
 
 def _validate(field: str, value: str, kind: Any) -> str:
@@ -171,11 +183,8 @@ class Environments:
             timestamp=at,
             previous_version=current.version if current else None,
             request_id=request_id,
-            changes=m.Change(
-                flows_updated=changes.logic_changed,
-                entities_added=changes.entities_added,
-                entities_removed=changes.entities_removed,
-                feature_flags=v.flag_changes(flags_before, {**version.flags, **(current.flags if current else {})}),
+            changes=_version_change(
+                changes, v.changed_names(flags_before, {**version.flags, **(current.flags if current else {})})
             ),
         )
         if current is None:
@@ -327,9 +336,7 @@ class Environments:
             last_change=change,
         )
         if base and base.version:
-            head.version, head.version_seq = base.version, base.version_seq
-            head.version_hash, head.version_flags = base.version_hash, base.version_flags
-            head.releases = {base.version: 1}
+            self._follow(head, base)
         head.released = fingerprints(head.variables)
         self._commit(None, head)
         self._audit(caller, request_id, "create_env", pid, env, {"base_from": body.base_from, "preview": body.preview})
@@ -386,12 +393,11 @@ class Environments:
         if target_name == m.PRODUCTION:
             gate = self._gate(caller, request_id, pid, target_name, source.version, deployment_id)
         changes = v.diff(known.get(target.version or ""), known.get(source.version))
-        env_updated = _changed_names(target.released, fingerprints(target.variables))
+        env_updated = v.changed_names(target.released, fingerprints(target.variables))
         at = iso(self.clock())
         head = target.model_copy(deep=True)
         head.revision += 1
-        head.version, head.version_seq = source.version, source.version_seq
-        head.version_hash, head.version_flags = source.version_hash, source.version_flags
+        self._follow(head, source)
         head.released = fingerprints(head.variables)
         head.updated_at, head.updated_by = at, caller.engine_id
         head.last_change = m.LastChange(
@@ -403,15 +409,10 @@ class Environments:
             deployment_id=deployment_id,
             gate_decision_id=gate.decision_id if gate else None,
             request_id=request_id,
-            changes=m.Change(
-                flows_updated=changes.logic_changed,
-                entities_added=changes.entities_added,
-                entities_removed=changes.entities_removed,
-                feature_flags=v.flag_changes(self._effective_flags(target), self._effective_flags(head)),
-                env_vars_changed=env_updated,
+            changes=_version_change(
+                changes, v.changed_names(self._effective_flags(target), self._effective_flags(head)), env_updated
             ),
         )
-        self._remember_release(head)
         self._commit(target, head)
         self._audit(
             caller,
@@ -475,12 +476,10 @@ class Environments:
             timestamp=at,
             previous_version=current.version,
             request_id=request_id,
-            changes=m.Change(
-                flows_updated=changes.logic_changed,
-                entities_added=changes.entities_added,
-                entities_removed=changes.entities_removed,
-                feature_flags=v.flag_changes(self._effective_flags(current), self._effective_flags(head)),
-                env_vars_changed=_changed_names(fingerprints(current.variables), fingerprints(head.variables)),
+            changes=_version_change(
+                changes,
+                v.changed_names(self._effective_flags(current), self._effective_flags(head)),
+                v.changed_names(fingerprints(current.variables), fingerprints(head.variables)),
             ),
         )
         self._commit(current, head)
@@ -507,7 +506,7 @@ class Environments:
                 flags.pop(name, None)
             else:
                 flags[name] = enabled
-        flag_names = v.flag_changes(current.flags, flags)
+        flag_names = v.changed_names(current.flags, flags)
         if not changed and not flag_names:
             return m.EnvConfigResponse(status="unchanged", changes=m.Change(), environment=self._view(current))
         at = iso(self.clock())
@@ -580,7 +579,7 @@ class Environments:
         src_flags, tgt_flags = self._effective_flags(src), self._effective_flags(tgt)
         flags = [
             m.FlagDiffEntry(name=n, source=src_flags.get(n), target=tgt_flags.get(n))
-            for n in v.flag_changes(tgt_flags, src_flags)
+            for n in v.changed_names(tgt_flags, src_flags)
         ]
         known = self.store.versions(project_id, [src.version or "", tgt.version or ""])
         changes = v.diff(known.get(tgt.version or ""), known.get(src.version or ""))
@@ -653,6 +652,11 @@ class Environments:
     def _point(self, head: m.EnvironmentRecord, version: m.VersionRecord) -> None:
         head.version, head.version_seq = version.label, version.seq
         head.version_hash, head.version_flags = version.content_hash, version.flags
+        self._remember_release(head)
+
+    def _follow(self, head: m.EnvironmentRecord, source: m.EnvironmentRecord) -> None:
+        head.version, head.version_seq = source.version, source.version_seq
+        head.version_hash, head.version_flags = source.version_hash, source.version_flags
         self._remember_release(head)
 
     def _remember_release(self, head: m.EnvironmentRecord) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from puraify.environments.models import PlatformState, VersionDiff, VersionRecord
@@ -68,6 +69,6 @@ def diff(old: VersionRecord | None, new: VersionRecord | None) -> VersionDiff:
     )
 
 
-def flag_changes(old: dict[str, bool], new: dict[str, bool]) -> list[str]:
-    """Names of the flags whose value differs (added or removed count too)."""
+def changed_names(old: Mapping[str, object], new: Mapping[str, object]) -> list[str]:
+    """Names (of flags, variables) whose value differs; added or removed count too."""
     return sorted(name for name in old.keys() | new.keys() if old.get(name) != new.get(name))

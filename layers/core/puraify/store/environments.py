@@ -17,6 +17,7 @@ its revision, and the history entry is derived from the head (see ``puraify.envi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -97,15 +98,10 @@ class DynamoEnvironmentStore:
 
     def history_entry(self, project_id: str, env: str, revision: int) -> HistoryRecord | None:
         """One history entry, read consistently."""
-        try:
-            found = client("dynamodb").get_item(
-                TableName=self.table,
-                Key={"pk": to_value(_history_pk(project_id, env)), "sk": to_value(f"REV#{revision:010d}")},
-                ConsistentRead=True,
-            )
-        except (BotoCoreError, ClientError) as error:
-            raise unavailable(error, _WHAT) from error
-        item = found.get("Item")
+        item = self._get(
+            TableName=self.table,
+            Key={"pk": to_value(_history_pk(project_id, env)), "sk": to_value(f"REV#{revision:010d}")},
+        )
         return HistoryRecord.model_validate(_body(item)) if item else None
 
     def history(self, project_id: str, env: str, limit: int, before: int | None = None) -> list[HistoryRecord]:
@@ -141,22 +137,21 @@ class DynamoEnvironmentStore:
         item = {"pk": f"PROJECT#{record.project_id}", "sk": f"ENV#{record.env}", **record.model_dump(mode="json")}
         if record.preview and record.expires_at is not None:
             item.update(preview_pk="PREVIEW", preview_expires=int(record.expires_at))
-        args: dict[str, Any] = {"TableName": self.table, "Item": to_item(item)}
         if expected_revision is None:
-            args["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            args["ConditionExpression"] = "revision = :r"
-            args["ExpressionAttributeValues"] = {":r": to_value(expected_revision)}
-        try:
-            client("dynamodb").put_item(**args)
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise unavailable(error, _WHAT) from error
-            if expected_revision is None:
-                raise EnvironmentExists(record.project_id, record.env) from error
-            raise RevisionConflict(record.project_id, record.env, self._revision(record)) from error
-        except BotoCoreError as error:
-            raise unavailable(error, _WHAT) from error
+            self._put(
+                lambda: EnvironmentExists(record.project_id, record.env),
+                TableName=self.table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return
+        self._put(
+            lambda: RevisionConflict(record.project_id, record.env, self._revision(record)),
+            TableName=self.table,
+            Item=to_item(item),
+            ConditionExpression="revision = :r",
+            ExpressionAttributeValues={":r": to_value(expected_revision)},
+        )
 
     def put_history(self, entries: list[HistoryRecord]) -> None:
         """Store history entries; each is keyed by its revision, so writing one again changes nothing."""
@@ -181,18 +176,12 @@ class DynamoEnvironmentStore:
         """Store a new immutable version; 409 if the label exists."""
         body = record.model_dump(mode="json")
         body["state"] = json.dumps(body["state"], separators=(",", ":"), ensure_ascii=False)
-        try:
-            client("dynamodb").put_item(
-                TableName=self.versions_table,
-                Item=to_item(body),
-                ConditionExpression="attribute_not_exists(project_id)",
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                raise LabelTaken(record.project_id, record.label) from error
-            raise unavailable(error, _WHAT) from error
-        except BotoCoreError as error:
-            raise unavailable(error, _WHAT) from error
+        self._put(
+            lambda: LabelTaken(record.project_id, record.label),
+            TableName=self.versions_table,
+            Item=to_item(body),
+            ConditionExpression="attribute_not_exists(project_id)",
+        )
 
     def delete_version(self, project_id: str, label: str) -> None:
         """Remove a version that never became the project's (a lost publish race)."""
@@ -209,14 +198,7 @@ class DynamoEnvironmentStore:
         else:
             args["ConditionExpression"] = "latest_seq = :s"
             args["ExpressionAttributeValues"] = {":s": to_value(expected_seq)}
-        try:
-            client("dynamodb").put_item(**args)
-        except ClientError as error:
-            if is_condition_failure(error):
-                raise ProjectChanged(record.project_id) from error
-            raise unavailable(error, _WHAT) from error
-        except BotoCoreError as error:
-            raise unavailable(error, _WHAT) from error
+        self._put(lambda: ProjectChanged(record.project_id), **args)
 
     def delete_environment(self, project_id: str, env: str) -> None:
         """Remove an environment head and its whole history (the preview sweep)."""
@@ -232,17 +214,27 @@ class DynamoEnvironmentStore:
     # --- plumbing ------------------------------------------------------------------------
 
     def _revision(self, record: EnvironmentRecord) -> int | None:
+        item = self._get(
+            TableName=self.table, Key=_env_key(record.project_id, record.env), ProjectionExpression="revision"
+        )
+        return int(item["revision"]["N"]) if item else None
+
+    def _get(self, **args: Any) -> dict[str, Any] | None:
         try:
-            found = client("dynamodb").get_item(
-                TableName=self.table,
-                Key=_env_key(record.project_id, record.env),
-                ProjectionExpression="revision",
-                ConsistentRead=True,
-            )
+            return client("dynamodb").get_item(ConsistentRead=True, **args).get("Item")
         except (BotoCoreError, ClientError) as error:
             raise unavailable(error, _WHAT) from error
-        item = found.get("Item")
-        return int(item["revision"]["N"]) if item else None
+
+    def _put(self, conflict: Callable[[], Exception], **args: Any) -> None:
+        """A conditional put; ``conflict()`` is raised when the condition fails."""
+        try:
+            client("dynamodb").put_item(**args)
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise conflict() from error
+            raise unavailable(error, _WHAT) from error
+        except BotoCoreError as error:
+            raise unavailable(error, _WHAT) from error
 
     def _batch_get(self, table: str, keys: list[dict[str, Any]], **extra: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
