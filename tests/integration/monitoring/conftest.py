@@ -13,32 +13,16 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from local.gateway import LambdaContext, load_handler
-from local.resources import create_all
-from local.runner import aws_environment
 from local.template import ROOT, Template
+from tests.conftest import Aws, use_resources
 
 _ids = itertools.count(1)
-
-
-@dataclass
-class Aws:
-    endpoint_url: str
-    template: Template
-
-    def name(self, logical_id: str) -> str:
-        return self.template.physical_name(logical_id)
-
-    def client(self, service: str) -> Any:
-        import boto3
-
-        return boto3.session.Session().client(service, endpoint_url=self.endpoint_url, region_name="us-east-1")
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +30,7 @@ def aws(moto_endpoint: str) -> Iterator[Aws]:
     from puraify import runtime
 
     saved = dict(os.environ)
-    template = Template(prefix=f"mon{uuid.uuid4().hex[:6]}-")
-    os.environ.update(aws_environment(moto_endpoint))
-    os.environ.update(template.environment())
-    create_all(template, moto_endpoint)
-    runtime.reset()
-    yield Aws(moto_endpoint, template)
+    yield use_resources(moto_endpoint, f"mon{uuid.uuid4().hex[:6]}-")
     os.environ.clear()
     os.environ.update(saved)
     runtime.reset()

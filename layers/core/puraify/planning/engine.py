@@ -76,7 +76,7 @@ class PlanningService:
         self.max_ages = fact_max_ages(settings)
         self.timeout = settings.plan_provider_timeout_seconds
         self.loader = PolicyLoader(bundle_store, settings.plan_policy_poll_seconds, on_reject=self._bundle_rejected)
-        self.config_revision = _config_revision(settings, providers)
+        self.config_revision = _config_revision(settings, providers, self.max_ages)
 
     # --- facts ---------------------------------------------------------------------------
 
@@ -407,10 +407,10 @@ def fact_max_ages(settings: Settings) -> dict[str, float]:
     return {str(k): float(v) for k, v in ages.items()}
 
 
-def _config_revision(settings: Settings, providers: Sequence[Provider]) -> str:
+def _config_revision(settings: Settings, providers: Sequence[Provider], max_ages: dict[str, float]) -> str:
     config = {
         "fact_max_age_seconds": settings.plan_fact_max_age_seconds,
-        "fact_max_ages": fact_max_ages(settings),
+        "fact_max_ages": max_ages,
         "provider_timeout_seconds": settings.plan_provider_timeout_seconds,
         "fail_safe_mode": settings.plan_fail_safe_mode,
         "error_window_seconds": settings.plan_error_window_seconds,

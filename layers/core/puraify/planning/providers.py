@@ -120,16 +120,11 @@ class HttpProvider:
         self.name = f"http.{fact_id}"
         self.fact_ids: tuple[str, ...] = (fact_id,)
         self.url = url
-        self.timeout = timeout
-        self.client = client
+        # One client per provider for the process: its connections are reused across decisions.
+        self.client = client or httpx.Client(timeout=timeout, follow_redirects=False)
 
     def collect(self, context: FactContext) -> dict[str, Any]:
-        client = self.client or httpx.Client(timeout=self.timeout, follow_redirects=False)
-        try:
-            reply = client.get(self.url, headers={"Accept": "application/json"})
-        finally:
-            if self.client is None:
-                client.close()
+        reply = self.client.get(self.url, headers={"Accept": "application/json"})
         if reply.status_code != 200:
             raise ValueError(f"{self.url} answered HTTP {reply.status_code}")
         if len(reply.content) > MAX_HTTP_FACT_BYTES:

@@ -77,28 +77,30 @@ class DynamoMonitoringStore:
     # --- events ------------------------------------------------------------------------------
 
     def existing_events(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which ``(project_id, event_id)`` pairs are already stored (for idempotent retries)."""
+        """Which ``(project_id, event_id)`` pairs are already stored (for idempotent retries).
+
+        100 keys per BatchGetItem, chunks in parallel (like ``put_events``); unprocessed keys are retried.
+        """
         wanted = list(dict.fromkeys(keys))
+        chunks = [wanted[i : i + 100] for i in range(0, len(wanted), 100)]
+        return set().union(*_pool.map(self._read_chunk, chunks))
+
+    def _read_chunk(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
         found: set[tuple[str, str]] = set()
-        for start in range(0, len(wanted), 100):
-            request = {
-                self.events_table: {
-                    "Keys": [to_item(self.event_key(p, e)) for p, e in wanted[start : start + 100]],
-                    "ProjectionExpression": "project_id, event_id",
-                }
+        request = {
+            self.events_table: {
+                "Keys": [to_item(self.event_key(p, e)) for p, e in keys],
+                "ProjectionExpression": "project_id, event_id",
             }
-            for attempt in range(6):
-                reply = self._call("the event log", "batch_get_item", RequestItems=request)
-                found.update((i["project_id"]["S"], i["event_id"]["S"]) for i in reply["Responses"][self.events_table])
-                request = reply.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(0.02 * 2**attempt)
-            else:
-                raise UnavailableError(
-                    "the event log is temporarily unavailable; retry later", code="store_unavailable"
-                )
-        return found
+        }
+        for attempt in range(6):
+            reply = self._call("the event log", "batch_get_item", RequestItems=request)
+            found.update((i["project_id"]["S"], i["event_id"]["S"]) for i in reply["Responses"][self.events_table])
+            request = reply.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            time.sleep(0.02 * 2**attempt)
+        raise UnavailableError("the event log is temporarily unavailable; retry later", code="store_unavailable")
 
     def put_events(self, events: list[dict[str, Any]]) -> None:
         """Store events, 25 per BatchWriteItem, chunks in parallel; unprocessed items are retried."""
@@ -197,14 +199,18 @@ class DynamoMonitoringStore:
             ":x": expires_at,
             ":w": window_start,
         }
-        sets = ["first_seen = if_not_exists(first_seen, :first)", "last_seen = :last", "expires_at = :x"]
-        sets.append("window_start = :w")
+        sets = [
+            "first_seen = if_not_exists(first_seen, :first)",
+            "last_seen = :last",
+            "expires_at = :x",
+            "window_start = :w",
+        ]
+        names: dict[str, str] = {}
         for field in ("fingerprint", "error_type", "platform", "engine", "sample", "severity"):
             if group.get(field) is not None:
                 sets.append(f"#{field} = :{field}")
+                names[f"#{field}"] = field
                 values[f":{field}"] = group[field]
-        names = {f"#{f}": f for f in ("fingerprint", "error_type", "platform", "engine", "sample", "severity")}
-        names = {k: v for k, v in names.items() if f":{v}" in values}
         kwargs: dict[str, Any] = {}
         if names:
             kwargs["ExpressionAttributeNames"] = names
@@ -270,8 +276,7 @@ class DynamoMonitoringStore:
 
     def put_alert(self, alert: dict[str, Any]) -> None:
         """Store (or replace) an alert; one with a ``next_attempt_at`` is due for a delivery retry."""
-        key = {"pk": f"AL#{alert['project_id']}", "sk": f"{alert['created_at']}#{alert['alert_id']}"}
-        item = {**strip_keys(alert), **key}
+        item = {**strip_keys(alert), **_alert_key(alert)}
         if alert.get("next_attempt_at") is not None:
             item["pending"] = "PENDING"
         self._call("the alert store", "put_item", TableName=self.alerts_table, Item=to_item(item))
@@ -279,22 +284,14 @@ class DynamoMonitoringStore:
     def claim_retry(self, alert: dict[str, Any], until: float) -> bool:
         """Take a due alert for one delivery attempt: moves its ``next_attempt_at`` to ``until`` only if
         nobody else did since it was read, so overlapping retry runs do not both send it."""
-        key = {"pk": f"AL#{alert['project_id']}", "sk": f"{alert['created_at']}#{alert['alert_id']}"}
-        try:
-            client("dynamodb").update_item(
-                TableName=self.alerts_table,
-                Key=to_item(key),
-                UpdateExpression="SET next_attempt_at = :until",
-                ConditionExpression="next_attempt_at = :seen",
-                ExpressionAttributeValues=to_item({":until": until, ":seen": alert["next_attempt_at"]}),
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise unavailable(error, "the alert store") from error
-        except BotoCoreError as error:
-            raise unavailable(error, "the alert store") from error
-        return True
+        return self._conditional_update(
+            "the alert store",
+            TableName=self.alerts_table,
+            Key=to_item(_alert_key(alert)),
+            UpdateExpression="SET next_attempt_at = :until",
+            ConditionExpression="next_attempt_at = :seen",
+            ExpressionAttributeValues=to_item({":until": until, ":seen": alert["next_attempt_at"]}),
+        )
 
     def alerts(self, project_id: str, since: str = "", limit: int = 1000) -> list[dict[str, Any]]:
         """The project's unexpired alerts created at or after ``since``, oldest first."""
@@ -372,21 +369,15 @@ class DynamoMonitoringStore:
         values: dict[str, Any] = {":at": at, ":seen": seen}
         if last is not None:
             values[":last"] = last
-        try:
-            client("dynamodb").update_item(
-                TableName=self.alerts_table,
-                Key=item_key,
-                UpdateExpression="SET last_notified_at = :at, suppressed = suppressed - :seen",
-                ConditionExpression=condition,
-                ExpressionAttributeValues=to_item(values),
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False, 0
-            raise unavailable(error, "the alert store") from error
-        except BotoCoreError as error:
-            raise unavailable(error, "the alert store") from error
-        return True, seen - 1
+        claimed = self._conditional_update(
+            "the alert store",
+            TableName=self.alerts_table,
+            Key=item_key,
+            UpdateExpression="SET last_notified_at = :at, suppressed = suppressed - :seen",
+            ConditionExpression=condition,
+            ExpressionAttributeValues=to_item(values),
+        )
+        return (True, seen - 1) if claimed else (False, 0)
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -396,6 +387,18 @@ class DynamoMonitoringStore:
             return method(**kwargs)
         except (BotoCoreError, ClientError) as error:
             raise unavailable(error, what) from error
+
+    def _conditional_update(self, what: str, **kwargs: Any) -> bool:
+        """An UpdateItem with a condition: False when the condition failed (someone else won)."""
+        try:
+            client("dynamodb").update_item(**kwargs)
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise unavailable(error, what) from error
+        except BotoCoreError as error:
+            raise unavailable(error, what) from error
+        return True
 
     def _query_until(self, kwargs: dict[str, Any], limit: int, what: str) -> tuple[list[dict[str, Any]], bool]:
         items: list[dict[str, Any]] = []
@@ -407,3 +410,7 @@ class DynamoMonitoringStore:
             if "LastEvaluatedKey" not in page:
                 return items, False
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _alert_key(alert: dict[str, Any]) -> dict[str, str]:
+    return {"pk": f"AL#{alert['project_id']}", "sk": f"{alert['created_at']}#{alert['alert_id']}"}
