@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from puraify import environments, runtime
 from puraify.environments import models as m
-from puraify.http import caller, create_app, handle, request_id, respond
+from puraify.http import caller, create_app, handle, is_schedule, request_id, respond
 from puraify.observability import logger, metrics
 
 app = create_app()
@@ -67,13 +67,9 @@ def update_config(project_id: str, environment: str, body: m.EnvConfigRequest) -
     return _service().update_config(caller(app), project_id, environment, body, request_id(app))
 
 
-def _is_schedule(event: dict) -> bool:
-    return event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event"
-
-
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
-    if _is_schedule(event):
+    if is_schedule(event):
         return _service().sweep().model_dump()
     return handle(app, event, context)

@@ -1,7 +1,6 @@
 """Monitoring & Logs: event ingest, alerts, and the read side; plus the alert-dispatch retry schedule."""
 
 import json
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -10,8 +9,8 @@ from pydantic import BaseModel, ValidationError
 
 from puraify import runtime
 from puraify.engine_control import models as m
-from puraify.errors import BadRequestError
-from puraify.http import caller, create_app, handle, query, respond, validation_error
+from puraify.errors import BadRequestError, validation_error
+from puraify.http import caller, create_app, handle, is_schedule, query, respond
 from puraify.monitoring import models as mm
 from puraify.monitoring import queries
 from puraify.monitoring.engine_events import record_engine_event
@@ -87,14 +86,10 @@ def query_audit() -> dict:
     return queries.audit(monitoring(current).store, current.audit_store, _params(mm.AuditQuery))
 
 
-def _is_schedule(event: dict[str, Any]) -> bool:
-    return event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event"
-
-
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
-    if _is_schedule(event):
+    if is_schedule(event):
         summary = monitoring(runtime.current()).alerts.retry_due()
         logger.info("alert dispatch retry", extra=summary)
         return summary

@@ -64,3 +64,17 @@ class UnavailableError(PuraifyError):
 
     status = 503
     code = "unavailable"
+
+
+def _field(loc: Any) -> str:
+    return ".".join(str(part) for part in loc) if isinstance(loc, (list, tuple)) else str(loc)
+
+
+def validation_error(errors: list[dict[str, Any]]) -> PuraifyError:
+    """Pydantic's errors as field-level details: field, message and type, never the input."""
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return BadRequestError("the request body is not valid JSON", code="invalid_json")
+    details = [
+        {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")} for e in errors
+    ]
+    return ValidationFailedError(f"{len(details)} invalid field(s)", details=details)

@@ -19,13 +19,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from puraify import runtime
 from puraify.auth import Principal
 from puraify.errors import (
-    BadRequestError,
     NotFoundError,
     PayloadTooLargeError,
     PuraifyError,
     UnauthorizedError,
     UnavailableError,
-    ValidationFailedError,
+    validation_error,
 )
 from puraify.observability import logger
 
@@ -55,20 +54,6 @@ def _raw_error(error: PuraifyError, request_id: str) -> dict[str, Any]:
         "body": json.dumps(error_payload(error, request_id)),
         "isBase64Encoded": False,
     }
-
-
-def _field(loc: Any) -> str:
-    return ".".join(str(part) for part in loc) if isinstance(loc, (list, tuple)) else str(loc)
-
-
-def validation_error(errors: list[dict[str, Any]]) -> PuraifyError:
-    """Pydantic's errors as field-level details: field, message and type, never the input."""
-    if any(e.get("type") == "json_invalid" for e in errors):
-        return BadRequestError("the request body is not valid JSON", code="invalid_json")
-    details = [
-        {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")} for e in errors
-    ]
-    return ValidationFailedError(f"{len(details)} invalid field(s)", details=details)
 
 
 def create_app() -> APIGatewayHttpResolver:
@@ -160,3 +145,8 @@ def _audit_auth_failure(current: runtime.Runtime, rid: str, claimed: str | None,
 def respond(status: int, model: Any) -> Response:
     """A JSON response with a status other than 200 (201 created, 202 accepted)."""
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=model)
+
+
+def is_schedule(event: dict[str, Any]) -> bool:
+    """Whether a function was invoked by an EventBridge schedule rather than through the API."""
+    return event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event"

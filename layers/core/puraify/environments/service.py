@@ -31,7 +31,7 @@ from puraify.errors import (
     NotFoundError,
     PayloadTooLargeError,
     UnavailableError,
-    ValidationFailedError,
+    validation_error,
 )
 from puraify.observability import logger
 
@@ -120,8 +120,7 @@ def _validate(field: str, value: str, kind: Any) -> str:
     try:
         return TypeAdapter(kind).validate_python(value)
     except ValidationError as error:
-        details = [{"field": field, "message": e["msg"], "type": e["type"]} for e in error.errors()]
-        raise ValidationFailedError("1 invalid field(s)", details=details) from error
+        raise validation_error([{**e, "loc": tuple(field.split("."))} for e in error.errors()]) from error
 
 
 class Environments:

@@ -16,8 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from puraify import clock
-from puraify.errors import PayloadTooLargeError, UnavailableError, ValidationFailedError
-from puraify.http import validation_error
+from puraify.errors import PayloadTooLargeError, UnavailableError, ValidationFailedError, validation_error
 from puraify.monitoring.fingerprint import at_least, fingerprint, severity_of
 from puraify.monitoring.models import MAX_BATCH, SEVERITIES, LogEvent
 from puraify.observability import logger

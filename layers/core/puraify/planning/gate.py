@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from puraify.http import validation_error
+from puraify.errors import validation_error
 from puraify.planning import service
 from puraify.planning.models import PlanDecideRequest, PromotionGate
 

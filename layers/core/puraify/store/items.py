@@ -51,9 +51,13 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
+def error_code(error: ClientError) -> str:
+    """The AWS error code of a failed call (``ConditionalCheckFailedException``, ``ResourceNotFoundException``...)."""
+    return error.response.get("Error", {}).get("Code", "")
+
+
 def is_condition_failure(error: ClientError) -> bool:
-    code = error.response.get("Error", {}).get("Code", "")
-    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+    return error_code(error) in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
 def unavailable(error: BotoCoreError | ClientError, what: str) -> UnavailableError:

@@ -10,13 +10,9 @@ from __future__ import annotations
 from botocore.exceptions import BotoCoreError, ClientError
 
 from puraify.store.clients import client
-from puraify.store.items import unavailable
+from puraify.store.items import error_code, unavailable
 
 _WHAT = "the secret store"
-
-
-def _code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
 
 
 class SecretsManagerStore:
@@ -38,7 +34,7 @@ class SecretsManagerStore:
             try:
                 found = sm.put_secret_value(SecretId=name, SecretString=value, ClientRequestToken=token)
             except ClientError as error:
-                if _code(error) != "ResourceNotFoundException":
+                if error_code(error) != "ResourceNotFoundException":
                     raise
                 found = sm.create_secret(
                     Name=name,
@@ -62,7 +58,7 @@ class SecretsManagerStore:
         try:
             client("secretsmanager").delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
         except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
+            if error_code(error) == "ResourceNotFoundException":
                 return False
             raise unavailable(error, _WHAT) from error
         except BotoCoreError as error:
