@@ -1,4 +1,4 @@
-"""Engine identities: register, validate, rotate, revoke, permissions."""
+"""Engine identities: register, list, show, validate, rotate, revoke, permissions."""
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -15,6 +15,16 @@ app = create_app()
 def register(body: m.EngineRegisterRequest) -> Response[m.EngineRegisterResponse]:
     created = runtime.current().engine_control.register(caller(app), body, request_id(app))
     return respond(201, created)
+
+
+@app.get("/engines")
+def list_engines() -> m.EngineListResponse:
+    return runtime.current().engine_control.list_engines(caller(app))
+
+
+@app.get("/engines/<engine_id>")
+def show_engine(engine_id: m.EngineIdPath) -> m.EngineView:
+    return runtime.current().engine_control.get_engine(caller(app), engine_id)
 
 
 @app.post("/engines/validate")

@@ -154,6 +154,22 @@ def test_revoke_asks_first_and_yes_revokes(plane, admin):
     )
 
 
+def test_engines_list_and_show_name_every_detail(plane, admin, notifier):
+    assert puraify("check", "slack", "send_message", url=plane.base_url, engine=notifier).returncode == 0
+    listed = puraify("engines", "list", url=plane.base_url, engine=admin)
+    assert listed.returncode == 0, listed.stderr
+    assert "cli-notifier" in listed.stdout and "slack:send_message" in listed.stdout
+    shown = puraify("engines", "show", "cli-notifier", url=plane.base_url, engine=admin)
+    assert shown.returncode == 0, shown.stderr
+    lines = dict(line.split(None, 1) for line in shown.stdout.splitlines())
+    assert lines["status"] == "active" and lines["description"] == "cli test"
+    assert lines["last_seen_at"].startswith("20")
+    as_json = json.loads(puraify("--json", "engines", "show", "cli-notifier", url=plane.base_url, engine=admin).stdout)
+    assert "key_hash" not in as_json and as_json["permissions"] == {"slack": ["send_message"]}
+    missing = puraify("engines", "show", "nobody", url=plane.base_url, engine=admin)
+    assert missing.returncode == 5
+
+
 def test_permissions_replace_changes_the_check(plane, admin, notifier):
     done = puraify(
         "engines", "permissions", "cli-notifier", "-p", "slack:upload_file", url=plane.base_url, engine=admin

@@ -343,3 +343,42 @@ def test_invalid_path_names_are_422(seeded, admin, invoke):
     assert bad_platform.status == 422
     assert bad_platform.body["error"]["details"][0]["field"] == "path.name"
     assert invoke("register/revoke", engine=admin, path_params={"engine_id": "UPPER"}).status == 422
+
+
+def test_engines_list_and_show_never_return_key_hashes(seeded, admin, invoke, aws):
+    # Given: engine "action" made one check, and a stranger failed to authenticate as it afterwards
+    assert invoke("check/check", engine=seeded).status == 200
+    invoke("check/check", engine=("action", "pfk_wrong-key-0123456789abcdefghijklmnopqrstuvw"))
+    item = aws.client("dynamodb").get_item(TableName=aws.name("EnginesTable"), Key={"engine_id": {"S": "action"}})
+    key_hash = item["Item"]["key_hash"]["S"]
+    # When
+    listed = invoke("register/list", engine=admin)
+    shown = invoke("register/show", engine=admin)
+    # Then
+    assert listed.status == 200 and shown.status == 200
+    assert [e["engine_id"] for e in listed.body["engines"]] == ["action", "admin"]
+    assert key_hash not in json.dumps(listed.body) + json.dumps(shown.body)
+    assert "key_hash" not in json.dumps(listed.body) + json.dumps(shown.body)
+    assert shown.body["permissions"] == {"gmail": ["send_email"], "slack": ["send_message"]}
+    assert shown.body["status"] == "active"
+    records = aws.client("dynamodb").query(
+        TableName=aws.name("AuditTable"),
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "ENGINE#action"}},
+    )["Items"]
+    kinds = {r["kind"]["S"]: r["timestamp"]["S"] for r in records}
+    assert shown.body["last_seen_at"] == kinds["check"]  # not the later failed authentication
+    assert kinds["auth"] >= kinds["check"]
+
+
+def test_engines_show_revoked_engine_and_unknown_is_404(seeded, admin, invoke):
+    invoke("register/revoke", engine=admin)
+    assert invoke("register/show", engine=admin).body["status"] == "revoked"
+    missing = invoke("register/show", engine=admin, path_params={"engine_id": "ghost"})
+    assert missing.status == 404 and missing.body["error"]["code"] == "engine_not_found"
+
+
+def test_engines_list_and_show_need_admin(seeded, invoke):
+    for event in ("register/list", "register/show"):
+        reply = invoke(event, engine=seeded)
+        assert reply.status == 403 and reply.body["error"]["code"] == "missing_scope"

@@ -28,7 +28,7 @@ def _show_key(options: Options, result: object, what: str) -> None:
 
 @click.group()
 def engines() -> None:
-    """Engine identities: register, rotate, revoke, permissions, whoami (admin, except whoami)."""
+    """Engine identities: register, list, show, rotate, revoke, permissions, whoami (admin, except whoami)."""
 
 
 @engines.command("register")
@@ -51,6 +51,37 @@ def engines_register(
         lambda cp: cp.engines.register(engine_id, permissions=permissions, scopes=list(scopes), description=description)
     )
     _show_key(options, result, "registered")
+
+
+@engines.command("list")
+@pass_options
+def engines_list(options: Options) -> None:
+    """Every engine, revoked ones included (admin).
+
+    \b
+    Example:
+      puraify engines list --json | jq -r '.[] | select(.status == "active") | .engine_id'
+    """
+    rows = [output.plain(engine) for engine in options.run(lambda cp: cp.engines.list())]
+    if options.as_json:
+        output.emit_json(rows)
+        return
+    for row in rows:
+        row["permissions"] = [f"{p}:{a}" for p, actions in sorted(row["permissions"].items()) for a in actions]
+    output.table(rows, ["engine_id", "status", "scopes", "permissions", "updated_at"])
+
+
+@engines.command("show")
+@click.argument("engine_id")
+@pass_options
+def engines_show(options: Options, engine_id: str) -> None:
+    """ENGINE_ID's permissions, scopes, status and when it was last seen (admin).
+
+    \b
+    Example:
+      puraify engines show mailer
+    """
+    output.show(options.run(lambda cp: cp.engines.get(engine_id)), options.as_json)
 
 
 @engines.command("whoami")

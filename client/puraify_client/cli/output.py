@@ -90,7 +90,8 @@ def show(result: Any, as_json: bool) -> None:
 
 
 def cell(value: Any) -> str:
-    if value is None:
+    """One value for people: never a blank (absent or empty values print as ``-``)."""
+    if value is None or value == "":
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"

@@ -1,4 +1,4 @@
-"""``cp.engines``: engine identities (register, validate, rotate, revoke, permissions)."""
+"""``cp.engines``: engine identities (register, list, get, validate, rotate, revoke, permissions)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from puraify_client.transport import SAFE, UNSAFE
 
 EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
 Permissions = dict[str, list[str]]
+Scopes = list[str]  # named outside the class, where ``list`` is the method below
 
 
 class EngineRegisterRequest(Request):
@@ -52,6 +53,22 @@ class EngineRevokeResponse(Response):
     revoked_at: str
 
 
+class EngineView(Response):
+    engine_id: str
+    status: str
+    permissions: Permissions
+    scopes: list[str]
+    description: str = ""
+    created_at: str
+    updated_at: str
+    previous_key_valid_until: str | None = None
+    last_seen_at: str | None = None
+
+
+class EngineListResponse(Response):
+    engines: list[EngineView]
+
+
 class EnginePermissionsRequest(Request):
     permissions: Permissions
     scopes: list[str] | None = None
@@ -73,7 +90,7 @@ class Engines(Service):
         engine_id: str,
         *,
         permissions: Permissions | None = None,
-        scopes: list[str] | None = None,
+        scopes: Scopes | None = None,
         description: str = "",
     ) -> EngineRegisterResponse:
         """Create an engine (admin). The key is in ``.engine_key`` (a ``SecretStr``), shown this once.
@@ -84,6 +101,15 @@ class Engines(Service):
             engine_id=engine_id, permissions=permissions or {}, scopes=scopes or [], description=description
         )
         return await self.transport.call("POST", "/engines/register", EngineRegisterResponse, safety=UNSAFE, body=body)
+
+    async def list(self) -> list[EngineView]:
+        """Every engine, revoked ones included, sorted by id (admin). Never a key or its hash."""
+        found = await self.transport.call("GET", "/engines", EngineListResponse, safety=SAFE)
+        return found.engines
+
+    async def get(self, engine_id: str) -> EngineView:
+        """One engine with ``last_seen_at``, its last authenticated request (admin)."""
+        return await self.transport.call("GET", f"/engines/{segment(engine_id)}", EngineView, safety=SAFE)
 
     async def validate(self) -> EngineValidateResponse:
         """Who the client's credentials belong to, with their permissions and scopes."""
@@ -106,7 +132,7 @@ class Engines(Service):
         )
 
     async def set_permissions(
-        self, engine_id: str, permissions: Permissions, *, scopes: list[str] | None = None
+        self, engine_id: str, permissions: Permissions, *, scopes: Scopes | None = None
     ) -> EnginePermissionsResponse:
         """Replace an engine's permissions (and scopes when given); a replace is safe to retry."""
         return await self.transport.call(

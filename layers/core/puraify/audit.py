@@ -16,9 +16,12 @@ Status = Literal["allowed", "denied", "error"]
 
 class AuditStore(Protocol):
     def put(self, record: dict[str, Any]) -> None: ...
+    def last_seen(self, engine_id: str) -> str | None: ...
 
 
 class AuditLog:
+    store: AuditStore
+
     def __init__(self, store: AuditStore, retention_days: int):
         self.store = store
         self.retention_days = retention_days

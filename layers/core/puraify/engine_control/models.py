@@ -123,6 +123,24 @@ class EngineRevokeResponse(BaseModel):
     revoked_at: str
 
 
+class EngineView(BaseModel):
+    """An engine as an admin sees it: everything but its key hashes."""
+
+    engine_id: str
+    status: Literal["active", "revoked"]
+    permissions: dict[str, list[str]]
+    scopes: list[str]
+    description: str
+    created_at: str
+    updated_at: str
+    previous_key_valid_until: str | None = None
+    last_seen_at: str | None = None
+
+
+class EngineListResponse(BaseModel):
+    engines: list[EngineView]
+
+
 class EnginePermissionsRequest(Request):
     permissions: Permissions = Field(max_length=100)
     scopes: list[Scope] | None = Field(default=None, max_length=32)

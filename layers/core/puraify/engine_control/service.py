@@ -17,6 +17,7 @@ from puraify.errors import ForbiddenError, NotFoundError, PuraifyError, Unavaila
 
 class EngineStore(Protocol):
     def get(self, engine_id: str) -> m.EngineRecord | None: ...
+    def list(self) -> list[m.EngineRecord]: ...
     def create(self, record: m.EngineRecord) -> None: ...
     def update(self, record: m.EngineRecord, expected_key_hash: str) -> None: ...
 
@@ -139,6 +140,20 @@ class EngineControl:
         return m.EnginePermissionsResponse(
             engine_id=engine_id, permissions=updated.permissions, scopes=updated.scopes, updated_at=updated.updated_at
         )
+
+    def list_engines(self, caller: Principal) -> m.EngineListResponse:
+        """Every engine, revoked ones included, sorted by id (admin only, never a key hash)."""
+        caller.require(ADMIN_SCOPE)
+        records = sorted(self.engines.list(), key=lambda r: r.engine_id)
+        return m.EngineListResponse(engines=[_engine_view(r) for r in records])
+
+    def get_engine(self, caller: Principal, engine_id: str) -> m.EngineView:
+        """One engine with the time of its last audited request (admin only, never a key hash)."""
+        caller.require(ADMIN_SCOPE)
+        record = self.engines.get(engine_id)
+        if record is None:
+            raise NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
+        return _engine_view(record, last_seen_at=self.last_seen(engine_id))
 
     def _active_engine(self, engine_id: str) -> m.EngineRecord:
         record = self.engines.get(engine_id)
@@ -266,7 +281,26 @@ class EngineControl:
             raise
         self.audit.record(**record, status="allowed")
 
+    def last_seen(self, engine_id: str) -> str | None:
+        """When the engine last made an authenticated request, from its newest audit records."""
+        return self.audit.store.last_seen(engine_id)
+
     def _audit_quietly(self, **record: Any) -> None:
         # The error being raised already tells the caller, and the log line was written.
         with suppress(UnavailableError):
             self.audit.record(**record)
+
+
+def _engine_view(record: m.EngineRecord, *, last_seen_at: str | None = None) -> m.EngineView:
+    grace = record.previous_key_expires_at
+    return m.EngineView(
+        engine_id=record.engine_id,
+        status=record.status,
+        permissions=record.permissions,
+        scopes=record.scopes,
+        description=record.description,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        previous_key_valid_until=iso(grace) if record.previous_key_hash and grace and grace > now() else None,
+        last_seen_at=last_seen_at,
+    )

@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from puraify.clock import now
 from puraify.store.clients import client
-from puraify.store.items import query_all, to_item, to_value, unavailable
+from puraify.store.items import from_item, query_all, to_item, to_value, unavailable
 
 
 class DynamoAuditStore:
@@ -26,6 +26,27 @@ class DynamoAuditStore:
             client("dynamodb").put_item(TableName=self.table, Item=to_item(record))
         except (BotoCoreError, ClientError) as error:
             raise unavailable(error, "the audit log") from error
+
+    def last_seen(self, engine_id: str) -> str | None:
+        """The time of the engine's newest authenticated request among its last 25 records, or None.
+
+        Rejected credentials are recorded under the id they claimed and do not count: a stranger
+        guessing an id must not make a dormant engine look alive.
+        """
+        try:
+            page = client("dynamodb").query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": to_value(f"ENGINE#{engine_id}")},
+                ProjectionExpression="#k, #t",
+                ExpressionAttributeNames={"#k": "kind", "#t": "timestamp"},
+                ScanIndexForward=False,
+                Limit=25,
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise unavailable(error, "the audit log") from error
+        seen = (from_item(item) for item in page.get("Items", []))
+        return next((r["timestamp"] for r in seen if r.get("kind") != "auth"), None)
 
     def by_project(self, project_id: str, limit: int = 1000) -> list[dict[str, Any]]:
         """The unexpired decisions recorded for a project, oldest first."""

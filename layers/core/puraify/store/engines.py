@@ -25,6 +25,20 @@ class DynamoEngineStore:
         item = found.get("Item")
         return EngineRecord.model_validate(from_item(item)) if item else None
 
+    def list(self) -> list[EngineRecord]:
+        """Every engine record (the registry is small: one Scan, pages followed)."""
+        records: list[EngineRecord] = []
+        kwargs: dict = {"TableName": self.table, "ConsistentRead": True}
+        try:
+            while True:
+                page = client("dynamodb").scan(**kwargs)
+                records.extend(EngineRecord.model_validate(from_item(i)) for i in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    return records
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (BotoCoreError, ClientError) as error:
+            raise unavailable(error, "the engine registry") from error
+
     def create(self, record: EngineRecord) -> None:
         """Store a new engine; 409 if the id exists (also when revoked: ids are never reused)."""
         try:

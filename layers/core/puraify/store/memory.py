@@ -22,6 +22,9 @@ class MemoryEngineStore:
         record = self.records.get(engine_id)
         return record.model_copy(deep=True) if record else None
 
+    def list(self) -> list[EngineRecord]:
+        return [r.model_copy(deep=True) for r in self.records.values()]
+
     def create(self, record: EngineRecord) -> None:
         with self._lock:
             if record.engine_id in self.records:
@@ -62,6 +65,11 @@ class MemoryAuditStore:
 
     def put(self, record: dict[str, Any]) -> None:
         self.records.append(dict(record))  # AuditLog builds a fresh record per call and never changes it
+
+    def last_seen(self, engine_id: str) -> str | None:
+        key = f"ENGINE#{engine_id}"
+        seen = [r["timestamp"] for r in self.records if r["pk"] == key and r["kind"] != "auth"]
+        return max(seen, default=None)
 
     def by_project(self, project_id: str, limit: int = 1000) -> list[dict[str, Any]]:
         key = f"PROJECT#{project_id}"
