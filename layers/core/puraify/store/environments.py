@@ -11,7 +11,7 @@ Versions table (``project_id``, ``label``): immutable snapshots with a small sum
 digests, flags) that diffs read through a projection, so the state itself is only read when asked for.
 
 There are no multi-item transactions: every change is one conditional put of the environment head on
-its revision, and the history entry is derived from the head (see ``puraify.environments.service``).
+its revision, and the history entry is derived from the head (see ``puraify.environments.base``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,337 @@
+"""The Environment Manager's operations. Each takes the authenticated caller and returns a response model.
+
+Every change of an environment is one conditional write of its head on the revision it read: of racing
+changes exactly one wins and the others get 409 with the current revision. The head carries the change
+that produced it (``last_change``), so its history entry can always be derived from it: after each
+commit the entries of the previous and the new revision are written (idempotently, keyed by revision),
+which also repairs an entry a crashed writer left unwritten, and history reads add the head's own
+entry when it is not stored yet. No history entry is lost and no multi-item transaction is needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any, Protocol
+
+from pydantic import TypeAdapter, ValidationError
+
+from puraify.audit import AuditLog
+from puraify.auth import Principal
+from puraify.clock import iso, now
+from puraify.environments import models as m
+from puraify.environments.errors import RevisionConflict
+from puraify.errors import (
+    ForbiddenError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnavailableError,
+    validation_error,
+)
+from puraify.observability import logger
+
+READ, WRITE, PRODUCTION_SCOPE = "env:read", "env:write", "env:production"
+MAX_RELEASES = 500
+MAX_CONFIG_BYTES = 100_000
+
+
+class PromotionGate(Protocol):
+    @property
+    def allow(self) -> bool: ...
+    @property
+    def reasons(self) -> list[str]: ...
+    @property
+    def decision_id(self) -> str: ...
+
+
+Gate = Callable[..., PromotionGate]
+
+
+class EnvironmentStore(Protocol):
+    def load(
+        self, project_id: str, envs: list[str]
+    ) -> tuple[m.ProjectRecord | None, dict[str, m.EnvironmentRecord]]: ...
+
+    def list_environments(self, project_id: str) -> list[m.EnvironmentRecord]: ...
+    def versions(self, project_id: str, labels: list[str], with_state: bool = False) -> dict[str, m.VersionRecord]: ...
+
+    def history_entry(self, project_id: str, env: str, revision: int) -> m.HistoryRecord | None: ...
+    def history(self, project_id: str, env: str, limit: int, before: int | None = None) -> list[m.HistoryRecord]: ...
+
+    def expired_previews(self, at: float, limit: int = 100) -> list[m.EnvironmentRecord]: ...
+    def put_environment(self, record: m.EnvironmentRecord, expected_revision: int | None) -> None: ...
+    def put_history(self, entries: list[m.HistoryRecord]) -> None: ...
+    def put_version(self, record: m.VersionRecord) -> None: ...
+    def delete_version(self, project_id: str, label: str) -> None: ...
+    def put_project(self, record: m.ProjectRecord, expected_seq: int | None) -> None: ...
+    def delete_environment(self, project_id: str, env: str) -> None: ...
+
+
+class SecretStore(Protocol):
+    def name(self, project_id: str, env: str, variable: str) -> str: ...
+    def put(self, project_id: str, env: str, variable: str, value: str, token: str) -> tuple[str, str]: ...
+    def get(self, name: str, version: str) -> str: ...
+    def delete(self, name: str) -> bool: ...
+
+
+def history_of(head: m.EnvironmentRecord) -> m.HistoryRecord:
+    """The history entry of the head's current revision."""
+    return m.HistoryRecord(
+        project_id=head.project_id,
+        env=head.env,
+        revision=head.revision,
+        config_revision=head.config_revision,
+        version=head.version,
+        version_seq=head.version_seq,
+        variables=head.variables,
+        flags=head.flags,
+        last_change=head.last_change,
+    )
+
+
+def _fingerprint(variable: m.Variable) -> str:
+    raw = f"s:{variable.secret_id}:{variable.secret_version}" if variable.secret else f"p:{variable.value}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def fingerprints(variables: dict[str, m.Variable]) -> dict[str, str]:
+    return {name: _fingerprint(var) for name, var in variables.items()}
+
+
+def version_change(
+    diff: m.VersionDiff, feature_flags: list[str], env_vars_changed: list[str] | None = None
+) -> m.Change:
+    """A change that moved the pointer: the versions' entity and flow differences, and what else changed."""
+    return m.Change(
+        flows_updated=diff.logic_changed,
+        entities_added=diff.entities_added,
+        entities_removed=diff.entities_removed,
+        feature_flags=feature_flags,
+        env_vars_changed=env_vars_changed or [],
+    )
+
+
+def validate_path(field: str, value: str, kind: Any) -> str:
+    try:
+        return TypeAdapter(kind).validate_python(value)
+    except ValidationError as error:
+        raise validation_error([{**e, "loc": tuple(field.split("."))} for e in error.errors()]) from error
+
+
+class EnvironmentsBase:
+    """The stores, the gate and the plumbing every Environment Manager operation shares."""
+
+    def __init__(
+        self,
+        store: EnvironmentStore,
+        secrets: SecretStore,
+        audit: AuditLog,
+        *,
+        gate: Gate,
+        url_base: str,
+        clock: Callable[[], float] = now,
+    ):
+        self.store = store
+        self.secrets = secrets
+        self.audit = audit
+        self.gate = gate
+        self.url_base = url_base.rstrip("/")
+        self.clock = clock
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _authorize(self, caller: Principal, env: str) -> None:
+        caller.require(WRITE)
+        if env == m.PRODUCTION:
+            caller.require(PRODUCTION_SCOPE)
+
+    def alive(self, head: m.EnvironmentRecord) -> bool:
+        return head.expires_at is None or head.expires_at > self.clock()
+
+    def _load(self, project_id: str, envs: list[str]) -> tuple[m.ProjectRecord, dict[str, m.EnvironmentRecord]]:
+        project, found = self.store.load(project_id, envs)
+        if project is None:
+            raise NotFoundError(f"project '{project_id}' not found", code="project_not_found")
+        return project, found
+
+    def _require(self, found: dict[str, m.EnvironmentRecord], project_id: str, env: str) -> m.EnvironmentRecord:
+        head = found.get(env)
+        if head is None or not self.alive(head):
+            raise NotFoundError(f"environment '{env}' of project '{project_id}' not found", code="env_not_found")
+        return head
+
+    def _expect(self, head: m.EnvironmentRecord, expected: int | None) -> None:
+        if expected is not None and expected != head.revision:
+            raise RevisionConflict(head.project_id, head.env, head.revision)
+
+    def _commit(self, previous: m.EnvironmentRecord | None, head: m.EnvironmentRecord) -> None:
+        self.store.put_environment(head, previous.revision if previous else None)
+        entries = ([history_of(previous)] if previous else []) + [history_of(head)]
+        try:
+            self.store.put_history(entries)
+        except UnavailableError:
+            # The change is committed; its entry lives on in the head and is written by the next commit.
+            logger.warning("history entry deferred", extra={"project_id": head.project_id, "env": head.env})
+
+    def _point(self, head: m.EnvironmentRecord, version: m.VersionRecord) -> None:
+        head.version, head.version_seq = version.label, version.seq
+        head.version_hash, head.version_flags = version.content_hash, version.flags
+        self._remember_release(head)
+
+    def _follow(self, head: m.EnvironmentRecord, source: m.EnvironmentRecord) -> None:
+        head.version, head.version_seq = source.version, source.version_seq
+        head.version_hash, head.version_flags = source.version_hash, source.version_flags
+        self._remember_release(head)
+
+    def _remember_release(self, head: m.EnvironmentRecord) -> None:
+        if head.version is None:
+            return
+        releases = {**head.releases, head.version: head.revision}
+        if len(releases) > MAX_RELEASES:
+            releases = dict(sorted(releases.items(), key=lambda kv: kv[1])[-MAX_RELEASES:])
+        head.releases = releases
+
+    def _gate(
+        self, caller: Principal, request_id: str, project_id: str, env: str, version: str, deployment_id: str
+    ) -> m.GateView:
+        result = self.gate(project_id=project_id, environment=env, version=version, deployment_id=deployment_id)
+        reasons = [str(r) for r in result.reasons]
+        if not result.allow:
+            self._audit(
+                caller,
+                request_id,
+                "promote",
+                project_id,
+                env,
+                {"version": version, "decision_id": result.decision_id, "reasons": reasons},
+                status="denied",
+            )
+            raise ForbiddenError(
+                f"the planning gate denied this change of {env}: {'; '.join(reasons) or 'no reason given'}",
+                code="promotion_denied",
+                details=[{"reason": r} for r in reasons] + [{"decision_id": result.decision_id}],
+            )
+        return m.GateView(decision_id=result.decision_id, reasons=reasons)
+
+    def _secret(self, project_id: str, env: str, name: str, value: str) -> m.Variable:
+        secret_id, version = self.secrets.put(project_id, env, name, value, token=str(uuid.uuid4()))
+        return m.Variable(secret=True, secret_id=secret_id, secret_version=version)
+
+    def _apply(
+        self,
+        project_id: str,
+        env: str,
+        variables: dict[str, m.Variable],
+        patch: dict[str, m.VariableInput | None],
+    ) -> tuple[dict[str, m.Variable], list[str]]:
+        """Apply a merge patch of variables; secrets go to the secret store, unchanged values are skipped."""
+        changed = []
+        own_prefix = self.secrets.name(project_id, env, "")
+        for name, given in patch.items():
+            old = variables.get(name)
+            if given is None:
+                if variables.pop(name, None) is not None:
+                    changed.append(name)
+                continue
+            value, flagged = (given, None) if isinstance(given, str) else (given.value, given.secret)
+            secret = m.looks_secret(name) or flagged is True or (flagged is None and old is not None and old.secret)
+            if secret:
+                if (
+                    old is not None
+                    and old.secret
+                    and (old.secret_id or "").startswith(own_prefix)
+                    and self.secrets.get(old.secret_id or "", old.secret_version or "") == value
+                ):
+                    continue
+                variables[name] = self._secret(project_id, env, name, value)
+            else:
+                if old is not None and not old.secret and old.value == value:
+                    continue
+                variables[name] = m.Variable(value=value)
+            changed.append(name)
+        return variables, sorted(changed)
+
+    def _check_size(self, base: dict[str, m.Variable], patch: dict[str, Any]) -> None:
+        size = sum(len(k) + len(x.value or "") + 128 for k, x in base.items() if k not in patch)
+        size += sum(len(k) + len(x if isinstance(x, str) else x.value) + 128 for k, x in patch.items())
+        if size > MAX_CONFIG_BYTES:
+            raise PayloadTooLargeError(
+                f"the environment's configuration would exceed {MAX_CONFIG_BYTES} bytes", code="config_too_large"
+            )
+
+    def _value(self, var: m.Variable) -> str | None:
+        if var.secret:
+            return self.secrets.get(var.secret_id or "", var.secret_version or "")
+        return var.value
+
+    @staticmethod
+    def _shown(var: m.Variable | None) -> str | None:
+        if var is None:
+            return None
+        return m.MASK if var.secret else var.value
+
+    @staticmethod
+    def _effective_flags(head: m.EnvironmentRecord) -> dict[str, bool]:
+        return {**head.version_flags, **head.flags}
+
+    def _view(self, head: m.EnvironmentRecord) -> m.EnvironmentView:
+        return m.EnvironmentView(
+            project_id=head.project_id,
+            env=head.env,
+            version=head.version,
+            revision=head.revision,
+            config_revision=head.config_revision,
+            preview=head.preview,
+            url=f"{self.url_base}/{head.project_id}/{head.env}",
+            created_at=head.created_at,
+            updated_at=head.updated_at,
+            updated_by=head.updated_by,
+            expires_at=iso(head.expires_at) if head.expires_at is not None else None,
+            variables={
+                name: m.VariableView(value=self._shown(var) or "", secret=var.secret)
+                for name, var in sorted(head.variables.items())
+            },
+            feature_flags=self._effective_flags(head),
+        )
+
+    @staticmethod
+    def _entry_view(entry: m.HistoryRecord) -> m.HistoryEntryView:
+        change = entry.last_change
+        return m.HistoryEntryView(
+            project_id=entry.project_id,
+            env=entry.env,
+            revision=entry.revision,
+            config_revision=entry.config_revision,
+            action=change.action,
+            version=entry.version,
+            previous_version=change.previous_version,
+            source_env=change.source_env,
+            created_by=change.created_by,
+            timestamp=change.timestamp,
+            changes=change.changes,
+            deployment_id=change.deployment_id,
+            gate_decision_id=change.gate_decision_id,
+        )
+
+    def _audit(
+        self,
+        caller: Principal,
+        request_id: str,
+        action: str,
+        project_id: str,
+        env: str,
+        details: dict[str, Any],
+        status: str = "allowed",
+    ) -> None:
+        with suppress(UnavailableError):  # the change stands; the structured log line was written
+            self.audit.record(
+                kind="env",
+                request_id=request_id,
+                engine_id=caller.engine_id,
+                status=status,  # type: ignore[arg-type]
+                action_type=action,
+                project_id=project_id,
+                details={"environment": env, **details},
+            )

@@ -1,0 +1,154 @@
+"""Promotion and rollback: moving an environment's version pointer (into production through the gate)."""
+
+from __future__ import annotations
+
+import uuid
+
+from puraify.auth import Principal
+from puraify.clock import iso
+from puraify.environments import models as m
+from puraify.environments import versions as v
+from puraify.environments.base import (
+    MAX_RELEASES,
+    EnvironmentsBase,
+    fingerprints,
+    history_of,
+    version_change,
+)
+from puraify.errors import ConflictError, NotFoundError
+
+
+class Promotion(EnvironmentsBase):
+    """Promote a source's version into a target; roll an environment back to a version it ran."""
+
+    def promote(self, caller: Principal, body: m.EnvPromoteRequest, request_id: str) -> m.EnvPromoteResponse:
+        """Point the target at the source's version; the target keeps its own configuration.
+
+        Into production the Planning Engine's gate decides first. The target already running the
+        source's version (a retried promotion) is answered ``already_deployed`` without a change.
+        """
+        pid, source_name, target_name = body.project_id, body.source_env, body.target_env
+        self._authorize(caller, target_name)
+        if source_name == target_name:
+            raise ConflictError("cannot promote an environment into itself", code="same_environment")
+        _, found = self._load(pid, [source_name, target_name])
+        source = self._require(found, pid, source_name)
+        target = self._require(found, pid, target_name)
+        if target.preview:
+            raise ConflictError(
+                f"'{target_name}' is a preview; previews are not promotion targets", code="target_is_preview"
+            )
+        if source.version is None:
+            raise ConflictError(f"'{source_name}' has no version to promote", code="empty_source")
+        self._expect(target, body.expected_revision)
+        if target.version == source.version:
+            return m.EnvPromoteResponse(
+                status="already_deployed",
+                version=source.version,
+                environment=target_name,
+                previous_version=target.last_change.previous_version,
+                diff_from_previous=m.PromotionDiff(),
+                revision=target.revision,
+                deployment_id=target.last_change.deployment_id,
+                gate=None,
+            )
+        known = self.store.versions(pid, [source.version, target.version or ""])
+        deployment_id = uuid.uuid4().hex
+        gate = None
+        if target_name == m.PRODUCTION:
+            gate = self._gate(caller, request_id, pid, target_name, source.version, deployment_id)
+        changes = v.diff(known.get(target.version or ""), known.get(source.version))
+        env_updated = v.changed_names(target.released, fingerprints(target.variables))
+        at = iso(self.clock())
+        head = target.model_copy(deep=True)
+        head.revision += 1
+        self._follow(head, source)
+        head.released = fingerprints(head.variables)
+        head.updated_at, head.updated_by = at, caller.engine_id
+        head.last_change = m.LastChange(
+            action="promote",
+            created_by=caller.engine_id,
+            timestamp=at,
+            previous_version=target.version,
+            source_env=source_name,
+            deployment_id=deployment_id,
+            gate_decision_id=gate.decision_id if gate else None,
+            request_id=request_id,
+            changes=version_change(
+                changes, v.changed_names(self._effective_flags(target), self._effective_flags(head)), env_updated
+            ),
+        )
+        self._commit(target, head)
+        self._audit(
+            caller,
+            request_id,
+            "promote",
+            pid,
+            target_name,
+            {"source_env": source_name, "version": source.version, "deployment_id": deployment_id},
+        )
+        return m.EnvPromoteResponse(
+            status="ready_for_deploy",
+            version=source.version,
+            environment=target_name,
+            previous_version=target.version,
+            diff_from_previous=m.PromotionDiff(**changes.model_dump(), env_updated=env_updated),
+            revision=head.revision,
+            deployment_id=deployment_id,
+            gate=gate,
+        )
+
+    def rollback(self, caller: Principal, body: m.EnvRollbackRequest, request_id: str) -> m.EnvRollbackResponse:
+        """Put the environment's pointer and configuration back to what they last were at ``version``."""
+        pid, env, label = body.project_id, body.environment, body.version
+        self._authorize(caller, env)
+        _, found = self._load(pid, [env])
+        current = self._require(found, pid, env)
+        self._expect(current, body.expected_revision)
+        known = self.store.versions(pid, [label, current.version or ""])
+        if label not in known:
+            raise NotFoundError(f"project '{pid}' has no version '{label}'", code="version_not_found")
+        revision = current.releases.get(label)
+        snapshot = None
+        if revision == current.revision:
+            snapshot = history_of(current)
+        elif revision is not None:
+            snapshot = self.store.history_entry(pid, env, revision)
+        if snapshot is None:
+            raise ConflictError(
+                f"'{env}' never ran version '{label}' (or not within its last {MAX_RELEASES} releases)",
+                code="version_never_deployed",
+            )
+        if current.version == label and current.variables == snapshot.variables and current.flags == snapshot.flags:
+            return m.EnvRollbackResponse(
+                status="unchanged", previous_version=current.version, environment=self._view(current)
+            )
+        target = known[label]
+        at = iso(self.clock())
+        head = current.model_copy(deep=True)
+        head.revision += 1
+        config_changed = current.variables != snapshot.variables or current.flags != snapshot.flags
+        if config_changed:
+            head.config_revision += 1
+        head.variables, head.flags = dict(snapshot.variables), dict(snapshot.flags)
+        self._point(head, target)
+        head.released = fingerprints(head.variables)
+        head.updated_at, head.updated_by = at, caller.engine_id
+        changes = v.diff(known.get(current.version or ""), target)
+        head.last_change = m.LastChange(
+            action="rollback",
+            created_by=caller.engine_id,
+            timestamp=at,
+            previous_version=current.version,
+            request_id=request_id,
+            changes=version_change(
+                changes,
+                v.changed_names(self._effective_flags(current), self._effective_flags(head)),
+                v.changed_names(fingerprints(current.variables), fingerprints(head.variables)),
+            ),
+        )
+        self._commit(current, head)
+        self._audit(caller, request_id, "rollback", pid, env, {"version": label, "from": current.version})
+        return m.EnvRollbackResponse(
+            status="rolled_back", previous_version=current.version, environment=self._view(head)
+        )
