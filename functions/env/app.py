@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from puraify import environments, runtime
 from puraify.environments import models as m
-from puraify.http import caller, create_app, handle, is_schedule, request_id, respond
+from puraify.http import caller, create_app, handle, if_none_match, is_schedule, request_id, respond, respond_cached
 from puraify.observability import logger, metrics
 
 app = create_app()
@@ -45,6 +45,18 @@ def rollback(body: m.EnvRollbackRequest) -> m.EnvRollbackResponse:
 @app.get("/env/compare")
 def compare(project_id: ProjectQuery, source: EnvQuery, target: EnvQuery) -> m.EnvCompareResponse:
     return _service().compare(caller(app), project_id, source, target)
+
+
+@app.get("/env/<project_id>/versions/<label>")
+def version(project_id: str, label: str) -> Response[m.VersionView | None]:
+    found = _service().version(caller(app), project_id, label, if_none_match(app))
+    return respond_cached(found.etag, found.body)
+
+
+@app.get("/env/<project_id>/<environment>/resolved")
+def resolved(project_id: str, environment: str) -> Response[m.ResolvedView | None]:
+    found = _service().resolved(caller(app), project_id, environment, request_id(app), if_none_match(app))
+    return respond_cached(found.etag, found.body)
 
 
 @app.get("/env/<project_id>")

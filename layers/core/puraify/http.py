@@ -150,3 +150,16 @@ def respond(status: int, model: Any) -> Response:
 def is_schedule(event: dict[str, Any]) -> bool:
     """Whether a function was invoked by an EventBridge schedule rather than through the API."""
     return event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event"
+
+
+def if_none_match(app: APIGatewayHttpResolver) -> str | None:
+    """The request's ``If-None-Match`` header (the entity tags the caller already holds)."""
+    return (app.current_event.headers or {}).get("if-none-match")
+
+
+def respond_cached(etag: str, model: Any | None) -> Response:
+    """200 with the model and its ``ETag``, or 304 with only the tag when ``model`` is None."""
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if model is None:
+        return Response(status_code=304, headers=headers, body=None)
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=model, headers=headers)

@@ -34,6 +34,10 @@ class MemoryEnvironmentStore:
                 found[label] = record.model_copy(update={} if with_state else {"state": None}, deep=True)
         return found
 
+    def version_hash(self, project_id: str, label: str) -> str | None:
+        record = self.version_records.get((project_id, label))
+        return record.content_hash if record else None
+
     def history_entry(self, project_id: str, env: str, revision: int) -> m.HistoryRecord | None:
         return self.entries.get((project_id, env, revision))
 

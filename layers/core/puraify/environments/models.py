@@ -19,7 +19,15 @@ def _not_reserved(value: str) -> str:
 PROJECT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 ENV_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"  # lowercase, digits and '-', at most 32
 ProjectId = Annotated[str, StringConstraints(pattern=PROJECT_PATTERN), AfterValidator(_not_reserved)]
-EnvName = Annotated[str, StringConstraints(pattern=ENV_PATTERN)]
+
+
+def _not_reserved_env(value: str) -> str:
+    if value == "versions":  # GET /env/{project_id}/versions/{label} is a route of its own
+        raise ValueError("'versions' is reserved and cannot be an environment name")
+    return value
+
+
+EnvName = Annotated[str, StringConstraints(pattern=ENV_PATTERN), AfterValidator(_not_reserved_env)]
 Label = Annotated[str, StringConstraints(pattern=r"^v\d{1,6}\.\d{1,6}\.\d{1,6}$")]
 VarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
 FlagName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -386,3 +394,38 @@ class EnvCompareResponse(BaseModel):
 class SweepResult(BaseModel):
     removed: list[str]
     secrets_deleted: int
+
+
+# --- the read path for engines -------------------------------------------------------------
+
+
+class VersionView(BaseModel):
+    """``GET /env/{project_id}/versions/{label}``: an immutable version, its state and metadata."""
+
+    project_id: str
+    label: str
+    sequence: int
+    content_hash: str
+    published_into: str
+    created_at: str
+    created_by: str
+    entities: list[str]
+    flows: dict[str, str]
+    feature_flags: dict[str, bool]
+    state: dict[str, Any]
+
+
+class ResolvedView(BaseModel):
+    """``GET /env/{project_id}/{environment}/resolved``: what an engine should run there now."""
+
+    project_id: str
+    environment: str
+    version: str | None
+    revision: int
+    config_revision: int
+    updated_at: str
+    updated_by: str
+    secrets: Literal["revealed", "masked"]
+    variables: dict[str, VariableView]
+    feature_flags: dict[str, bool]
+    state: dict[str, Any] | None

@@ -16,9 +16,10 @@ from puraify.environments.configuration import Configuration
 from puraify.environments.previews import Previews
 from puraify.environments.promotion import Promotion
 from puraify.environments.publish import Publishing
+from puraify.environments.reads import Reads
 
 __all__ = ["Environments", "EnvironmentStore", "Gate", "SecretStore", "fingerprints", "history_of"]
 
 
-class Environments(Publishing, Promotion, Configuration, Comparison, Previews, EnvironmentsBase):
+class Environments(Publishing, Promotion, Configuration, Comparison, Reads, Previews, EnvironmentsBase):
     """Projects' environments, versions, promotion, rollback and configuration (one module per verb)."""

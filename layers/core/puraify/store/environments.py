@@ -84,9 +84,9 @@ class DynamoEnvironmentStore:
         if not wanted:
             return {}
         keys = [{"project_id": to_value(project_id), "label": to_value(label)} for label in wanted]
-        extra: dict[str, Any] = {"ExpressionAttributeNames": {"#l": "label"}}
+        extra: dict[str, Any] = {}
         if not with_state:
-            extra["ProjectionExpression"] = _SUMMARY
+            extra = {"ProjectionExpression": _SUMMARY, "ExpressionAttributeNames": {"#l": "label"}}
         found = {}
         for item in self._batch_get(self.versions_table, keys, **extra):
             body = from_item(item)
@@ -95,6 +95,15 @@ class DynamoEnvironmentStore:
             record = VersionRecord.model_validate(body)
             found[record.label] = record
         return found
+
+    def version_hash(self, project_id: str, label: str) -> str | None:
+        """A version's content hash alone (a small read that answers a conditional GET); None if absent."""
+        item = self._get(
+            TableName=self.versions_table,
+            Key={"project_id": to_value(project_id), "label": to_value(label)},
+            ProjectionExpression="content_hash",
+        )
+        return item["content_hash"]["S"] if item else None
 
     def history_entry(self, project_id: str, env: str, revision: int) -> HistoryRecord | None:
         """One history entry, read consistently."""
