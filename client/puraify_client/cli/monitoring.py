@@ -26,6 +26,11 @@ def _filters(func: Any) -> Any:
             ("status", "success, error, ..."),
             ("event-type", "execution, validation, ..."),
             ("flow", "Flow id."),
+            ("user", "User id (the user's trail)."),
+            ("session", "Session id."),
+            ("environment", "production, staging, ..."),
+            ("version", "The reporting engine's version."),
+            ("request-id", "Request id."),
             ("since", "ISO 8601 time or epoch seconds, e.g. 2025-07-25T14:00:00Z."),
         ]
     ):
@@ -33,7 +38,7 @@ def _filters(func: Any) -> Any:
     return click.option("--project", required=True, help="Project id.")(func)
 
 
-_API_NAMES = {"flow": "flow_id"}
+_API_NAMES = {"flow": "flow_id", "user": "user_id", "session": "session_id"}
 
 
 def _params(filters: dict[str, str | None]) -> dict[str, str | None]:

@@ -18,11 +18,20 @@ from puraify_client.transport import SAFE, UNSAFE
 
 
 class LogEvent(Request):
-    """One event as engines send it; ``event_id`` makes a retried send idempotent."""
+    """One event as engines send it; ``event_id`` makes a retried send idempotent.
+
+    ``event_type`` may be left out (the control plane derives it from ``status``); fields beyond
+    these go in ``attributes``.
+    """
 
     project_id: str
-    event_type: str
+    event_type: str | None = None
     flow_id: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    environment: str | None = None
+    version: str | None = None
+    request_id: str | None = None
     engine: str | None = None
     platform: str | None = None
     action: str | None = None
@@ -33,6 +42,7 @@ class LogEvent(Request):
     error_type: str | None = None
     message: str | None = None
     details: dict[str, Any] | None = None
+    attributes: dict[str, Any] | None = None
     event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -73,7 +83,14 @@ class AlertResponse(Response):
 
 
 class LogRecord(Response):
+    type: str | None = None
     event_type: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    environment: str | None = None
+    version: str | None = None
+    request_id: str | None = None
+    attributes: dict[str, Any] | None = None
     duration_ms: float | None = None
     retries: int | None = None
     error_type: str | None = None
@@ -202,8 +219,9 @@ class Monitoring(Service):
     async def logs(
         self, project_id: str, *, limit: int | None = None, cursor: str | None = None, **filters: str | None
     ) -> LogsPage:
-        """One page of a project's logs, newest first (at most 1,000). Filters: engine, platform, status,
-        event_type, flow_id, since, until (ISO 8601 or epoch seconds)."""
+        """One page of a project's logs, newest first (at most 1,000). Filters: engine, platform (both
+        ignore case), status, event_type, flow_id, user_id, session_id, environment, version, request_id,
+        since, until (ISO 8601 or epoch seconds)."""
         params = {"project_id": project_id, **filters, "limit": limit, "cursor": cursor}
         return await self.transport.call("GET", "/monitoring/logs", LogsPage, safety=SAFE, params=params)
 
@@ -225,9 +243,19 @@ class Monitoring(Service):
         params = {"project_id": project_id, "since": since}
         return await self.transport.call("GET", "/monitoring/stats", StatsResponse, safety=SAFE, params=params)
 
-    async def audit(self, project_id: str, *, flow_id: str | None = None, since: str | None = None) -> AuditResponse:
-        """The ordered timeline of a project or one flow: events, alerts and control-plane decisions."""
-        params = {"project_id": project_id, "flow_id": flow_id, "since": since}
+    async def audit(
+        self,
+        project_id: str,
+        *,
+        flow_id: str | None = None,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        since: str | None = None,
+    ) -> AuditResponse:
+        """The ordered timeline of a project, or of one flow, user or session: events, alerts and
+        their transitions, control-plane decisions."""
+        params = {"project_id": project_id, "flow_id": flow_id, "user_id": user_id, "session_id": session_id,
+                  "since": since}  # fmt: skip
         return await self.transport.call("GET", "/monitoring/audit", AuditResponse, safety=SAFE, params=params)
 
     async def engine_event(self, event_type: str, **fields: Any) -> EngineEventResponse:

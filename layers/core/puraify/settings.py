@@ -43,6 +43,7 @@ class Settings(BaseModel):
     alert_threshold_count: int = Field(default=20, ge=1)
     alert_threshold_window_seconds: int = Field(default=300, ge=10, le=86400)
     alert_flood_window_seconds: int = Field(default=600, ge=0, le=86400)
+    alert_auto_resolve_minutes: int = Field(default=30, ge=1, le=10080)
     alert_notify_min_severity: Literal["low", "medium", "high", "critical"] = "high"
     alert_open_hours: int = Field(default=24, ge=1, le=24 * 90)
     alert_severity_rules: str = ""  # JSON list of {"pattern": regex, "severity": ...}; empty = built-in rules
@@ -97,6 +98,7 @@ _ENV = {
     "PURAIFY_ALERT_THRESHOLD_COUNT": "alert_threshold_count",
     "PURAIFY_ALERT_THRESHOLD_WINDOW_SECONDS": "alert_threshold_window_seconds",
     "PURAIFY_ALERT_FLOOD_WINDOW_SECONDS": "alert_flood_window_seconds",
+    "PURAIFY_ALERT_AUTO_RESOLVE_MINUTES": "alert_auto_resolve_minutes",
     "PURAIFY_ALERT_NOTIFY_MIN_SEVERITY": "alert_notify_min_severity",
     "PURAIFY_ALERT_OPEN_HOURS": "alert_open_hours",
     "PURAIFY_ALERT_SEVERITY_RULES": "alert_severity_rules",

@@ -46,15 +46,20 @@ def test_single_event_is_accepted_and_readable(aws, project, sample, writer, rea
 
 def test_batch_with_one_bad_event_keeps_the_others(aws, project, writer, reader, invoke):
     events = [_event(project, i) for i in range(5)]
-    events[2] = {**events[2], "duration_ms": -5, "surprise": True}
+    events[1] = {**events[1], "duration_ms": -5}
+    events[2] = {**events[2], "duration_ms": 1e-300}  # DynamoDB stores no number this small
+    events[3] = {**events[3], "message": "\ud800 lone surrogate"}
+    events[4] = {**events[4], "surprise": {"nested": [1e200]}}
     # When
     reply = invoke("log/ingest", engine=writer, body={"events": events})
     # Then
-    assert reply.status == 202
-    assert reply.body["accepted"] == 4
-    assert [r["index"] for r in reply.body["rejected"]] == [2]
-    assert "duration_ms" in reply.body["rejected"][0]["error"] and "surprise" in reply.body["rejected"][0]["error"]
-    assert len(_stored(aws, project)) == 4
+    assert reply.status == 202, reply.body
+    assert reply.body["accepted"] == 1
+    assert [r["index"] for r in reply.body["rejected"]] == [1, 2, 3, 4]
+    errors = [r["error"] for r in reply.body["rejected"]]
+    assert "duration_ms" in errors[0] and "1e-130" in errors[1] and "Unicode" in errors[2]
+    assert "attributes" in errors[3]
+    assert len(_stored(aws, project)) == 1
 
 
 def test_retried_events_with_event_id_are_stored_and_counted_once(aws, project, writer, reader, invoke):

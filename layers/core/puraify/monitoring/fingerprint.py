@@ -16,12 +16,14 @@ from puraify.monitoring.models import SEVERITIES
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?\b"), "<ts>"),
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?#]*)\?[^\s#]*", re.I), r"\1?<query>"),
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<id>"),
     (re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b"), "<email>"),
     (re.compile(r"(?i)\b(bearer\s+|(?:token|key|secret|password)\s*[=:]\s*)\S+"), r"\1<secret>"),
     (re.compile(r"\b[A-Za-z0-9_-]*\d[A-Za-z0-9_-]*[A-Za-z][A-Za-z0-9_-]{10,}\b"), "<token>"),
     (re.compile(r"\b[A-Za-z0-9_-]*[A-Za-z][A-Za-z0-9_-]*\d[A-Za-z0-9_-]{10,}\b"), "<token>"),
-    (re.compile(r"\b0x[0-9a-f]+\b|\b[0-9a-f]{12,}\b", re.I), "<hex>"),
+    # hex ids of 6+ characters holding a digit (request 8f1c2a); all-letter words such as "facade" stay
+    (re.compile(r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]*\d)[0-9a-f]{6,}\b", re.I), "<id>"),
     (re.compile(r"\d+(\.\d+)?"), "<n>"),
 ]
 _SPACE = re.compile(r"\s+")

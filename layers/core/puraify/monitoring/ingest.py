@@ -161,6 +161,8 @@ def _aggregate(
                 "error_type": record.get("error_type"),
                 "platform": record.get("platform"),
                 "engine": record.get("engine"),
+                "platform_key": (record.get("platform") or "").lower() or None,
+                "engine_key": (record.get("engine") or "").lower() or None,
                 "severity": record["severity"],
                 "count": 0,
                 "first_seen": record["timestamp"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -32,52 +33,138 @@ FUTURE_TOLERANCE = timedelta(days=1)
 
 
 MAX_DETAILS_DEPTH = 8
+MAX_ATTRIBUTES = 32
+MAX_ATTRIBUTES_BYTES = 8 * 1024
+# DynamoDB numbers: 38 significant digits, magnitude 1e-130 .. 9.99e125 (or 0).
+MIN_NUMBER = 1e-130
+MAX_NUMBER = 9.9e125
+DEFAULT_EVENT_TYPES = {"error": "error", "other": "action", "none": "event"}
 
 
-def _storable(value: Any, depth: int = 0) -> None:
+def storable_number(value: float | int) -> None:
+    """Reject a number DynamoDB cannot store."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if abs(value) >= 10**38:
+            raise ValueError("numbers must have at most 38 digits")
+        return
+    if math.isnan(value) or math.isinf(value):
+        raise ValueError("numbers must be finite")
+    if value != 0 and not MIN_NUMBER <= abs(value) <= MAX_NUMBER:
+        raise ValueError("numbers must be 0 or between 1e-130 and 9.9e125 in magnitude (what DynamoDB stores)")
+
+
+def _storable(value: Any, depth: int = 0, what: str = "details") -> None:
     """Reject what DynamoDB would refuse (so one bad event cannot fail a whole batch)."""
     if depth > MAX_DETAILS_DEPTH:
-        raise ValueError(f"details may nest at most {MAX_DETAILS_DEPTH} levels")
+        raise ValueError(f"{what} may nest at most {MAX_DETAILS_DEPTH} levels")
     if isinstance(value, dict):
-        for item in value.values():
-            _storable(item, depth + 1)
+        for key, item in value.items():
+            if not isinstance(key, str) or not key:
+                raise ValueError(f"{what} keys must be non-empty strings")
+            _storable(item, depth + 1, what)
     elif isinstance(value, list):
         for item in value:
-            _storable(item, depth + 1)
+            _storable(item, depth + 1, what)
     elif isinstance(value, bool) or value is None or isinstance(value, str):
         return
-    elif isinstance(value, int) and abs(value) >= 10**38:
-        raise ValueError("details numbers must have at most 38 digits")
-    elif isinstance(value, float) and not (value == 0 or 1e-125 < abs(value) < 1e125):
-        raise ValueError("details numbers must be finite and within 1e-125..1e125")
+    elif isinstance(value, int | float):
+        try:
+            storable_number(value)
+        except ValueError as error:
+            raise ValueError(f"{what} {error}") from None
+    else:
+        raise ValueError(f"{what} values must be JSON values")
 
 
-def _small_details(value: dict[str, Any] | None) -> dict[str, Any] | None:
+def _bounded(value: dict[str, Any] | None, what: str, max_bytes: int) -> dict[str, Any] | None:
     if value is None:
         return None
-    if len(json.dumps(value, default=str)) > MAX_DETAILS_BYTES:
-        raise ValueError(f"details must serialize to at most {MAX_DETAILS_BYTES} bytes")
-    _storable(value)
+    if len(json.dumps(value, default=str)) > max_bytes:
+        raise ValueError(f"{what} must serialize to at most {max_bytes} bytes")
+    _storable(value, what=what)
     return value
 
 
+def _small_details(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    return _bounded(value, "details", MAX_DETAILS_BYTES)
+
+
+def _small_attributes(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None and len(value) > MAX_ATTRIBUTES:
+        raise ValueError(f"at most {MAX_ATTRIBUTES} attributes (unknown fields), got {len(value)}")
+    return _bounded(value, "attributes", MAX_ATTRIBUTES_BYTES) or None
+
+
+def _finite_duration(value: float | None) -> float | None:
+    if value is not None:
+        storable_number(value)
+    return value
+
+
+Label = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
 class LogEvent(Request):
-    """One event as engines send it to ``POST /monitoring/logs``."""
+    """One event as engines send it to ``POST /monitoring/logs``.
+
+    ``action_type`` is accepted for ``action`` (the name ``/actions/check`` uses); fields the
+    model does not know are kept under ``attributes``.
+    """
 
     project_id: Id
-    event_type: Name
+    event_type: Name | None = None
     flow_id: Id | None = None
     engine: Name | None = None
     platform: Name | None = None
     action: Name | None = None
     status: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
-    duration_ms: float | None = Field(default=None, ge=0, le=86_400_000, allow_inf_nan=False)
+    duration_ms: Annotated[
+        float | None, AfterValidator(_finite_duration), Field(ge=0, le=86_400_000, allow_inf_nan=False)
+    ] = None
     retries: int | None = Field(default=None, ge=0, le=10_000)
     timestamp: datetime | None = None
     error_type: Name | None = None
     message: str | None = Field(default=None, max_length=4096)
     event_id: Id | None = None
+    user_id: Label | None = None
+    session_id: Label | None = None
+    environment: Name | None = None
+    version: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    request_id: Label | None = None
     details: Annotated[dict[str, Any] | None, AfterValidator(_small_details)] = None
+    attributes: Annotated[dict[str, Any] | None, AfterValidator(_small_attributes)] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_traffic(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        try:
+            json.dumps(data, ensure_ascii=False, default=str).encode()
+        except UnicodeEncodeError:
+            raise ValueError("the event holds text that is not valid Unicode (a lone surrogate)") from None
+        data = dict(data)
+        if "action_type" in data:
+            synonym = data.pop("action_type")
+            if data.get("action") is not None and synonym is not None and data["action"] != synonym:
+                raise ValueError("action and action_type (its synonym) disagree; send one of them")
+            if data.get("action") is None:
+                data["action"] = synonym
+        unknown = {k: data.pop(k) for k in [k for k in data if k not in cls.model_fields]}
+        if unknown:
+            given = data.get("attributes")
+            if given is not None and not isinstance(given, dict):
+                return data  # the field's own validation reports it
+            data["attributes"] = {**(given or {}), **unknown}
+        if data.get("event_type") is None:
+            status = data.get("status")
+            if isinstance(status, str) and status.strip().lower() in ERROR_STATUSES:
+                data["event_type"] = DEFAULT_EVENT_TYPES["error"]
+            else:
+                data["event_type"] = DEFAULT_EVENT_TYPES["other" if status is not None else "none"]
+        return data
 
     @field_validator("timestamp")
     @classmethod
@@ -91,9 +178,14 @@ class LogEvent(Request):
         return value
 
     @property
+    def type(self) -> str:
+        """The event type (always set: given, or derived from ``status``)."""
+        return self.event_type or DEFAULT_EVENT_TYPES["none"]
+
+    @property
     def is_error(self) -> bool:
         """An error: ``status`` error/failed/failure, or ``event_type`` error."""
-        return (self.status or "").lower() in ERROR_STATUSES or self.event_type.lower() == "error"
+        return (self.status or "").lower() in ERROR_STATUSES or self.type.lower() == "error"
 
 
 class LogIngestResponse(BaseModel):
@@ -113,6 +205,10 @@ class AlertRequest(Request):
     details: Annotated[dict[str, Any] | None, AfterValidator(_small_details)] = None
 
 
+AlertStatus = Literal["open", "acknowledged", "resolved"]
+ALERT_STATUSES: tuple[str, ...] = ("open", "acknowledged", "resolved")
+
+
 class AlertResponse(BaseModel):
     alert_id: str
     project_id: str
@@ -120,13 +216,32 @@ class AlertResponse(BaseModel):
     severity: str
     message: str
     triggered_by: str
+    raised_by: str | None = None
     flow_id: str | None = None
     details: dict[str, Any] | None = None
+    fingerprint: str | None = None
+    regression: bool = False
     created_at: str
     status: str
+    acknowledged_by: str | None = None
+    acknowledged_at: str | None = None
+    resolved_by: str | None = None
+    resolved_at: str | None = None
+    history: list[dict[str, Any]] = []
     notified: bool
     suppressed: bool = False
     delivery: dict[str, Any]
+
+
+class AlertTransitionRequest(Request):
+    """``POST /monitoring/alerts/{alert_id}/acknowledge|resolve``: an optional reason."""
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = None
+
+
+class AlertsPage(BaseModel):
+    alerts: list[AlertResponse]
+    next_cursor: str | None = None
 
 
 def _epoch(value: str) -> float:
@@ -160,6 +275,11 @@ class LogsQuery(Query):
     status: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
     event_type: Name | None = None
     flow_id: Id | None = None
+    user_id: Label | None = None
+    session_id: Label | None = None
+    environment: Name | None = None
+    version: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    request_id: Label | None = None
     since: TimeParam = None
     until: TimeParam = None
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
@@ -187,8 +307,24 @@ class StatsQuery(Query):
 class AuditQuery(Query):
     project_id: Id
     flow_id: Id | None = None
+    user_id: Label | None = None
+    session_id: Label | None = None
     since: TimeParam = None
     limit: int = Field(default=MAX_PAGE, ge=1, le=MAX_PAGE)
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> AuditQuery:
+        if sum(v is not None for v in (self.flow_id, self.user_id, self.session_id)) > 1:
+            raise ValueError("give at most one of flow_id, user_id, session_id")
+        return self
+
+
+class AlertsQuery(Query):
+    project_id: Id
+    status: AlertStatus | None = None
+    severity: Severity | None = None
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+    cursor: Annotated[str, StringConstraints(max_length=512)] | None = None
 
 
 def default_since(since: float | None, hours: int = 24) -> float:

@@ -21,11 +21,27 @@ if TYPE_CHECKING:
     from puraify.runtime import Runtime
 
 STATS_MAX_EVENTS = 100_000
-_HIDDEN = frozenset({"pk", "sk", "ts", "err_pk", "flow_pk", "is_error"})
+MAX_ALERTS_READ = 5_000
+_HIDDEN = frozenset(
+    {"pk", "sk", "ts", "err_pk", "flow_pk", "user_pk", "session_pk", "is_error", "platform_key", "engine_key"}
+)
+# Filters that ignore case compare the lower-cased copy stored beside the value.
+_FOLDED = {"platform": "platform_key", "engine": "engine_key"}
 
 
 def _event_view(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _HIDDEN}
+    shown = {k: v for k, v in item.items() if k not in _HIDDEN}
+    shown["type"] = item.get("event_type")
+    return shown
+
+
+def _filters(values: dict[str, str | None]) -> dict[str, str]:
+    """Equality filters for the store: platform and engine compared case-insensitively."""
+    found = {}
+    for name, value in values.items():
+        if value is not None:
+            found[_FOLDED.get(name, name)] = value.lower() if name in _FOLDED else value
+    return found
 
 
 def encode_cursor(position: str) -> str:
@@ -50,17 +66,30 @@ def decode_cursor(cursor: str) -> str:
 
 def logs(store: Any, q: LogsQuery) -> dict[str, Any]:
     """One page of a project's events, newest first, and the cursor of the next page (or None)."""
-    filters = {k: v for k, v in {"engine": q.engine, "platform": q.platform, "status": q.status,
-                                 "event_type": q.event_type}.items() if v is not None}  # fmt: skip
-    index = "by_flow" if q.flow_id else "errors" if (q.status or "").lower() in ERROR_STATUSES else "by_time"
+    index, subject = _index(q.flow_id, q.session_id, q.user_id, q.status)
+    filters = _filters(
+        {
+            "engine": q.engine,
+            "platform": q.platform,
+            "status": q.status,
+            "event_type": q.event_type,
+            "environment": q.environment,
+            "version": q.version,
+            "request_id": q.request_id,
+            # the subject the index does not select on is a filter
+            **{k: v for k, v in (("flow_id", q.flow_id), ("session_id", q.session_id), ("user_id", q.user_id))
+               if v is not None and k != subject},
+        }
+    )  # fmt: skip
     low = clock.iso(q.since) if q.since is not None else ""
     high = f"{clock.iso(q.until)}#{HIGH}" if q.until is not None else HIGH
     before = decode_cursor(q.cursor) if q.cursor else None
     if before is not None:
         high = min(high, before)
     items, more = store.query_events(
-        q.project_id, index=index, flow_id=q.flow_id, low=low, high=high, filters=filters, limit=q.limit + 1
-    )
+        q.project_id, index=index, key=_subject_value(q, subject), low=low, high=high, filters=filters,
+        limit=q.limit + 1,
+    )  # fmt: skip
     items = [i for i in items if i["ts"] != before]
     more = more or len(items) > q.limit
     page = items[: q.limit]
@@ -70,12 +99,29 @@ def logs(store: Any, q: LogsQuery) -> dict[str, Any]:
     }
 
 
+_SUBJECT_INDEXES = (("flow_id", "by_flow"), ("session_id", "by_session"), ("user_id", "by_user"))
+
+
+def _index(flow_id: str | None, session_id: str | None, user_id: str | None, status: str | None) -> tuple[str, str]:
+    """The index a read uses: a flow, session or user timeline when asked, else errors or all by time."""
+    given = {"flow_id": flow_id, "session_id": session_id, "user_id": user_id}
+    for field, index in _SUBJECT_INDEXES:
+        if given[field] is not None:
+            return index, field
+    return ("errors" if (status or "").lower() in ERROR_STATUSES else "by_time"), ""
+
+
+def _subject_value(q: Any, subject: str) -> str | None:
+    return getattr(q, subject) if subject else None
+
+
 def errors(store: Any, window_seconds: int, q: ErrorsQuery) -> dict[str, Any]:
     """Errors grouped by fingerprint since ``q.since`` (at window granularity), most frequent first."""
     since = default_since(q.since)
     window = int(since // window_seconds) * window_seconds
-    filters = {k: v for k, v in {"engine": q.engine, "platform": q.platform}.items() if v is not None}
-    windows, truncated = store.error_groups(q.project_id, window, filters)
+    windows, truncated = store.error_groups(
+        q.project_id, window, _filters({"engine": q.engine, "platform": q.platform})
+    )
     grouped: dict[str, dict[str, Any]] = {}
     for w in windows:
         group = grouped.get(w["fingerprint"])
@@ -160,18 +206,27 @@ def stats(store: Any, q: StatsQuery) -> dict[str, Any]:
 def audit(store: Any, audit_store: Any, q: AuditQuery) -> dict[str, Any]:
     """The ordered timeline of a project or one flow: events, alerts and control-plane decisions."""
     low = clock.iso(q.since) if q.since is not None else ""
-    events, _ = store.query_events(
-        q.project_id, index="by_flow" if q.flow_id else "by_time", flow_id=q.flow_id, low=low, limit=q.limit
-    )
-    alerts = [a for a in store.alerts(q.project_id, low, q.limit) if not q.flow_id or a.get("flow_id") == q.flow_id]
-    decisions = [
-        d
-        for d in audit_store.by_project(q.project_id)
-        if (not q.flow_id or d.get("flow_id") == q.flow_id) and d.get("timestamp", "") >= low
-    ]
+    index, subject = _index(q.flow_id, q.session_id, q.user_id, None)
+    value = _subject_value(q, subject)
+    events, _ = store.query_events(q.project_id, index=index, key=value, low=low, limit=q.limit)
+
+    def about(item: dict[str, Any]) -> bool:
+        return not subject or item.get(subject) == value
+
+    # Every alert of the project (not only those raised since ``low``): a transition after ``low``
+    # of an older alert belongs to the timeline.
+    alerts = [a for a in store.alerts(q.project_id, "", MAX_ALERTS_READ) if about(a)]
+    transitions = [
+        {"kind": "alert_" + step["status"], "timestamp": step["at"], "alert_id": a["alert_id"],
+         "severity": a["severity"], "by": step.get("by"), "reason": step.get("reason")}
+        for a in alerts for step in a.get("history", [])[1:] if step["at"] >= low
+    ]  # fmt: skip
+    alerts = [a for a in alerts if a["created_at"] >= low]
+    decisions = [d for d in audit_store.by_project(q.project_id) if about(d) and d.get("timestamp", "") >= low]
     timeline = (
         [{"kind": "event", **_event_view(e)} for e in events]
         + [{"kind": "alert", "timestamp": a["created_at"], **view(a)} for a in alerts]
+        + transitions
         + [
             {
                 **{k: v for k, v in d.items() if k not in ("pk", "sk", "project_pk", "project_sk", "kind")},
@@ -185,8 +240,15 @@ def audit(store: Any, audit_store: Any, q: AuditQuery) -> dict[str, Any]:
     return {
         "project_id": q.project_id,
         "flow_id": q.flow_id,
+        "user_id": q.user_id,
+        "session_id": q.session_id,
         "timeline": timeline[-q.limit :],
-        "counts": {"events": len(events), "alerts": len(alerts), "decisions": len(decisions)},
+        "counts": {
+            "events": len(events),
+            "alerts": len(alerts),
+            "alert_transitions": len(transitions),
+            "decisions": len(decisions),
+        },
     }
 
 

@@ -31,7 +31,10 @@ from puraify.errors import UnavailableError
 from puraify.store.clients import client
 from puraify.store.items import from_item, is_condition_failure, to_item, to_value, unavailable
 
-_KEYS = ("pk", "sk", "ts", "err_pk", "flow_pk", "pending")
+_KEYS = ("pk", "sk", "ts", "err_pk", "flow_pk", "user_pk", "session_pk", "pending", "unresolved_pk", "auto_pk")
+# index -> (its partition attribute, the prefix of its value); the value is <prefix><project>#<subject>
+SUBJECT_INDEXES = {"by_flow": ("flow_pk", "FL#"), "by_session": ("session_pk", "SE#"), "by_user": ("user_pk", "US#")}
+SUBJECT_FIELDS = {"by_flow": "flow_id", "by_session": "session_id", "by_user": "user_id"}
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="puraify-monitoring")
 HIGH = "~"  # sorts after every key character used here
 
@@ -70,8 +73,12 @@ class DynamoMonitoringStore:
         item = {**event, **key, "ts": f"{event['timestamp']}#{event['event_id']}"}
         if event.get("is_error"):
             item["err_pk"] = key["pk"]
-        if event.get("flow_id"):
-            item["flow_pk"] = f"FL#{event['project_id']}#{event['flow_id']}"
+        for index, (attribute, prefix) in SUBJECT_INDEXES.items():
+            if event.get(SUBJECT_FIELDS[index]):
+                item[attribute] = f"{prefix}{event['project_id']}#{event[SUBJECT_FIELDS[index]]}"
+        for field in ("platform", "engine"):
+            if event.get(field):
+                item[f"{field}_key"] = event[field].lower()
         return item
 
     # --- events ------------------------------------------------------------------------------
@@ -124,7 +131,7 @@ class DynamoMonitoringStore:
         project_id: str,
         *,
         index: str,
-        flow_id: str | None = None,
+        key: str | None = None,
         low: str = "",
         high: str = HIGH,
         filters: dict[str, str] | None = None,
@@ -134,12 +141,14 @@ class DynamoMonitoringStore:
     ) -> tuple[list[dict[str, Any]], bool]:
         """Unexpired events with ``low <= ts <= high`` from one index, merged across shards.
 
+        ``key`` is the flow, session or user id for the ``by_flow``, ``by_session``, ``by_user`` indexes.
         Returns at most ``limit`` events (newest first unless told otherwise) and whether more exist.
         """
         if low > high:
             return [], False  # an empty range (DynamoDB refuses BETWEEN with bounds reversed)
-        if index == "by_flow":
-            partitions = [("flow_pk", f"FL#{project_id}#{flow_id}")]
+        if index in SUBJECT_INDEXES:
+            attribute, prefix = SUBJECT_INDEXES[index]
+            partitions = [(attribute, f"{prefix}{project_id}#{key}")]
         else:
             attr = "err_pk" if index == "errors" else "pk"
             partitions = [(attr, f"EV#{project_id}#{shard}") for shard in range(self.shards)]
@@ -206,7 +215,16 @@ class DynamoMonitoringStore:
             "window_start = :w",
         ]
         names: dict[str, str] = {}
-        for field in ("fingerprint", "error_type", "platform", "engine", "sample", "severity"):
+        for field in (
+            "fingerprint",
+            "error_type",
+            "platform",
+            "engine",
+            "platform_key",
+            "engine_key",
+            "sample",
+            "severity",
+        ):
             if group.get(field) is not None:
                 sets.append(f"#{field} = :{field}")
                 names[f"#{field}"] = field

@@ -9,7 +9,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from puraify import clock
-from puraify.store.monitoring import HIGH, window_key
+from puraify.store.monitoring import HIGH, SUBJECT_FIELDS, window_key
+
+
+def _shown(item: dict[str, Any], field: str) -> Any:
+    """A field as the DynamoDB store filters it (``platform_key`` is the lower-cased ``platform``)."""
+    if field.endswith("_key") and item.get(field) is None and isinstance(item.get(field[:-4]), str):
+        return item[field[:-4]].lower()
+    return item.get(field)
 
 
 class MemoryMonitoringStore:
@@ -35,7 +42,7 @@ class MemoryMonitoringStore:
         project_id: str,
         *,
         index: str,
-        flow_id: str | None = None,
+        key: str | None = None,
         low: str = "",
         high: str = HIGH,
         filters: dict[str, str] | None = None,
@@ -49,11 +56,11 @@ class MemoryMonitoringStore:
             ts = f"{event['timestamp']}#{event_id}"
             if project != project_id or not (low <= ts <= high) or event["expires_at"] <= clock.now():
                 continue
-            if (index == "errors" and not event.get("is_error")) or (
-                index == "by_flow" and event.get("flow_id") != flow_id
-            ):
+            if index == "errors" and not event.get("is_error"):
                 continue
-            if any(event.get(k) != v for k, v in (filters or {}).items()):
+            if index in SUBJECT_FIELDS and event.get(SUBJECT_FIELDS[index]) != key:
+                continue
+            if any(_shown(event, k) != v for k, v in (filters or {}).items()):
                 continue
             found.append({**copy.deepcopy(event), "ts": ts})
         found.sort(key=lambda e: e["ts"], reverse=newest_first)
@@ -100,7 +107,7 @@ class MemoryMonitoringStore:
         found = [
             i
             for i in self._aggregates(project_id, "F", since_window)
-            if all(i.get(k) == v for k, v in (filters or {}).items())
+            if all(_shown(i, k) == v for k, v in (filters or {}).items())
         ]
         return found[:limit], len(found) > limit
 
