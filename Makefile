@@ -36,9 +36,11 @@ $(SAM):
 	PYENV_VERSION=$(PYTHON_VERSION) python3.12 -m venv .venv-sam
 	.venv-sam/bin/pip install -q aws-sam-cli
 
-build: $(SAM)
+build: $(SAM) $(STAMP)
 	PATH="$(CURDIR)/.venv-sam/bin:$$PATH" PYENV_VERSION=$(PYTHON_VERSION) $(SAM) validate --lint
 	PATH="$(CURDIR)/.venv-sam/bin:$$PATH" PYENV_VERSION=$(PYTHON_VERSION) $(SAM) build
+	# the deployed config function serves the contract merged from every function (puraify/openapi.py)
+	PYTHONPATH=layers/core $(PY) -m puraify.openapi .aws-sam/build/CoreLayer/python/puraify/openapi.json
 
 deploy: build
 	$(SAM) deploy --config-env $${ENV:-default}

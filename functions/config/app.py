@@ -1,11 +1,15 @@
-"""Platform status, feature flags, global config, and the unauthenticated health check."""
+"""Platform status, feature flags, global config; the public health check, API contract and its docs page."""
 
+from typing import Literal
+
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 
-from puraify import __version__, runtime
+from puraify import __version__, openapi, runtime
 from puraify.engine_control import models as m
 from puraify.http import caller, create_app, handle, request_id
 from puraify.observability import logger, metrics
+from puraify.openapi import responses
 
 app = create_app()
 
@@ -13,6 +17,26 @@ app = create_app()
 @app.get("/health")
 def health() -> dict:
     return {"status": "ok", "version": __version__}
+
+
+DOCS_ASSET = Literal["swagger-ui.css", "swagger-ui-bundle.js", "init.js"]
+
+
+@app.get("/openapi.json", responses=responses(200, media_type="application/json"))
+def contract() -> Response[str]:
+    return Response(200, content_types.APPLICATION_JSON, openapi.document(), {"Cache-Control": "no-cache"})
+
+
+@app.get("/docs", responses=responses(200, media_type="text/html"))
+def docs() -> Response[str]:
+    headers = {"Content-Security-Policy": openapi.DOCS_POLICY, "Cache-Control": "no-cache"}
+    return Response(200, "text/html; charset=utf-8", openapi.DOCS_PAGE, headers)
+
+
+@app.get("/docs/<asset>", compress=True, responses=responses(200, media_type=("text/css", "text/javascript")))
+def docs_asset(asset: DOCS_ASSET) -> Response[str]:
+    content_type, read = openapi.DOCS_ASSETS[asset]
+    return Response(200, content_type, read(), {"Cache-Control": "public, max-age=86400"})
 
 
 @app.get("/platforms/list")

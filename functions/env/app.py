@@ -10,6 +10,7 @@ from puraify import environments, runtime
 from puraify.environments import models as m
 from puraify.http import caller, create_app, handle, if_none_match, is_schedule, request_id, respond, respond_cached
 from puraify.observability import logger, metrics
+from puraify.openapi import responses
 
 app = create_app()
 
@@ -21,28 +22,28 @@ def _service() -> environments.Environments:
     return environments.service(runtime.current())
 
 
-@app.post("/env/versions")
+@app.post("/env/versions", responses=responses(201, 200, 404, 409))
 def publish(body: m.VersionPublishRequest) -> Response[m.VersionPublishResponse]:
     published = _service().publish(caller(app), body, request_id(app))
     return respond(201 if published.created else 200, published)
 
 
-@app.post("/env/create")
+@app.post("/env/create", responses=responses(201, 404, 409))
 def create(body: m.EnvCreateRequest) -> Response[m.EnvCreateResponse]:
     return respond(201, _service().create(caller(app), body, request_id(app)))
 
 
-@app.post("/env/promote")
+@app.post("/env/promote", responses=responses(200, 404, 409))
 def promote(body: m.EnvPromoteRequest) -> m.EnvPromoteResponse:
     return _service().promote(caller(app), body, request_id(app))
 
 
-@app.post("/env/rollback")
+@app.post("/env/rollback", responses=responses(200, 404, 409))
 def rollback(body: m.EnvRollbackRequest) -> m.EnvRollbackResponse:
     return _service().rollback(caller(app), body, request_id(app))
 
 
-@app.get("/env/compare")
+@app.get("/env/compare", responses=responses(200, 404))
 def compare(project_id: ProjectQuery, source: EnvQuery, target: EnvQuery) -> m.EnvCompareResponse:
     return _service().compare(caller(app), project_id, source, target)
 
@@ -74,7 +75,7 @@ def history(
     return _service().history(caller(app), project_id, environment, limit, before)
 
 
-@app.put("/env/<project_id>/<environment>/config")
+@app.put("/env/<project_id>/<environment>/config", responses=responses(200, 409))
 def update_config(project_id: str, environment: str, body: m.EnvConfigRequest) -> m.EnvConfigResponse:
     return _service().update_config(caller(app), project_id, environment, body, request_id(app))
 

@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ValidationError
 
-from puraify import runtime
+from puraify import openapi, runtime
 from puraify.engine_control import models as m
 from puraify.errors import BadRequestError, validation_error
 from puraify.http import caller, create_app, handle, is_schedule, query, respond
@@ -17,6 +17,7 @@ from puraify.monitoring.engine_events import record_engine_event
 from puraify.monitoring.ingest import parse_payload
 from puraify.monitoring.service import monitoring
 from puraify.observability import logger, metrics
+from puraify.openapi import responses
 
 READ_SCOPE = "logs:read"
 
@@ -34,14 +35,18 @@ def _reader() -> None:
     caller(app).require(READ_SCOPE)
 
 
-@app.post("/log/engine_event")
+@app.post("/log/engine_event", responses=responses(202))
 def engine_event(body: m.EngineEventRequest) -> Response[m.EngineEventResponse]:
     current = runtime.current()
     stored = record_engine_event(current.events, caller(app), body, current.settings.event_retention_days)
     return respond(202, stored)
 
 
-@app.post("/monitoring/logs")
+@app.post(
+    "/monitoring/logs",
+    responses=responses(202, 400, 413, 422),
+    openapi_extensions={"requestBody": openapi.request_body(mm.LogIngestRequest)},
+)
 def ingest_logs() -> Response[mm.LogIngestResponse]:
     try:
         payload = json.loads(app.current_event.decoded_body or "")
@@ -53,33 +58,33 @@ def ingest_logs() -> Response[mm.LogIngestResponse]:
     return respond(202, mm.LogIngestResponse(accepted=result.accepted, rejected=result.rejected))
 
 
-@app.post("/monitoring/alert")
+@app.post("/monitoring/alert", responses=responses(201))
 def raise_alert(body: mm.AlertRequest) -> Response[mm.AlertResponse]:
     alert = monitoring(runtime.current()).alerts.raise_alert(**body.model_dump())
     assert alert is not None
     return respond(201, mm.AlertResponse.model_validate(alert))
 
 
-@app.get("/monitoring/logs")
+@app.get("/monitoring/logs", openapi_extensions={"parameters": openapi.query_parameters(mm.LogsQuery)})
 def query_logs() -> dict:
     _reader()
     return queries.logs(monitoring(runtime.current()).store, _params(mm.LogsQuery))
 
 
-@app.get("/monitoring/errors")
+@app.get("/monitoring/errors", openapi_extensions={"parameters": openapi.query_parameters(mm.ErrorsQuery)})
 def query_errors() -> dict:
     _reader()
     service = monitoring(runtime.current())
     return queries.errors(service.store, service.window_seconds, _params(mm.ErrorsQuery))
 
 
-@app.get("/monitoring/stats")
+@app.get("/monitoring/stats", openapi_extensions={"parameters": openapi.query_parameters(mm.StatsQuery)})
 def query_stats() -> dict:
     _reader()
     return queries.stats(monitoring(runtime.current()).store, _params(mm.StatsQuery))
 
 
-@app.get("/monitoring/audit")
+@app.get("/monitoring/audit", openapi_extensions={"parameters": openapi.query_parameters(mm.AuditQuery)})
 def query_audit() -> dict:
     _reader()
     current = runtime.current()

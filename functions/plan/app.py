@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from puraify import planning, runtime
 from puraify.http import caller, create_app, handle, request_id, respond
 from puraify.observability import logger, metrics
+from puraify.openapi import responses
 from puraify.planning import models as m
 
 app = create_app()
@@ -58,7 +59,7 @@ def policy() -> m.PolicyStatusResponse:
     return planning.service(runtime.current()).policy_status()
 
 
-@app.put("/plan/policy")
+@app.put("/plan/policy", responses=responses(201, 200, 409))
 def publish_policy(body: m.PolicyPutRequest) -> Response[m.PolicyPutResponse]:
     published = planning.service(runtime.current()).publish(caller(app), body, request_id(app))
     return respond(201 if published.created else 200, published)

@@ -7,11 +7,12 @@ from puraify import runtime
 from puraify.engine_control import models as m
 from puraify.http import caller, create_app, handle, request_id, respond
 from puraify.observability import logger, metrics
+from puraify.openapi import responses
 
 app = create_app()
 
 
-@app.post("/engines/register")
+@app.post("/engines/register", responses=responses(201, 409))
 def register(body: m.EngineRegisterRequest) -> Response[m.EngineRegisterResponse]:
     created = runtime.current().engine_control.register(caller(app), body, request_id(app))
     return respond(201, created)
@@ -32,18 +33,18 @@ def validate() -> m.EngineValidateResponse:
     return runtime.current().engine_control.validate(caller(app))
 
 
-@app.post("/engines/<engine_id>/rotate")
+@app.post("/engines/<engine_id>/rotate", responses=responses(200, 409))
 def rotate(engine_id: m.EngineIdPath, body: m.EngineRotateRequest | None = None) -> m.EngineRotateResponse:
     body = body or m.EngineRotateRequest()
     return runtime.current().engine_control.rotate(caller(app), engine_id, body, request_id(app))
 
 
-@app.delete("/engines/<engine_id>")
+@app.delete("/engines/<engine_id>", responses=responses(200, 409))
 def revoke(engine_id: m.EngineIdPath) -> m.EngineRevokeResponse:
     return runtime.current().engine_control.revoke(caller(app), engine_id, request_id(app))
 
 
-@app.put("/engines/<engine_id>/permissions")
+@app.put("/engines/<engine_id>/permissions", responses=responses(200, 409))
 def set_permissions(engine_id: m.EngineIdPath, body: m.EnginePermissionsRequest) -> m.EnginePermissionsResponse:
     return runtime.current().engine_control.set_permissions(caller(app), engine_id, body, request_id(app))
 

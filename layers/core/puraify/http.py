@@ -3,7 +3,7 @@
 Every response that is not a success has the shape
 ``{"error": {"code", "message", "details"}, "request_id"}``; no stack trace ever leaves here.
 Authentication runs before routing and validation, so a caller without valid credentials learns
-nothing about routes or bodies: every route but ``GET /health`` answers 401 first.
+nothing about routes or bodies: every route but the public ones answers 401 first.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from puraify.errors import (
 )
 from puraify.observability import logger
 
-PUBLIC_ROUTES = frozenset({("GET", "/health")})
+# Routes (as template.yaml declares them) that answer without credentials and show no data.
+PUBLIC_ROUTES = frozenset({("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/{asset}")})
 
 
 def error_payload(error: PuraifyError, request_id: str) -> dict[str, Any]:
@@ -109,7 +110,8 @@ def handle(
     body = event.get("body") or ""
     if len(body) > limit:
         return _raw_error(PayloadTooLargeError(f"the request body exceeds {limit} bytes"), rid)
-    if route in PUBLIC_ROUTES:
+    declared = event.get("routeKey") or f"{route[0]} {route[1]}"
+    if tuple(declared.split(" ", 1)) in PUBLIC_ROUTES:
         app.append_context(request_id=rid)
         return app.resolve(event, context)
     headers = event.get("headers") or {}

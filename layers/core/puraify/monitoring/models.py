@@ -13,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    RootModel,
     StringConstraints,
     field_validator,
     model_validator,
@@ -186,6 +187,18 @@ class LogEvent(Request):
     def is_error(self) -> bool:
         """An error: ``status`` error/failed/failure, or ``event_type`` error."""
         return (self.status or "").lower() in ERROR_STATUSES or self.type.lower() == "error"
+
+
+class LogBatchRequest(BaseModel):
+    """A batch for ``POST /monitoring/logs``: each event is checked on its own, bad ones rejected by index."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[LogEvent] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class LogIngestRequest(RootModel[LogEvent | LogBatchRequest]):
+    """The body of ``POST /monitoring/logs``: one event, or ``{"events": [...]}`` (documents the contract)."""
 
 
 class LogIngestResponse(BaseModel):
