@@ -48,13 +48,13 @@ def compare(project_id: ProjectQuery, source: EnvQuery, target: EnvQuery) -> m.E
     return _service().compare(caller(app), project_id, source, target)
 
 
-@app.get("/env/<project_id>/versions/<label>")
+@app.get("/env/<project_id>/versions/<label>", responses=responses(200, 304))
 def version(project_id: str, label: str) -> Response[m.VersionView | None]:
     found = _service().version(caller(app), project_id, label, if_none_match(app))
     return respond_cached(found.etag, found.body)
 
 
-@app.get("/env/<project_id>/<environment>/resolved")
+@app.get("/env/<project_id>/<environment>/resolved", responses=responses(200, 304))
 def resolved(project_id: str, environment: str) -> Response[m.ResolvedView | None]:
     found = _service().resolved(caller(app), project_id, environment, request_id(app), if_none_match(app))
     return respond_cached(found.etag, found.body)

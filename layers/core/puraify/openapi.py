@@ -77,9 +77,13 @@ def responses(*statuses: int, media_type: str | tuple[str, ...] = ()) -> dict[in
     if media_type:
         types = (media_type,) if isinstance(media_type, str) else media_type
         success["content"] = {t: {"schema": {"type": "object" if t.endswith("json") else "string"}} for t in types}
-    return {
-        status: cast(OpenAPIResponse, dict(success) if status < 400 else _error_response(status)) for status in statuses
-    }
+    found: dict[int, OpenAPIResponse] = {}
+    for status in statuses:
+        if status == 304:
+            found[status] = {"description": "Not modified: the `If-None-Match` tag is current", "content": {}}
+        else:
+            found[status] = cast(OpenAPIResponse, dict(success) if status < 400 else _error_response(status))
+    return found
 
 
 def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
