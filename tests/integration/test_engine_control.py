@@ -384,3 +384,30 @@ def test_engines_list_and_show_need_admin(seeded, invoke):
     for event in ("register/list", "register/show"):
         reply = invoke(event, engine=seeded)
         assert reply.status == 403 and reply.body["error"]["code"] == "missing_scope"
+
+
+def test_checks_are_counted_per_minute_in_the_aggregates_table(seeded, admin, invoke, aws):
+    from puraify import runtime
+
+    # When: one allowed, two denied by rule, one that cannot be decided for lack of an engine
+    assert invoke("check/check", engine=seeded).body["allowed"] is True
+    denied = {"platform": "gmail", "action_type": "read_email"}
+    assert invoke("check/check", engine=seeded, body=denied).body["rule"] == "not_granted"
+    assert invoke("check/check", engine=seeded, body=denied).body["rule"] == "not_granted"
+    missing = {"engine_id": "ghost", "platform": "gmail", "action_type": "send_email"}
+    assert invoke("check/check", engine=admin, body=missing).status == 404
+    runtime.current().engine_control.counter.flush()
+    # Then
+    items = aws.client("dynamodb").query(
+        TableName=aws.name("AggregatesTable"),
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "CHECKS"}},
+    )["Items"]
+    totals: dict[str, int] = {}
+    for item in items:
+        assert item["sk"]["S"].startswith("MIN#") and len(item["sk"]["S"]) == len("MIN#2026-12-01T21:45")
+        assert int(item["expires_at"]["N"]) > time.time()
+        for name, value in item.items():
+            if "N" in value and name != "expires_at":
+                totals[name] = totals.get(name, 0) + int(value["N"])
+    assert totals == {"allowed": 1, "denied": 3, "deny#not_granted": 2, "deny#engine_not_found": 1}

@@ -14,6 +14,7 @@ from puraify import settings as settings_module
 from puraify.audit import AuditLog
 from puraify.auth import Authenticator
 from puraify.cache import TtlCache
+from puraify.engine_control.check_counts import CheckCounter
 from puraify.engine_control.service import EngineControl
 from puraify.settings import Settings
 
@@ -44,8 +45,19 @@ class Runtime:
         return found
 
 
-def build(settings: Settings, *, engines: Any, catalog: Any, audit_store: Any, events: Any) -> Runtime:
+def build(
+    settings: Settings, *, engines: Any, catalog: Any, audit_store: Any, events: Any, check_counts: Any = None
+) -> Runtime:
     """A runtime over the given stores (DynamoDB ones in Lambda, memory ones in unit tests)."""
+    if check_counts is None:
+        from puraify.store.memory import MemoryCheckCountStore
+
+        check_counts = MemoryCheckCountStore()
+    counter = CheckCounter(
+        check_counts,
+        retention_days=settings.aggregate_retention_days,
+        flush_seconds=settings.check_count_flush_seconds,
+    )
     auth = Authenticator(engines.get, TtlCache(settings.cache_ttl_seconds, settings.negative_cache_ttl_seconds))
     audit = AuditLog(audit_store, settings.audit_retention_days)
     control = EngineControl(
@@ -53,6 +65,7 @@ def build(settings: Settings, *, engines: Any, catalog: Any, audit_store: Any, e
         catalog,
         audit,
         auth,
+        counter,
         cache_ttl_seconds=settings.cache_ttl_seconds,
         rotation_grace_seconds=settings.key_rotation_grace_seconds,
         api_version=settings.api_version,
@@ -63,6 +76,7 @@ def build(settings: Settings, *, engines: Any, catalog: Any, audit_store: Any, e
 def build_default() -> Runtime:
     from puraify.store.audit import DynamoAuditStore
     from puraify.store.catalog import DynamoCatalogStore
+    from puraify.store.check_counts import DynamoCheckCountStore
     from puraify.store.engines import DynamoEngineStore
     from puraify.store.events import DynamoEventStore
 
@@ -73,6 +87,7 @@ def build_default() -> Runtime:
         catalog=DynamoCatalogStore(settings.catalog_table),
         audit_store=DynamoAuditStore(settings.audit_table),
         events=DynamoEventStore(settings.events_table),
+        check_counts=DynamoCheckCountStore(settings.aggregates_table),
     )
 
 

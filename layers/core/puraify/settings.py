@@ -30,6 +30,7 @@ class Settings(BaseModel):
     event_retention_days: int = Field(default=30, ge=1, le=3650)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     api_version: str = "v1"
+    check_count_flush_seconds: float = Field(default=5.0, ge=0, le=60)
 
     # Monitoring & Logs
     alerts_table: str = "AlertsTable"
@@ -87,6 +88,7 @@ _ENV = {
     "PURAIFY_EVENT_RETENTION_DAYS": "event_retention_days",
     "PURAIFY_MAX_BODY_BYTES": "max_body_bytes",
     "PURAIFY_API_VERSION": "api_version",
+    "PURAIFY_CHECK_COUNT_FLUSH_SECONDS": "check_count_flush_seconds",
     "ALERTS_TABLE": "alerts_table",
     "AGGREGATES_TABLE": "aggregates_table",
     "ALERTS_TOPIC_ARN": "alerts_topic_arn",

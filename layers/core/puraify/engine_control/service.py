@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
-from puraify.audit import AuditLog
+from puraify.audit import AuditLog, Status
 from puraify.auth import ADMIN_SCOPE, Authenticator, Principal, hash_key, new_key
 from puraify.cache import TtlCache
 from puraify.clock import iso, now
 from puraify.engine_control import models as m
+from puraify.engine_control.check_counts import CheckCounter
 from puraify.engine_control.decisions import decide
 from puraify.errors import ForbiddenError, NotFoundError, PuraifyError, UnavailableError, ValidationFailedError
 
@@ -37,6 +38,7 @@ class EngineControl:
         catalog: CatalogStore,
         audit: AuditLog,
         authenticator: Authenticator,
+        counter: CheckCounter,
         *,
         cache_ttl_seconds: float,
         rotation_grace_seconds: int,
@@ -46,6 +48,7 @@ class EngineControl:
         self.catalog_store = catalog
         self.audit = audit
         self.auth = authenticator
+        self.counter = counter
         self.rotation_grace_seconds = rotation_grace_seconds
         self.api_version = api_version
         self._catalog: TtlCache[str, m.Catalog] = TtlCache(cache_ttl_seconds)
@@ -183,15 +186,22 @@ class EngineControl:
                 raise NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
             decision = decide(engine, self.catalog(), body.platform, body.action_type)
         except PuraifyError as error:
-            status = "denied" if error.status in (403, 404) else "error"
-            self._audit_quietly(**audit, status=status, reason=error.message)
+            denied = error.status in (403, 404)
+            self._audit_quietly(**audit, status="denied" if denied else "error", reason=error.message)
+            self._count("denied" if denied else "failed", error.code)
             raise
-        self.audit.record(
-            **audit,
-            status="allowed" if decision.allowed else "denied",
-            reason=decision.reason,
-            details={"rule": decision.rule, "caller": caller.engine_id} if decision.rule else None,
-        )
+        status: Status = "allowed" if decision.allowed else "denied"
+        try:
+            record = self.audit.record(
+                **audit,
+                status=status,
+                reason=decision.reason,
+                details={"rule": decision.rule, "caller": caller.engine_id} if decision.rule else None,
+            )
+        except PuraifyError:
+            self._count("failed")  # an unaudited decision is not made
+            raise
+        self._count(status, decision.rule, record["timestamp"])
         return m.ActionCheckResponse(
             allowed=decision.allowed,
             required_scopes=decision.required_scopes,
@@ -284,6 +294,10 @@ class EngineControl:
     def last_seen(self, engine_id: str) -> str | None:
         """When the engine last made an authenticated request, from its newest audit records."""
         return self.audit.store.last_seen(engine_id)
+
+    def _count(self, status: str, rule: str | None = None, timestamp: str | None = None) -> None:
+        self.counter.count(timestamp or iso(), status, rule)
+        self.counter.flush_if_due()
 
     def _audit_quietly(self, **record: Any) -> None:
         # The error being raised already tells the caller, and the log line was written.

@@ -88,3 +88,20 @@ class MemoryEventStore:
 
     def put(self, event: dict[str, Any]) -> None:
         self.events[(event["pk"], event["sk"])] = copy.deepcopy(event)
+
+
+class MemoryCheckCountStore:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        self.writes = 0
+
+    def add(self, minute: str, counts: dict[str, int], expires_at: int) -> None:
+        self.writes += 1
+        item = self.items.setdefault(minute, {"pk": "CHECKS", "sk": f"MIN#{minute}"})
+        for name, value in counts.items():
+            item[name] = item.get(name, 0) + value
+        item["expires_at"] = expires_at
+
+    def minutes(self, first: str, last: str) -> list[dict[str, Any]]:
+        live = [m for m in sorted(self.items) if first <= m <= last and self.items[m]["expires_at"] > now()]
+        return [dict(self.items[m]) for m in live]

@@ -1,0 +1,92 @@
+"""Per-minute check counts for the operator console, tallied in process and written in few calls.
+
+Contract (AggregatesTable, read by the console): ``pk = CHECKS``, ``sk = MIN#<YYYY-MM-DDTHH:MM>`` (UTC),
+numbers ``allowed``, ``denied``, ``failed`` (a check that could not be decided) and ``deny#<rule>``
+per deny rule, plus ``expires_at`` (TTL).
+
+A function instance adds its tally with one UpdateItem ``ADD`` per minute it holds, when a check
+arrives at least ``flush_seconds`` after its previous flush: a busy instance writes once every few
+seconds instead of once per check, a quiet one with each check. Bound on loss: what an instance
+tallied after its last flush is lost if it never handles another check (it is reclaimed while idle),
+that is at most ``flush_seconds`` of one instance's checks. A failed flush keeps the tally for the next.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Protocol
+
+from puraify.clock import expires_at
+from puraify.errors import UnavailableError
+from puraify.observability import logger
+
+PARTITION = "CHECKS"
+MAX_PENDING_MINUTES = 60  # a store down for an hour: older minutes are dropped (and logged), memory stays bounded
+
+
+class CheckCountStore(Protocol):
+    def add(self, minute: str, counts: dict[str, int], expires_at: int) -> None: ...
+
+
+def minute_of(timestamp: str) -> str:
+    """``2026-12-01T21:45`` for the ISO timestamp ``2026-12-01T21:45:07.123456Z``."""
+    return timestamp[:16]
+
+
+class CheckCounter:
+    """The in-process tally of one function instance, flushed to the store at most every ``flush_seconds``."""
+
+    def __init__(self, store: CheckCountStore, *, retention_days: int, flush_seconds: float):
+        self.store = store
+        self.retention_days = retention_days
+        self.flush_seconds = flush_seconds
+        self._pending: dict[str, Counter[str]] = {}
+        self._last_flush = 0.0
+        self._lock = threading.Lock()
+
+    def count(self, timestamp: str, status: str, rule: str | None = None) -> None:
+        """Count one check decided at ``timestamp``: ``allowed``, ``denied`` (with its rule) or ``failed``."""
+        with self._lock:
+            bucket = self._pending.get(minute_of(timestamp))
+            if bucket is None:
+                bucket = self._pending[minute_of(timestamp)] = Counter()
+            bucket[status] += 1
+            if rule and status == "denied":
+                bucket[f"deny#{rule}"] += 1
+
+    def flush_if_due(self) -> None:
+        """Flush when ``flush_seconds`` have passed since the last flush (the first check flushes at once)."""
+        if self._pending and time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the tally, one UpdateItem per minute; never raises (counts are kept for the next flush)."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._last_flush = time.monotonic()
+        unwritten: dict[str, Counter[str]] = {}
+        for minute, counts in sorted(pending.items()):
+            try:
+                self.store.add(minute, dict(counts), expires_at(self.retention_days))
+            except UnavailableError:
+                unwritten[minute] = counts
+        if unwritten:
+            self._keep(unwritten)
+
+    def discard(self) -> None:
+        """Forget the tally (a SnapStart restore: the snapshot's tally was counted by the instance that made it)."""
+        with self._lock:
+            self._pending = {}
+            self._last_flush = 0.0
+
+    def _keep(self, unwritten: dict[str, Counter[str]]) -> None:
+        with self._lock:
+            for minute, counts in unwritten.items():
+                self._pending.setdefault(minute, Counter()).update(counts)
+            if len(self._pending) > MAX_PENDING_MINUTES:
+                dropped = sorted(self._pending)[: len(self._pending) - MAX_PENDING_MINUTES]
+                for minute in dropped:
+                    del self._pending[minute]
+                logger.warning("check counts dropped", extra={"minutes": dropped})
