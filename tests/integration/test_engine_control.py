@@ -411,3 +411,86 @@ def test_checks_are_counted_per_minute_in_the_aggregates_table(seeded, admin, in
             if "N" in value and name != "expires_at":
                 totals[name] = totals.get(name, 0) + int(value["N"])
     assert totals == {"allowed": 1, "denied": 3, "deny#not_granted": 2, "deny#engine_not_found": 1}
+
+
+def _dynamodb_calls() -> dict[str, int]:
+    from puraify.store import clients
+
+    counts: dict[str, int] = {}
+
+    def count(event_name: str, **_: object) -> None:
+        operation = event_name.split(".")[-1]
+        counts[operation] = counts.get(operation, 0) + 1
+
+    clients.client("dynamodb").meta.events.register("before-call.dynamodb.*", count)
+    return counts
+
+
+def test_batch_check_answers_each_in_order_and_audits_them_in_one_write(seeded, admin, invoke, aws):
+    # Given: a warm instance (engine and catalog cached)
+    assert invoke("check/check", engine=seeded).status == 200
+    calls = _dynamodb_calls()
+    checks = [
+        {"platform": "gmail", "action_type": "send_email", "project_id": "pf-1"},
+        {"platform": "gmail", "action_type": "read_email"},
+        {"platform": "fax", "action_type": "send"},
+        {"engine_id": "admin", "platform": "gmail", "action_type": "send_email"},
+    ] + [{"platform": "slack", "action_type": "send_message", "flow_id": f"f{n}"} for n in range(21)]
+    # When
+    reply = invoke("check/check", engine=seeded, body={"checks": checks})
+    # Then
+    assert reply.status == 200, reply.body
+    results = reply.body["results"]
+    assert len(results) == 25
+    assert [r["allowed"] for r in results[:4]] == [True, False, False, False]
+    assert [r["rule"] for r in results[:4]] == [None, "not_granted", "unknown_platform", "missing_scope"]
+    assert results[3]["engine_id"] == "admin" and "admin" in results[3]["reason"]
+    assert all(r["allowed"] and r["platform"] == "slack" for r in results[4:])
+    assert {r["request_id"] for r in results} == {reply.body["request_id"]}
+    assert calls == {"BatchWriteItem": 1}
+    items = aws.client("dynamodb").scan(TableName=aws.name("AuditTable"))["Items"]
+    batch = [i for i in items if i["request_id"]["S"] == reply.body["request_id"] and "item" in i]
+    assert sorted(int(i["item"]["N"]) for i in batch) == list(range(25))
+    by_item = {int(i["item"]["N"]): i for i in batch}
+    assert by_item[0]["project_id"]["S"] == "pf-1" and by_item[0]["status"]["S"] == "allowed"
+    assert by_item[3]["status"]["S"] == "denied" and by_item[3]["engine_id"]["S"] == "admin"
+    assert by_item[24]["flow_id"]["S"] == "f20"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"checks": []}, "body.checks"),
+        ({"checks": [{"platform": "gmail", "action_type": "send_email"}] * 26}, "body.checks"),
+        (
+            {"checks": [{"platform": "gmail", "action_type": "send_email"}, {"platform": "gmail"}]},
+            "body.checks.1.action_type",
+        ),
+        ({"checks": [{"platform": "gmail", "action_type": "send_email", "extra": 1}]}, "body.checks.0.extra"),
+        ({"checks": "all"}, "body.checks"),
+    ],
+)
+def test_batch_check_invalid_is_422_naming_the_item_and_audits_nothing(seeded, invoke, aws, body, field):
+    reply = invoke("check/check", engine=seeded, body=body)
+    assert reply.status == 422, reply.body
+    assert reply.body["error"]["details"][0]["field"] == field
+    items = aws.client("dynamodb").scan(TableName=aws.name("AuditTable"))["Items"]
+    assert [i for i in items if i["kind"]["S"] == "check"] == []
+
+
+def test_batch_check_fails_closed_when_the_audit_cannot_be_written(seeded, invoke, aws):
+    from puraify import runtime
+
+    assert invoke("check/check", engine=seeded).status == 200
+    aws.client("dynamodb").delete_table(TableName=aws.name("AuditTable"))
+    body = {"checks": [{"platform": "gmail", "action_type": "send_email"}] * 3}
+    reply = invoke("check/check", engine=seeded, body=body)
+    assert reply.status == 503
+    assert reply.body["error"]["code"] == "store_unavailable"
+    assert "results" not in reply.body
+    from puraify.store.check_counts import DynamoCheckCountStore
+
+    runtime.current().engine_control.counter.flush()
+    minutes = DynamoCheckCountStore(aws.name("AggregatesTable")).minutes("2000-01-01T00:00", "2999-12-31T23:59")
+    assert sum(m.get("failed", 0) for m in minutes) == 3
+    assert sum(m.get("allowed", 0) for m in minutes) == 1

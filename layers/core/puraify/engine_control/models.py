@@ -174,6 +174,20 @@ class ActionCheckResponse(BaseModel):
     request_id: str
 
 
+MAX_BATCH_CHECKS = 25  # BatchWriteItem's limit: one call writes the batch's audit records
+
+
+class ActionCheckBatchRequest(Request):
+    checks: list[ActionCheckRequest] = Field(min_length=1, max_length=MAX_BATCH_CHECKS)
+
+
+class ActionCheckBatchResponse(BaseModel):
+    """One result per check, in the order asked; a check the caller may not make is a denial, its code the ``rule``."""
+
+    results: list[ActionCheckResponse]
+    request_id: str
+
+
 class PlatformPutRequest(Request):
     status: PlatformStatus = "available"
     api_version: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "v1"

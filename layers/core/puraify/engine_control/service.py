@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from puraify.audit import AuditLog, Status
@@ -27,6 +28,15 @@ class CatalogStore(Protocol):
     def load(self) -> m.Catalog: ...
     def put_platform(self, platform: m.Platform) -> None: ...
     def put_flag(self, flag: m.Flag) -> None: ...
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One decided check: its audit record, its reply, and the error that stopped it (if one did)."""
+
+    record: dict[str, Any]
+    reply: m.ActionCheckResponse
+    error: PuraifyError | None = None
 
 
 class EngineControl:
@@ -168,6 +178,53 @@ class EngineControl:
 
     def check(self, caller: Principal, body: m.ActionCheckRequest, request_id: str) -> m.ActionCheckResponse:
         """Decide and audit one action check. Fails closed: an undecidable check raises 503."""
+        checked = self._decide(caller, body, request_id, now())
+        if checked.error is not None:
+            with suppress(UnavailableError):  # the error being raised tells the caller; the line was written
+                self.audit.write(checked.record)
+            self._count(checked.record, checked.error.code)
+            raise checked.error
+        try:
+            self.audit.write(checked.record)
+        except PuraifyError:
+            self._count(checked.record | {"status": "error"})  # an unaudited decision is not made
+            raise
+        self._count(checked.record, checked.reply.rule)
+        return checked.reply
+
+    def check_many(
+        self, caller: Principal, body: m.ActionCheckBatchRequest, request_id: str
+    ) -> m.ActionCheckBatchResponse:
+        """Decide up to 25 checks, audited in one store write; one result per check, in order.
+
+        A check the caller may not make (another engine's without ``admin``, an unknown engine) is
+        a denial in its place. Fails closed as a whole: if one check cannot be decided, or the audit
+        write fails, the batch raises 503 and every check is audited as an error.
+        """
+        at = now()
+        checked = [self._decide(caller, check, request_id, at, item) for item, check in enumerate(body.checks)]
+        failure = next((c.error for c in checked if c.error is not None and c.error.status not in (403, 404)), None)
+        if failure is None:
+            try:
+                self.audit.write_many([c.record for c in checked])
+            except PuraifyError as error:
+                failure = error
+        if failure is not None:
+            reason = f"batch not decided: {failure.message}"
+            failed = [c.record | {"status": "error", "reason": reason} for c in checked]
+            with suppress(UnavailableError):
+                self.audit.write_many(failed)
+            for record in failed:
+                self._count(record)
+            raise failure
+        for c in checked:
+            self._count(c.record, c.reply.rule)
+        return m.ActionCheckBatchResponse(results=[c.reply for c in checked], request_id=request_id)
+
+    def _decide(
+        self, caller: Principal, body: m.ActionCheckRequest, request_id: str, at: float, item: int | None = None
+    ) -> Checked:
+        """The check's reply (a denial naming the error, if one stops it) and its audit record, not yet written."""
         engine_id = body.engine_id or caller.engine_id
         audit: dict[str, Any] = {
             "kind": "check",
@@ -177,7 +234,10 @@ class EngineControl:
             "action_type": body.action_type,
             "project_id": body.project_id,
             "flow_id": body.flow_id,
+            "at": at,
+            "item": item,
         }
+        reply = {"engine_id": engine_id, "platform": body.platform, "action_type": body.action_type}
         try:
             if engine_id != caller.engine_id and not caller.is_admin:
                 raise ForbiddenError("checking another engine needs the 'admin' scope", code="missing_scope")
@@ -186,32 +246,36 @@ class EngineControl:
                 raise NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
             decision = decide(engine, self.catalog(), body.platform, body.action_type)
         except PuraifyError as error:
-            denied = error.status in (403, 404)
-            self._audit_quietly(**audit, status="denied" if denied else "error", reason=error.message)
-            self._count("denied" if denied else "failed", error.code)
-            raise
-        status: Status = "allowed" if decision.allowed else "denied"
-        try:
-            record = self.audit.record(
+            status: Status = "denied" if error.status in (403, 404) else "error"
+            return Checked(
+                self.audit.build(**audit, status=status, reason=error.message),
+                m.ActionCheckResponse(
+                    allowed=False, reason=error.message, rule=error.code, request_id=request_id, **reply
+                ),
+                error,
+            )
+        return Checked(
+            self.audit.build(
                 **audit,
-                status=status,
+                status="allowed" if decision.allowed else "denied",
                 reason=decision.reason,
                 details={"rule": decision.rule, "caller": caller.engine_id} if decision.rule else None,
-            )
-        except PuraifyError:
-            self._count("failed")  # an unaudited decision is not made
-            raise
-        self._count(status, decision.rule, record["timestamp"])
-        return m.ActionCheckResponse(
-            allowed=decision.allowed,
-            required_scopes=decision.required_scopes,
-            reason=decision.reason,
-            rule=decision.rule,
-            engine_id=engine_id,
-            platform=body.platform,
-            action_type=body.action_type,
-            request_id=request_id,
+            ),
+            m.ActionCheckResponse(
+                allowed=decision.allowed,
+                required_scopes=decision.required_scopes,
+                reason=decision.reason,
+                rule=decision.rule,
+                request_id=request_id,
+                **reply,
+            ),
         )
+
+    def _count(self, record: dict[str, Any], rule: str | None = None) -> None:
+        """Count a check for the console: ``error`` (not decided) counts as ``failed``."""
+        status = "failed" if record["status"] == "error" else record["status"]
+        self.counter.count(record["timestamp"], status, rule)
+        self.counter.flush_if_due()
 
     # --- catalog -------------------------------------------------------------------------
 
@@ -294,10 +358,6 @@ class EngineControl:
     def last_seen(self, engine_id: str) -> str | None:
         """When the engine last made an authenticated request, from its newest audit records."""
         return self.audit.store.last_seen(engine_id)
-
-    def _count(self, status: str, rule: str | None = None, timestamp: str | None = None) -> None:
-        self.counter.count(timestamp or iso(), status, rule)
-        self.counter.flush_if_due()
 
     def _audit_quietly(self, **record: Any) -> None:
         # The error being raised already tells the caller, and the log line was written.

@@ -7,13 +7,17 @@ engine do, in order"; the sparse index ``by_project`` (``project_pk = PROJECT#<p
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from puraify.clock import now
+from puraify.errors import UnavailableError
 from puraify.store.clients import client
 from puraify.store.items import from_item, query_all, to_item, to_value, unavailable
+
+BATCH_ATTEMPTS = 5  # BatchWriteItem calls per batch before giving up on unprocessed items (backoff 25 ms doubling)
 
 
 class DynamoAuditStore:
@@ -47,6 +51,27 @@ class DynamoAuditStore:
             raise unavailable(error, "the audit log") from error
         seen = (from_item(item) for item in page.get("Items", []))
         return next((r["timestamp"] for r in seen if r.get("kind") != "auth"), None)
+
+    def put_many(self, records: list[dict[str, Any]]) -> None:
+        """Persist up to 25 audit records in one BatchWriteItem, retrying unprocessed ones with backoff.
+
+        Raises UnavailableError when some are still unprocessed after ``BATCH_ATTEMPTS`` calls: the
+        caller fails closed (records written by then stay; they are the decisions' own, never answered).
+        """
+        pending = [{"PutRequest": {"Item": to_item(r)}} for r in records]
+        delay = 0.025
+        for attempt in range(BATCH_ATTEMPTS):
+            try:
+                reply = client("dynamodb").batch_write_item(RequestItems={self.table: pending})
+            except (BotoCoreError, ClientError) as error:
+                raise unavailable(error, "the audit log") from error
+            pending = reply.get("UnprocessedItems", {}).get(self.table, [])
+            if not pending:
+                return
+            if attempt < BATCH_ATTEMPTS - 1:
+                time.sleep(delay)
+                delay *= 2
+        raise UnavailableError("the audit log is temporarily unavailable; retry later", code="store_unavailable")
 
     def by_project(self, project_id: str, limit: int = 1000) -> list[dict[str, Any]]:
         """The unexpired decisions recorded for a project, oldest first."""

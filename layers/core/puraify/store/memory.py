@@ -71,6 +71,9 @@ class MemoryAuditStore:
         seen = [r["timestamp"] for r in self.records if r["pk"] == key and r["kind"] != "auth"]
         return max(seen, default=None)
 
+    def put_many(self, records: list[dict[str, Any]]) -> None:
+        self.records.extend(dict(r) for r in records)
+
     def by_project(self, project_id: str, limit: int = 1000) -> list[dict[str, Any]]:
         key = f"PROJECT#{project_id}"
         live = [r for r in self.records if r.get("project_pk") == key and r["expires_at"] > now()]
