@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from snapshot_restore_py import register_after_restore, register_before_snapshot
+
 from puraify import runtime
 from puraify.auth import Principal
 from puraify.engine_control import models as m
@@ -16,6 +18,10 @@ from puraify.http import handle_json_route
 from puraify.observability import bind_invocation
 
 ROUTE = ("POST", "/actions/check")
+
+# SnapStart (template.yaml): one snapshot of an initialised instance starts many; see runtime.restored.
+register_before_snapshot(runtime.prepare_snapshot)
+register_after_restore(runtime.restored)
 
 
 def check(caller: Principal, body: Any, request_id: str) -> m.ActionCheckResponse | m.ActionCheckBatchResponse:

@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from puraify import __version__, openapi, runtime
 from puraify.engine_control import models as m
+from puraify.engine_control.paths import FlagPath, PlatformPath
 from puraify.http import caller, create_app, handle, request_id
 from puraify.observability import logger, metrics
 from puraify.openapi import responses
@@ -45,7 +46,7 @@ def list_platforms() -> m.PlatformListResponse:
 
 
 @app.put("/platforms/<name>")
-def put_platform(name: m.PlatformPath, body: m.PlatformPutRequest) -> m.PlatformView:
+def put_platform(name: PlatformPath, body: m.PlatformPutRequest) -> m.PlatformView:
     return runtime.current().engine_control.put_platform(caller(app), name, body, request_id(app))
 
 
@@ -55,7 +56,7 @@ def global_config() -> m.GlobalConfigResponse:
 
 
 @app.put("/config/flags/<name>")
-def put_flag(name: m.FlagPath, body: m.FlagPutRequest) -> m.FlagView:
+def put_flag(name: FlagPath, body: m.FlagPutRequest) -> m.FlagView:
     return runtime.current().engine_control.put_flag(caller(app), name, body, request_id(app))
 
 

@@ -5,6 +5,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from puraify import runtime
 from puraify.engine_control import models as m
+from puraify.engine_control.paths import EngineIdPath
 from puraify.http import caller, create_app, handle, request_id, respond
 from puraify.observability import logger, metrics
 from puraify.openapi import responses
@@ -24,7 +25,7 @@ def list_engines() -> m.EngineListResponse:
 
 
 @app.get("/engines/<engine_id>")
-def show_engine(engine_id: m.EngineIdPath) -> m.EngineView:
+def show_engine(engine_id: EngineIdPath) -> m.EngineView:
     return runtime.current().engine_control.get_engine(caller(app), engine_id)
 
 
@@ -34,18 +35,18 @@ def validate() -> m.EngineValidateResponse:
 
 
 @app.post("/engines/<engine_id>/rotate", responses=responses(200, 409))
-def rotate(engine_id: m.EngineIdPath, body: m.EngineRotateRequest | None = None) -> m.EngineRotateResponse:
+def rotate(engine_id: EngineIdPath, body: m.EngineRotateRequest | None = None) -> m.EngineRotateResponse:
     body = body or m.EngineRotateRequest()
     return runtime.current().engine_control.rotate(caller(app), engine_id, body, request_id(app))
 
 
 @app.delete("/engines/<engine_id>", responses=responses(200, 409))
-def revoke(engine_id: m.EngineIdPath) -> m.EngineRevokeResponse:
+def revoke(engine_id: EngineIdPath) -> m.EngineRevokeResponse:
     return runtime.current().engine_control.revoke(caller(app), engine_id, request_id(app))
 
 
 @app.put("/engines/<engine_id>/permissions", responses=responses(200, 409))
-def set_permissions(engine_id: m.EngineIdPath, body: m.EnginePermissionsRequest) -> m.EnginePermissionsResponse:
+def set_permissions(engine_id: EngineIdPath, body: m.EnginePermissionsRequest) -> m.EnginePermissionsResponse:
     return runtime.current().engine_control.set_permissions(caller(app), engine_id, body, request_id(app))
 
 

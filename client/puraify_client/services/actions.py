@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from pydantic import Field
 
 from puraify_client.errors import ActionDenied
 from puraify_client.models import Request, Response
@@ -30,6 +33,18 @@ class ActionCheckResponse(Response):
     request_id: str
 
 
+MAX_BATCH_CHECKS = 25  # the server's limit per request
+
+
+class ActionCheckBatchRequest(Request):
+    checks: list[ActionCheckRequest] = Field(min_length=1, max_length=MAX_BATCH_CHECKS)
+
+
+class ActionCheckBatchResponse(Response):
+    results: list[ActionCheckResponse]
+    request_id: str
+
+
 @register
 class Actions(Service):
     name = "actions"
@@ -48,6 +63,25 @@ class Actions(Service):
             engine_id=engine_id, platform=platform, action_type=action_type, project_id=project_id, flow_id=flow_id
         )
         return await self.transport.call("POST", "/actions/check", ActionCheckResponse, safety=SAFE, body=body)
+
+    async def check_many(
+        self, checks: Sequence[tuple[str, str] | Mapping[str, Any] | ActionCheckRequest]
+    ) -> list[ActionCheckResponse]:
+        """Many decisions in few requests (25 per request): one per check, in the order given.
+
+        Each check is ``(platform, action_type)``, or a mapping with the fields of ``check``. A check
+        this engine may not make (another engine's without ``admin``) comes back as a denial whose
+        ``rule`` is the error code; a batch the server cannot decide raises as a whole (fail closed).
+        """
+        requests = [_check_request(check) for check in checks]
+        decisions: list[ActionCheckResponse] = []
+        for start in range(0, len(requests), MAX_BATCH_CHECKS):
+            body = ActionCheckBatchRequest(checks=requests[start : start + MAX_BATCH_CHECKS])
+            reply = await self.transport.call(
+                "POST", "/actions/check", ActionCheckBatchResponse, safety=SAFE, body=body
+            )
+            decisions.extend(reply.results)
+        return decisions
 
     async def require(
         self, platform: str, action_type: str, *, project_id: str | None = None, flow_id: str | None = None
@@ -72,3 +106,12 @@ class Actions(Service):
             return guarded
 
         return decorate
+
+
+def _check_request(check: tuple[str, str] | Mapping[str, Any] | ActionCheckRequest) -> ActionCheckRequest:
+    if isinstance(check, ActionCheckRequest):
+        return check
+    if isinstance(check, tuple):
+        platform, action_type = check
+        return ActionCheckRequest(platform=platform, action_type=action_type)
+    return ActionCheckRequest.model_validate(dict(check))

@@ -32,3 +32,9 @@ def bind_invocation(event: dict[str, Any], context: Any) -> None:
         engine_id=None,
     )
     _cold_start = False
+
+
+def restored() -> None:
+    """A SnapStart restore starts an instance: its first invocation is logged as a cold start."""
+    global _cold_start
+    _cold_start = True

@@ -6,6 +6,7 @@ stores, or ``reset()`` after pointing the process at another endpoint.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -113,3 +114,28 @@ def reset() -> None:
     install(None)
     settings_module.get_settings.cache_clear()
     clients.reset()
+
+
+def prepare_snapshot() -> None:
+    """SnapStart, before the snapshot: settings, stores and services built once for every restored
+    instance. Nothing unique to an instance exists yet (no AWS client, connection or credentials)."""
+    current().engine_control.counter.flush()
+
+
+def restored() -> None:
+    """SnapStart, after a restore: make anew what one snapshot must not share between instances.
+
+    Random state (reseeded), AWS clients with their connections and credentials (rebuilt on first
+    use), cached engines and catalog (a snapshot's entries are of unknown age, which would break the
+    revocation bound), and the check counter's tally (counted by the instance that took the snapshot).
+    """
+    from puraify import observability
+    from puraify.store import clients
+
+    random.seed()
+    clients.reset()
+    observability.restored()
+    if _current is not None:
+        _current.auth.cache.invalidate()
+        _current.engine_control.forget_cached()
+        _current.engine_control.counter.discard()

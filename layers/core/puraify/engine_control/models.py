@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
@@ -16,13 +15,14 @@ PlatformStatus = Literal["available", "maintenance", "disabled"]
 
 Permissions = dict[PlatformName, list[ActionName]]
 
-# Path parameters, validated like body fields (422 with the field named).
-EngineIdPath = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,64}$")]
-PlatformPath = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,64}$")]
-FlagPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+class Model(BaseModel):
+    """Base of every model here: its schema is built at first use, so a function builds only those it uses."""
+
+    model_config = ConfigDict(defer_build=True)
 
 
-class Request(BaseModel):
+class Request(Model):
     """Base of request bodies: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -31,7 +31,7 @@ class Request(BaseModel):
 # --- records kept in the store -------------------------------------------------------------
 
 
-class EngineRecord(BaseModel):
+class EngineRecord(Model):
     engine_id: str
     key_hash: str
     previous_key_hash: str | None = None
@@ -44,7 +44,7 @@ class EngineRecord(BaseModel):
     updated_at: str
 
 
-class ActionSpec(BaseModel):
+class ActionSpec(Model):
     model_config = ConfigDict(extra="forbid")
 
     required_scopes: list[Annotated[str, StringConstraints(min_length=1, max_length=128)]] = Field(
@@ -52,7 +52,7 @@ class ActionSpec(BaseModel):
     )
 
 
-class Platform(BaseModel):
+class Platform(Model):
     name: str
     status: PlatformStatus = "available"
     api_version: str = "v1"
@@ -60,7 +60,7 @@ class Platform(BaseModel):
     updated_at: str = ""
 
 
-class Flag(BaseModel):
+class Flag(Model):
     name: str
     enabled: bool
     platform: str | None = None
@@ -69,7 +69,7 @@ class Flag(BaseModel):
     updated_at: str = ""
 
 
-class Catalog(BaseModel):
+class Catalog(Model):
     """Everything a check reads besides the engine: platforms and feature flags."""
 
     platforms: dict[str, Platform] = {}
@@ -92,7 +92,7 @@ class EngineRegisterRequest(Request):
     _dedupe = field_validator("permissions")(_no_duplicate_actions)
 
 
-class EngineRegisterResponse(BaseModel):
+class EngineRegisterResponse(Model):
     engine_id: str
     engine_key: str
     permissions: dict[str, list[str]]
@@ -100,7 +100,7 @@ class EngineRegisterResponse(BaseModel):
     created_at: str
 
 
-class EngineValidateResponse(BaseModel):
+class EngineValidateResponse(Model):
     valid: bool
     engine_id: str
     permissions: dict[str, list[str]]
@@ -111,19 +111,19 @@ class EngineRotateRequest(Request):
     grace_seconds: int | None = Field(default=None, ge=0, le=7 * 86400)
 
 
-class EngineRotateResponse(BaseModel):
+class EngineRotateResponse(Model):
     engine_id: str
     engine_key: str
     previous_key_valid_until: str | None
 
 
-class EngineRevokeResponse(BaseModel):
+class EngineRevokeResponse(Model):
     engine_id: str
     status: Literal["revoked"]
     revoked_at: str
 
 
-class EngineView(BaseModel):
+class EngineView(Model):
     """An engine as an admin sees it: everything but its key hashes."""
 
     engine_id: str
@@ -137,7 +137,7 @@ class EngineView(BaseModel):
     last_seen_at: str | None = None
 
 
-class EngineListResponse(BaseModel):
+class EngineListResponse(Model):
     engines: list[EngineView]
 
 
@@ -148,7 +148,7 @@ class EnginePermissionsRequest(Request):
     _dedupe = field_validator("permissions")(_no_duplicate_actions)
 
 
-class EnginePermissionsResponse(BaseModel):
+class EnginePermissionsResponse(Model):
     engine_id: str
     permissions: dict[str, list[str]]
     scopes: list[str]
@@ -163,7 +163,7 @@ class ActionCheckRequest(Request):
     flow_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
 
 
-class ActionCheckResponse(BaseModel):
+class ActionCheckResponse(Model):
     allowed: bool
     required_scopes: list[str] = []
     reason: str | None = None
@@ -181,7 +181,7 @@ class ActionCheckBatchRequest(Request):
     checks: list[ActionCheckRequest] = Field(min_length=1, max_length=MAX_BATCH_CHECKS)
 
 
-class ActionCheckBatchResponse(BaseModel):
+class ActionCheckBatchResponse(Model):
     """One result per check, in the order asked; a check the caller may not make is a denial, its code the ``rule``."""
 
     results: list[ActionCheckResponse]
@@ -194,7 +194,7 @@ class PlatformPutRequest(Request):
     actions: dict[ActionName, ActionSpec] = Field(default_factory=dict, max_length=200)
 
 
-class PlatformView(BaseModel):
+class PlatformView(Model):
     name: str
     status: PlatformStatus
     api_version: str
@@ -202,7 +202,7 @@ class PlatformView(BaseModel):
     updated_at: str
 
 
-class PlatformListResponse(BaseModel):
+class PlatformListResponse(Model):
     platforms: list[PlatformView]
 
 
@@ -213,7 +213,7 @@ class FlagPutRequest(Request):
     description: str = Field(default="", max_length=1024)
 
 
-class FlagView(BaseModel):
+class FlagView(Model):
     name: str
     enabled: bool
     platform: str | None = None
@@ -222,7 +222,7 @@ class FlagView(BaseModel):
     updated_at: str
 
 
-class GlobalConfigResponse(BaseModel):
+class GlobalConfigResponse(Model):
     api_version: str
     api_versions: dict[str, str]
     feature_flags: dict[str, FlagView]
@@ -238,5 +238,5 @@ class EngineEventRequest(Request):
     event_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
 
 
-class EngineEventResponse(BaseModel):
+class EngineEventResponse(Model):
     event_id: str

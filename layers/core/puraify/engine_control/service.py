@@ -283,6 +283,10 @@ class EngineControl:
         """The catalog as this process sees it: at most ``cache_ttl_seconds`` old."""
         return self._catalog.get("catalog", lambda _: self.catalog_store.load())
 
+    def forget_cached(self) -> None:
+        """Drop the cached catalog (the next check reads it again)."""
+        self._catalog.invalidate()
+
     def list_platforms(self) -> m.PlatformListResponse:
         platforms = self.catalog().platforms
         return m.PlatformListResponse(
