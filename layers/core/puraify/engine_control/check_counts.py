@@ -48,13 +48,19 @@ class CheckCounter:
 
     def count(self, timestamp: str, status: str, rule: str | None = None) -> None:
         """Count one check decided at ``timestamp``: ``allowed``, ``denied`` (with its rule) or ``failed``."""
+        self.count_many([(timestamp, status, rule)])
+
+    def count_many(self, checks: list[tuple[str, str, str | None]]) -> None:
+        """Count ``(timestamp, status, rule)`` checks (a batch) at once."""
         with self._lock:
-            bucket = self._pending.get(minute_of(timestamp))
-            if bucket is None:
-                bucket = self._pending[minute_of(timestamp)] = Counter()
-            bucket[status] += 1
-            if rule and status == "denied":
-                bucket[f"deny#{rule}"] += 1
+            for timestamp, status, rule in checks:
+                minute = minute_of(timestamp)
+                bucket = self._pending.get(minute)
+                if bucket is None:
+                    bucket = self._pending[minute] = Counter()
+                bucket[status] += 1
+                if rule and status == "denied":
+                    bucket[f"deny#{rule}"] += 1
 
     def flush_if_due(self) -> None:
         """Flush when ``flush_seconds`` have passed since the last flush (the first check flushes at once)."""

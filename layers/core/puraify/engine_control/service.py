@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -13,7 +14,7 @@ from puraify.cache import TtlCache
 from puraify.clock import iso, now
 from puraify.engine_control import models as m
 from puraify.engine_control.check_counts import CheckCounter
-from puraify.engine_control.decisions import decide
+from puraify.engine_control.decisions import Decision, decide
 from puraify.errors import ForbiddenError, NotFoundError, PuraifyError, UnavailableError, ValidationFailedError
 
 
@@ -30,12 +31,18 @@ class CatalogStore(Protocol):
     def put_flag(self, flag: m.Flag) -> None: ...
 
 
+def _counted(status: str) -> str:
+    """A check's status as the console counts it: ``error`` (not decided) is ``failed``."""
+    return "failed" if status == "error" else status
+
+
 @dataclass(frozen=True)
 class Checked:
     """One decided check: its audit record, its reply, and the error that stopped it (if one did)."""
 
     record: dict[str, Any]
-    reply: m.ActionCheckResponse
+    reply: dict[str, Any]  # an ActionCheckResponse's fields, validated once per response
+    rule: str | None = None
     error: PuraifyError | None = None
 
 
@@ -178,19 +185,22 @@ class EngineControl:
 
     def check(self, caller: Principal, body: m.ActionCheckRequest, request_id: str) -> m.ActionCheckResponse:
         """Decide and audit one action check. Fails closed: an undecidable check raises 503."""
-        checked = self._decide(caller, body, request_id, now())
-        if checked.error is not None:
-            with suppress(UnavailableError):  # the error being raised tells the caller; the line was written
-                self.audit.write(checked.record)
-            self._count(checked.record, checked.error.code)
-            raise checked.error
+        checked = self._decide(caller, body, request_id, now(), self.catalog)
         try:
-            self.audit.write(checked.record)
-        except PuraifyError:
-            self._count(checked.record | {"status": "error"})  # an unaudited decision is not made
-            raise
-        self._count(checked.record, checked.reply.rule)
-        return checked.reply
+            if checked.error is not None:
+                with suppress(UnavailableError):  # the error being raised tells the caller; the line was written
+                    self.audit.write(checked.record)
+                self._count(checked.record, checked.rule)
+                raise checked.error
+            try:
+                self.audit.write(checked.record)
+            except PuraifyError:
+                self._count(checked.record | {"status": "error"})  # an unaudited decision is not made
+                raise
+            self._count(checked.record, checked.rule)
+            return m.ActionCheckResponse.model_validate(checked.reply)
+        finally:
+            self.counter.flush_if_due()
 
     def check_many(
         self, caller: Principal, body: m.ActionCheckBatchRequest, request_id: str
@@ -202,7 +212,17 @@ class EngineControl:
         write fails, the batch raises 503 and every check is audited as an error.
         """
         at = now()
-        checked = [self._decide(caller, check, request_id, at, item) for item, check in enumerate(body.checks)]
+        catalog = functools.cache(self.catalog)  # one catalog and one read of each engine per batch
+        engine = functools.cache(self.auth.engine)
+        checked = [
+            self._decide(caller, check, request_id, at, catalog, item, engine) for item, check in enumerate(body.checks)
+        ]
+        try:
+            return self._answer_batch(checked, request_id)
+        finally:
+            self.counter.flush_if_due()
+
+    def _answer_batch(self, checked: list[Checked], request_id: str) -> m.ActionCheckBatchResponse:
         failure = next((c.error for c in checked if c.error is not None and c.error.status not in (403, 404)), None)
         if failure is None:
             try:
@@ -217,65 +237,66 @@ class EngineControl:
             for record in failed:
                 self._count(record)
             raise failure
-        for c in checked:
-            self._count(c.record, c.reply.rule)
-        return m.ActionCheckBatchResponse(results=[c.reply for c in checked], request_id=request_id)
+        self.counter.count_many([(c.record["timestamp"], _counted(c.record["status"]), c.rule) for c in checked])
+        return m.ActionCheckBatchResponse.model_validate(
+            {"results": [c.reply for c in checked], "request_id": request_id}
+        )
 
     def _decide(
-        self, caller: Principal, body: m.ActionCheckRequest, request_id: str, at: float, item: int | None = None
+        self,
+        caller: Principal,
+        body: m.ActionCheckRequest,
+        request_id: str,
+        at: float,
+        catalog: Callable[[], m.Catalog],
+        item: int | None = None,
+        engine_of: Callable[[str], m.EngineRecord | None] | None = None,
     ) -> Checked:
         """The check's reply (a denial naming the error, if one stops it) and its audit record, not yet written."""
         engine_id = body.engine_id or caller.engine_id
-        audit: dict[str, Any] = {
-            "kind": "check",
-            "request_id": request_id,
-            "engine_id": engine_id,
-            "platform": body.platform,
-            "action_type": body.action_type,
-            "project_id": body.project_id,
-            "flow_id": body.flow_id,
-            "at": at,
-            "item": item,
-        }
-        reply = {"engine_id": engine_id, "platform": body.platform, "action_type": body.action_type}
+        error: PuraifyError | None = None
         try:
             if engine_id != caller.engine_id and not caller.is_admin:
                 raise ForbiddenError("checking another engine needs the 'admin' scope", code="missing_scope")
-            engine = self.auth.engine(engine_id)
+            engine = (engine_of or self.auth.engine)(engine_id)
             if engine is None or engine.status != "active":
                 raise NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
-            decision = decide(engine, self.catalog(), body.platform, body.action_type)
-        except PuraifyError as error:
-            status: Status = "denied" if error.status in (403, 404) else "error"
-            return Checked(
-                self.audit.build(**audit, status=status, reason=error.message),
-                m.ActionCheckResponse(
-                    allowed=False, reason=error.message, rule=error.code, request_id=request_id, **reply
-                ),
-                error,
-            )
-        return Checked(
-            self.audit.build(
-                **audit,
-                status="allowed" if decision.allowed else "denied",
-                reason=decision.reason,
-                details={"rule": decision.rule, "caller": caller.engine_id} if decision.rule else None,
-            ),
-            m.ActionCheckResponse(
-                allowed=decision.allowed,
-                required_scopes=decision.required_scopes,
-                reason=decision.reason,
-                rule=decision.rule,
-                request_id=request_id,
-                **reply,
-            ),
+            decision = decide(engine, catalog(), body.platform, body.action_type)
+        except PuraifyError as failed:
+            error = failed
+            decision = Decision(False, failed.code, failed.message)
+        if error is None:
+            status: Status = "allowed" if decision.allowed else "denied"
+        else:
+            status = "denied" if error.status in (403, 404) else "error"
+        record = self.audit.build(
+            kind="check",
+            request_id=request_id,
+            engine_id=engine_id,
+            status=status,
+            platform=body.platform,
+            action_type=body.action_type,
+            reason=decision.reason,
+            project_id=body.project_id,
+            flow_id=body.flow_id,
+            details={"rule": decision.rule, "caller": caller.engine_id} if decision.rule and not error else None,
+            at=at,
+            item=item,
         )
+        reply = {
+            "allowed": decision.allowed,
+            "required_scopes": decision.required_scopes,
+            "reason": decision.reason,
+            "rule": decision.rule,
+            "engine_id": engine_id,
+            "platform": body.platform,
+            "action_type": body.action_type,
+            "request_id": request_id,
+        }
+        return Checked(record, reply, decision.rule, error)
 
     def _count(self, record: dict[str, Any], rule: str | None = None) -> None:
-        """Count a check for the console: ``error`` (not decided) counts as ``failed``."""
-        status = "failed" if record["status"] == "error" else record["status"]
-        self.counter.count(record["timestamp"], status, rule)
-        self.counter.flush_if_due()
+        self.counter.count(record["timestamp"], _counted(record["status"]), rule)
 
     # --- catalog -------------------------------------------------------------------------
 
