@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint build bench deploy clean install
+.PHONY: run test test-dynamodb-local test-localstack localstack reset lint build bench deploy clean install
 
 $(STAMP): requirements-dev.txt layers/core/requirements.txt
 	@test -x $(PY) || PYENV_VERSION=$(PYTHON_VERSION) python3.12 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,6 +19,16 @@ run: $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m pytest
+
+# DynamoDB on DynamoDB Local (bound to 127.0.0.1), the rest on moto: installs it into .emulators/ on first use.
+test-dynamodb-local: $(STAMP)
+	$(PY) -m local.suite dynamodb-local
+
+# Every service on LocalStack 4.14.0 (installed into .emulators/ on first use), inside its own network
+# namespace: its DynamoDB child listens on every interface. Nothing is fetched inside the namespace.
+test-localstack: $(STAMP)
+	$(PY) -m local.suite install localstack
+	unshare -n sh -c 'ip link set lo up && exec $(PY) -m local.suite localstack'
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

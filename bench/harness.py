@@ -39,8 +39,9 @@ def use_template(endpoint: str, prefix: str, **environment: str) -> Template:
     from puraify import runtime
 
     template = Template(prefix=prefix)
-    os.environ.update({**aws_environment(endpoint), **template.environment(), **environment})
-    create_all(template, endpoint)
+    os.environ.update(aws_environment(endpoint))
+    create_all(template)
+    os.environ.update({**template.environment(), **environment})
     runtime.reset()
     return template
 

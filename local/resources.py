@@ -1,7 +1,12 @@
-"""Creates the template's tables, buckets and topics on an AWS endpoint (moto, LocalStack, ...)."""
+"""Creates the template's tables, buckets and topics on an AWS endpoint (moto, LocalStack, ...).
+
+The endpoints are boto3's own to resolve from the environment (``AWS_ENDPOINT_URL`` and the
+per-service ``AWS_ENDPOINT_URL_DYNAMODB`` ...), exactly as the functions' clients resolve them.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -11,27 +16,34 @@ from botocore.exceptions import ClientError
 from local.template import REGION, Template
 
 
-@lru_cache(maxsize=16)
-def _client(service: str, endpoint_url: str) -> Any:
-    return boto3.session.Session().client(service, region_name=REGION, endpoint_url=endpoint_url)
+def _client(service: str) -> Any:
+    variable = f"AWS_ENDPOINT_URL_{service.upper()}"
+    return _cached_client(service, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get(variable))
 
 
-def create_all(template: Template, endpoint_url: str) -> None:
-    """Create every declared resource that does not exist yet (safe to run again)."""
-    dynamodb = _client("dynamodb", endpoint_url)
+@lru_cache(maxsize=32)
+def _cached_client(service: str, endpoint: str | None, service_endpoint: str | None) -> Any:
+    # The endpoints are the cache key only: boto3 reads them from the environment itself.
+    return boto3.session.Session().client(service, region_name=REGION)
+
+
+def create_all(template: Template) -> None:
+    """Create every declared resource that does not exist yet (safe to run again), and record the
+    ARN each create call answered in ``template.created`` (an emulator names its own account)."""
+    dynamodb = _client("dynamodb")
     for logical_id, props in template.tables().items():
-        _create_table(dynamodb, template.physical_name(logical_id), props)
+        template.created[logical_id] = _create_table(dynamodb, template.physical_name(logical_id), props)
     if template.buckets():
-        s3 = _client("s3", endpoint_url)
+        s3 = _client("s3")
         for logical_id, props in template.buckets().items():
             _create_bucket(s3, template.physical_name(logical_id), props)
     if template.topics():
-        sns = _client("sns", endpoint_url)
+        sns = _client("sns")
         for logical_id in template.topics():
-            sns.create_topic(Name=template.physical_name(logical_id))
+            template.created[logical_id] = sns.create_topic(Name=template.physical_name(logical_id))["TopicArn"]
 
 
-def _create_table(dynamodb: Any, name: str, props: dict[str, Any]) -> None:
+def _create_table(dynamodb: Any, name: str, props: dict[str, Any]) -> str:
     args: dict[str, Any] = {
         "TableName": name,
         "AttributeDefinitions": props["AttributeDefinitions"],
@@ -41,17 +53,18 @@ def _create_table(dynamodb: Any, name: str, props: dict[str, Any]) -> None:
     if props.get("GlobalSecondaryIndexes"):
         args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
     try:
-        dynamodb.create_table(**args)
+        arn: str = dynamodb.create_table(**args)["TableDescription"]["TableArn"]
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceInUseException":
             raise
-        return
+        return str(dynamodb.describe_table(TableName=name)["Table"]["TableArn"])
     dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
     ttl = props.get("TimeToLiveSpecification")
     if ttl and ttl.get("Enabled"):
         dynamodb.update_time_to_live(
             TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
         )
+    return arn
 
 
 def _create_bucket(s3: Any, name: str, props: dict[str, Any]) -> None:

@@ -31,6 +31,8 @@ SEED = Path(__file__).resolve().parent / "seed" / "catalog.json"
 def ensure_free(port: int, what: str, hint: str) -> None:
     """Exit with a clear message if ``port`` on 127.0.0.1 is taken (instead of a thread dying later)."""
     with socket.socket() as probe:
+        # As the servers themselves do: a port whose last connections are in TIME-WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -83,6 +85,7 @@ class LocalControlPlane:
     base_url: str = ""
     _moto: Any = None
     _server: Any = None
+    _account: str = ""
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
@@ -93,11 +96,12 @@ class LocalControlPlane:
             self.endpoint_url = "http://127.0.0.1:4566"
         template = Template(prefix=self.prefix)
         os.environ.update(aws_environment(self.endpoint_url))
-        os.environ.update(template.environment())
 
         from local.resources import create_all
 
-        create_all(template, self.endpoint_url)
+        create_all(template)
+        os.environ.update(template.environment())
+        self._account = template.account
 
         sys.path.insert(0, str(ROOT / "layers" / "core"))
         from puraify import runtime
@@ -153,7 +157,7 @@ class LocalControlPlane:
                 "source": "aws.events",
                 "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "region": REGION,
-                "resources": [f"arn:aws:events:{REGION}:123456789012:rule/{function_id}"],
+                "resources": [f"arn:aws:events:{REGION}:{self._account}:rule/{function_id}"],
                 "detail": {},
             }
             try:

@@ -16,7 +16,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
-ACCOUNT = "123456789012"
+ACCOUNT = "123456789012"  # only until the resources exist: then the emulator's own account (from their ARNs)
 
 
 class _CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -75,6 +75,7 @@ class Template:
         self.prefix = prefix
         self.resources: dict[str, dict[str, Any]] = self.body["Resources"]
         self.parameters = {k: str(v.get("Default", "")) for k, v in self.body.get("Parameters", {}).items()}
+        self.created: dict[str, str] = {}  # logical id -> the ARN its create call answered (local.resources)
 
     # --- resources ------------------------------------------------------------------------
 
@@ -96,20 +97,29 @@ class Template:
         name = f"{self.prefix}{logical_id}"
         return name.lower() if kind == "AWS::S3::Bucket" else name
 
+    @property
+    def account(self) -> str:
+        """The emulator's account, as its ARNs name it (LocalStack: 000000000000, moto: 123456789012)."""
+        accounts = [arn.split(":")[4] for arn in self.created.values() if arn.split(":")[4]]
+        return accounts[0] if accounts else ACCOUNT
+
     def arn(self, logical_id: str) -> str:
+        """The ARN the emulator gave the resource, once created; before that, what it would be on moto."""
+        if logical_id in self.created:
+            return self.created[logical_id]
         kind = self.resources[logical_id]["Type"]
         name = self.physical_name(logical_id)
         if kind == "AWS::DynamoDB::Table":
-            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+            return f"arn:aws:dynamodb:{REGION}:{self.account}:table/{name}"
         if kind == "AWS::S3::Bucket":
             return f"arn:aws:s3:::{name}"
         if kind == "AWS::SNS::Topic":
-            return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
-        return f"arn:aws:local:{REGION}:{ACCOUNT}:{name}"
+            return f"arn:aws:sns:{REGION}:{self.account}:{name}"
+        return f"arn:aws:local:{REGION}:{self.account}:{name}"
 
     def ref(self, name: str) -> str:
         """What ``!Ref name`` resolves to locally (parameters take their defaults)."""
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com"}
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": self.account, "AWS::URLSuffix": "amazonaws.com"}
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:

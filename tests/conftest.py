@@ -32,6 +32,7 @@ _prefixes = itertools.count(1)
 # An emulator the caller points at (a LocalStack, DynamoDB Local): the tests run against it instead
 # of their own moto server. Read before the placeholder below is set.
 EXTERNAL_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL")
+LOCALSTACK_HOST = os.environ.get("LOCALSTACK_HOST")  # set by `make test-localstack`
 
 # Tests never reach real AWS: placeholder credentials even before any fixture runs.
 for _name, _value in aws_environment("http://127.0.0.1:1").items():
@@ -66,9 +67,15 @@ class Aws:
         return self.template.physical_name(logical_id)
 
     def client(self, service: str) -> Any:
+        """A client of the test's own, on the endpoints boto3 resolves from the environment (as the
+        functions' clients do); on a LocalStack (``LOCALSTACK_HOST``) through ``localstack-client``."""
+        if LOCALSTACK_HOST:
+            from localstack_client.session import Session
+
+            return Session(region_name="us-east-1", localstack_host=LOCALSTACK_HOST).client(service)
         import boto3
 
-        return boto3.session.Session().client(service, endpoint_url=self.endpoint_url, region_name="us-east-1")
+        return boto3.session.Session().client(service, region_name="us-east-1")
 
 
 def use_resources(endpoint_url: str, prefix: str) -> Aws:
@@ -77,8 +84,8 @@ def use_resources(endpoint_url: str, prefix: str) -> Aws:
 
     template = Template(prefix=prefix)
     os.environ.update(aws_environment(endpoint_url))
+    create_all(template)
     os.environ.update(template.environment())
-    create_all(template, endpoint_url)
     runtime.reset()
     return Aws(endpoint_url, template)
 

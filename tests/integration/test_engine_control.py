@@ -236,6 +236,7 @@ def test_check_fails_closed_when_store_unreachable(seeded, invoke, monkeypatch):
 
     runtime.current()  # warm: credentials cached, catalog not yet
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
     runtime.reset()
     clients.reset()
     reply = invoke("check/check", engine=seeded)

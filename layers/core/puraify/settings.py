@@ -2,6 +2,7 @@
 
 Nothing else in the code base reads ``os.environ``. Table and bucket names come from
 ``template.yaml`` (``!Ref`` in the functions' environment), tunables from its parameters.
+AWS endpoints are botocore's own to resolve (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     region: str = "us-east-1"
-    endpoint_url: str | None = None
     engines_table: str = "EnginesTable"
     catalog_table: str = "CatalogTable"
     audit_table: str = "AuditTable"
@@ -76,7 +76,6 @@ class Settings(BaseModel):
 # Environment variable -> Settings field. Kept explicit so a reader can grep a variable's use.
 _ENV = {
     "AWS_REGION": "region",
-    "AWS_ENDPOINT_URL": "endpoint_url",
     "ENGINES_TABLE": "engines_table",
     "CATALOG_TABLE": "catalog_table",
     "AUDIT_TABLE": "audit_table",

@@ -81,7 +81,7 @@ def env_aws(shared_aws) -> Iterator[Any]:
 
     prefix = f"{shared_aws.template.prefix}{next(_tests)}-"
     own = OwnTables(prefix=prefix)
-    create_all(own, shared_aws.endpoint_url)
+    create_all(own)
     rt = runtime.current()
     service = environments.build(rt)
     service.store = DynamoEnvironmentStore(own.physical_name("EnvironmentsTable"), own.physical_name("VersionsTable"))

@@ -451,3 +451,17 @@ def test_oversized_body_is_413_and_nothing_is_written(pipeline, invoke):
     reply = _publish(invoke, pipeline, huge)
     assert reply.status == 413
     assert invoke("env/list", engine=pipeline).body["latest_version"] == "v1.0.0"
+
+
+def test_versions_with_state_reads_the_published_state(admin, invoke, env_aws):
+    # Given a published version
+    label = _publish(invoke, admin, STATE).body["version"]
+    from puraify import environments, runtime
+
+    store = environments.service(runtime.current()).store
+    # When it is read with its state (DynamoDB rejects attribute names that no projection uses)
+    with_state = store.versions("pf-777", [label], with_state=True)[label]
+    summary = store.versions("pf-777", [label])[label]
+    # Then the state is the one published, and the summary leaves it out
+    assert with_state.state["flows"] == STATE["flows"]
+    assert summary.state is None and summary.label == label

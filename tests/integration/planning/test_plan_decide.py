@@ -270,3 +270,17 @@ def test_decisions_page_with_a_cursor_until_the_last_page(aws, admin, system, ga
     bad = invoke("plan/decisions", engine=admin, query={"deployment_id": "deployment-123", "cursor": "%%%"})
     assert bad.status == 422
     assert bad.body["error"]["details"][0]["field"] == "query.cursor"
+
+
+def test_decisions_since_later_than_the_cursor_is_an_empty_page(aws, admin, system, gate, invoke):
+    # Given a first page and its cursor
+    for _ in range(3):
+        invoke("plan/decide", engine=admin)
+    first = invoke("plan/decisions", engine=admin, query={"deployment_id": "deployment-123", "limit": "1"}).body
+    assert first["next_cursor"]
+    # When the next page is asked with a `since` later than every decision (an inverted range)
+    query = {"deployment_id": "deployment-123", "cursor": first["next_cursor"], "since": "2999-01-01T00:00:00Z"}
+    reply = invoke("plan/decisions", engine=admin, query=query)
+    # Then it is an empty last page, not a 503 from the store
+    assert reply.status == 200, reply.body
+    assert reply.body["decisions"] == [] and reply.body["next_cursor"] is None

@@ -1,4 +1,9 @@
-"""Lazily created, cached boto3 clients, so endpoint overrides and test servers take effect."""
+"""Lazily created, cached boto3 clients, so endpoint overrides and test servers take effect.
+
+No ``endpoint_url`` is passed: botocore resolves ``AWS_ENDPOINT_URL`` and the per-service
+``AWS_ENDPOINT_URL_<SERVICE>`` (DynamoDB Local for DynamoDB, moto for the rest) itself, and an
+explicit URL would override the per-service one.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +37,6 @@ def client(service: str) -> Any:
             _clients[service] = boto3.session.Session().client(
                 service,
                 region_name=settings.region,
-                endpoint_url=settings.endpoint_url,
                 config=_CONFIG,
             )
         return _clients[service]

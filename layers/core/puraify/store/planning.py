@@ -90,6 +90,8 @@ class DynamoDecisionStore:
     def _query(
         self, limit: int, pk: str, sk: str, key: str, since: str, before: str | None, index: str | None = None
     ) -> list[dict[str, Any]]:
+        if before is not None and before < since:
+            return []  # the cursor is older than ``since``: nothing is left, and DynamoDB rejects an inverted BETWEEN
         values = {":pk": to_value(key), ":since": to_value(since), ":now": to_value(int(now()))}
         condition = f"{pk} = :pk AND {sk} >= :since"
         if before is not None:
