@@ -60,6 +60,11 @@ def resolved(project_id: str, environment: str) -> Response[m.ResolvedView | Non
     return respond_cached(found.etag, found.body)
 
 
+@app.get("/env/<project_id>/<environment>/deployment")
+def deployment(project_id: str, environment: str) -> m.DeploymentView:
+    return _service().deployment(caller(app), project_id, environment)
+
+
 @app.get("/env/<project_id>")
 def list_environments(project_id: str) -> m.EnvListResponse:
     return _service().list_environments(caller(app), project_id)
@@ -84,5 +89,6 @@ def update_config(project_id: str, environment: str, body: m.EnvConfigRequest) -
 @metrics.log_metrics
 def lambda_handler(event, context):
     if is_schedule(event):
-        return _service().sweep().model_dump()
+        service = _service()
+        return {"watch": service.watch().model_dump(), "sweep": service.sweep().model_dump()}
     return handle(app, event, context)

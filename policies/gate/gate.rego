@@ -71,4 +71,7 @@ default allow := false
 
 allow if count(deny) == 0
 
-decision := {"allow": allow, "deny": sort(deny)}
+# Before a deployment: may it go ahead? After one (phase post_deploy, see post_deploy.rego): may it stay?
+decision := {"allow": allow, "deny": sort(deny)} if not post_deploy_phase
+
+decision := post_deploy_decision if post_deploy_phase

@@ -71,6 +71,10 @@ class Settings(BaseModel):
     secrets_prefix: str = "puraify/dev/env"  # Secrets Manager names: <prefix>/<project>/<env>/<variable>
     preview_url_base: str = "https://preview.puraify.app"
     production_gate: Literal["on", "off"] = "on"  # off: promotions into production skip the Planning gate
+    deployment_bake_minutes: float = Field(default=10, ge=0, le=7 * 24 * 60)  # a promotion's default bake
+    bake_baseline_seconds: int = Field(default=3600, ge=60, le=7 * 86400)  # previous version's window
+    deployments_table: str = "DeploymentsTable"
+    deployment_retention_days: int = Field(default=90, ge=1, le=3650)
 
 
 # Environment variable -> Settings field. Kept explicit so a reader can grep a variable's use.
@@ -110,6 +114,10 @@ _ENV = {
     "PURAIFY_SECRETS_PREFIX": "secrets_prefix",
     "PURAIFY_PREVIEW_URL_BASE": "preview_url_base",
     "PURAIFY_PRODUCTION_GATE": "production_gate",
+    "PURAIFY_DEPLOYMENT_BAKE_MINUTES": "deployment_bake_minutes",
+    "PURAIFY_BAKE_BASELINE_SECONDS": "bake_baseline_seconds",
+    "DEPLOYMENTS_TABLE": "deployments_table",
+    "PURAIFY_DEPLOYMENT_RETENTION_DAYS": "deployment_retention_days",
     "PLAN_FACTS_TABLE": "plan_facts_table",
     "PLAN_DECISIONS_TABLE": "plan_decisions_table",
     "POLICY_BUCKET": "policy_bucket",

@@ -20,7 +20,7 @@ from local.resources import create_all
 from local.template import ROOT, Template
 from puraify.environments.gate import GateDecision
 
-OWN_TABLES = ("EnvironmentsTable", "VersionsTable")
+OWN_TABLES = ("EnvironmentsTable", "VersionsTable", "DeploymentsTable")
 ADMIN_KEY = "pfk_env-admin-key-0123456789abcdefghijklmnopqrstuvw"
 _tests = itertools.count(1)
 
@@ -75,6 +75,7 @@ def env_aws(shared_aws) -> Iterator[Any]:
     which take a while to build, are reused across tests.
     """
     from puraify import environments, runtime
+    from puraify.store.deployments import DynamoDeploymentStore
     from puraify.store.environments import DynamoEnvironmentStore
     from puraify.store.secrets import SecretsManagerStore
     from tests.conftest import Aws
@@ -86,6 +87,7 @@ def env_aws(shared_aws) -> Iterator[Any]:
     service = environments.build(rt)
     service.store = DynamoEnvironmentStore(own.physical_name("EnvironmentsTable"), own.physical_name("VersionsTable"))
     service.secrets = SecretsManagerStore(f"puraify/{prefix.rstrip('-')}/env")
+    service.deployments = DynamoDeploymentStore(own.physical_name("DeploymentsTable"))
     rt.services["environments"] = service
     yield Aws(shared_aws.endpoint_url, own)
     rt.services.pop("environments", None)

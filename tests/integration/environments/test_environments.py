@@ -391,7 +391,7 @@ def test_preview_expires_from_reads_and_the_scheduled_sweep_removes_records_and_
     # When the schedule fires (an EventBridge event, not an HTTP one)
     swept = scheduled("EnvFunction", "env/sweep")
     # Then
-    assert swept["removed"] == ["pf-777/pr-7"] and swept["secrets_deleted"] == 1
+    assert swept["sweep"]["removed"] == ["pf-777/pr-7"] and swept["sweep"]["secrets_deleted"] == 1
     sm = env_aws.client("secretsmanager")
     prefix = f"puraify/{env_aws.template.prefix.rstrip('-')}/env/pf-777"
     with pytest.raises(sm.exceptions.ResourceNotFoundException):

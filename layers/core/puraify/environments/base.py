@@ -20,10 +20,11 @@ from pydantic import TypeAdapter, ValidationError
 
 from puraify.audit import AuditLog
 from puraify.auth import Principal
-from puraify.clock import iso, now
+from puraify.clock import expires_at, iso, now
 from puraify.environments import models as m
 from puraify.environments.errors import RevisionConflict
 from puraify.errors import (
+    ConflictError,
     ForbiddenError,
     NotFoundError,
     PayloadTooLargeError,
@@ -47,6 +48,39 @@ class PromotionGate(Protocol):
 
 
 Gate = Callable[..., PromotionGate]
+Alert = Callable[..., dict[str, Any]]
+
+
+class Judgement(Protocol):
+    """A post_deploy decision as the watch uses it (see ``puraify.environments.gate``)."""
+
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def reasons(self) -> list[str]: ...
+    @property
+    def notes(self) -> list[str]: ...
+    @property
+    def decision_id(self) -> str: ...
+    @property
+    def candidate(self) -> dict[str, Any] | None: ...
+    @property
+    def baseline(self) -> dict[str, Any] | None: ...
+
+
+Judge = Callable[..., Judgement]
+
+
+class DeploymentStore(Protocol):
+    def put(self, record: m.DeploymentRecord) -> None: ...
+    def replace(self, record: m.DeploymentRecord, expected_checks: int) -> None: ...
+    def delete(self, record: m.DeploymentRecord) -> None: ...
+    def get(self, project_id: str, key: str) -> m.DeploymentRecord | None: ...
+    def latest(self, project_id: str, environment: str) -> m.DeploymentRecord | None: ...
+    def recent(
+        self, project_id: str, environment: str | None = None, since: str = "", limit: int = 100
+    ) -> list[m.DeploymentRecord]: ...
+    def baking(self, limit: int = 100) -> list[m.DeploymentRecord]: ...
 
 
 class EnvironmentStore(Protocol):
@@ -133,6 +167,11 @@ class EnvironmentsBase:
         gate: Gate,
         url_base: str,
         clock: Callable[[], float] = now,
+        deployments: DeploymentStore | None = None,
+        judge: Judge | None = None,
+        alert: Alert | None = None,
+        default_bake_seconds: int = 600,
+        deployment_retention_days: int = 90,
     ):
         self.store = store
         self.secrets = secrets
@@ -140,6 +179,15 @@ class EnvironmentsBase:
         self.gate = gate
         self.url_base = url_base.rstrip("/")
         self.clock = clock
+        if deployments is None:
+            from puraify.store.deployments import MemoryDeploymentStore
+
+            deployments = MemoryDeploymentStore()
+        self.deployments = deployments
+        self.judge = judge
+        self.alert = alert
+        self.default_bake_seconds = default_bake_seconds
+        self.deployment_retention_days = deployment_retention_days
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -167,14 +215,91 @@ class EnvironmentsBase:
         if expected is not None and expected != head.revision:
             raise RevisionConflict(head.project_id, head.env, head.revision)
 
-    def _commit(self, previous: m.EnvironmentRecord | None, head: m.EnvironmentRecord) -> None:
-        self.store.put_environment(head, previous.revision if previous else None)
+    def _commit(
+        self,
+        previous: m.EnvironmentRecord | None,
+        head: m.EnvironmentRecord,
+        deployment: m.DeploymentRecord | None = None,
+        *,
+        ending_watch: str | None = None,
+    ) -> None:
+        """Write the head on the revision it was read at, its history, and the deployment it makes.
+
+        The deployment is written first: a committed change always has its marker (and its watch),
+        and a change that loses the race takes its marker back. A change of an environment whose
+        deployment is being baked ends that watch (``cancelled``), unless the watch itself made it.
+        """
+        head.watch = deployment.key if deployment is not None and deployment.state == "baking" else None
+        if deployment is not None:
+            self.deployments.put(deployment)
+        try:
+            self.store.put_environment(head, previous.revision if previous else None)
+        except Exception:
+            if deployment is not None:
+                with suppress(UnavailableError):  # a baking orphan is cancelled by the next watch tick
+                    self.deployments.delete(deployment)
+            raise
         entries = ([history_of(previous)] if previous else []) + [history_of(head)]
         try:
             self.store.put_history(entries)
         except UnavailableError:
             # The change is committed; its entry lives on in the head and is written by the next commit.
             logger.warning("history entry deferred", extra={"project_id": head.project_id, "env": head.env})
+        if previous is not None and previous.watch and previous.watch not in (head.watch, ending_watch):
+            self._cancel_watch(previous.project_id, previous.watch, head)
+
+    def _deployment(
+        self, head: m.EnvironmentRecord, *, bake_seconds: int = 0, rolled_back_from: str | None = None
+    ) -> m.DeploymentRecord:
+        """The deployment (marker) a change of ``head`` makes; ``baking`` when it is to be watched."""
+        change = head.last_change
+        assert head.version is not None and change.deployment_id is not None
+        at = self.clock()
+        return m.DeploymentRecord(
+            deployment_id=change.deployment_id,
+            project_id=head.project_id,
+            environment=head.env,
+            action=change.action,
+            version=head.version,
+            previous_version=change.previous_version,
+            source_env=change.source_env,
+            actor=change.created_by,
+            created_at=change.timestamp,
+            started_epoch=at,
+            revision=head.revision,
+            state="baking" if bake_seconds else "deployed",
+            bake_seconds=bake_seconds or None,
+            bake_ends_at=iso(at + bake_seconds) if bake_seconds else None,
+            rolled_back_from=rolled_back_from,
+            expires_at=expires_at(self.deployment_retention_days, at),
+        )
+
+    def _cancel_watch(self, project_id: str, key: str, head: m.EnvironmentRecord) -> None:
+        """End the bake of deployment ``key``: ``head``'s change replaced what it was judging."""
+        try:
+            deployment = self.deployments.get(project_id, key)
+            if deployment is None or deployment.state != "baking":
+                return
+            change = head.last_change
+            seen = deployment.checks
+            deployment.checks += 1
+            deployment.state, deployment.finished_at = "cancelled", change.timestamp
+            deployment.reason = (
+                f"{head.env} changed during the bake ({change.action} by {change.created_by}, "
+                f"revision {head.revision}): the watch of {deployment.version} ended"
+            )
+            self.deployments.replace(deployment, seen)
+        except (UnavailableError, ConflictError):
+            logger.warning("watch not cancelled now; the next tick will", extra={"deployment": key})
+            return
+        self._audit_as(
+            change.created_by,
+            change.request_id or "",
+            "watch_cancelled",
+            project_id,
+            head.env,
+            {"deployment_id": deployment.deployment_id, "version": deployment.version, "reason": deployment.reason},
+        )
 
     def _point(self, head: m.EnvironmentRecord, version: m.VersionRecord) -> None:
         head.version, head.version_seq = version.label, version.seq
@@ -315,6 +440,11 @@ class EnvironmentsBase:
             deployment_id=change.deployment_id,
             gate_decision_id=change.gate_decision_id,
         )
+
+    def _audit_as(
+        self, engine_id: str, request_id: str, action: str, project_id: str, env: str, details: dict[str, Any]
+    ) -> None:
+        self._audit(Principal(engine_id=engine_id), request_id, action, project_id, env, details)
 
     def _audit(
         self,

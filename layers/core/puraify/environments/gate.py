@@ -37,3 +37,29 @@ def production_gate(rt: Any) -> Any:
         )
 
     return decide
+
+
+def post_deploy_judge(rt: Any) -> Any:
+    """The deployment watch's judge: the Planning Engine's post_deploy rule, imported when first asked.
+
+    Without the Planning Engine every judgement is ``undecided`` (never a rollback).
+    """
+
+    def judge(**request: Any) -> Any:
+        try:
+            from puraify.planning.gate import decide_post_deploy
+        except ImportError:
+            return Undecided(reasons=[UNAVAILABLE])
+        return decide_post_deploy(rt, **request)
+
+    return judge
+
+
+@dataclass(frozen=True)
+class Undecided:
+    reasons: list[str]
+    verdict: str = "undecided"
+    notes: list[str] = field(default_factory=list)
+    decision_id: str = ""
+    candidate: dict[str, Any] | None = None
+    baseline: dict[str, Any] | None = None

@@ -133,6 +133,7 @@ class LastChange(BaseModel):
 class EnvironmentRecord(BaseModel):
     project_id: str
     env: str
+    watch: str | None = None  # the key of the deployment being baked here, while it bakes
     version: str | None = None
     version_seq: int = 0
     version_hash: str | None = None
@@ -258,15 +259,30 @@ class EnvCreateResponse(BaseModel):
     feature_flags: dict[str, bool]
 
 
+MAX_BAKE_SECONDS = 7 * 86400
+
+
 class EnvPromoteRequest(Request):
+    """``bake_seconds``: how long the deployment watch judges the new version (0: not at all).
+    Into production the default is ``DeploymentBakeMinutes``; elsewhere only when given."""
+
     project_id: ProjectId
     source_env: EnvName
     target_env: EnvName
     expected_revision: int | None = Field(default=None, ge=1)
+    bake_seconds: int | None = Field(default=None, ge=0, le=MAX_BAKE_SECONDS)
 
 
 class PromotionDiff(VersionDiff):
     env_updated: list[str] = []
+
+
+class BakeView(BaseModel):
+    """The deployment watch a promotion started: until when the new version is judged."""
+
+    deployment_id: str
+    bake_seconds: int
+    bake_ends_at: str
 
 
 class GateView(BaseModel):
@@ -283,6 +299,7 @@ class EnvPromoteResponse(BaseModel):
     revision: int
     deployment_id: str | None
     gate: GateView | None
+    bake: BakeView | None = None
 
 
 class EnvRollbackRequest(Request):
@@ -312,6 +329,7 @@ class EnvRollbackResponse(BaseModel):
     status: Literal["rolled_back", "unchanged"]
     previous_version: str | None
     environment: EnvironmentView
+    deployment_id: str | None = None
 
 
 class EnvConfigRequest(Request):
@@ -429,3 +447,93 @@ class ResolvedView(BaseModel):
     variables: dict[str, VariableView]
     feature_flags: dict[str, bool]
     state: dict[str, Any] | None
+
+
+# --- deployments (markers, and the watch of a bake) ------------------------------------------
+
+DeploymentState = Literal["deployed", "baking", "healthy", "rolled_back", "cancelled", "no_signal", "failed"]
+Verdict = Literal["continue", "healthy", "rollback", "no_signal", "undecided"]
+VERDICTS = frozenset({"continue", "healthy", "rollback", "no_signal", "undecided"})
+
+
+class BakeDecision(BaseModel):
+    """One judgement of a bake by the Planning Engine's post_deploy rule."""
+
+    decision_id: str
+    at: str
+    verdict: Verdict
+    reasons: list[str] = []
+    notes: list[str] = []
+    candidate: dict[str, Any] | None = None
+    baseline: dict[str, Any] | None = None
+
+
+class DeploymentRecord(BaseModel):
+    """A version arriving in an environment (publish, promotion, rollback, creation from a base).
+
+    ``deployed`` is a marker only; a promotion with a bake starts ``baking`` and ends ``healthy``,
+    ``rolled_back``, ``no_signal``, ``cancelled`` (the environment changed during the bake) or
+    ``failed`` (judged unhealthy with no previous version to roll back to).
+    """
+
+    deployment_id: str
+    project_id: str
+    environment: str
+    action: Action
+    version: str
+    previous_version: str | None = None
+    source_env: str | None = None
+    actor: str
+    created_at: str
+    started_epoch: float
+    revision: int
+    state: DeploymentState = "deployed"
+    bake_seconds: int | None = None
+    bake_ends_at: str | None = None
+    finished_at: str | None = None
+    reason: str | None = None
+    decisions: list[BakeDecision] = []
+    checks: int = 0
+    rollback_deployment_id: str | None = None
+    rolled_back_from: str | None = None  # on an automatic rollback's marker: the deployment it undid
+    alert_id: str | None = None
+    expires_at: int = 0
+
+    @property
+    def key(self) -> str:
+        """Its sort key in the project: one environment's deployments are one prefix, in time order."""
+        return f"{self.environment}#{self.created_at}#{self.deployment_id}"
+
+
+class DeploymentView(BaseModel):
+    """``GET /env/{project_id}/{environment}/deployment``: the environment's latest deployment."""
+
+    deployment_id: str
+    project_id: str
+    environment: str
+    action: Action
+    version: str
+    previous_version: str | None
+    source_env: str | None
+    actor: str
+    created_at: str
+    state: DeploymentState
+    bake_seconds: int | None
+    bake_ends_at: str | None
+    finished_at: str | None
+    reason: str | None
+    decisions: list[BakeDecision]
+    rollback_deployment_id: str | None
+    rolled_back_from: str | None
+    alert_id: str | None
+
+
+class WatchSummary(BaseModel):
+    """What one tick of the deployment watch did."""
+
+    judged: int = 0
+    healthy: list[str] = []
+    rolled_back: list[str] = []
+    cancelled: list[str] = []
+    no_signal: list[str] = []
+    failed: list[str] = []

@@ -63,7 +63,7 @@ class Previews(EnvironmentsBase):
             timestamp=at,
             source_env=body.base_from,
             request_id=request_id,
-            deployment_id=deployment_id if gate else None,
+            deployment_id=deployment_id if base and base.version else None,
             gate_decision_id=gate.decision_id if gate else None,
             changes=m.Change(env_vars_changed=sorted(patched), feature_flags=sorted(flags)),
         )
@@ -85,7 +85,7 @@ class Previews(EnvironmentsBase):
         if base and base.version:
             self._follow(head, base)
         head.released = fingerprints(head.variables)
-        self._commit(None, head)
+        self._commit(None, head, self._deployment(head) if head.version else None)
         self._audit(caller, request_id, "create_env", pid, env, {"base_from": body.base_from, "preview": body.preview})
         return self._created(head)
 

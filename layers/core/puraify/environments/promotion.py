@@ -78,14 +78,23 @@ class Promotion(EnvironmentsBase):
                 changes, v.changed_names(self._effective_flags(target), self._effective_flags(head)), env_updated
             ),
         )
-        self._commit(target, head)
+        bake = body.bake_seconds
+        if bake is None:
+            bake = self.default_bake_seconds if target_name == m.PRODUCTION else 0
+        deployment = self._deployment(head, bake_seconds=bake)
+        self._commit(target, head, deployment)
         self._audit(
             caller,
             request_id,
             "promote",
             pid,
             target_name,
-            {"source_env": source_name, "version": source.version, "deployment_id": deployment_id},
+            {
+                "source_env": source_name,
+                "version": source.version,
+                "deployment_id": deployment_id,
+                "bake_seconds": bake,
+            },
         )
         return m.EnvPromoteResponse(
             status="ready_for_deploy",
@@ -96,10 +105,24 @@ class Promotion(EnvironmentsBase):
             revision=head.revision,
             deployment_id=deployment_id,
             gate=gate,
+            bake=m.BakeView(deployment_id=deployment_id, bake_seconds=bake, bake_ends_at=deployment.bake_ends_at)
+            if deployment.bake_ends_at
+            else None,
         )
 
     def rollback(self, caller: Principal, body: m.EnvRollbackRequest, request_id: str) -> m.EnvRollbackResponse:
         """Put the environment's pointer and configuration back to what they last were at ``version``."""
+        return self._rollback(caller, body, request_id)
+
+    def _rollback(
+        self,
+        caller: Principal,
+        body: m.EnvRollbackRequest,
+        request_id: str,
+        *,
+        undoing: m.DeploymentRecord | None = None,
+    ) -> m.EnvRollbackResponse:
+        """The rollback; ``undoing`` is the baking deployment the watch rolls back (its watch ends here)."""
         pid, env, label = body.project_id, body.environment, body.version
         self._authorize(caller, env)
         _, found = self._load(pid, [env])
@@ -140,6 +163,7 @@ class Promotion(EnvironmentsBase):
             created_by=caller.engine_id,
             timestamp=at,
             previous_version=current.version,
+            deployment_id=uuid.uuid4().hex,
             request_id=request_id,
             changes=version_change(
                 changes,
@@ -147,8 +171,19 @@ class Promotion(EnvironmentsBase):
                 v.changed_names(fingerprints(current.variables), fingerprints(head.variables)),
             ),
         )
-        self._commit(current, head)
-        self._audit(caller, request_id, "rollback", pid, env, {"version": label, "from": current.version})
+        deployment = self._deployment(head, rolled_back_from=undoing.deployment_id if undoing else None)
+        self._commit(current, head, deployment, ending_watch=undoing.key if undoing else None)
+        self._audit(
+            caller,
+            request_id,
+            "rollback",
+            pid,
+            env,
+            {"version": label, "from": current.version, "deployment_id": deployment.deployment_id},
+        )
         return m.EnvRollbackResponse(
-            status="rolled_back", previous_version=current.version, environment=self._view(head)
+            status="rolled_back",
+            previous_version=current.version,
+            environment=self._view(head),
+            deployment_id=deployment.deployment_id,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from puraify.auth import Principal
 from puraify.clock import iso
 from puraify.environments import models as m
@@ -53,6 +55,7 @@ class Publishing(EnvironmentsBase):
             created_by=caller.engine_id,
             timestamp=at,
             previous_version=current.version if current else None,
+            deployment_id=uuid.uuid4().hex,
             request_id=request_id,
             changes=version_change(
                 changes, v.changed_names(flags_before, {**version.flags, **(current.flags if current else {})})
@@ -68,7 +71,7 @@ class Publishing(EnvironmentsBase):
         self._point(head, version)
         head.updated_at, head.updated_by, head.last_change = at, caller.engine_id, change
         head.released = fingerprints(head.variables)
-        self._commit(current, head)
+        self._commit(current, head, self._deployment(head))
         self._audit(caller, request_id, "publish", pid, env, {"version": version.label, "revision": head.revision})
         return self._published(
             head, created=True, bump=bump, previous=current.version if current else None, changes=changes

@@ -125,6 +125,14 @@ class Reads(EnvironmentsBase):
             ),
         )
 
+    def deployment(self, caller: Principal, project_id: str, env: str) -> m.DeploymentView:
+        """The environment's latest deployment: its state, bake times and the decisions taken."""
+        project_id, env = self._read_path(caller, project_id, env=env)
+        found = self.deployments.latest(project_id, env)
+        if found is None:
+            raise NotFoundError(f"'{env}' of project '{project_id}' has no deployment", code="deployment_not_found")
+        return m.DeploymentView.model_validate(found.model_dump())
+
     def _read_path(
         self, caller: Principal, project_id: str, *, env: str | None = None, label: str | None = None
     ) -> tuple[str, str]:

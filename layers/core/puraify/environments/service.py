@@ -17,9 +17,10 @@ from puraify.environments.previews import Previews
 from puraify.environments.promotion import Promotion
 from puraify.environments.publish import Publishing
 from puraify.environments.reads import Reads
+from puraify.environments.watch import Watching
 
 __all__ = ["Environments", "EnvironmentStore", "Gate", "SecretStore", "fingerprints", "history_of"]
 
 
-class Environments(Publishing, Promotion, Configuration, Comparison, Reads, Previews, EnvironmentsBase):
+class Environments(Publishing, Watching, Promotion, Configuration, Comparison, Reads, Previews, EnvironmentsBase):
     """Projects' environments, versions, promotion, rollback and configuration (one module per verb)."""

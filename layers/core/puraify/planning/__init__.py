@@ -17,15 +17,16 @@ SERVICE = "planning"
 
 
 def monitoring_alert(rt: Any) -> Any:
-    """An alert function backed by Monitoring's ``raise_alert`` (logged only where Monitoring is absent)."""
+    """An alert function backed by Monitoring's ``raise_alert`` (logged only where Monitoring is absent);
+    it returns the stored alert."""
 
-    def alert(**fields: Any) -> None:
+    def alert(**fields: Any) -> dict[str, Any] | None:
         try:
             raise_alert = importlib.import_module("puraify.monitoring.alerts").raise_alert
         except (ImportError, AttributeError):
             logger.warning("alert not dispatched: puraify.monitoring.alerts is not available", extra=fields)
-            return
-        raise_alert(rt, **fields)
+            return None
+        return raise_alert(rt, **fields)
 
     return alert
 

@@ -118,11 +118,13 @@ class PlanningService:
 
     def gather(self, context: FactContext) -> dict[str, m.Fact]:
         """Every fact a decision needs: stored global facts while fresh, the rest collected now."""
-        stored = self._stored_global_facts()
+        post_deploy = context.phase == "post_deploy"
+        providers = [p for p in self.providers if (p.scope == "deployment") == post_deploy]
+        stored = self._stored_global_facts() if not post_deploy else {}
         at = now()
         facts: dict[str, m.Fact] = {}
         live: list[Provider] = []
-        for provider in self.providers:
+        for provider in providers:
             found = [stored.get(fid) for fid in provider.fact_ids] if provider.scope == "global" else [None]
             if all(f is not None and not view(f, at, self.max_age_of(f.id)).stale for f in found):
                 facts.update({f.id: f for f in found if f is not None})
@@ -144,7 +146,13 @@ class PlanningService:
     def decide(self, body: m.PlanDecideRequest, *, engine_id: str, request_id: str) -> m.PlanDecideResponse:
         """Decide, store and log one deployment decision. Fails safe; 503 if it cannot be stored."""
         context = FactContext(
-            project_id=body.project_id, environment=body.environment, deployment_id=body.deployment_id
+            project_id=body.project_id,
+            environment=body.environment,
+            deployment_id=body.deployment_id,
+            phase=body.phase,
+            version=body.version,
+            baseline_version=body.baseline_version,
+            since=body.bake.started_at if body.bake else None,
         )
         facts = self.gather(context)
         at = now()
@@ -156,7 +164,7 @@ class PlanningService:
         if policy is None:
             causes.append("no valid policy bundle is active")
         else:
-            document = {"deployment": body.model_dump(exclude_none=True), "facts": policy_facts(views)}
+            document = {"deployment": _deployment_input(body, at), "facts": policy_facts(views)}
             started = now()
             try:
                 result = policy.evaluate(document)
@@ -185,6 +193,9 @@ class PlanningService:
             facts=views,
             evaluated_at=iso(at),
             eval_duration_ms=duration_ms,
+            phase=body.phase,
+            verdict=_verdict(body, result, fail_safe),
+            notes=list(result.notes) if result else [],
         )
         self._record(decision, body, engine_id, request_id)
         if fail_safe:
@@ -333,6 +344,23 @@ class PlanningService:
             )
         except Exception:  # noqa: BLE001 - the decision stands even when alerting fails
             logger.exception("could not raise a planning alert")
+
+
+def _verdict(body: m.PlanDecideRequest, result: PolicyResult | None, fail_safe: bool) -> str | None:
+    """What the deployment watch should do; a post_deploy decision not properly made is ``undecided``."""
+    if body.phase != "post_deploy":
+        return None
+    return (result.verdict if result and not fail_safe else None) or "undecided"
+
+
+def _deployment_input(body: m.PlanDecideRequest, at: float) -> dict[str, Any]:
+    """The request as the policy sees it; a bake also says how far along it is."""
+    document = body.model_dump(exclude_none=True)
+    if body.bake is not None:
+        elapsed = max(0.0, at - body.bake.started_at)
+        document["bake"] = {**document["bake"], "elapsed_seconds": round(elapsed, 3),
+                            "final": elapsed >= body.bake.bake_seconds}  # fmt: skip
+    return document
 
 
 def _said(reasons: list[str], cause: str) -> bool:

@@ -21,7 +21,8 @@ from typing import Any, Literal, Protocol
 from puraify.clock import iso, now
 from puraify.planning.models import Fact, FactView
 
-Scope = Literal["global", "project"]
+# "deployment" providers serve post_deploy decisions only; the others serve pre_deploy ones.
+Scope = Literal["global", "project", "deployment"]
 
 
 class ProviderUnavailableError(Exception):
@@ -35,6 +36,10 @@ class FactContext:
     project_id: str = ""
     environment: str = ""
     deployment_id: str = ""
+    phase: str = "pre_deploy"
+    version: str | None = None
+    baseline_version: str | None = None
+    since: float | None = None  # post_deploy: when the deployment started
 
 
 class Provider(Protocol):

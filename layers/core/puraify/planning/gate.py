@@ -9,9 +9,10 @@ from pydantic import ValidationError
 
 from puraify.errors import validation_error
 from puraify.planning import service
-from puraify.planning.models import PlanDecideRequest, PromotionGate
+from puraify.planning.models import Bake, PlanDecideRequest, PostDeployJudgement, PromotionGate
 
 CALLER = "environment-manager"
+WATCH = "deployment-watch"
 
 
 def decide_promotion(rt: Any, *, project_id: str, environment: str, version: str, deployment_id: str) -> PromotionGate:
@@ -28,3 +29,42 @@ def decide_promotion(rt: Any, *, project_id: str, environment: str, version: str
         raise validation_error([dict(e) for e in error.errors()]) from error
     decision = service(rt).decide(body, engine_id=CALLER, request_id=f"promotion-{uuid.uuid4().hex}")
     return PromotionGate(allow=decision.allow, reasons=decision.deny_reasons, decision_id=decision.decision_id)
+
+
+def decide_post_deploy(
+    rt: Any,
+    *,
+    project_id: str,
+    environment: str,
+    version: str,
+    baseline_version: str | None,
+    deployment_id: str,
+    started_at: float,
+    bake_seconds: int,
+) -> PostDeployJudgement:
+    """Ask the ``post_deploy`` rule whether a deployed version may stay (one stored, audited decision).
+
+    ``verdict`` is what the deployment watch does: continue, healthy, rollback, no_signal, undecided.
+    """
+    try:
+        body = PlanDecideRequest(
+            deployment_id=deployment_id,
+            environment=environment,
+            project_id=project_id,
+            version=version,
+            phase="post_deploy",
+            baseline_version=baseline_version,
+            bake=Bake(started_at=started_at, bake_seconds=max(1, bake_seconds)),
+        )
+    except ValidationError as error:
+        raise validation_error([dict(e) for e in error.errors()]) from error
+    decision = service(rt).decide(body, engine_id=WATCH, request_id=f"watch-{uuid.uuid4().hex}")
+    candidate, baseline = decision.facts.get("candidate_health"), decision.facts.get("baseline_health")
+    return PostDeployJudgement(
+        verdict=decision.verdict or "undecided",
+        reasons=decision.deny_reasons,
+        notes=decision.notes,
+        decision_id=decision.decision_id,
+        candidate=candidate.value if candidate else None,
+        baseline=baseline.value if baseline else None,
+    )

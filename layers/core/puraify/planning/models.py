@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from puraify.engine_control.models import Request
 
@@ -56,11 +56,34 @@ class PolicyRef(BaseModel):
     sha256: str | None
 
 
+VersionLabel = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Phase = Literal["pre_deploy", "post_deploy"]
+
+
+class Bake(Request):
+    """A post_deploy decision's bake: when the deployment started (epoch seconds) and how long it bakes."""
+
+    started_at: float = Field(ge=0, allow_inf_nan=False)
+    bake_seconds: int = Field(ge=1, le=7 * 86400)
+
+
 class PlanDecideRequest(Request):
+    """``pre_deploy`` (default): may the deployment go ahead. ``post_deploy``: may the deployed version
+    stay (the deployment watch asks this during a bake; ``bake`` is then required)."""
+
     deployment_id: DeploymentId
     environment: EnvironmentName
     project_id: ProjectId
-    version: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    version: VersionLabel | None = None
+    phase: Phase = "pre_deploy"
+    baseline_version: VersionLabel | None = None
+    bake: Bake | None = None
+
+    @model_validator(mode="after")
+    def _post_deploy_needs_a_bake(self) -> PlanDecideRequest:
+        if self.phase == "post_deploy" and (self.bake is None or self.version is None):
+            raise ValueError("a post_deploy decision needs version and bake")
+        return self
 
 
 class PlanDecideResponse(BaseModel):
@@ -77,6 +100,9 @@ class PlanDecideResponse(BaseModel):
     facts: dict[str, FactView]
     evaluated_at: str
     eval_duration_ms: float
+    phase: Phase = "pre_deploy"
+    verdict: str | None = None
+    notes: list[str] = []
 
 
 class DecisionListResponse(BaseModel):
@@ -136,3 +162,16 @@ class PromotionGate(BaseModel):
     allow: bool
     reasons: list[str]
     decision_id: str
+
+
+class PostDeployJudgement(BaseModel):
+    """The deployment watch's view of a post_deploy decision: what to do with the deployed version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    verdict: str
+    reasons: list[str]
+    notes: list[str]
+    decision_id: str
+    candidate: dict[str, Any] | None
+    baseline: dict[str, Any] | None

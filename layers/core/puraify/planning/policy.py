@@ -2,8 +2,9 @@
 
 A bundle is compiled once into a regopy ``Bundle`` (a plan for its entrypoint) and reused for
 every decision; input goes in as JSON text (regopy's dict conversion truncates floats). The
-result is validated: ``allow`` must be a boolean and ``deny`` a list of strings, anything else is
-an evaluation error, which the caller turns into a denial.
+result is validated: ``allow`` must be a boolean and ``deny`` a list of strings (a post_deploy
+decision adds a ``verdict`` and ``notes``), anything else is an evaluation error, which the caller
+turns into a denial.
 
 ``PolicyLoader`` checks the bucket's manifest at most every ``poll_seconds``; a new revision is
 loaded, verified against its digests and compiled before it replaces the active one. A bad bundle
@@ -41,10 +42,15 @@ class PolicyEvaluationError(Exception):
     """Evaluation failed or produced something other than ``{"allow": bool, "deny": [str]}``."""
 
 
+VERDICTS = frozenset({"continue", "healthy", "rollback", "no_signal", "undecided"})
+
+
 @dataclass(frozen=True)
 class PolicyResult:
     allow: bool
     deny: list[str]
+    verdict: str | None = None  # post_deploy decisions only: what the deployment watch should do
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -118,7 +124,12 @@ def validate_result(value: Any) -> PolicyResult:
         raise PolicyEvaluationError(f"'allow' must be a boolean, got {json.dumps(allow)[:80]}")
     if not isinstance(deny, list) or not all(isinstance(reason, str) for reason in deny):
         raise PolicyEvaluationError(f"'deny' must be a list of strings, got {json.dumps(deny)[:80]}")
-    return PolicyResult(allow=allow, deny=list(deny))
+    verdict, notes = value.get("verdict"), value.get("notes", [])
+    if verdict is not None and verdict not in VERDICTS:
+        raise PolicyEvaluationError(f"'verdict' must be one of {sorted(VERDICTS)}, got {json.dumps(verdict)[:80]}")
+    if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
+        raise PolicyEvaluationError(f"'notes' must be a list of strings, got {json.dumps(notes)[:80]}")
+    return PolicyResult(allow=allow, deny=list(deny), verdict=verdict, notes=list(notes))
 
 
 def compile_bundle(files: dict[str, bytes], *, revision: str, entrypoint: str, isolate: bool = True) -> CompiledPolicy:

@@ -110,6 +110,37 @@ class VersionLagProvider:
         return {"versions_behind": lag}
 
 
+class VersionHealthProvider:
+    """``candidate_health`` and ``baseline_health`` for post_deploy decisions: the deployed version's
+    events, errors, error rate and latency in that environment since the deployment started, and the
+    previous version's over the ``baseline_seconds`` before it (null when there is no previous version)."""
+
+    name = "monitoring.version_health"
+    fact_ids: tuple[str, ...] = ("candidate_health", "baseline_health")
+    scope: Scope = "deployment"
+
+    def __init__(self, rt: Any, baseline_seconds: int):
+        self.rt = rt
+        self.baseline_seconds = baseline_seconds
+
+    def collect(self, context: FactContext) -> dict[str, Any]:
+        if not context.version or context.since is None:
+            raise ValueError("a post_deploy decision names the version and when its deployment started")
+        health = _function("puraify.monitoring.versions", "version_health")
+        candidate = health(self.rt, context.project_id, context.version, context.environment, context.since)
+        baseline = None
+        if context.baseline_version:
+            baseline = health(
+                self.rt,
+                context.project_id,
+                context.baseline_version,
+                context.environment,
+                context.since - self.baseline_seconds,
+                context.since,
+            )
+        return {"candidate_health": candidate, "baseline_health": baseline}
+
+
 class HttpProvider:
     """An external metric: JSON from a URL. ``{"value": v, "timestamp": t}`` carries its own time
     (ISO-8601 or epoch seconds), so an old measurement is seen as stale; any other JSON is the value."""
@@ -160,5 +191,6 @@ def builtin_providers(rt: Any) -> list[Provider]:
         CriticalAlertsProvider(rt),
         CatalogProvider(rt.catalog),
         VersionLagProvider(rt),
+        VersionHealthProvider(rt, settings.bake_baseline_seconds),
         *http_providers(settings.plan_http_facts, settings.plan_provider_timeout_seconds),
     ]
