@@ -254,18 +254,42 @@ class Transport:
         params: Mapping[str, Any] | None = None,
     ) -> Any:
         """Send one call (retrying as its safety allows) and return the decoded JSON body."""
+        return _decode(await self._exchange(method, path, safety=safety, json_body=json_body, params=params))
+
+    async def get_if_changed(self, path: str, model: type[M], etag: str | None) -> tuple[M | None, str | None]:
+        """A retried GET with ``If-None-Match: etag``: ``(None, etag)`` when the server's copy is the
+        same (304), else the new body and its ``ETag``."""
+        extra = {"If-None-Match": etag} if etag else None
+        response = await self._exchange("GET", path, safety=SAFE, headers=extra)
+        if response.status_code == 304:
+            return None, response.headers.get("etag", etag)
+        try:
+            return model.model_validate(_decode(response)), response.headers.get("etag")
+        except ModelValidationError:
+            raise e.UnexpectedError(f"GET {path}: the response does not match {model.__name__}") from None
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        safety: Safety,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         content = None if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json"} if content is not None else None
+        sent = {**({"Content-Type": "application/json"} if content is not None else {}), **(headers or {})} or None
         attempt = 0
         while True:
             try:
-                response = await self._send(method, path, content=content, params=query, headers=headers)
+                response = await self._send(method, path, content=content, params=query, headers=sent)
             except httpx.HTTPError as error:
                 failure: e.PuraifyClientError = _transport_error(error, method, path)
             else:
                 if response.status_code < 400:
-                    return _decode(response)
+                    return response
                 failure = _http_error(response)
             attempt += 1
             retry_after = failure.retry_after if isinstance(failure, e.HTTPError) else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import click
@@ -93,20 +95,33 @@ def env_create(
 @click.argument("source")
 @click.argument("target")
 @click.option("--expected-revision", type=click.IntRange(1), help="Fail (exit 6) unless TARGET is at this revision.")
+@click.option(
+    "--bake-seconds",
+    type=click.IntRange(0),
+    help="How long the deployment watch judges the new version (production bakes by default; 0: no watch).",
+)
 @pass_options
-def env_promote(options: Options, project: str, source: str, target: str, expected_revision: int | None) -> None:
+def env_promote(
+    options: Options, project: str, source: str, target: str, expected_revision: int | None, bake_seconds: int | None
+) -> None:
     """Promote SOURCE's version into TARGET and show what changed. Never retried automatically.
 
     \b
     Example:
-      puraify env promote pf-777 staging production
+      puraify env promote pf-777 staging production --bake-seconds 600
     """
-    result = options.run(lambda cp: cp.env.promote(project, source, target, expected_revision=expected_revision))
+    result = options.run(
+        lambda cp: cp.env.promote(
+            project, source, target, expected_revision=expected_revision, bake_seconds=bake_seconds
+        )
+    )
     if options.as_json:
         output.emit_json(output.plain(result))
         return
     click.echo(f"{result.environment}: {result.previous_version or '-'} -> {result.version} ({result.status})")
     output.fields(output.plain(result.diff_from_previous))
+    if result.bake is not None:
+        click.echo(f"baking until {result.bake.bake_ends_at} (puraify env deployment {project} {target} --wait)")
 
 
 @env.command("rollback")
@@ -212,3 +227,75 @@ def env_config(
 
 
 COMMANDS = [env]
+
+
+@env.command("version")
+@click.argument("project")
+@click.argument("label")
+@pass_options
+def env_version(options: Options, project: str, label: str) -> None:
+    """One version of PROJECT by LABEL: its metadata and state."""
+    result = options.run(lambda cp: cp.env.version(project, label))
+    output.show(result, options.as_json)
+
+
+@env.command("resolved")
+@click.argument("project")
+@click.argument("environment")
+@pass_options
+def env_resolved(options: Options, project: str, environment: str) -> None:
+    """What should run in ENVIRONMENT: its version, state and configuration.
+
+    Secret values are shown only to engines holding env:secrets (each such read is audited).
+    """
+    result = options.run(lambda cp: cp.env.resolved(project, environment))
+    if options.as_json or result is None:
+        output.emit_json(output.plain(result, reveal=True))
+        return
+    click.echo(f"{environment}: {result.version or '-'} (revision {result.revision}, secrets {result.secrets})")
+    output.table(
+        [{"name": name, "value": v.value, "secret": v.secret} for name, v in sorted(result.variables.items())],
+        ["name", "value", "secret"],
+        empty="(no variables)",
+    )
+    output.fields({"feature_flags": result.feature_flags, "etag": result.etag})
+
+
+@env.command("deployment")
+@click.argument("project")
+@click.argument("environment")
+@click.option("--wait", type=click.IntRange(1), metavar="SECONDS", help="Poll until the bake ends (at most SECONDS).")
+@pass_options
+def env_deployment(options: Options, project: str, environment: str, wait: int | None) -> None:
+    """ENVIRONMENT's latest deployment: its state (baking, healthy, rolled_back, ...) and the watch's decisions.
+
+    With --wait, exits 0 when it ends healthy or deployed, 1 otherwise (rolled back, no signal, ...).
+    """
+
+    async def poll(cp: Any) -> Any:
+        found = await cp.env.deployment(project, environment)
+        deadline = time.monotonic() + (wait or 0)
+        while wait and not found.settled and time.monotonic() < deadline:
+            await asyncio.sleep(min(5.0, max(0.1, deadline - time.monotonic())))
+            found = await cp.env.deployment(project, environment)
+        return found
+
+    result = options.run(poll)
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        click.echo(
+            f"{environment}: {result.version} ({result.action} by {result.actor}) {result.state}"
+            + (f": {result.reason}" if result.reason else "")
+        )
+        if result.bake_ends_at:
+            click.echo(
+                f"bake: {result.bake_seconds} s until {result.bake_ends_at}; finished {result.finished_at or '-'}"
+            )
+        output.table(
+            [{"at": d.at, "verdict": d.verdict, "reasons": "; ".join(d.reasons or d.notes)} for d in result.decisions],
+            ["at", "verdict", "reasons"],
+            empty="(no decisions yet)",
+        )
+    if wait and result.state not in ("healthy", "deployed"):
+        raise SystemExit(1)

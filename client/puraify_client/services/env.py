@@ -82,10 +82,17 @@ class EnvPromoteRequest(Request):
     source_env: str
     target_env: str
     expected_revision: int | None = Field(default=None, ge=1)
+    bake_seconds: int | None = Field(default=None, ge=0)
 
 
 class PromotionDiff(VersionDiff):
     env_updated: list[str] = []
+
+
+class BakeView(Response):
+    deployment_id: str
+    bake_seconds: int
+    bake_ends_at: str
 
 
 class EnvPromoteResponse(Response):
@@ -95,6 +102,8 @@ class EnvPromoteResponse(Response):
     previous_version: str | None = None
     diff_from_previous: PromotionDiff = PromotionDiff()
     revision: int | None = None
+    deployment_id: str | None = None
+    bake: BakeView | None = None
 
 
 class EnvironmentView(Response):
@@ -189,6 +198,78 @@ class CompareVersions(VersionDiff):
     versions_apart: int | None = None
 
 
+class VersionView(Response):
+    """An immutable version: its state and metadata (``etag`` is the server's entity tag)."""
+
+    project_id: str
+    label: str
+    sequence: int | None = None
+    content_hash: str | None = None
+    published_into: str | None = None
+    created_at: str | None = None
+    created_by: str | None = None
+    entities: list[str] = []
+    flows: dict[str, str] = {}
+    feature_flags: dict[str, bool] = {}
+    state: dict[str, Any] = {}
+    etag: str | None = None
+
+
+class ResolvedEnvironment(Response):
+    """What should run in an environment: its version's state and its configuration."""
+
+    project_id: str
+    environment: str
+    version: str | None = None
+    revision: int | None = None
+    config_revision: int | None = None
+    updated_at: str | None = None
+    updated_by: str | None = None
+    secrets: str = "masked"
+    variables: dict[str, VariableView] = {}
+    feature_flags: dict[str, bool] = {}
+    state: dict[str, Any] | None = None
+    etag: str | None = None
+
+
+class BakeDecision(Response):
+    decision_id: str | None = None
+    at: str | None = None
+    verdict: str
+    reasons: list[str] = []
+    notes: list[str] = []
+    candidate: dict[str, Any] | None = None
+    baseline: dict[str, Any] | None = None
+
+
+class Deployment(Response):
+    """An environment's latest deployment: ``state`` is deployed, baking, healthy, rolled_back,
+    cancelled, no_signal or failed; ``decisions`` are the watch's judgements of its bake."""
+
+    deployment_id: str
+    project_id: str
+    environment: str
+    action: str
+    version: str
+    previous_version: str | None = None
+    actor: str | None = None
+    created_at: str | None = None
+    state: str
+    bake_seconds: int | None = None
+    bake_ends_at: str | None = None
+    finished_at: str | None = None
+    reason: str | None = None
+    decisions: list[BakeDecision] = []
+    rollback_deployment_id: str | None = None
+    rolled_back_from: str | None = None
+    alert_id: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Whether the watch is done with it (anything but ``baking``)."""
+        return self.state != "baking"
+
+
 class EnvCompareResponse(Response):
     project_id: str
     source: str
@@ -233,11 +314,25 @@ class Environments(Service):
         return await self.transport.call("POST", "/env/create", EnvCreateResponse, safety=UNSAFE, body=body)
 
     async def promote(
-        self, project_id: str, source_env: str, target_env: str, *, expected_revision: int | None = None
+        self,
+        project_id: str,
+        source_env: str,
+        target_env: str,
+        *,
+        expected_revision: int | None = None,
+        bake_seconds: int | None = None,
     ) -> EnvPromoteResponse:
-        """Point ``target_env`` at ``source_env``'s version; the answer says what changed."""
+        """Point ``target_env`` at ``source_env``'s version; the answer says what changed.
+
+        ``bake_seconds``: how long the deployment watch judges the new version (production bakes by
+        default; 0 skips the watch).
+        """
         body = EnvPromoteRequest(
-            project_id=project_id, source_env=source_env, target_env=target_env, expected_revision=expected_revision
+            project_id=project_id,
+            source_env=source_env,
+            target_env=target_env,
+            expected_revision=expected_revision,
+            bake_seconds=bake_seconds,
         )
         return await self.transport.call("POST", "/env/promote", EnvPromoteResponse, safety=UNSAFE, body=body)
 
@@ -292,3 +387,27 @@ class Environments(Service):
             env_variables=env_variables or {}, feature_flags=feature_flags or {}, expected_revision=expected_revision
         )
         return await self.transport.call("PUT", path, EnvConfigResponse, safety=UNSAFE, body=body)
+
+    # --- the read path for engines, and deployments ------------------------------------------
+
+    async def version(self, project_id: str, label: str, *, if_none_match: str | None = None) -> VersionView | None:
+        """A version's state and metadata; ``None`` when ``if_none_match`` is still its entity tag."""
+        path = f"/env/{segment(project_id)}/versions/{segment(label)}"
+        found, etag = await self.transport.get_if_changed(path, VersionView, if_none_match)
+        return found.model_copy(update={"etag": etag}) if found is not None else None
+
+    async def resolved(
+        self, project_id: str, environment: str, *, if_none_match: str | None = None
+    ) -> ResolvedEnvironment | None:
+        """The environment's version state and configuration (secret values only with ``env:secrets``).
+
+        Poll with the last answer's ``etag`` as ``if_none_match``: ``None`` means nothing changed.
+        """
+        path = f"/env/{segment(project_id)}/{segment(environment)}/resolved"
+        found, etag = await self.transport.get_if_changed(path, ResolvedEnvironment, if_none_match)
+        return found.model_copy(update={"etag": etag}) if found is not None else None
+
+    async def deployment(self, project_id: str, environment: str) -> Deployment:
+        """The environment's latest deployment: its state, bake times and the watch's decisions."""
+        path = f"/env/{segment(project_id)}/{segment(environment)}/deployment"
+        return await self.transport.call("GET", path, Deployment, safety=SAFE)
