@@ -5,7 +5,8 @@
 3. Engine ``admin`` (``PURAIFY_ADMIN_KEY``, or a generated key printed once), a starter catalog and
    the shipped policy bundle (``policies/gate``), each only if none is there yet.
 4. The template's routes on 127.0.0.1:3000 (``PURAIFY_PORT``), handlers called in-process.
-5. The template's schedules, fired by a timer (no emulator fires EventBridge schedules).
+5. The template's schedules, fired by a timer (no emulator fires EventBridge schedules), at least every
+   10 s (``PURAIFY_SCHEDULE_SECONDS``).
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ class LocalControlPlane:
     admin_key: str | None = None
     prefix: str = ""
     schedules: bool = True
+    # Locally every rate() schedule fires at least this often, so a 20-second deployment bake ends
+    # within about half a minute instead of the minute or more EventBridge would take.
+    schedule_max_seconds: float = 10.0
     admin_key_shown: str | None = None
     base_url: str = ""
     _moto: Any = None
@@ -140,6 +144,7 @@ class LocalControlPlane:
                 if interval is None:
                     print(f"note: {fid} schedule {expression!r} is not fired locally (only rate() is)")
                     continue
+                interval = min(interval, self.schedule_max_seconds)
                 threading.Thread(
                     target=self._fire, args=(gateway, fid, interval), name=f"schedule-{fid}", daemon=True
                 ).start()
@@ -180,6 +185,7 @@ def main() -> None:
         port=int(os.environ.get("PURAIFY_PORT", "3000")),
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
         admin_key=os.environ.get("PURAIFY_ADMIN_KEY") or None,
+        schedule_max_seconds=float(os.environ.get("PURAIFY_SCHEDULE_SECONDS") or 10),
     )
     plane.start()
     if plane.admin_key_shown and not os.environ.get("PURAIFY_ADMIN_KEY"):

@@ -60,7 +60,7 @@ def resolved(project_id: str, environment: str) -> Response[m.ResolvedView | Non
     return respond_cached(found.etag, found.body)
 
 
-@app.get("/env/<project_id>/<environment>/deployment")
+@app.get("/env/<project_id>/<environment>/deployment", responses=responses(200, 404))
 def deployment(project_id: str, environment: str) -> m.DeploymentView:
     return _service().deployment(caller(app), project_id, environment)
 

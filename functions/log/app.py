@@ -7,8 +7,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ValidationError
 
-from puraify import openapi, runtime
+from puraify import clock, openapi, runtime
 from puraify.engine_control import models as m
+from puraify.environments.queries import deployments
 from puraify.errors import BadRequestError, validation_error
 from puraify.http import caller, create_app, handle, is_schedule, query, respond
 from puraify.monitoring import models as mm
@@ -81,14 +82,30 @@ def query_errors() -> dict:
 @app.get("/monitoring/stats", openapi_extensions={"parameters": openapi.query_parameters(mm.StatsQuery)})
 def query_stats() -> dict:
     _reader()
-    return queries.stats(monitoring(runtime.current()).store, _params(mm.StatsQuery))
+    service = monitoring(runtime.current())
+    return queries.stats(service.store, _params(mm.StatsQuery), service.versions)
 
 
 @app.get("/monitoring/audit", openapi_extensions={"parameters": openapi.query_parameters(mm.AuditQuery)})
 def query_audit() -> dict:
     _reader()
     current = runtime.current()
-    return queries.audit(monitoring(current).store, current.audit_store, _params(mm.AuditQuery))
+    q = _params(mm.AuditQuery)
+    marks = deployments(current, q.project_id, since=clock.iso(q.since) if q.since is not None else "", limit=500)
+    return queries.audit(monitoring(current).store, current.audit_store, q, marks)
+
+
+@app.get(
+    "/monitoring/deployments",
+    openapi_extensions={"parameters": openapi.query_parameters(mm.DeploymentsQuery)},
+    responses=responses(200),
+)
+def query_deployments() -> dict:
+    _reader()
+    q = _params(mm.DeploymentsQuery)
+    since = clock.iso(q.since) if q.since is not None else ""
+    found = deployments(runtime.current(), q.project_id, q.environment, since, q.limit)
+    return {"project_id": q.project_id, "environment": q.environment, "deployments": found}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

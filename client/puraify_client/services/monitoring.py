@@ -154,6 +154,46 @@ class StatsResponse(Response):
     truncated: bool = False
 
 
+class VersionHealth(Response):
+    environment: str | None = None
+    events: int = 0
+    errors: int = 0
+    error_rate: float = 0.0
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    latency_p99_ms: float | None = None
+
+
+class VersionStatsResponse(Response):
+    """One version's health, in total and per environment, from the per-version counters."""
+
+    project_id: str
+    version: str
+    environment: str | None = None
+    since: str | None = None
+    total: VersionHealth
+    environments: list[VersionHealth] = []
+
+
+class DeploymentMarker(Response):
+    deployment_id: str
+    environment: str
+    action: str
+    version: str
+    previous_version: str | None = None
+    actor: str | None = None
+    created_at: str
+    state: str
+    finished_at: str | None = None
+    reason: str | None = None
+
+
+class DeploymentsResponse(Response):
+    project_id: str
+    environment: str | None = None
+    deployments: list[DeploymentMarker]
+
+
 class AuditResponse(Response):
     project_id: str | None = None
     flow_id: str | None = None
@@ -242,6 +282,22 @@ class Monitoring(Service):
         """Per platform and action: count, error rate, retries, duration p50/p95/max."""
         params = {"project_id": project_id, "since": since}
         return await self.transport.call("GET", "/monitoring/stats", StatsResponse, safety=SAFE, params=params)
+
+    async def version_stats(
+        self, project_id: str, version: str, *, environment: str | None = None, since: str | None = None
+    ) -> VersionStatsResponse:
+        """A version's events, error rate and latency percentiles (from stored per-version aggregates)."""
+        params = {"project_id": project_id, "version": version, "environment": environment, "since": since}
+        return await self.transport.call("GET", "/monitoring/stats", VersionStatsResponse, safety=SAFE, params=params)
+
+    async def deployments(
+        self, project_id: str, *, environment: str | None = None, since: str | None = None, limit: int | None = None
+    ) -> DeploymentsResponse:
+        """Deployment markers (publish, promotion, rollback), newest first, with each bake's outcome."""
+        params = {"project_id": project_id, "environment": environment, "since": since, "limit": limit}
+        return await self.transport.call(
+            "GET", "/monitoring/deployments", DeploymentsResponse, safety=SAFE, params=params
+        )
 
     async def audit(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from puraify.environments import models as m
 from puraify.environments import service
 
 
@@ -19,3 +20,14 @@ def versions_behind(rt: Any, project_id: str, environment: str = "production", a
     if behind is None or front is None or not environments.alive(behind) or not environments.alive(front):
         return None
     return max(0, front.version_seq - behind.version_seq)
+
+
+def deployments(
+    rt: Any, project_id: str, environment: str | None = None, since: str = "", limit: int = 100
+) -> list[dict[str, Any]]:
+    """The project's (or one environment's) deployment markers since ``since`` (ISO), newest first.
+
+    For Monitoring's ``GET /monitoring/deployments`` and audit timeline. One Query.
+    """
+    found = service(rt).deployments.recent(project_id, environment, since, limit)
+    return [m.DeploymentView.model_validate(d.model_dump()).model_dump(mode="json") for d in found]

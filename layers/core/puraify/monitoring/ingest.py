@@ -19,6 +19,7 @@ from puraify import clock
 from puraify.errors import PayloadTooLargeError, UnavailableError, ValidationFailedError, validation_error
 from puraify.monitoring.fingerprint import at_least, fingerprint, severity_of
 from puraify.monitoring.models import MAX_BATCH, SEVERITIES, LogEvent
+from puraify.monitoring.versions import count as count_versions
 from puraify.observability import logger
 
 
@@ -93,8 +94,14 @@ class IngestResult:
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
-def ingest(store: Any, alerts: Any, config: IngestConfig, reporter: str, batch: ParsedBatch) -> IngestResult:
-    """Store the batch's valid events once each, update counters, and raise the alerts they call for."""
+def ingest(
+    store: Any, alerts: Any, config: IngestConfig, reporter: str, batch: ParsedBatch, versions: Any = None
+) -> IngestResult:
+    """Store the batch's valid events once each, update counters, and raise the alerts they call for.
+
+    ``versions`` (a version counter store) also counts events that name a ``version`` per version,
+    environment and minute: what the deployment watch and ``GET /monitoring/stats?version=`` read.
+    """
     at = clock.now()
     received = clock.iso(at)
     expires = clock.expires_at(config.event_retention_days, at)
@@ -120,6 +127,11 @@ def ingest(store: Any, alerts: Any, config: IngestConfig, reporter: str, batch: 
     except UnavailableError:
         # The events are stored (they are the record); counters and alerts are best effort here.
         logger.exception("error aggregation failed after the events were stored")
+    if versions is not None:
+        try:
+            count_versions(versions, fresh, at, clock.expires_at(config.aggregate_retention_days, at))
+        except UnavailableError:
+            logger.exception("version counters failed after the events were stored")
     return result
 
 
@@ -167,16 +179,21 @@ def _aggregate(
                 "count": 0,
                 "first_seen": record["timestamp"],
                 "last_seen": record["timestamp"],
+                "first_seen_version": record.get("version"),
+                "last_seen_version": record.get("version"),
                 "sample": record.get("message"),
                 "flows": set(),
             },
         )
         group["count"] += 1
         group["flows"].add(record.get("flow_id"))
-        group["first_seen"] = min(group["first_seen"], record["timestamp"])
+        if record["timestamp"] < group["first_seen"]:
+            group["first_seen"] = record["timestamp"]
+            group["first_seen_version"] = record.get("version") or group["first_seen_version"]
         if record["timestamp"] >= group["last_seen"]:
             group["last_seen"] = record["timestamp"]
             group["sample"] = record.get("message") or group["sample"]
+            group["last_seen_version"] = record.get("version") or group["last_seen_version"]
         if SEVERITIES.index(record["severity"]) > SEVERITIES.index(group["severity"]):
             group["severity"] = record["severity"]
     for project, (events, errors) in totals.items():

@@ -313,8 +313,27 @@ class ErrorsQuery(Query):
 
 
 class StatsQuery(Query):
+    """With ``version``: that version's health per environment, from the per-version counters."""
+
     project_id: Id
     since: TimeParam = None
+    version: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    environment: Name | None = None
+
+    @model_validator(mode="after")
+    def _environment_needs_version(self) -> StatsQuery:
+        if self.environment is not None and self.version is None:
+            raise ValueError("environment applies only with version")
+        return self
+
+
+class DeploymentsQuery(Query):
+    """``GET /monitoring/deployments``: deployment markers, newest first."""
+
+    project_id: Id
+    environment: Name | None = None
+    since: TimeParam = None
+    limit: int = Field(default=100, ge=1, le=500)
 
 
 class AuditQuery(Query):

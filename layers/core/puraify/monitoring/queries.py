@@ -15,6 +15,7 @@ from puraify import clock
 from puraify.errors import ValidationFailedError
 from puraify.monitoring.alerts import view
 from puraify.monitoring.models import ERROR_STATUSES, AuditQuery, ErrorsQuery, LogsQuery, StatsQuery, default_since
+from puraify.monitoring.versions import stats as version_stats
 from puraify.store.monitoring import HIGH
 
 if TYPE_CHECKING:
@@ -135,14 +136,19 @@ def errors(store: Any, window_seconds: int, q: ErrorsQuery) -> dict[str, Any]:
                 "count": int(w["occurrences"]),
                 "first_seen": w["first_seen"],
                 "last_seen": w["last_seen"],
+                "first_seen_version": w.get("first_seen_version"),
+                "last_seen_version": w.get("last_seen_version"),
                 "sample_message": w.get("sample"),
             }
             continue
         group["count"] += int(w["occurrences"])
-        group["first_seen"] = min(group["first_seen"], w["first_seen"])
+        if w["first_seen"] < group["first_seen"]:
+            group["first_seen"] = w["first_seen"]
+            group["first_seen_version"] = w.get("first_seen_version") or group["first_seen_version"]
         if w["last_seen"] >= group["last_seen"]:
             group["last_seen"] = w["last_seen"]
             group["sample_message"] = w.get("sample") or group["sample_message"]
+            group["last_seen_version"] = w.get("last_seen_version") or group["last_seen_version"]
     ranked = sorted(grouped.values(), key=lambda g: g["last_seen"], reverse=True)
     ranked.sort(key=lambda g: g["count"], reverse=True)
     return {
@@ -159,9 +165,15 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-def stats(store: Any, q: StatsQuery) -> dict[str, Any]:
-    """Per platform and action: count, errors, error rate, retries, duration p50/p95/max."""
+def stats(store: Any, q: StatsQuery, versions: Any = None) -> dict[str, Any]:
+    """Per platform and action: count, errors, error rate, retries, duration p50/p95/max.
+
+    Asked for a ``version``: that version's health per environment from the per-version counters
+    (stored aggregates: a few items whatever the traffic; latency percentiles from a histogram).
+    """
     since = default_since(q.since)
+    if q.version is not None:
+        return version_stats(versions, q.project_id, q.version, q.environment, since)
     items, truncated = store.query_events(
         q.project_id,
         index="by_time",
@@ -203,8 +215,11 @@ def stats(store: Any, q: StatsQuery) -> dict[str, Any]:
             "truncated": truncated}  # fmt: skip
 
 
-def audit(store: Any, audit_store: Any, q: AuditQuery) -> dict[str, Any]:
-    """The ordered timeline of a project or one flow: events, alerts and control-plane decisions."""
+def audit(
+    store: Any, audit_store: Any, q: AuditQuery, deployments: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The ordered timeline of a project or one flow: events, alerts, control-plane decisions, and the
+    deployments (markers) that happened meanwhile, with the end of each bake."""
     low = clock.iso(q.since) if q.since is not None else ""
     index, subject = _index(q.flow_id, q.session_id, q.user_id, None)
     value = _subject_value(q, subject)
@@ -227,6 +242,7 @@ def audit(store: Any, audit_store: Any, q: AuditQuery) -> dict[str, Any]:
         [{"kind": "event", **_event_view(e)} for e in events]
         + [{"kind": "alert", "timestamp": a["created_at"], **view(a)} for a in alerts]
         + transitions
+        + _deployment_entries(deployments or [], low)
         + [
             {
                 **{k: v for k, v in d.items() if k not in ("pk", "sk", "project_pk", "project_sk", "kind")},
@@ -248,8 +264,22 @@ def audit(store: Any, audit_store: Any, q: AuditQuery) -> dict[str, Any]:
             "alerts": len(alerts),
             "alert_transitions": len(transitions),
             "decisions": len(decisions),
+            "deployments": len(deployments or []),
         },
     }
+
+
+def _deployment_entries(deployments: list[dict[str, Any]], low: str) -> list[dict[str, Any]]:
+    """A marker per deployment, and one more where its bake ended (``deployment_rolled_back``, ...)."""
+    entries = []
+    for d in deployments:
+        shown = {k: d.get(k) for k in ("deployment_id", "environment", "action", "version", "previous_version",
+                                        "actor", "state", "reason", "rolled_back_from")}  # fmt: skip
+        if d["created_at"] >= low:
+            entries.append({"kind": "deployment", "timestamp": d["created_at"], **shown})
+        if d.get("finished_at") and d.get("bake_seconds") and d["finished_at"] >= low:
+            entries.append({"kind": f"deployment_{d['state']}", "timestamp": d["finished_at"], **shown})
+    return entries
 
 
 def summarize(store: Any, window_seconds: int, project_id: str, since_epoch: float) -> dict[str, Any]:

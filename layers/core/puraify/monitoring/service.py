@@ -21,6 +21,7 @@ class Monitoring:
     store: Any
     alerts: Alerts
     config: IngestConfig
+    versions: Any = None  # per-version counters (puraify.monitoring.versions); None: not counted
 
     @property
     def window_seconds(self) -> int:
@@ -29,7 +30,7 @@ class Monitoring:
 
     def ingest(self, reporter: str, batch: ParsedBatch) -> IngestResult:
         """Store a parsed batch reported by engine ``reporter``."""
-        return ingest(self.store, self.alerts, self.config, reporter, batch)
+        return ingest(self.store, self.alerts, self.config, reporter, batch, self.versions)
 
 
 def create(settings: Settings, store: Any, parameters: Any, topic: Any) -> Monitoring:
@@ -64,10 +65,13 @@ def create(settings: Settings, store: Any, parameters: Any, topic: Any) -> Monit
 def _build(rt: Runtime) -> Monitoring:
     from puraify.store.monitoring import DynamoMonitoringStore
     from puraify.store.monitoring_channels import SnsTopic, SsmParameters
+    from puraify.store.monitoring_versions import DynamoVersionCounterStore
 
     s = rt.settings
     store = DynamoMonitoringStore(s.events_table, s.aggregates_table, s.alerts_table, s.event_shards)
-    return create(s, store, SsmParameters(), SnsTopic())
+    service = create(s, store, SsmParameters(), SnsTopic())
+    service.versions = DynamoVersionCounterStore(s.aggregates_table)
+    return service
 
 
 def monitoring(rt: Runtime) -> Monitoring:

@@ -118,11 +118,11 @@ def health(
 ) -> dict[str, Any]:
     """One version's health in one environment between ``since`` and ``until`` (default: now).
 
-    Counted in whole minutes: ``since`` rounds down; ``until`` is exclusive and rounds down, so a
-    baseline that ends where a deployment started does not take the deployment's own minute.
+    Counted in whole minutes, both ends included: a baseline that ends where a deployment started
+    keeps that minute (the previous version's last traffic is in it).
     """
     low = int(since // WINDOW_SECONDS) * WINDOW_SECONDS
-    high = int(until // WINDOW_SECONDS) * WINDOW_SECONDS - WINDOW_SECONDS if until is not None else int(clock.now())
+    high = int(until // WINDOW_SECONDS) * WINDOW_SECONDS if until is not None else int(clock.now())
     windows = []
     for env in dict.fromkeys([environment, ANY_ENVIRONMENT]):
         windows += store.version_windows(project_id, version, env, low, high) if high >= low else []
@@ -169,7 +169,6 @@ def version_health(
     rt: Runtime, project_id: str, version: str, environment: str, since: float, until: float | None = None
 ) -> dict[str, Any]:
     """``health`` over this runtime's store: for the Planning Engine's post_deploy facts."""
-    from puraify.store.monitoring_versions import DynamoVersionCounterStore
+    from puraify.monitoring.service import monitoring
 
-    store = rt.service("monitoring_versions", lambda r: DynamoVersionCounterStore(r.settings.aggregates_table))
-    return health(store, project_id, version, environment, since, until)
+    return health(monitoring(rt).versions, project_id, version, environment, since, until)

@@ -229,6 +229,12 @@ class DynamoMonitoringStore:
                 sets.append(f"#{field} = :{field}")
                 names[f"#{field}"] = field
                 values[f":{field}"] = group[field]
+        if group.get("first_seen_version") is not None:
+            sets.append("first_seen_version = if_not_exists(first_seen_version, :fv)")
+            values[":fv"] = group["first_seen_version"]
+        if group.get("last_seen_version") is not None:
+            sets.append("last_seen_version = :lv")
+            values[":lv"] = group["last_seen_version"]
         kwargs: dict[str, Any] = {}
         if names:
             kwargs["ExpressionAttributeNames"] = names

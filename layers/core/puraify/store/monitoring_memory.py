@@ -78,6 +78,10 @@ class MemoryMonitoringStore:
             key = (project_id, f"F#{window_key(window_start)}#{group['fingerprint']}")
             item = self.aggregates.setdefault(key, {"occurrences": 0, "first_seen": group["first_seen"]})
             item["occurrences"] += group["count"]
+            if group.get("first_seen_version"):
+                item.setdefault("first_seen_version", group["first_seen_version"])
+            if group.get("last_seen_version"):
+                item["last_seen_version"] = group["last_seen_version"]
             item.update(
                 {k: group[k] for k in ("fingerprint", "error_type", "platform", "engine", "severity") if group.get(k)},
                 last_seen=group["last_seen"],
