@@ -153,6 +153,7 @@ def run() -> str:
         history = {
             n: service.history(admin, p, "production", limit=1).entries[0].revision for n, (p, *_) in projects.items()
         }
+        polls = _poll_costs(handler, calls, counting, projects[SIZES[0]][0])
 
     small, large = SIZES
     p50 = {n: percentile(times[n], 0.5) * 1e3 for n in SIZES}
@@ -182,5 +183,45 @@ def run() -> str:
         "",
         f"p50 ratio {large} / {small} versions: **{p50[large] / p50[small]:.3f}** (target <= 1.2); "
         f"calls constant: **{'yes' if per_call[small] == per_call[large] else 'NO'}**.",
+        "",
+        "### The engines' read path: AWS calls per poll",
+        "",
+        "| request | status | AWS calls |",
+        "|---|---:|---|",
+        *[f"| {name} | {status} | {cost} |" for name, status, cost in polls],
     ]
     return "\n".join(lines)
+
+
+def _poll_costs(handler, calls: Counter[str], counting: list[bool], project: str) -> list[tuple[str, int, str]]:
+    """AWS calls of ``GET .../resolved`` and ``GET .../versions/{label}``, first without then with the tag."""
+    from local.gateway import LambdaContext
+
+    version = json.loads(handler(_get("resolved", project, "production"), LambdaContext("EnvFunction", "b"))["body"])
+    found = []
+    for name, event in (
+        ("GET /env/{p}/production/resolved", _get("resolved", project, "production")),
+        ("GET /env/{p}/versions/{label}", _get("version", project, version["version"])),
+    ):
+        etag = None
+        for _ in range(2):
+            if etag:
+                event["headers"]["if-none-match"] = etag
+            calls.clear()
+            counting[0] = True
+            reply = handler(copy.deepcopy(event), LambdaContext("EnvFunction", "bench"))
+            counting[0] = False
+            etag = reply["headers"]["ETag"]
+            cost = ", ".join(f"{n} {op}" for op, n in sorted(calls.items())) or "none"
+            found.append((name + (" + If-None-Match" if reply["statusCode"] == 304 else ""), reply["statusCode"], cost))
+    return found
+
+
+def _get(name: str, project: str, second: str) -> dict:
+    event = json.loads((ROOT / "events" / "env" / f"{name}.json").read_text())
+    event["headers"].update({"x-engine-id": "admin", "x-engine-key": ADMIN_KEY})
+    key = "label" if name == "version" else "environment"
+    event["pathParameters"] = {"project_id": project, key: second}
+    middle = f"versions/{second}" if name == "version" else f"{second}/resolved"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/env/{project}/{middle}"
+    return event

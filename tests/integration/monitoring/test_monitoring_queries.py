@@ -162,7 +162,7 @@ def test_audit_timeline_merges_events_alerts_and_decisions(aws, project, admin, 
     stamps = [e["timestamp"] for e in body["timeline"]]
     assert stamps == sorted(stamps)
     whole = invoke("log/audit", engine=reader, query={"project_id": project}).body
-    assert whole["counts"] == {"events": 2, "alerts": 1, "alert_transitions": 0, "decisions": 2}
+    assert whole["counts"] == {"events": 2, "alerts": 1, "alert_transitions": 0, "decisions": 2, "deployments": 0}
 
 
 def test_expired_items_are_never_returned(aws, project, sample, writer, reader, invoke, monkeypatch):

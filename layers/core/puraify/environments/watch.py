@@ -154,6 +154,7 @@ class Watching(Promotion):
         request_id = f"watch-{uuid.uuid4().hex}"
         try:
             rolled = self._rollback(
+                # The watch acts for the control plane itself: every project, only the scopes a rollback needs.
                 Principal(engine_id=WATCH_ACTOR, scopes=frozenset({"env:write", "env:production"})),
                 m.EnvRollbackRequest(
                     project_id=deployment.project_id,
