@@ -28,6 +28,9 @@ def main() -> None:
         "# PURAIFY benchmarks",
         f"Run {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())} on {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}. Reproduce: `make bench`.",
+        "Load average at the start: {:.1f} / {:.1f} / {:.1f} (1 / 5 / 15 min); the machine is shared.".format(
+            *os.getloadavg()
+        ),
     ]
     for name in names:
         started = time.perf_counter()
