@@ -84,9 +84,11 @@ async def test_errors_on_the_new_version_roll_production_back_with_alert_and_aud
     resolved = await admin.env.resolved(project, "production")
     assert resolved is not None and resolved.version == "v1.0.0" and resolved.state is not None
     assert resolved.state["entities"] == V1["entities"]
-    now = await admin.env.deployment(project, "production")
-    assert (now.action, now.actor, now.version) == ("rollback", "deployment-watch", "v1.0.0")
+    shown = await admin.env.deployment(project, "production")
+    assert (shown.deployment_id, shown.state, shown.version) == (promoted.deployment_id, "rolled_back", "v2.0.0")
+    assert shown.decisions[-1].verdict == "rollback" and shown.rollback_deployment_id
     markers = (await admin.monitoring.deployments(project, environment="production")).deployments
+    assert (markers[0].action, markers[0].actor, markers[0].version) == ("rollback", "deployment-watch", "v1.0.0")
     baked = next(d for d in markers if d.deployment_id == promoted.deployment_id)
     assert baked.state == "rolled_back" and "error rate of v2.0.0 is 100%" in (baked.reason or "")
     assert [d.action for d in markers] == ["rollback", "promote", "promote"]

@@ -150,11 +150,12 @@ def test_watch_rolls_back_on_deny_with_alert_and_audited_rollback(envs, judge, a
     head = _production(envs)
     assert head.version == "v1.0.0" and head.last_change.action == "rollback"
     assert head.last_change.created_by == WATCH_ACTOR
-    deployment = _deployment(envs)
-    assert deployment.action == "rollback" and deployment.rolled_back_from == v2_baking.deployment_id
-    baked = envs.deployments.recent("pf-1", "production")[1]
-    assert baked.state == "rolled_back" and baked.reason == "error rate of v1.1.0 is 40% over 50 events"
-    assert baked.rollback_deployment_id == deployment.deployment_id and baked.alert_id == "al-1"
+    marker = envs.deployments.recent("pf-1", "production")[0]
+    assert marker.action == "rollback" and marker.rolled_back_from == v2_baking.deployment_id
+    baked = _deployment(envs)  # the route shows the bake the watch undid, not its rollback marker
+    assert baked.deployment_id == v2_baking.deployment_id and baked.state == "rolled_back"
+    assert baked.reason == "error rate of v1.1.0 is 40% over 50 events"
+    assert baked.rollback_deployment_id == marker.deployment_id and baked.alert_id == "al-1"
     assert alerts[0]["severity"] == "critical" and "v1.1.0" in alerts[0]["message"]
     assert "error rate of v1.1.0 is 40%" in alerts[0]["message"]
     audit = [r for r in envs.audit.store.records if r.get("action_type") == "rollback"]

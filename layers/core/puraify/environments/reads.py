@@ -126,12 +126,19 @@ class Reads(EnvironmentsBase):
         )
 
     def deployment(self, caller: Principal, project_id: str, env: str) -> m.DeploymentView:
-        """The environment's latest deployment: its state, bake times and the decisions taken."""
+        """The environment's latest deployment: its state, bake times and the decisions taken.
+
+        When the latest is the watch's own rollback, the deployment it undid is shown (``rolled_back``,
+        with its decisions and ``rollback_deployment_id``): that is the outcome an operator asks about.
+        """
         project_id, env = self._read_path(caller, project_id, env=env)
-        found = self.deployments.latest(project_id, env)
-        if found is None:
+        found = self.deployments.recent(project_id, env, limit=2)
+        if not found:
             raise NotFoundError(f"'{env}' of project '{project_id}' has no deployment", code="deployment_not_found")
-        return m.DeploymentView.model_validate(found.model_dump())
+        shown = found[0]
+        if shown.rolled_back_from and len(found) > 1 and found[1].deployment_id == shown.rolled_back_from:
+            shown = found[1]
+        return m.DeploymentView.model_validate(shown.model_dump())
 
     def _read_path(
         self, caller: Principal, project_id: str, *, env: str | None = None, label: str | None = None
