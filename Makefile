@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-dynamodb-local test-localstack localstack reset lint build bench deploy clean install
+.PHONY: run test test-dynamodb-local test-localstack localstack reset lint build bench deploy clean install console screenshots
 
 $(STAMP): requirements-dev.txt layers/core/requirements.txt
 	@test -x $(PY) || PYENV_VERSION=$(PYTHON_VERSION) python3.12 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -14,10 +14,24 @@ $(STAMP): requirements-dev.txt layers/core/requirements.txt
 
 install: $(STAMP)
 
-run: $(STAMP)
+# The operator console (console/): npm ci from the committed lock, then esbuild into the
+# ConsoleFunction's folder (functions/console/static, not committed). Rebuilt when a source changes.
+CONSOLE_BUILT := functions/console/static/index.html
+console/node_modules/.package-lock.json: console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+$(CONSOLE_BUILT): console/node_modules/.package-lock.json console/build.mjs $(shell find console/src -type f 2>/dev/null)
+	cd console && node build.mjs
+console: $(CONSOLE_BUILT)
+
+# The pictures in docs/console.md, taken by the browser tests (Debian's chromium).
+screenshots: $(STAMP) $(CONSOLE_BUILT)
+	PURAIFY_SCREENSHOTS=$(CURDIR)/docs/console $(PY) -m pytest tests/browser -q
+
+run: $(STAMP) $(CONSOLE_BUILT)
 	$(PY) -m local.runner
 
-test: $(STAMP) lint
+test: $(STAMP) lint $(CONSOLE_BUILT)
+	cd console && npm test
 	$(PY) -m pytest
 
 # DynamoDB on DynamoDB Local (bound to 127.0.0.1), the rest on moto: installs it into .emulators/ on first use.
@@ -46,7 +60,7 @@ $(SAM):
 	PYENV_VERSION=$(PYTHON_VERSION) python3.12 -m venv .venv-sam
 	.venv-sam/bin/pip install -q aws-sam-cli
 
-build: $(SAM) $(STAMP)
+build: $(SAM) $(STAMP) $(CONSOLE_BUILT)
 	PATH="$(CURDIR)/.venv-sam/bin:$$PATH" PYENV_VERSION=$(PYTHON_VERSION) $(SAM) validate --lint
 	PATH="$(CURDIR)/.venv-sam/bin:$$PATH" PYENV_VERSION=$(PYTHON_VERSION) $(SAM) build
 	# the deployed config function serves the contract merged from every function (puraify/openapi.py)

@@ -190,6 +190,7 @@ def main() -> None:
     plane.start()
     if plane.admin_key_shown and not os.environ.get("PURAIFY_ADMIN_KEY"):
         print(f"admin key (shown once, keep it): {plane.admin_key_shown}")
+    print(f"operator console: {plane.base_url}/console/ (engine id admin and the admin key)")
     print(
         f"PURAIFY control plane ready on {plane.base_url} (AWS endpoint {plane.endpoint_url}); Ctrl-C stops it",
         flush=True,

@@ -47,7 +47,9 @@ class Route:
 
     @property
     def pattern(self) -> re.Pattern[str]:
-        return re.compile("^" + re.sub(r"\{(\w+)\+?\}", r"(?P<\1>[^/]+)", self.path) + "$")
+        # ``{name+}`` is API Gateway's greedy parameter: it spans slashes; ``{name}`` is one segment.
+        greedy = re.sub(r"\{(\w+)\+\}", r"(?P<\1>.+)", self.path)
+        return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", greedy) + "$")
 
 
 @dataclass

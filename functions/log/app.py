@@ -13,7 +13,7 @@ from puraify.environments.queries import deployments
 from puraify.errors import BadRequestError, validation_error
 from puraify.http import caller, create_app, handle, is_schedule, query, respond
 from puraify.monitoring import models as mm
-from puraify.monitoring import queries
+from puraify.monitoring import overview, queries
 from puraify.monitoring.engine_events import record_engine_event
 from puraify.monitoring.ingest import parse_payload
 from puraify.monitoring.service import monitoring
@@ -106,6 +106,14 @@ def query_deployments() -> dict:
     since = clock.iso(q.since) if q.since is not None else ""
     found = deployments(runtime.current(), q.project_id, q.environment, since, q.limit)
     return {"project_id": q.project_id, "environment": q.environment, "deployments": found}
+
+
+# The console's overview (issue 13): charts from stored counters only.
+@app.get("/monitoring/overview", openapi_extensions={"parameters": openapi.query_parameters(overview.OverviewQuery)})
+def query_overview() -> dict:
+    _reader()
+    current = runtime.current()
+    return overview.overview(monitoring(current), overview.check_minutes(current), _params(overview.OverviewQuery))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -36,3 +36,24 @@ def test_tables_with_records_that_expire_declare_ttl():
     for name in ("AuditTable", "EventsTable"):
         ttl = template.tables()[name]["TimeToLiveSpecification"]
         assert ttl == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_dashboard_shows_checks_auth_failures_latency_errors_throttles_and_alerts_for_every_function():
+    template = Template()
+    body = template.resources["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body)["widgets"]
+    metrics = [
+        tuple(m[:-1]) if isinstance(m[-1], dict) else tuple(m) for w in widgets for m in w["properties"]["metrics"]
+    ]
+    stats = {(m[1], m[3], m[-1]["stat"]) for w in widgets for m in w["properties"]["metrics"] if "stat" in m[-1]}
+    for name in ("CheckAllowed", "CheckDenied", "CheckAuthFailures"):
+        assert ("Puraify", name) in metrics
+    assert ("Puraify", "AlertsRaised", "service", "puraify") in metrics
+    for function in template.functions():
+        ref = "${" + function + "}"
+        assert ("Duration", ref, "p50") in stats and ("Duration", ref, "p99") in stats, function
+        assert ("AWS/Lambda", "Errors", "FunctionName", ref) in metrics, function
+        assert ("AWS/Lambda", "Throttles", "FunctionName", ref) in metrics, function
+    for table in template.tables():
+        for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+            assert ("AWS/DynamoDB", metric, "TableName", "${" + table + "}") in metrics, table

@@ -37,8 +37,19 @@ if TYPE_CHECKING:
 # Powertools' event handler is imported where a resolver or a Response is made, not with this
 # module: the check serves its route without it, and its import is ~80 ms of a cold start.
 
-# Routes (as template.yaml declares them) that answer without credentials and show no data.
-PUBLIC_ROUTES = frozenset({("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/{asset}")})
+# Routes (as template.yaml declares them) that answer without credentials and show no data. The
+# console's assets are public too: the console calls the API with the operator's own credentials.
+PUBLIC_ROUTES = frozenset(
+    {
+        ("GET", "/health"),
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/docs/{asset}"),
+        ("GET", "/console"),
+        ("GET", "/console/"),
+        ("GET", "/console/{asset}"),
+    }
+)
 JSON = "application/json"
 
 

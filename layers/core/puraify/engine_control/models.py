@@ -58,6 +58,7 @@ class Platform(Model):
     api_version: str = "v1"
     actions: dict[str, ActionSpec] = {}
     updated_at: str = ""
+    updated_by: str = ""
 
 
 class Flag(Model):
@@ -67,6 +68,7 @@ class Flag(Model):
     action_type: str | None = None
     description: str = ""
     updated_at: str = ""
+    updated_by: str = ""
 
 
 class Catalog(Model):
@@ -200,6 +202,7 @@ class PlatformView(Model):
     api_version: str
     actions: dict[str, ActionSpec]
     updated_at: str
+    updated_by: str = ""  # the engine that made the last change ("" for seeded entries)
 
 
 class PlatformListResponse(Model):
@@ -220,6 +223,7 @@ class FlagView(Model):
     action_type: str | None = None
     description: str = ""
     updated_at: str
+    updated_by: str = ""
 
 
 class GlobalConfigResponse(Model):

@@ -315,7 +315,7 @@ class EngineControl:
         )
 
     def put_platform(self, caller: Principal, name: str, body: m.PlatformPutRequest, request_id: str) -> m.PlatformView:
-        platform = m.Platform(name=name, updated_at=iso(), **body.model_dump())
+        platform = m.Platform(name=name, updated_at=iso(), updated_by=caller.engine_id, **body.model_dump())
         with self._admin_audit(
             caller, request_id, "put_platform", target=name, platform=name, details={"status": body.status}
         ):
@@ -341,7 +341,7 @@ class EngineControl:
                 "a flag that targets an action must name its platform",
                 details=[{"field": "body.platform", "message": "required when action_type is given"}],
             )
-        flag = m.Flag(name=name, updated_at=iso(), **body.model_dump())
+        flag = m.Flag(name=name, updated_at=iso(), updated_by=caller.engine_id, **body.model_dump())
         with self._admin_audit(
             caller, request_id, "put_flag", target=name, platform=body.platform, details={"enabled": body.enabled}
         ):

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
+from aws_lambda_powertools.metrics import MetricUnit
 
 from puraify import clock
 from puraify.cache import TtlCache
 from puraify.errors import UnavailableError
 from puraify.monitoring.fingerprint import at_least, normalize_message
-from puraify.observability import logger
+from puraify.observability import logger, metrics
 
 if TYPE_CHECKING:
     from puraify.runtime import Runtime
@@ -178,6 +179,8 @@ class Alerts:
         stored, and None is returned (ingestion uses this so a flood does not become an alert flood).
         """
         at = clock.now()
+        # AlertsRaised feeds the operations dashboard (template.yaml); flushed by each handler's log_metrics.
+        metrics.add_metric(name="AlertsRaised", unit=MetricUnit.Count, value=1)
         alert: dict[str, Any] = {
             "alert_id": uuid.uuid4().hex,
             "project_id": project_id,

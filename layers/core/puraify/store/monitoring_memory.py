@@ -70,7 +70,12 @@ class MemoryMonitoringStore:
         self.calls["write"] += 1
         with self._lock:
             item = self.aggregates.setdefault((project_id, f"T#{window_key(window_start)}"), {"events": 0, "errors": 0})
-            item.update(events=item["events"] + events, errors=item["errors"] + errors, expires_at=expires_at)
+            item.update(
+                events=item["events"] + events,
+                errors=item["errors"] + errors,
+                expires_at=expires_at,
+                window_start=window_start,
+            )
 
     def add_error_group(self, project_id: str, window_start: int, group: dict[str, Any], expires_at: int) -> int:
         self.calls["write"] += 1

@@ -1,0 +1,71 @@
+// Formatting shared by the pages: times, ages, counts, masked values.
+
+export function parseTime(value) {
+  if (value === null || value === undefined || value === "") return null;
+  if (typeof value === "number") return value * 1000;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** "12 s ago", "5 min ago", "3 h ago", "2 d ago" (or "in 4 min" for the future). */
+export function ago(value, now = Date.now()) {
+  const ms = parseTime(value);
+  if (ms === null) return "never";
+  const seconds = Math.round((now - ms) / 1000);
+  const span = Math.abs(seconds);
+  const text =
+    span < 60 ? `${span} s` : span < 3600 ? `${Math.floor(span / 60)} min` : span < 86400 ? `${Math.floor(span / 3600)} h` : `${Math.floor(span / 86400)} d`;
+  return seconds >= 0 ? `${text} ago` : `in ${text}`;
+}
+
+/** Seconds as "45 s", "12 min", "3.5 h". */
+export function seconds(value) {
+  if (value === null || value === undefined) return "–";
+  if (value < 60) return `${Math.round(value * 10) / 10} s`;
+  if (value < 3600) return `${Math.round(value / 60)} min`;
+  return `${Math.round(value / 360) / 10} h`;
+}
+
+export function stamp(value) {
+  const ms = parseTime(value);
+  if (ms === null) return "–";
+  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z").replace(/Z$/, " UTC");
+}
+
+export function count(value) {
+  return new Intl.NumberFormat("en").format(value || 0);
+}
+
+export function percent(value) {
+  return `${Math.round((value || 0) * 1000) / 10}%`;
+}
+
+/** The API's `since` for a range like "1h" relative to `now` (ISO-8601, what every read route takes). */
+export function sinceFor(range, now = Date.now()) {
+  const units = { m: 60, h: 3600, d: 86400 };
+  const match = /^(\d+)([mhd])$/.exec(range);
+  if (!match) throw new Error(`not a range: ${range}`);
+  return new Date(now - Number(match[1]) * units[match[2]] * 1000).toISOString();
+}
+
+/** "gmail: send_email, read" lines <-> {"gmail": ["send_email", "read"]}. */
+export function parsePermissions(text) {
+  const permissions = {};
+  for (const line of text.split(/\n|;/)) {
+    if (!line.trim()) continue;
+    const [platform, actions = ""] = line.split(":");
+    const name = platform.trim();
+    if (!name) continue;
+    permissions[name] = actions.split(",").map((a) => a.trim()).filter(Boolean);
+  }
+  return permissions;
+}
+
+export function listOf(text) {
+  return text.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+export function describePermissions(permissions) {
+  const entries = Object.entries(permissions || {});
+  return entries.length ? entries.map(([p, actions]) => `${p}: ${actions.join(", ") || "–"}`).join("; ") : "none";
+}

@@ -1,0 +1,329 @@
+import { useState } from "preact/hooks";
+import { useCtx } from "../app.jsx";
+import { Async, Badge, Confirm, Empty, ErrorBox, Loading, useAsync } from "../components.jsx";
+import { ago, stamp } from "../format.js";
+
+export function Environments() {
+  const { api, project, can } = useCtx();
+  const write = can("env:write");
+  const state = useAsync(
+    () =>
+      api.get(`/env/${encodeURIComponent(project)}`).catch((error) => {
+        if (error.code === "project_not_found") return { environments: [] };
+        throw error;
+      }),
+    [api, project],
+  );
+  const [historyOf, setHistoryOf] = useState(null);
+  const [pair, setPair] = useState({ source: "", target: "" });
+  const [promoting, setPromoting] = useState(null);
+  const [result, setResult] = useState(null);
+  if (!project) return <p class="notice">Choose a project (top right) to see its environments.</p>;
+  const changed = () => {
+    state.reload();
+    setHistoryOf((h) => (h ? { ...h, at: Date.now() } : h));
+  };
+  return (
+    <div class="page">
+      <Async state={state} label="Loading environments" empty="This project has no environments yet: publish a version (POST /env/versions, or the SDK) to create one." isEmpty={(d) => !d?.environments?.length}>
+        {(data) => {
+          const envs = data.environments;
+          const source = pair.source || envs[0]?.env;
+          const target = pair.target || envs[1]?.env || envs[0]?.env;
+          return (
+            <>
+              <section class="card">
+                <h2>
+                  Environments <span class="muted">· latest version {data.latest_version}</span>
+                </h2>
+                <div class="scroll">
+                  <table>
+                    <thead>
+                      <tr>
+                        <th scope="col">Environment</th>
+                        <th scope="col">Active version</th>
+                        <th scope="col">Revision</th>
+                        <th scope="col">Last change</th>
+                        <th scope="col">History</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {envs.map((e) => (
+                        <tr>
+                          <td>
+                            <strong>{e.env}</strong> {e.preview && <Badge kind="info">preview</Badge>}
+                            {e.expires_at && <div class="muted">expires {ago(e.expires_at)}</div>}
+                          </td>
+                          <td class="mono">{e.version || "–"}</td>
+                          <td>
+                            {e.revision} <span class="muted">(config {e.config_revision})</span>
+                          </td>
+                          <td title={stamp(e.updated_at)}>
+                            {ago(e.updated_at)} by <span class="mono">{e.updated_by}</span>
+                          </td>
+                          <td>
+                            <button type="button" class="secondary" onClick={() => setHistoryOf({ env: e.env, at: Date.now() })} aria-label={`History of ${e.env}`}>
+                              History
+                            </button>
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              </section>
+              <section class="card">
+                <div class="toolbar">
+                  <h2>Compare</h2>
+                  <label class="inline">
+                    Source
+                    <select name="compare_source" value={source} onChange={(e) => setPair({ source: e.target.value, target })}>
+                      {envs.map((e) => (
+                        <option value={e.env}>{e.env}</option>
+                      ))}
+                    </select>
+                  </label>
+                  <label class="inline">
+                    Target
+                    <select name="compare_target" value={target} onChange={(e) => setPair({ source, target: e.target.value })}>
+                      {envs.map((e) => (
+                        <option value={e.env}>{e.env}</option>
+                      ))}
+                    </select>
+                  </label>
+                  {write && source !== target && (
+                    <button type="button" class="primary" onClick={() => setPromoting({ source, target })}>
+                      Promote {source} → {target}
+                    </button>
+                  )}
+                </div>
+                {source === target ? (
+                  <Empty>Choose two different environments.</Empty>
+                ) : (
+                  <Compare key={`${source}>${target}:${state.data === data}`} envs={envs} source={source} target={target} />
+                )}
+              </section>
+              {result && <PromotionResult result={result} onDone={() => setResult(null)} />}
+              {historyOf && <History key={`${historyOf.env}:${historyOf.at}`} env={historyOf.env} write={write} onChanged={changed} />}
+            </>
+          );
+        }}
+      </Async>
+      {promoting && (
+        <Promote
+          {...promoting}
+          onClose={() => setPromoting(null)}
+          onDone={(r) => {
+            setResult(r);
+            changed();
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function useCompare(source, target) {
+  const { api, project } = useCtx();
+  return useAsync(() => api.get("/env/compare", { project_id: project, source, target }), [api, project, source, target]);
+}
+
+function DiffSummary({ diff }) {
+  const v = diff.version;
+  const vars = diff.variables;
+  const nothing = !vars.added.length && !vars.removed.length && !vars.changed.length && !diff.feature_flags.length && v.source === v.target;
+  return (
+    <div class="diff">
+      <p>
+        {diff.target} runs <span class="mono">{v.target || "no version"}</span>, {diff.source} runs{" "}
+        <span class="mono">{v.source || "no version"}</span>
+        {v.versions_apart ? ` (${v.versions_apart} apart)` : ""}
+        {v.entities_added?.length ? ` · entities added: ${v.entities_added.join(", ")}` : ""}
+        {v.entities_removed?.length ? ` · removed: ${v.entities_removed.join(", ")}` : ""}
+        {v.logic_changed ? ` · ${v.logic_changed} flow(s) changed` : ""}
+      </p>
+      {nothing && <p class="muted">The two environments are the same.</p>}
+    </div>
+  );
+}
+
+/** Side by side: every variable and flag of both environments, secrets as the API masks them. */
+function Compare({ envs, source, target }) {
+  const state = useCompare(source, target);
+  const left = envs.find((e) => e.env === source);
+  const right = envs.find((e) => e.env === target);
+  return (
+    <Async state={state} label="Comparing">
+      {(diff) => {
+        const mark = {};
+        for (const kind of ["added", "removed", "changed"]) for (const entry of diff.variables[kind]) mark[entry.name] = kind;
+        const names = [...new Set([...Object.keys(left.variables), ...Object.keys(right.variables)])].sort();
+        const flagNames = [...new Set([...Object.keys(left.feature_flags), ...Object.keys(right.feature_flags)])].sort();
+        const flagDiff = new Set(diff.feature_flags.map((f) => f.name));
+        return (
+          <>
+            <DiffSummary diff={diff} />
+            <div class="scroll">
+              <table class="sidebyside">
+                <thead>
+                  <tr>
+                    <th scope="col">Variable</th>
+                    <th scope="col">{source}</th>
+                    <th scope="col">{target}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {names.map((name) => {
+                    const a = left.variables[name];
+                    const b = right.variables[name];
+                    return (
+                      <tr class={mark[name] ? `diff-${mark[name]}` : ""}>
+                        <th scope="row" class="mono">
+                          {name} {(a?.secret || b?.secret) && <Badge kind="info">secret</Badge>}
+                        </th>
+                        <td class="mono">{a ? a.value : <span class="muted">absent</span>}</td>
+                        <td class="mono">{b ? b.value : <span class="muted">absent</span>}</td>
+                      </tr>
+                    );
+                  })}
+                  {flagNames.map((name) => (
+                    <tr class={flagDiff.has(name) ? "diff-changed" : ""}>
+                      <th scope="row" class="mono">
+                        flag {name}
+                      </th>
+                      <td>{name in left.feature_flags ? String(left.feature_flags[name]) : <span class="muted">absent</span>}</td>
+                      <td>{name in right.feature_flags ? String(right.feature_flags[name]) : <span class="muted">absent</span>}</td>
+                    </tr>
+                  ))}
+                  {!names.length && !flagNames.length && (
+                    <tr>
+                      <td colSpan={3} class="muted">
+                        Neither environment has variables or flags.
+                      </td>
+                    </tr>
+                  )}
+                </tbody>
+              </table>
+            </div>
+          </>
+        );
+      }}
+    </Async>
+  );
+}
+
+function Promote({ source, target, onClose, onDone }) {
+  const { api, project } = useCtx();
+  const diff = useCompare(source, target);
+  return (
+    <Confirm
+      title={`Promote ${source} to ${target}?`}
+      confirmLabel={`Promote to ${target}`}
+      danger={target === "production"}
+      onClose={onClose}
+      onConfirm={async () => {
+        try {
+          onDone({ ok: true, ...(await api.post("/env/promote", { project_id: project, source_env: source, target_env: target })) });
+        } catch (error) {
+          if (error.code !== "promotion_denied") throw error;
+          onDone({ ok: false, error, target });
+        }
+      }}
+    >
+      <p>
+        {target} will run the version {source} runs. {target === "production" ? "The Planning gate decides first." : ""}
+      </p>
+      {diff.data === undefined && diff.loading ? <Loading label="Loading the diff" /> : diff.error ? <ErrorBox error={diff.error} /> : <DiffSummary diff={diff.data} />}
+    </Confirm>
+  );
+}
+
+function PromotionResult({ result, onDone }) {
+  if (!result.ok) {
+    const reasons = result.error.details.map((d) => d.reason || d.message).filter(Boolean);
+    const decision = result.error.details.find((d) => d.decision_id)?.decision_id;
+    return (
+      <section class="card result denied" role="alert">
+        <h2>The gate denied the promotion to {result.target}</h2>
+        <ul>
+          {reasons.map((r) => (
+            <li>{r}</li>
+          ))}
+        </ul>
+        {decision && <p class="muted">Decision {decision}</p>}
+        <button type="button" class="secondary" onClick={onDone}>
+          Dismiss
+        </button>
+      </section>
+    );
+  }
+  const d = result.diff_from_previous;
+  return (
+    <section class="card result allowed" role="status">
+      <h2>
+        {result.environment} now runs {result.version} <Badge kind="ok">{result.status}</Badge>
+      </h2>
+      <p>
+        Previous version: <span class="mono">{result.previous_version || "none"}</span>. Diff: {d.entities_added.length} entities added
+        {d.entities_added.length ? ` (${d.entities_added.join(", ")})` : ""}, {d.entities_removed.length} removed, {d.logic_changed} flows changed
+        {d.env_updated?.length ? `, variables updated: ${d.env_updated.join(", ")}` : ""}.
+      </p>
+      {result.gate && (
+        <p>
+          Gate: allowed (decision <span class="mono">{result.gate.decision_id}</span>)
+          {result.gate.reasons?.length ? ` · ${result.gate.reasons.join("; ")}` : ""}
+        </p>
+      )}
+      <button type="button" class="secondary" onClick={onDone}>
+        Dismiss
+      </button>
+    </section>
+  );
+}
+
+function History({ env, write, onChanged }) {
+  const { api, project } = useCtx();
+  const state = useAsync(() => api.get(`/env/${encodeURIComponent(project)}/${encodeURIComponent(env)}/history`, { limit: 50 }), [api, project, env]);
+  const [rollback, setRollback] = useState(null);
+  return (
+    <section class="card">
+      <h2>History of {env}</h2>
+      <Async state={state} label="Loading history" empty="No history yet." isEmpty={(d) => !d?.entries?.length}>
+        {(data) => (
+          <ol class="timeline">
+            {data.entries.map((h, i) => (
+              <li>
+                <span title={stamp(h.timestamp)}>{stamp(h.timestamp)}</span> <Badge kind="info">{h.action}</Badge> revision {h.revision} ·{" "}
+                <span class="mono">{h.version || "–"}</span>
+                {h.previous_version && h.previous_version !== h.version && <span class="muted"> (was {h.previous_version})</span>}
+                {h.source_env && <span class="muted"> from {h.source_env}</span>} <span class="muted">by {h.created_by}</span>
+                {h.changes?.env_vars_changed?.length > 0 && <div class="muted">variables: {h.changes.env_vars_changed.join(", ")}</div>}
+                {write && i > 0 && h.version && (
+                  <button type="button" class="secondary small" onClick={() => setRollback(h)}>
+                    Roll back to {h.version}
+                  </button>
+                )}
+              </li>
+            ))}
+          </ol>
+        )}
+      </Async>
+      {rollback && (
+        <Confirm
+          title={`Roll ${env} back to ${rollback.version}?`}
+          confirmLabel="Roll back"
+          danger
+          onClose={() => setRollback(null)}
+          onConfirm={async () => {
+            await api.post("/env/rollback", { project_id: project, environment: env, version: rollback.version });
+            onChanged();
+          }}
+        >
+          <p>
+            The pointer and the configuration of {env} go back to what they were at {rollback.version} (revision {rollback.revision}).
+          </p>
+        </Confirm>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ago, describePermissions, listOf, parsePermissions, seconds, sinceFor, stamp } from "../src/format.js";
+
+const NOW = Date.parse("2026-12-01T12:00:00Z");
+
+test("ages read like an operator expects", () => {
+  assert.equal(ago("2026-12-01T11:59:50Z", NOW), "10 s ago");
+  assert.equal(ago("2026-12-01T11:55:00Z", NOW), "5 min ago");
+  assert.equal(ago("2026-12-01T09:00:00Z", NOW), "3 h ago");
+  assert.equal(ago("2026-11-29T12:00:00Z", NOW), "2 d ago");
+  assert.equal(ago("2026-12-01T12:04:00Z", NOW), "in 4 min");
+  assert.equal(ago(null, NOW), "never");
+  assert.equal(seconds(12.34), "12.3 s");
+  assert.equal(seconds(7200), "2 h");
+  assert.equal(stamp("2026-12-01T11:59:50.123456Z"), "2026-12-01 11:59:50 UTC");
+});
+
+test("ranges become the API's since", () => {
+  assert.equal(sinceFor("15m", NOW), "2026-12-01T11:45:00.000Z");
+  assert.equal(sinceFor("24h", NOW), "2026-11-30T12:00:00.000Z");
+  assert.throws(() => sinceFor("forever", NOW));
+});
+
+test("permissions typed as lines become the register body, and back", () => {
+  const permissions = parsePermissions("gmail: send_email, read_email\nslack: send_message\n\n");
+  assert.deepEqual(permissions, { gmail: ["send_email", "read_email"], slack: ["send_message"] });
+  assert.equal(describePermissions(permissions), "gmail: send_email, read_email; slack: send_message");
+  assert.equal(describePermissions({}), "none");
+  assert.deepEqual(listOf(" logs:read, ,env:read "), ["logs:read", "env:read"]);
+});

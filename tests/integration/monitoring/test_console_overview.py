@@ -1,0 +1,45 @@
+"""GET /monitoring/overview: the console's charts from stored counters (real handler, boto3 on moto)."""
+
+from __future__ import annotations
+
+import time
+
+from puraify import clock
+from puraify.monitoring.overview import minute_key
+
+
+def _put_minute(aws, at: float, **counts: int) -> None:
+    """A per-minute check counter item as the check path writes it (pk CHECKS, sk MIN#...)."""
+    item = {"pk": {"S": "CHECKS"}, "sk": {"S": minute_key(at)}, "expires_at": {"N": str(int(at + 86400))}}
+    item.update({name: {"N": str(value)} for name, value in counts.items()})
+    aws.client("dynamodb").put_item(TableName=aws.name("AggregatesTable"), Item=item)
+
+
+def test_overview_charts_check_counters_and_a_projects_errors(aws, project, writer, reader, invoke):
+    now = time.time()
+    _put_minute(aws, now - 120, allowed=7, denied=3, failed=1, **{"deny#not_granted": 2, "deny#flag_disabled": 1})
+    _put_minute(aws, now - 60, allowed=2)
+    error = {"project_id": project, "event_type": "execution", "engine": "ex", "platform": "gmail", "status": "error"}
+    errors = [
+        {**error, "error_type": "quota_exceeded", "message": f"quota hit for user {i}", "event_id": f"q{i}"}
+        for i in range(4)
+    ]
+    assert invoke("log/ingest", engine=writer, body={"events": errors}).status == 202
+
+    reply = invoke("log/overview", engine=reader, query={"project_id": project, "since": clock.iso(now - 600)})
+
+    assert reply.status == 200, reply.body
+    checks = reply.body["checks"]
+    assert checks["totals"] == {"allowed": 9, "denied": 3, "failed": 1}
+    assert checks["top_deny_rules"] == [{"rule": "not_granted", "count": 2}, {"rule": "flag_disabled", "count": 1}]
+    assert checks["step_seconds"] == 60 and len(checks["t"]) == len(checks["allowed"]) <= 12
+    group = reply.body["project"]["error_groups"][0]
+    assert group["error_type"] == "quota_exceeded" and group["count"] == 4 and sum(group["trend"]) == 4
+    assert reply.body["project"]["totals"] == {"events": 4, "errors": 4}
+
+
+def test_overview_needs_logs_read_and_bounds_the_range(aws, project, writer, reader, invoke):
+    assert invoke("log/overview", engine=writer, query={"project_id": project}).status == 403
+    too_long = invoke("log/overview", engine=reader, query={"since": str(int(time.time()) - 3 * 86400)})
+    assert too_long.status == 422
+    assert "24 hours" in str(too_long.body["error"]["details"])
