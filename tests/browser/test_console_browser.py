@@ -92,6 +92,25 @@ def test_the_overview_charts_stored_check_counters_and_a_projects_errors(page, a
     page.screenshot(path=str(shots / "overview.png"), full_page=True)
 
 
+def test_a_check_made_through_the_api_appears_on_the_overview(page, api):
+    key = _register(api, "mailer", permissions={"gmail": ["send_email"]})
+    engine = {"X-Engine-ID": "mailer", "X-Engine-Key": key}
+    sign_in(page, "admin", ADMIN_KEY)
+    allowed = page.locator(".tile", has_text="Checks allowed").locator(".tile-value")
+    denied = page.locator(".tile", has_text="Checks denied").locator(".tile-value")
+    expect(allowed).not_to_have_text("–")
+    before_allowed, before_denied = (int(t.inner_text().replace(",", "")) for t in (allowed, denied))
+    for _ in range(3):
+        reply = api.post("/actions/check", headers=engine, json={"platform": "gmail", "action_type": "send_email"})
+        assert reply.json()["allowed"] is True
+    refused = api.post("/actions/check", headers=engine, json={"platform": "notion", "action_type": "create_page"})
+    assert refused.json()["rule"] == "not_granted"
+    page.get_by_role("button", name="Refresh").click()
+    expect(allowed).to_have_text(f"{before_allowed + 3:,}")
+    expect(denied).to_have_text(f"{before_denied + 1:,}")
+    expect(page.locator("section", has_text="Top deny rules")).to_contain_text("not_granted")
+
+
 def _publish(api: httpx.Client, project: str, environment: str, entities: list[str], label: str) -> None:
     state = {"entities": entities, "flows": {"checkout": {"steps": entities}}, "feature_flags": ["BETA_FORM"]}
     body = {"project_id": project, "environment": environment, "label": label, "state": state}
