@@ -191,7 +191,7 @@ def test_the_console_works_at_390_px_and_with_the_keyboard_alone(browser, consol
     tab.keyboard.type(ADMIN_KEY)
     tab.keyboard.press("Enter")
     expect(tab.get_by_role("heading", name="Overview", level=1)).to_be_visible()
-    tab.wait_for_load_state("networkidle")
+    expect(tab.locator(".tile").first).to_be_visible()
     assert tab.evaluate("document.documentElement.scrollWidth") <= 390
     tab.screenshot(path=str(shots / "overview-390.png"), full_page=True)
     tab.get_by_role("link", name="Platforms & flags").focus()

@@ -18,7 +18,7 @@ export function Environments() {
   const [pair, setPair] = useState({ source: "", target: "" });
   const [promoting, setPromoting] = useState(null);
   const [result, setResult] = useState(null);
-  if (!project) return <p class="notice">Choose a project (top right) to see its environments.</p>;
+  if (!project) return <p class="notice">Choose a project (in the header) to see its environments.</p>;
   const changed = () => {
     state.reload();
     setHistoryOf((h) => (h ? { ...h, at: Date.now() } : h));

@@ -13,7 +13,7 @@ const TABS = [
 export function Monitoring() {
   const { project } = useCtx();
   const [tab, setTab] = useState("logs");
-  if (!project) return <p class="notice">Choose a project (top right) to search its logs, errors, alerts and audit trail.</p>;
+  if (!project) return <p class="notice">Choose a project (in the header) to search its logs, errors, alerts and audit trail.</p>;
   return (
     <div class="page">
       <div class="tabs" role="tablist" aria-label="Monitoring views">

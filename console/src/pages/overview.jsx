@@ -71,7 +71,7 @@ export function Overview() {
           {state.loading ? "Refreshing…" : "Refresh"}
         </button>
       </div>
-      {!project && <p class="notice">Choose a project (top right) to see its errors, alerts and decisions. Checks are counted for the whole control plane.</p>}
+      {!project && <p class="notice">Choose a project (in the header) to see its errors, alerts and decisions. Checks are counted for the whole control plane.</p>}
       <Async state={state} label="Loading the overview">
         {(data) => <OverviewBody data={data} project={project} />}
       </Async>

@@ -28,7 +28,7 @@ export function Planning() {
       <section class="card">
         <h2>Decisions</h2>
         {!project ? (
-          <Empty>Choose a project (top right) to see its deployment decisions.</Empty>
+          <Empty>Choose a project (in the header) to see its deployment decisions.</Empty>
         ) : (
           <Async state={decisions} label="Loading decisions" empty="No decisions for this project yet." isEmpty={(d) => !d?.decisions?.length}>
             {(data) => (
