@@ -28,7 +28,8 @@ _projects = itertools.count(1)
 
 @pytest.fixture
 async def admin(plane):
-    async with pc.ControlPlane(plane.base_url, "admin", E2E_ADMIN_KEY) as cp:
+    # a promotion runs the Planning gate in-process: give a loaded CI machine room
+    async with pc.ControlPlane(plane.base_url, "admin", E2E_ADMIN_KEY, read_timeout=60) as cp:
         yield cp
 
 
