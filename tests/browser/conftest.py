@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from local.runner import LocalControlPlane
 from local.template import ROOT
@@ -34,6 +35,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# A loaded 2-core machine answers a cold route in seconds: wait as long for what a person would see.
+expect.set_options(timeout=20_000)
 WRITE_BUTTON = re.compile(
     r"^(Register|Rotate|Revoke|Set |Make available|Disable|Enable|Acknowledge|Resolve|Promote|Roll back)"
 )
