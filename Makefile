@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-dynamodb-local test-localstack localstack reset lint build bench deploy clean install console screenshots
+.PHONY: run test test-dynamodb-local test-localstack localstack reset lint build bench deploy clean install console screenshots fuzz
 
 $(STAMP): requirements-dev.txt layers/core/requirements.txt
 	@test -x $(PY) || PYENV_VERSION=$(PYTHON_VERSION) python3.12 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -53,6 +53,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# schemathesis against the local API from its served /openapi.json, as admin and as a plain engine (docs/api.md)
+fuzz: $(STAMP)
+	PYTHONPATH=.:layers/core $(PY) -m fuzz
 
 # `sam` is not a test dependency (it is large); `make build` installs it into .venv-sam on first use.
 SAM := .venv-sam/bin/sam

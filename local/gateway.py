@@ -189,6 +189,12 @@ def make_server(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> 
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
+        def __getattr__(self, name: str) -> Any:
+            # API Gateway answers a method no route declares (TRACE, QUERY...) with 404, never 501.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     return server

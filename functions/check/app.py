@@ -39,10 +39,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def __getattr__(name: str) -> Any:
     if name == "app":
         from puraify.http import caller, create_app, request_id
+        from puraify.openapi import responses
 
         resolver = create_app()
 
-        @resolver.post(ROUTE[1])
+        @resolver.post(ROUTE[1], responses=responses(200, 404))
         def _check(
             body: m.ActionCheckRequest | m.ActionCheckBatchRequest,
         ) -> m.ActionCheckResponse | m.ActionCheckBatchResponse:

@@ -159,6 +159,7 @@ def admit(event: dict[str, Any], rid: str, *, max_body_bytes: int | None = None)
     route = (http.get("method", ""), event.get("rawPath", ""))
     declared = event.get("routeKey") or f"{route[0]} {route[1]}"
     if tuple(declared.split(" ", 1)) in PUBLIC_ROUTES:
+        _decode_body(event)
         return None
     headers = event.get("headers") or {}
     if body and "json" not in headers.get("content-type", ""):
@@ -166,10 +167,12 @@ def admit(event: dict[str, Any], rid: str, *, max_body_bytes: int | None = None)
         event["headers"] = headers = {**headers, "content-type": "application/json"}
     claimed = headers.get("x-engine-id")
     try:
-        return current.auth.authenticate(claimed, headers.get("x-engine-key"))
+        principal = current.auth.authenticate(claimed, headers.get("x-engine-key"))
     except UnauthorizedError:
         _audit_auth_failure(current, rid, claimed, route)
         raise
+    _decode_body(event)
+    return principal
 
 
 def json_body(event: dict[str, Any]) -> Any:
@@ -226,6 +229,22 @@ def handle_json_route(
 def _in_body(errors: list[Any]) -> list[dict[str, Any]]:
     """Pydantic's errors located under ``body``, as the resolver's validation reports them."""
     return [{**e, "loc": ("body", *e.get("loc", ()))} for e in errors]
+
+
+def _decode_body(event: dict[str, Any]) -> None:
+    """Turn a base64 body into text in place; 400 ``invalid_encoding`` if it is not UTF-8.
+
+    API Gateway base64-encodes bodies it does not take for text; Powertools would raise
+    ``UnicodeDecodeError`` (a 500) decoding them.
+    """
+    body = event.get("body")
+    if not (body and event.get("isBase64Encoded")):
+        return
+    try:
+        event["body"] = base64.b64decode(body, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequestError("the request body is not UTF-8 text", code="invalid_encoding") from error
+    event["isBase64Encoded"] = False
 
 
 def _audit_auth_failure(current: runtime.Runtime, rid: str, claimed: str | None, route: tuple[str, str]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
 PlatformName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
@@ -232,13 +232,20 @@ class GlobalConfigResponse(Model):
     feature_flags: dict[str, FlagView]
 
 
+def _storable_details(value: dict[str, Any]) -> dict[str, Any]:
+    """Monitoring's size and DynamoDB number rules (a 422, not a failed write)."""
+    from puraify.monitoring.models import _small_details  # that module imports this one
+
+    return _small_details(value) or {}
+
+
 class EngineEventRequest(Request):
     event_type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     platform: Annotated[str, StringConstraints(max_length=64)] | None = None
     action_type: Annotated[str, StringConstraints(max_length=64)] | None = None
     status: Annotated[str, StringConstraints(max_length=32)] | None = None
     message: str | None = Field(default=None, max_length=4096)
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: Annotated[dict[str, Any], AfterValidator(_storable_details)] = Field(default_factory=dict)
     event_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
 
 

@@ -121,8 +121,9 @@ class LogEvent(Request):
     platform: Name | None = None
     action: Name | None = None
     status: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    # The bounds on the float itself: on ``float | None`` pydantic compares None with 0 (a TypeError, not a 422).
     duration_ms: Annotated[
-        float | None, AfterValidator(_finite_duration), Field(ge=0, le=86_400_000, allow_inf_nan=False)
+        Annotated[float, Field(ge=0, le=86_400_000, allow_inf_nan=False)] | None, AfterValidator(_finite_duration)
     ] = None
     retries: int | None = Field(default=None, ge=0, le=10_000)
     timestamp: datetime | None = None
@@ -265,6 +266,9 @@ def _epoch(value: str) -> float:
         return parse_iso(value)
 
 
+LATEST_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
+
+
 def _time(value: Any) -> Any:
     if not isinstance(value, str):
         return value
@@ -274,7 +278,9 @@ def _time(value: Any) -> Any:
         raise ValueError("expected an ISO-8601 timestamp or epoch seconds") from error
 
 
-TimeParam = Annotated[float | None, BeforeValidator(_time)]
+# NaN, infinities and times before 1970 or after 9999 are not times (and no store can range over them).
+Epoch = Annotated[float, Field(ge=0, le=LATEST_EPOCH, allow_inf_nan=False)]
+TimeParam = Annotated[Epoch | None, BeforeValidator(_time)]
 
 
 class Query(BaseModel):
