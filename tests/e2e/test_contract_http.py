@@ -40,3 +40,35 @@ def test_docs_asset_that_does_not_exist_is_an_error_not_a_file(http):
     reply = http.get("/docs/..%2F..%2Fsettings.py")
     assert reply.status_code in (404, 422)
     assert reply.json()["error"]["code"] in ("validation_failed", "route_not_found")
+
+
+ADMIN = {"X-Engine-ID": "admin", "X-Engine-Key": "pfk_e2e-admin-key-0123456789abcdefghijklmnopqrstuv"}
+
+
+def test_a_method_no_route_declares_is_404_like_api_gateway(http):
+    for method in ("TRACE", "QUERY", "OPTIONS"):
+        reply = http.request(method, "/health")
+        assert reply.status_code == 404, method
+        assert reply.json()["error"]["code"] == "route_not_found"
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe{}", '{"platform": "caf\xe9"}'.encode("latin-1")])
+def test_a_body_that_is_not_utf8_is_400_invalid_encoding(http, body):
+    reply = http.post("/actions/check", headers={**ADMIN, "Content-Type": "application/json"}, content=body)
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["error"]["code"] == "invalid_encoding"
+
+
+@pytest.mark.parametrize("since", ["nan", "inf", "1e308", "-1"])
+def test_monitoring_time_parameters_that_are_not_times_are_422(http, since):
+    reply = http.get("/monitoring/stats", headers=ADMIN, params={"project_id": "pf_1", "since": since})
+    assert reply.status_code == 422, reply.text
+    assert [d["field"] for d in reply.json()["error"]["details"]] == ["query.since"]
+
+
+def test_engine_event_details_that_dynamodb_cannot_store_are_422(http):
+    for value in ("1e-200", "1e400", "12345678901234567890123456789012345678901"):
+        body = '{"event_type": "x", "details": {"n": ' + value + "}}"
+        reply = http.post("/log/engine_event", headers={**ADMIN, "Content-Type": "application/json"}, content=body)
+        assert reply.status_code == 422, (value, reply.text)
+        assert reply.json()["error"]["details"][0]["field"].startswith("body.details")
