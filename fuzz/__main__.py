@@ -25,7 +25,7 @@ from local.runner import LocalControlPlane
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 MAX_EXAMPLES = int(os.environ.get("PURAIFY_FUZZ_EXAMPLES", "30"))
-RUN_SECONDS = int(os.environ.get("PURAIFY_FUZZ_SECONDS", "420"))
+RUN_SECONDS = int(os.environ.get("PURAIFY_FUZZ_SECONDS", "600"))
 ADMIN_KEY = "pfk_fuzz-admin-key-0123456789abcdefghijklmnopqrstuvw"
 
 
