@@ -44,6 +44,15 @@ test-localstack: $(STAMP)
 	$(PY) -m local.suite install localstack
 	unshare -n sh -c 'ip link set lo up && exec $(PY) -m local.suite localstack'
 
+# A LocalStack for `make run` on 127.0.0.1:4566 (LOCALSTACK_PORT): `AWS_ENDPOINT_URL=http://127.0.0.1:4566 make run`.
+# Its DynamoDB is bound to 127.0.0.1 by the agent local/localstack.py gives it. Keeps nothing (Community has no persistence).
+localstack: $(STAMP)
+	$(PY) -m local.localstack
+
+# Forget the state of `make run` (stop it first): the next start is empty and prints a new admin key.
+reset:
+	rm -rf "$${PURAIFY_STATE_DIR:-.puraify/state}"
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

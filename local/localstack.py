@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ def start(root: Path, port: int, log: Path) -> LocalStack:
         "OVERRIDE_IN_DOCKER": "0",  # else it writes to /var/lib/localstack and /etc/localstack
         "FILESYSTEM_ROOT": str(root),
         "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+        "GATEWAY_SERVER": "hypercorn",  # 4.14.0's default (twisted) binds 0.0.0.0 whatever GATEWAY_LISTEN says
         "DNS_ADDRESS": "0",
         "SKIP_SSL_CERT_DOWNLOAD": "1",
         "DISABLE_EVENTS": "1",
@@ -141,5 +143,24 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def main() -> None:
+    """``make localstack``: one LocalStack in the foreground for ``make run``, until Ctrl-C."""
+    import tempfile
+
+    port = int(os.environ.get("LOCALSTACK_PORT", "4566"))
+    with tempfile.TemporaryDirectory(prefix="localstack-", dir=dynamodb_local.EMULATORS) as root:
+        print(f"starting LocalStack {VERSION} on 127.0.0.1:{port} (its log: {root}/localstack.log)", flush=True)
+        stack = start(Path(root), port, Path(root) / "localstack.log")
+        print(f"LocalStack ready: AWS_ENDPOINT_URL={stack.endpoint_url} make run; Ctrl-C stops it", flush=True)
+        done = threading.Event()
+        signal.signal(signal.SIGINT, lambda *_: done.set())
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
+        try:
+            done.wait()
+        finally:
+            stack.stop()
+            print("stopped", flush=True)
+
+
 if __name__ == "__main__":
-    install()
+    main()

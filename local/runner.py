@@ -1,6 +1,9 @@
 """``make run``: the whole control plane on one machine.
 
-1. An AWS endpoint: ``AWS_ENDPOINT_URL`` if set, else an embedded moto server on 127.0.0.1:4566.
+1. An AWS endpoint: ``AWS_ENDPOINT_URL`` if set, else the embedded one, which keeps its state in
+   ``.puraify/state/`` (``PURAIFY_STATE_DIR``; ``make reset`` wipes it): DynamoDB on DynamoDB Local
+   with ``-dbPath`` on 127.0.0.1:4567 (``PURAIFY_DYNAMODB_PORT``), everything else on moto on
+   127.0.0.1:4566 (``PURAIFY_AWS_PORT``), replaying moto's own recording of its requests at start.
 2. The template's tables, buckets and topics, created from ``template.yaml`` itself.
 3. Engine ``admin`` (``PURAIFY_ADMIN_KEY``, or a generated key printed once), a starter catalog and
    the shipped policy bundle (``policies/gate``), each only if none is there yet.
@@ -29,6 +32,9 @@ from local.template import REGION, ROOT, Template
 SEED = Path(__file__).resolve().parent / "seed" / "catalog.json"
 
 
+STATE = ROOT / ".puraify" / "state"
+
+
 def ensure_free(port: int, what: str, hint: str) -> None:
     """Exit with a clear message if ``port`` on 127.0.0.1 is taken (instead of a thread dying later)."""
     with socket.socket() as probe:
@@ -41,8 +47,7 @@ def ensure_free(port: int, what: str, hint: str) -> None:
 
 
 def start_moto(host: str = "127.0.0.1", port: int = 4566) -> Any:
-    """An in-process moto server (LocalStack's port and wire protocol)."""
-    ensure_free(port, "the embedded AWS endpoint", "stop what runs there, or set AWS_ENDPOINT_URL to use it")
+    """An in-process moto server (LocalStack's port and wire protocol), keeping nothing."""
     import logging
 
     from moto.server import ThreadedMotoServer
@@ -85,9 +90,14 @@ class LocalControlPlane:
     # Locally every rate() schedule fires at least this often, so a 20-second deployment bake ends
     # within about half a minute instead of the minute or more EventBridge would take.
     schedule_max_seconds: float = 10.0
+    aws_port: int = 4566
+    dynamodb_port: int = 4567
+    state_dir: Path | None = None  # None: the embedded endpoint keeps nothing
     admin_key_shown: str | None = None
     base_url: str = ""
+    notes: list[str] = field(default_factory=list)
     _moto: Any = None
+    _dynamodb: Any = None
     _server: Any = None
     _account: str = ""
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -96,8 +106,8 @@ class LocalControlPlane:
         if self.port:
             ensure_free(self.port, "the API", "stop what runs there, or set PURAIFY_PORT to another port")
         if self.endpoint_url is None:
-            self._moto = start_moto()
-            self.endpoint_url = "http://127.0.0.1:4566"
+            self._start_embedded()
+        assert self.endpoint_url is not None
         template = Template(prefix=self.prefix)
         os.environ.update(aws_environment(self.endpoint_url))
 
@@ -126,6 +136,36 @@ class LocalControlPlane:
         serve_in_background(self._server)
         if self.schedules:
             self._start_schedules(gateway, template)
+
+    def _start_embedded(self) -> None:
+        ensure_free(
+            self.aws_port,
+            "the embedded AWS endpoint",
+            "stop what runs there, set PURAIFY_AWS_PORT to another port, or AWS_ENDPOINT_URL to use it",
+        )
+        from local import dynamodb_local
+
+        missing = dynamodb_local.missing_tools() if self.state_dir is not None else []
+        if self.state_dir is None or missing:
+            if missing:
+                self.notes.append(f"state is NOT kept across restarts: {', '.join(missing)} not found (Java 17, npm)")
+            self._moto = start_moto(port=self.aws_port)
+            host, port = self._moto.get_host_and_port()
+            self.endpoint_url = f"http://{host}:{port}"
+            return
+        ensure_free(self.dynamodb_port, "DynamoDB Local", "stop what runs there, or set PURAIFY_DYNAMODB_PORT")
+        from local.recorded_moto import RecordedMoto
+
+        self._dynamodb = dynamodb_local.start(self.state_dir / "dynamodb", self.dynamodb_port)
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self._dynamodb.endpoint_url
+        self._moto = RecordedMoto(self.state_dir / "moto-recording.jsonl", self.aws_port)
+        self._moto.start()
+        self.endpoint_url = self._moto.endpoint_url
+        self.notes.append(
+            f"state kept in {self.state_dir} (DynamoDB Local on {self._dynamodb.endpoint_url}; "
+            f"moto replayed {self._moto.replayed} recorded requests in {self._moto.replay_seconds:.1f} s); "
+            "`make reset` starts empty"
+        )
 
     @staticmethod
     def _publish_default_policy(bucket: str) -> None:
@@ -178,6 +218,8 @@ class LocalControlPlane:
             self._server.server_close()
         if self._moto is not None:
             self._moto.stop()
+        if self._dynamodb is not None:
+            self._dynamodb.stop()
 
 
 def main() -> None:
@@ -186,10 +228,17 @@ def main() -> None:
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
         admin_key=os.environ.get("PURAIFY_ADMIN_KEY") or None,
         schedule_max_seconds=float(os.environ.get("PURAIFY_SCHEDULE_SECONDS") or 10),
+        aws_port=int(os.environ.get("PURAIFY_AWS_PORT", "4566")),
+        dynamodb_port=int(os.environ.get("PURAIFY_DYNAMODB_PORT", "4567")),
+        state_dir=Path(os.environ.get("PURAIFY_STATE_DIR") or STATE),
     )
     plane.start()
+    for note in plane.notes:
+        print(note)
     if plane.admin_key_shown and not os.environ.get("PURAIFY_ADMIN_KEY"):
         print(f"admin key (shown once, keep it): {plane.admin_key_shown}")
+    elif not os.environ.get("PURAIFY_ADMIN_KEY"):
+        print("admin key: the one printed at the first start (kept with the state)")
     print(f"operator console: {plane.base_url}/console/ (engine id admin and the admin key)")
     print(
         f"PURAIFY control plane ready on {plane.base_url} (AWS endpoint {plane.endpoint_url}); Ctrl-C stops it",
