@@ -21,6 +21,7 @@ from puraify.observability import logger, metrics
 from puraify.openapi import responses
 
 READ_SCOPE = "logs:read"
+MANAGE_SCOPE = "alerts:manage"
 
 app = create_app()
 
@@ -34,6 +35,35 @@ def _params[Q: BaseModel](model: type[Q]) -> Q:
 
 def _reader() -> None:
     caller(app).require(READ_SCOPE)
+
+
+def _grant(project_id: str) -> None:
+    """403 unless the caller's project grants cover ``project_id`` (once grants exist on Principal)."""
+    require = getattr(caller(app), "require_project", None)
+    if require is not None:
+        require(project_id)
+
+
+def _transition_body() -> mm.AlertTransitionRequest:
+    raw = app.current_event.decoded_body or ""
+    try:
+        payload = json.loads(raw) if raw.strip() else {}
+    except ValueError as error:
+        raise BadRequestError("the request body is not valid JSON", code="invalid_json") from error
+    try:
+        return mm.AlertTransitionRequest.model_validate(payload)
+    except ValidationError as error:
+        raise validation_error([{**e, "loc": ("body", *e.get("loc", ()))} for e in error.errors()]) from error
+
+
+def _transition(alert_id: str, to: str) -> mm.AlertResponse:
+    principal = caller(app)
+    principal.require(MANAGE_SCOPE)
+    reason = _transition_body().reason
+    alert = monitoring(runtime.current()).alerts.transition(
+        alert_id, to, by=principal.engine_id, reason=reason, authorize=_grant
+    )
+    return mm.AlertResponse.model_validate(alert)
 
 
 @app.post("/log/engine_event", responses=responses(202))
@@ -61,7 +91,8 @@ def ingest_logs() -> Response[mm.LogIngestResponse]:
 
 @app.post("/monitoring/alert", responses=responses(201))
 def raise_alert(body: mm.AlertRequest) -> Response[mm.AlertResponse]:
-    alert = monitoring(runtime.current()).alerts.raise_alert(**body.model_dump())
+    _grant(body.project_id)
+    alert = monitoring(runtime.current()).alerts.raise_alert(**body.model_dump(), raised_by=caller(app).engine_id)
     assert alert is not None
     return respond(201, mm.AlertResponse.model_validate(alert))
 
@@ -84,6 +115,33 @@ def query_stats() -> dict:
     _reader()
     service = monitoring(runtime.current())
     return queries.stats(service.store, _params(mm.StatsQuery), service.versions)
+
+
+@app.get("/monitoring/alerts", openapi_extensions={"parameters": openapi.query_parameters(mm.AlertsQuery)})
+def list_alerts() -> mm.AlertsPage:
+    _reader()
+    q = _params(mm.AlertsQuery)
+    _grant(q.project_id)
+    page = monitoring(runtime.current()).alerts.list_alerts(q.project_id, q.status, q.severity, q.limit, q.cursor)
+    return mm.AlertsPage.model_validate(page)
+
+
+@app.post(
+    "/monitoring/alerts/<alert_id>/acknowledge",
+    responses=responses(200, 404, 409, 422),
+    openapi_extensions={"requestBody": {**openapi.request_body(mm.AlertTransitionRequest), "required": False}},
+)
+def acknowledge_alert(alert_id: mm.Id) -> mm.AlertResponse:
+    return _transition(alert_id, "acknowledged")
+
+
+@app.post(
+    "/monitoring/alerts/<alert_id>/resolve",
+    responses=responses(200, 404, 409, 422),
+    openapi_extensions={"requestBody": {**openapi.request_body(mm.AlertTransitionRequest), "required": False}},
+)
+def resolve_alert(alert_id: mm.Id) -> mm.AlertResponse:
+    return _transition(alert_id, "resolved")
 
 
 @app.get("/monitoring/audit", openapi_extensions={"parameters": openapi.query_parameters(mm.AuditQuery)})
@@ -120,8 +178,8 @@ def query_overview() -> dict:
 @metrics.log_metrics
 def lambda_handler(event, context):
     if is_schedule(event):
-        summary = monitoring(runtime.current()).alerts.retry_due()
-        logger.info("alert dispatch retry", extra=summary)
+        summary = monitoring(runtime.current()).scheduled()
+        logger.info("monitoring schedule", extra=summary)
         return summary
     current = runtime.current()
     return handle(app, event, context, max_body_bytes=current.settings.log_max_body_bytes)

@@ -102,16 +102,16 @@ def test_ingest_writes_one_update_per_fingerprint_per_batch(service):
     events += [_error(i) for i in range(25)] + [_error(i, error_type="rate_limited") for i in range(25)]
     # When
     result = service.ingest("execution", parse_payload({"events": events}))
-    # Then 20 event writes + 1 totals + 2 fingerprints
+    # Then 1 ledger + 500 conditional event writes + 1 transaction adding every count
     assert result.stored == 500
-    assert service.store.calls["write"] == 20 + 1 + 2 + _alert_writes(result)
+    assert service.store.calls["write"] == 1 + 500 + 1 + _alert_writes(result)
     groups, _ = service.store.error_groups("pf_1", 0)
     assert sorted(g["occurrences"] for g in groups) == [25, 25]
 
 
 def _alert_writes(result) -> int:
-    # each critical alert (threshold crossed): gate (2) + stored owed + stored delivered
-    return 4 * len(result.alerts)
+    # each critical alert (threshold crossed): fingerprint claim + gate (2) + alert and its pointer + delivery
+    return 6 * len(result.alerts)
 
 
 def test_flood_of_10000_identical_errors_sends_one_notification(service, topic):

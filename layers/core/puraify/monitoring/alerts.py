@@ -9,6 +9,8 @@ out of attempts; nothing is lost.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -21,7 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from puraify import clock
 from puraify.cache import TtlCache
-from puraify.errors import UnavailableError
+from puraify.errors import ConflictError, NotFoundError, UnavailableError, ValidationFailedError
 from puraify.monitoring.fingerprint import at_least, normalize_message
 from puraify.observability import logger, metrics
 
@@ -37,10 +39,23 @@ class ChannelFailure(Exception):
 
 
 class AlertStore(Protocol):
-    def put_alert(self, alert: dict[str, Any]) -> None: ...
+    def create_alert(self, alert: dict[str, Any]) -> None: ...
+    def update_delivery(self, alert: dict[str, Any]) -> None: ...
+    def find_alert(self, alert_id: str) -> dict[str, Any] | None: ...
+    def transition_alert(
+        self, alert: dict[str, Any], to: str, allowed_from: tuple[str, ...], step: dict[str, Any]
+    ) -> dict[str, Any] | None: ...
+    def escalate_alert(
+        self, alert_sk: str, project_id: str, severity: str, step: dict[str, Any]
+    ) -> dict[str, Any] | None: ...
+    def list_alerts(
+        self, project_id: str, *, status: str | None, severity: str | None, limit: int, before: str | None
+    ) -> tuple[list[dict[str, Any]], bool]: ...
+    def count_unresolved(self, project_id: str, severity: str) -> int: ...
+    def unresolved_fingerprint_alerts(self, limit: int = 1000) -> list[dict[str, Any]]: ...
+    def group_counts(self, keys: list[tuple[str, int, str]]) -> dict[tuple[str, int, str], dict[str, Any]]: ...
     def due_alerts(self, at: float, limit: int = 100) -> list[dict[str, Any]]: ...
     def claim_retry(self, alert: dict[str, Any], until: float) -> bool: ...
-    def count_alerts(self, project_id: str, since: str, severity: str, status: str) -> int: ...
     def pass_gate(self, project_id: str, key: str, at: float, window: float, expires_at: int) -> tuple[bool, int]: ...
 
 
@@ -139,6 +154,12 @@ class AlertPolicy:
     open_hours: int
     max_attempts: int
     grace_seconds: float
+    auto_resolve_minutes: int = 30
+    window_seconds: int = 300
+
+
+# A transition -> the states it applies to.
+TRANSITIONS: dict[str, tuple[str, ...]] = {"acknowledged": ("open",), "resolved": ("open", "acknowledged")}
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -168,19 +189,21 @@ class Alerts:
         severity: str,
         message: str,
         triggered_by: str,
+        raised_by: str = "monitoring",
         flow_id: str | None = None,
         details: dict[str, Any] | None = None,
         gate_key: str | None = None,
-        keep_suppressed: bool = True,
+        fingerprint: str | None = None,
+        regression: bool = False,
+        claim: Any = None,
     ) -> dict[str, Any] | None:
-        """Store an alert and notify it (subject to severity and flood control); returns its view.
+        """Store an alert (status ``open``) and notify it, subject to severity and flood control.
 
-        With ``keep_suppressed=False`` an alert held back by flood control is only counted, not
-        stored, and None is returned (ingestion uses this so a flood does not become an alert flood).
+        ``claim(alert)`` (ingest's fingerprint claim) decides whether the alert is raised at all:
+        when it returns False another writer raised it, and None is returned.
         """
         at = clock.now()
-        # AlertsRaised feeds the operations dashboard (template.yaml); flushed by each handler's log_metrics.
-        metrics.add_metric(name="AlertsRaised", unit=MetricUnit.Count, value=1)
+        created = clock.iso(at)
         alert: dict[str, Any] = {
             "alert_id": uuid.uuid4().hex,
             "project_id": project_id,
@@ -188,36 +211,137 @@ class Alerts:
             "severity": severity,
             "message": message,
             "triggered_by": triggered_by,
+            "raised_by": raised_by,
             "flow_id": flow_id,
             "details": details or None,
-            "created_at": clock.iso(at),
+            "fingerprint": fingerprint,
+            "regression": regression,
+            "created_at": created,
             "status": "open",
+            "history": [{"status": "open", "by": raised_by, "at": created}],
             "expires_at": clock.expires_at(self.policy.retention_days, at),
         }
+        if claim is not None and not claim(alert):
+            return None
+        # AlertsRaised feeds the operations dashboard (template.yaml); flushed by each handler's log_metrics.
+        metrics.add_metric(name="AlertsRaised", unit=MetricUnit.Count, value=1)
         if not at_least(severity, self.policy.notify_min_severity):
             alert["delivery"] = {"status": "not_required"}
-            self.store.put_alert(alert)
+            self.store.create_alert(alert)
             return view(alert)
-        key = gate_key or default_gate_key(event_type, triggered_by, message)
-        passed, held = self.store.pass_gate(project_id, key, at, self.policy.flood_window_seconds, alert["expires_at"])
+        passed, held, channels = self._gate(alert, gate_key or default_gate_key(event_type, triggered_by, message), at)
+        if channels:
+            # Stored as owed before trying: if this process dies mid-dispatch, the retry schedule delivers.
+            alert["next_attempt_at"] = at + self.policy.grace_seconds
+        self.store.create_alert(alert)
+        if channels:
+            self._attempt(alert, at)
+        return view(alert)
+
+    def _gate(self, alert: dict[str, Any], key: str, at: float) -> tuple[bool, int, list[str]]:
+        """Flood control, then the channels owed: sets ``delivery`` on the alert."""
+        passed, held = self.store.pass_gate(
+            alert["project_id"], key, at, self.policy.flood_window_seconds, alert["expires_at"]
+        )
         if not passed:
-            if not keep_suppressed:
-                return None
             alert["delivery"] = {"status": "suppressed"}
-            self.store.put_alert(alert)
-            return view(alert)
+            return False, 0, []
         alert["suppressed_before"] = held
         channels = self.dispatcher.channels()
         if not channels:
             alert["delivery"] = {"status": "no_channels"}
-            self.store.put_alert(alert)
-            return view(alert)
+            return True, held, []
         alert["delivery"] = {"status": "pending", "attempts": 0, "channels": dict.fromkeys(channels, "pending")}
-        # Stored as owed before trying: if this process dies mid-dispatch, the retry schedule delivers.
-        alert["next_attempt_at"] = at + self.policy.grace_seconds
-        self.store.put_alert(alert)
-        self._attempt(alert, at)
+        return True, held, channels
+
+    def escalate(
+        self, alert_sk: str, project_id: str, severity: str, message: str, gate_key: str
+    ) -> dict[str, Any] | None:
+        """Raise an unresolved alert to ``severity`` and notify it again (flood control applies)."""
+        at = clock.now()
+        step = {"status": "escalated", "by": "monitoring", "at": clock.iso(at), "reason": message}
+        alert = self.store.escalate_alert(alert_sk, project_id, severity, step)
+        if alert is None:
+            return None
+        if at_least(severity, self.policy.notify_min_severity):
+            _, _, channels = self._gate(alert, gate_key, at)
+            alert["next_attempt_at"] = at + self.policy.grace_seconds if channels else None
+            self.store.update_delivery(alert)
+            if channels:
+                self._attempt(alert, at)
         return view(alert)
+
+    def transition(self, alert_id: str, to: str, by: str, reason: str | None, authorize: Any = None) -> dict[str, Any]:
+        """Acknowledge or resolve an alert; 404 if unknown, 409 (with the current state) if it no longer applies.
+
+        ``authorize(project_id)`` runs before anything is changed (the caller's project grant).
+        """
+        alert = self.store.find_alert(alert_id)
+        if alert is None:
+            raise NotFoundError(f"no alert {alert_id!r}", code="alert_not_found")
+        if authorize is not None:
+            authorize(alert["project_id"])
+        step = {"status": to, "by": by, "at": clock.iso(clock.now()), "reason": reason}
+        changed = None
+        if alert["status"] in TRANSITIONS[to]:
+            changed = self.store.transition_alert(alert, to, TRANSITIONS[to], {k: v for k, v in step.items() if v})
+        if changed is None:
+            current = self.store.find_alert(alert_id) or alert
+            raise ConflictError(
+                f"the alert is {current['status']}; it cannot be {to}",
+                code="alert_transition_conflict",
+                details=[{"field": "status", "message": f"the alert is {current['status']}", "type": "conflict",
+                          "status": current["status"], "alert": _plain(view(current))}],
+            )  # fmt: skip
+        return view(changed)
+
+    def list_alerts(
+        self, project_id: str, status: str | None, severity: str | None, limit: int, cursor: str | None
+    ) -> dict[str, Any]:
+        """One page of a project's alerts, newest first, and the cursor of the next page (or None)."""
+        before = decode_position(cursor) if cursor else None
+        items, more = self.store.list_alerts(project_id, status=status, severity=severity, limit=limit, before=before)
+        return {
+            "alerts": [view(a) for a in items],
+            "next_cursor": encode_position(f"{items[-1]['created_at']}#{items[-1]['alert_id']}")
+            if more and items
+            else None,
+        }
+
+    def auto_resolve(self, at: float | None = None) -> int:
+        """Resolve every fingerprint alert whose fingerprint has been quiet for ``auto_resolve_minutes``."""
+        at = clock.now() if at is None else at
+        quiet_since = at - self.policy.auto_resolve_minutes * 60
+        window = self.policy.window_seconds
+        candidates = [
+            a for a in self.store.unresolved_fingerprint_alerts() if clock.parse_iso(a["created_at"]) <= quiet_since
+        ]
+        first = int(quiet_since // window) * window
+        keys = [
+            (a["project_id"], w, a["fingerprint"]) for a in candidates for w in range(first, int(at) + window, window)
+        ]
+        counts = self.store.group_counts(keys) if keys else {}
+        resolved = 0
+        for alert in candidates:
+            last = max(
+                (c["last_received"] for (p, _, f), c in counts.items()
+                 if p == alert["project_id"] and f == alert["fingerprint"]),
+                default=0.0,
+            )  # fmt: skip
+            if last > quiet_since:
+                continue
+            step = {
+                "status": "resolved",
+                "by": "monitoring",
+                "at": clock.iso(at),
+                "reason": f"no occurrence for {self.policy.auto_resolve_minutes} minutes",
+            }
+            try:
+                if self.store.transition_alert(alert, "resolved", TRANSITIONS["resolved"], step) is not None:
+                    resolved += 1
+            except UnavailableError:
+                logger.warning("auto-resolve could not be stored", extra={"alert_id": alert["alert_id"]})
+        return resolved
 
     def retry_due(self, at: float | None = None) -> dict[str, int]:
         """Retry every alert whose delivery is due; returns how many were tried, delivered, given up."""
@@ -238,9 +362,8 @@ class Alerts:
         return summary
 
     def open_critical(self, project_id: str) -> int:
-        """Critical alerts raised for the project within the open period (``alert_open_hours``)."""
-        since = clock.iso(clock.now() - self.policy.open_hours * 3600)
-        return self.store.count_alerts(project_id, since, "critical", "open")
+        """The project's critical alerts that are not resolved (open or acknowledged)."""
+        return self.store.count_unresolved(project_id, "critical")
 
     def _attempt(self, alert: dict[str, Any], at: float) -> None:
         delivery = alert["delivery"]
@@ -267,20 +390,55 @@ class Alerts:
         delivery["last_attempt_at"] = clock.iso(at)
         if errors:
             logger.warning("alert delivery failed", extra={"alert_id": alert["alert_id"], "errors": errors})
-        self.store.put_alert(alert)
+        self.store.update_delivery(alert)
 
 
 def view(alert: dict[str, Any]) -> dict[str, Any]:
     """The alert as the API shows it."""
     status = alert.get("delivery", {}).get("status")
-    shown = {k: v for k, v in alert.items() if k not in ("pk", "sk", "pending", "expires_at")}
+    hidden = ("pk", "sk", "pending", "expires_at", "unresolved_pk", "unresolved_sk", "next_attempt_at")
+    shown = {k: v for k, v in alert.items() if k not in hidden}
+    shown.setdefault("raised_by", None)
+    shown.setdefault("history", [{"status": "open", "by": shown.get("raised_by"), "at": alert["created_at"]}])
+    shown["regression"] = bool(alert.get("regression"))
     shown["notified"] = status == "delivered"
     shown["suppressed"] = status == "suppressed"
     return shown
 
 
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def encode_position(position: str) -> str:
+    """The opaque cursor of the page after the item at ``position`` (its sort key)."""
+    return base64.urlsafe_b64encode(json.dumps({"before": position}).encode()).decode().rstrip("=")
+
+
+def decode_position(cursor: str) -> str:
+    """The position in a cursor from ``encode_position``; 422 on anything else."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        position = json.loads(base64.urlsafe_b64decode(padded.encode()))["before"]
+        if not isinstance(position, str):
+            raise TypeError(position)
+        return position
+    except (ValueError, KeyError, TypeError, binascii.Error) as error:
+        raise ValidationFailedError(
+            "1 invalid field(s)",
+            details=[{"field": "query.cursor", "message": "not a cursor from this API", "type": "value_error"}],
+        ) from error
+
+
 def raise_alert(
-    rt: Runtime, *, project_id: str, event_type: str, severity: str, message: str, triggered_by: str
+    rt: Runtime,
+    *,
+    project_id: str,
+    event_type: str,
+    severity: str,
+    message: str,
+    triggered_by: str,
+    raised_by: str = "monitoring",
 ) -> dict[str, Any]:
     """Raise an alert from another service in-process (e.g. the Planning Engine's fail-safe decisions).
 
@@ -289,7 +447,12 @@ def raise_alert(
     from puraify.monitoring.service import monitoring
 
     found = monitoring(rt).alerts.raise_alert(
-        project_id=project_id, event_type=event_type, severity=severity, message=message, triggered_by=triggered_by
+        project_id=project_id,
+        event_type=event_type,
+        severity=severity,
+        message=message,
+        triggered_by=triggered_by,
+        raised_by=raised_by,
     )
     assert found is not None
     return found

@@ -1,9 +1,15 @@
-"""``POST /monitoring/logs``: validate each event, store the batch, count errors, raise alerts.
+"""``POST /monitoring/logs``: validate each event, store the batch, count errors exactly, raise alerts.
 
-Writes per batch: the events (25 per BatchWriteItem), one totals update per project, one update
-per distinct error fingerprint; alerts only when a rule or the threshold asks for one.
-Events that carry an ``event_id`` are checked against the store first (a read), so a retried
-batch stores and counts nothing twice.
+Counting is exact. A writer first stores a *ledger* (the events it is about to create), then
+creates each event with a conditional write marked with the ledger's id: exactly one writer
+creates an event, so the same batch arriving at several function instances at once is counted
+once. The counts of the events it created are added and the ledger deleted in one transaction;
+a ledger left behind (the counter write failed, or the function died) is applied by the
+schedule's repair pass (``repair_counts``), which counts the events carrying its id: also
+exactly once.
+
+Writes per batch: one ledger (per 98 counters), one conditional PutItem per event, one
+transaction adding the counts; alerts only when a rule or the threshold asks.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from puraify.observability import logger
 class ParsedBatch:
     events: list[LogEvent]
     rejected: list[dict[str, Any]]
+    indexes: list[int] = field(default_factory=list)  # each event's position in the request
+    single: bool = False
 
 
 def _summary(error: ValidationError) -> str:
@@ -54,17 +62,18 @@ def parse_payload(payload: Any) -> ParsedBatch:
             raise PayloadTooLargeError(
                 f"a batch holds at most {MAX_BATCH} events, got {len(items)}", code="too_many_events"
             )
-        events, rejected = [], []
+        events, rejected, indexes = [], [], []
         for index, item in enumerate(items):
             try:
                 events.append(LogEvent.model_validate(item))
+                indexes.append(index)
             except ValidationError as error:
                 rejected.append({"index": index, "error": _summary(error)})
-        return ParsedBatch(events, rejected)
+        return ParsedBatch(events, rejected, indexes)
     if not isinstance(payload, dict):
         raise _invalid("body", 'must be an event object or {"events": [...]}', "model_type")
     try:
-        return ParsedBatch([LogEvent.model_validate(payload)], [])
+        return ParsedBatch([LogEvent.model_validate(payload)], [], [0], single=True)
     except ValidationError as error:
         raise validation_error([{**e, "loc": ("body", *e.get("loc", ()))} for e in error.errors()]) from error
 
@@ -94,20 +103,29 @@ class IngestResult:
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
+MAX_TX_ITEMS = 100  # DynamoDB's TransactWriteItems limit
+SAMPLE_CHARS = 500
+
+
 def ingest(
     store: Any, alerts: Any, config: IngestConfig, reporter: str, batch: ParsedBatch, versions: Any = None
 ) -> IngestResult:
-    """Store the batch's valid events once each, update counters, and raise the alerts they call for.
+    """Store the batch's valid events once each, count each stored event once, and raise the alerts they call for.
 
     ``versions`` (a version counter store) also counts events that name a ``version`` per version,
-    environment and minute: what the deployment watch and ``GET /monitoring/stats?version=`` read.
+    environment and minute: what the deployment watch and ``GET /monitoring/stats?version=`` read
+    (the events this writer created).
+
+    An event without ``event_id`` gets a fresh one: it is stored and counted once per request that
+    carries it (a client retry of such a request stores a second copy).
     """
     at = clock.now()
     received = clock.iso(at)
     expires = clock.expires_at(config.event_retention_days, at)
     records: dict[tuple[str, str], dict[str, Any]] = {}
+    positions: dict[tuple[str, str], int] = {}
     given_ids: list[tuple[str, str]] = []
-    for event in batch.events:
+    for event, index in zip(batch.events, batch.indexes or range(len(batch.events)), strict=True):
         event_id = event.event_id or uuid.uuid4().hex
         key = (event.project_id, event_id)
         if key in records:
@@ -115,24 +133,189 @@ def ingest(
         if event.event_id:
             given_ids.append(key)
         records[key] = _record(event, event_id, received, expires, reporter, config)
-    existing = store.existing_events(given_ids) if given_ids else set()
+        positions[key] = index
+    existing = store.existing_events(given_ids) if given_ids else set()  # skips known retries without a write
     fresh = [record for key, record in records.items() if key not in existing]
-    if fresh:
-        store.put_events(fresh)
+
+    ledgers = [build_ledger(chunk, at, config) for chunk in _chunks(fresh)]
+    outcomes = []
+    for ledger, chunk in zip(ledgers, _chunks(fresh), strict=True):
+        # The ledger first: if this writer dies after creating events, the repair pass finds them by it.
+        store.put_ledger({**ledger, "events": [[r["project_id"], r["event_id"]] for r in chunk]})
+        made, bad = store.create_events(chunk, ledger["ledger_id"])
+        outcomes.append((ledger, chunk, made, bad))
+    created = [record for _, _, made, _ in outcomes for record in made]
+    refused = [
+        {"index": positions[(r["project_id"], r["event_id"])], "error": reason}
+        for _, _, _, bad in outcomes
+        for r, reason in bad
+    ]
+    if batch.single and refused:
+        raise ValidationFailedError(
+            "1 invalid field(s)", details=[{"field": "body", "message": refused[0]["error"], "type": "value_error"}]
+        )
+    rejected = sorted(batch.rejected + refused, key=lambda r: r["index"])
     result = IngestResult(
-        accepted=len(batch.events), rejected=batch.rejected, stored=len(fresh), duplicates=len(records) - len(fresh)
+        accepted=len(batch.events) - len(refused),
+        rejected=rejected,
+        stored=len(created),
+        duplicates=len(records) - len(fresh) + (len(fresh) - len(created) - len(refused)),
     )
-    try:
-        result.alerts = _aggregate(store, alerts, config, fresh, at)
-    except UnavailableError:
-        # The events are stored (they are the record); counters and alerts are best effort here.
-        logger.exception("error aggregation failed after the events were stored")
     if versions is not None:
         try:
-            count_versions(versions, fresh, at, clock.expires_at(config.aggregate_retention_days, at))
+            count_versions(versions, created, at, clock.expires_at(config.aggregate_retention_days, at))
         except UnavailableError:
             logger.exception("version counters failed after the events were stored")
+    # Count what this writer created (a ledger whose events all existed counts nothing).
+    ledgers = [
+        ledger if len(made) == len(chunk) else build_ledger(made, at, config, ledger["ledger_id"])
+        for ledger, chunk, made, _ in outcomes
+    ]
+    # The ledgers were written with the events; counting them here is the fast path, the repair
+    # pass the safety net: either way each ledger is applied exactly once.
+    try:
+        applied = apply_counts(store, ledgers)
+    except UnavailableError:
+        logger.exception("counting failed after the events were stored; the repair pass will count them")
+        return result
+    try:
+        result.alerts = evaluate_alerts(store, alerts, config, applied, at)
+    except UnavailableError:
+        logger.exception("alert evaluation failed after the events were counted")
     return result
+
+
+def _chunks(records: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Groups of events whose counters (totals + fingerprints) and ledger fit one transaction."""
+    chunks: list[list[dict[str, Any]]] = []
+    chunk: list[dict[str, Any]] = []
+    counters: set[tuple[str, str]] = set()
+    for record in records:
+        mine = {(record["project_id"], "")} | (
+            {(record["project_id"], record["fingerprint"])} if record.get("is_error") else set()
+        )
+        if chunk and len(counters | mine) + 1 >= MAX_TX_ITEMS:
+            chunks.append(chunk)
+            chunk, counters = [], set()
+        chunk.append(record)
+        counters |= mine
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def build_ledger(
+    records: list[dict[str, Any]], at: float, config: IngestConfig, ledger_id: str | None = None
+) -> dict[str, Any]:
+    """The counts ``records`` add: events/errors per project, occurrences per fingerprint, in ``at``'s window."""
+    window = int(at // config.window_seconds) * config.window_seconds
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    groups: dict[str, dict[str, Any]] = {}
+    for record in records:
+        project = record["project_id"]
+        totals[project][0] += 1
+        if not record.get("is_error"):
+            continue
+        totals[project][1] += 1
+        group = groups.setdefault(
+            f"{project}#{record['fingerprint']}",
+            {
+                "project_id": project,
+                "fingerprint": record["fingerprint"],
+                "error_type": record.get("error_type"),
+                "platform": record.get("platform"),
+                "engine": record.get("engine"),
+                "platform_key": (record.get("platform") or "").lower() or None,
+                "engine_key": (record.get("engine") or "").lower() or None,
+                "severity": record["severity"],
+                "count": 0,
+                "first_seen": record["timestamp"],
+                "last_seen": record["timestamp"],
+                "first_seen_version": record.get("version"),
+                "last_seen_version": record.get("version"),
+                "sample": (record.get("message") or "")[:SAMPLE_CHARS] or None,
+                "flows": [],
+            },
+        )
+        group["count"] += 1
+        if record.get("flow_id") and record["flow_id"] not in group["flows"] and len(group["flows"]) < 2:
+            group["flows"].append(record["flow_id"])
+        if record["timestamp"] < group["first_seen"]:
+            group["first_seen"] = record["timestamp"]
+            group["first_seen_version"] = record.get("version") or group["first_seen_version"]
+        if record["timestamp"] >= group["last_seen"]:
+            group["last_seen"] = record["timestamp"]
+            group["sample"] = (record.get("message") or "")[:SAMPLE_CHARS] or group["sample"]
+            group["last_seen_version"] = record.get("version") or group["last_seen_version"]
+        if SEVERITIES.index(record["severity"]) > SEVERITIES.index(group["severity"]):
+            group["severity"] = record["severity"]
+    return {
+        "ledger_id": ledger_id or uuid.uuid4().hex,
+        "at": at,
+        "window": window,
+        "expires_at": clock.expires_at(config.aggregate_retention_days, at),
+        "totals": dict(totals),
+        "groups": list(groups.values()),
+    }
+
+
+def counter_updates(ledgers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ledgers' counts merged into one update per counter item (project totals, fingerprint windows)."""
+    merged: dict[tuple[str, ...], dict[str, Any]] = {}
+    for ledger in ledgers:
+        common = {"window": ledger["window"], "expires_at": ledger["expires_at"], "at": ledger["at"]}
+        for project, (events, errors) in ledger["totals"].items():
+            update = merged.setdefault(
+                ("T", project, str(ledger["window"])),
+                {"kind": "totals", "project_id": project, "events": 0, "errors": 0, **common},
+            )
+            update["events"] += events
+            update["errors"] += errors
+        for group in ledger["groups"]:
+            key = ("F", group["project_id"], str(ledger["window"]), group["fingerprint"])
+            found = merged.get(key)
+            if found is None:
+                merged[key] = {"kind": "group", **common, **group, "flows": list(group["flows"])}
+                continue
+            found["count"] += group["count"]
+            if group["first_seen"] < found["first_seen"]:
+                found["first_seen"] = group["first_seen"]
+                found["first_seen_version"] = group.get("first_seen_version") or found.get("first_seen_version")
+            if group["last_seen"] >= found["last_seen"]:
+                found["last_seen"], found["sample"] = group["last_seen"], group["sample"] or found["sample"]
+                found["last_seen_version"] = group.get("last_seen_version") or found.get("last_seen_version")
+            found["flows"] = list(dict.fromkeys(found["flows"] + group["flows"]))[:2]
+            found["at"] = max(found["at"], ledger["at"])
+            if SEVERITIES.index(group["severity"]) > SEVERITIES.index(found["severity"]):
+                found["severity"] = group["severity"]
+    return list(merged.values())
+
+
+def apply_counts(store: Any, ledgers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Apply ledgers (as few transactions as fit 100 items); returns the counter updates applied here."""
+    applied: list[dict[str, Any]] = []
+    group: list[dict[str, Any]] = []
+    for ledger in ledgers:
+        if group and len(counter_updates([*group, ledger])) + len(group) + 1 > MAX_TX_ITEMS:
+            applied += store.apply_ledgers(group, counter_updates)
+            group = []
+        group.append(ledger)
+    if group:
+        applied += store.apply_ledgers(group, counter_updates)
+    return [u for u in counter_updates(applied) if u["kind"] == "group"]
+
+
+def repair_counts(store: Any, alerts: Any, config: IngestConfig, at: float | None = None) -> int:
+    """Apply the ledgers their writers left behind (older than a minute); returns how many were applied."""
+    at = clock.now() if at is None else at
+    stale = store.stale_ledgers(at - 60)
+    if not stale:
+        return 0
+    # Count exactly the events each ledger's writer created (they carry the ledger's id).
+    ledgers = [build_ledger(store.events_of_ledger(s), s["at"], config, s["ledger_id"]) for s in stale]
+    groups = apply_counts(store, ledgers)
+    evaluate_alerts(store, alerts, config, groups, at)
+    return len(stale)
 
 
 def _record(
@@ -153,64 +336,31 @@ def _record(
     return record
 
 
-def _aggregate(
-    store: Any, alerts: Any, config: IngestConfig, records: list[dict[str, Any]], at: float
+def evaluate_alerts(
+    store: Any, alerts: Any, config: IngestConfig, groups: list[dict[str, Any]], at: float
 ) -> list[dict[str, Any]]:
-    window = int(at // config.window_seconds) * config.window_seconds
-    expires = clock.expires_at(config.aggregate_retention_days, at)
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for record in records:
-        project = record["project_id"]
-        totals[project][0] += 1
-        if not record.get("is_error"):
-            continue
-        totals[project][1] += 1
-        group = groups.setdefault(
-            (project, record["fingerprint"]),
-            {
-                "fingerprint": record["fingerprint"],
-                "error_type": record.get("error_type"),
-                "platform": record.get("platform"),
-                "engine": record.get("engine"),
-                "platform_key": (record.get("platform") or "").lower() or None,
-                "engine_key": (record.get("engine") or "").lower() or None,
-                "severity": record["severity"],
-                "count": 0,
-                "first_seen": record["timestamp"],
-                "last_seen": record["timestamp"],
-                "first_seen_version": record.get("version"),
-                "last_seen_version": record.get("version"),
-                "sample": record.get("message"),
-                "flows": set(),
-            },
-        )
-        group["count"] += 1
-        group["flows"].add(record.get("flow_id"))
-        if record["timestamp"] < group["first_seen"]:
-            group["first_seen"] = record["timestamp"]
-            group["first_seen_version"] = record.get("version") or group["first_seen_version"]
-        if record["timestamp"] >= group["last_seen"]:
-            group["last_seen"] = record["timestamp"]
-            group["sample"] = record.get("message") or group["sample"]
-            group["last_seen_version"] = record.get("version") or group["last_seen_version"]
-        if SEVERITIES.index(record["severity"]) > SEVERITIES.index(group["severity"]):
-            group["severity"] = record["severity"]
-    for project, (events, errors) in totals.items():
-        store.add_totals(project, window, events, errors, expires)
+    """Raise or escalate the alerts the just-counted error groups call for (one unresolved alert per fingerprint).
+
+    The threshold count is this window's count plus the previous window's, weighted by how much
+    of it still lies in the last ``window_seconds`` (read consistently after counting).
+    """
+    if not groups:
+        return []
+    keys = [(g["project_id"], g["window"] - w, g["fingerprint"]) for g in groups for w in (0, config.window_seconds)]
+    counts = store.group_counts(keys)
+    states = store.fingerprint_states([(g["project_id"], g["fingerprint"]) for g in groups])
     raised = []
-    carry = 1 - (at - window) / config.window_seconds
-    for (project, fp), group in groups.items():
+    for group in groups:
+        project, fp, window = group["project_id"], group["fingerprint"], group["window"]
+        carry = max(0.0, 1 - (at - window) / config.window_seconds)
+        current = counts.get((project, window, fp), {}).get("occurrences", group["count"])
+        previous = counts.get((project, window - config.window_seconds, fp), {}).get("occurrences", 0)
+        count = current + previous * carry
         try:
-            count = store.add_error_group(project, window, group, expires)
-            before = count - group["count"]
-            if before < config.threshold_count:
-                # Sliding window: the previous window's count, weighted by how much of it still overlaps.
-                before += store.error_group_count(project, window - config.window_seconds, fp) * carry
-            alert = _alert_for(alerts, config, project, group, before, before + group["count"])
+            alert = _alert_for(alerts, config, group, count, states.get((project, fp), {}), store)
         except UnavailableError:
-            # One fingerprint's counter or alert failing must not cost the others theirs.
-            logger.exception("error aggregation failed for one fingerprint", extra={"fingerprint": fp})
+            # One fingerprint's alert failing must not cost the others theirs.
+            logger.exception("alert failed for one fingerprint", extra={"fingerprint": fp})
             continue
         if alert is not None:
             raised.append(alert)
@@ -218,39 +368,51 @@ def _aggregate(
 
 
 def _alert_for(
-    alerts: Any, config: IngestConfig, project: str, group: dict[str, Any], before: float, count: float
+    alerts: Any, config: IngestConfig, group: dict[str, Any], count: float, state: dict[str, Any], store: Any
 ) -> dict[str, Any] | None:
+    project, fp = group["project_id"], group["fingerprint"]
     where = "/".join(p for p in (group.get("platform"), group.get("engine")) if p) or "unknown"
-    common = {
-        "project_id": project,
-        "event_type": "error",
-        "triggered_by": "monitoring",
-        "flow_id": next(iter(group["flows"])) if len(group["flows"]) == 1 else None,  # only when unambiguous
-        "gate_key": f"FP#{group['fingerprint']}",
-        "details": {
-            "fingerprint": group["fingerprint"],
+    sample = (group.get("sample") or group.get("error_type") or "error")[:300]
+    crossed = count >= config.threshold_count
+    threshold_message = (
+        f"{group.get('error_type') or 'error'} on {where} seen {round(count)} times within "
+        f"{config.window_seconds} s: {sample}"
+    )
+    if state.get("alert_sk"):
+        # The fingerprint already has an unresolved alert: a flood escalates it once, never a second alert.
+        if (
+            crossed
+            and state.get("severity") != "critical"
+            and store.claim_escalation(project, fp, state["alert_sk"], "critical")
+        ):
+            return alerts.escalate(state["alert_sk"], project, "critical", threshold_message, f"FP#{fp}#critical")
+        return None
+    regression = state.get("resolved_at") is not None
+    if crossed:
+        severity, message = "critical", threshold_message
+    elif at_least(group["severity"], config.notify_min_severity) or regression:
+        severity, message = group["severity"], f"{group.get('error_type') or 'error'} on {where}: {sample}"
+    else:
+        return None
+    if regression:
+        message = f"regression: {message}"
+    return alerts.raise_alert(
+        project_id=project,
+        event_type="error",
+        severity=severity,
+        message=message,
+        triggered_by="monitoring",
+        raised_by="monitoring",
+        flow_id=group["flows"][0] if len(group["flows"]) == 1 else None,  # only when unambiguous
+        gate_key=f"FP#{fp}#{severity}",
+        fingerprint=fp,
+        regression=regression,
+        details={
+            "fingerprint": fp,
             "error_type": group.get("error_type"),
             "platform": group.get("platform"),
             "engine": group.get("engine"),
             "window_count": round(count),
         },
-    }
-    sample = (group.get("sample") or group.get("error_type") or "error")[:300]
-    if before < config.threshold_count <= count:
-        return alerts.raise_alert(
-            severity="critical",
-            message=(
-                f"{group.get('error_type') or 'error'} on {where} seen {round(count)} times within "
-                f"{config.window_seconds} s: {sample}"
-            ),
-            keep_suppressed=True,
-            **common,
-        )
-    if at_least(group["severity"], config.notify_min_severity):
-        return alerts.raise_alert(
-            severity=group["severity"],
-            message=f"{group.get('error_type') or 'error'} on {where}: {sample}",
-            keep_suppressed=False,
-            **common,
-        )
-    return None
+        claim=lambda alert: store.claim_fingerprint(project, fp, alert),
+    )

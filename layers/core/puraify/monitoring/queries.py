@@ -4,15 +4,13 @@ the Planning Engine reads (``error_summary``, ``open_critical_alerts``). Every r
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from puraify import clock
-from puraify.errors import ValidationFailedError
+from puraify.monitoring.alerts import decode_position as decode_cursor
+from puraify.monitoring.alerts import encode_position as encode_cursor
 from puraify.monitoring.alerts import view
 from puraify.monitoring.models import ERROR_STATUSES, AuditQuery, ErrorsQuery, LogsQuery, StatsQuery, default_since
 from puraify.monitoring.versions import stats as version_stats
@@ -43,26 +41,6 @@ def _filters(values: dict[str, str | None]) -> dict[str, str]:
         if value is not None:
             found[_FOLDED.get(name, name)] = value.lower() if name in _FOLDED else value
     return found
-
-
-def encode_cursor(position: str) -> str:
-    """The opaque cursor of the page after the event at ``position`` (its ``ts`` key)."""
-    return base64.urlsafe_b64encode(json.dumps({"before": position}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The position in a cursor from ``encode_cursor``; 422 on anything else."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        position = json.loads(base64.urlsafe_b64decode(padded.encode()))["before"]
-        if not isinstance(position, str):
-            raise TypeError(position)
-        return position
-    except (ValueError, KeyError, TypeError, binascii.Error) as error:
-        raise ValidationFailedError(
-            "1 invalid field(s)",
-            details=[{"field": "query.cursor", "message": "not a cursor from this API", "type": "value_error"}],
-        ) from error
 
 
 def logs(store: Any, q: LogsQuery) -> dict[str, Any]:

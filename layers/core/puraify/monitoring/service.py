@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from puraify.errors import UnavailableError
 from puraify.monitoring.alerts import AlertPolicy, Alerts, Dispatcher
 from puraify.monitoring.fingerprint import parse_rules
-from puraify.monitoring.ingest import IngestConfig, IngestResult, ParsedBatch, ingest
+from puraify.monitoring.ingest import IngestConfig, IngestResult, ParsedBatch, ingest, repair_counts
+from puraify.observability import logger
 from puraify.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,6 +34,21 @@ class Monitoring:
         """Store a parsed batch reported by engine ``reporter``."""
         return ingest(self.store, self.alerts, self.config, reporter, batch, self.versions)
 
+    def scheduled(self) -> dict[str, int]:
+        """The schedule's pass: retry owed notifications, count left-behind ledgers, resolve quiet alerts."""
+        summary: dict[str, int] = {}
+        steps = {
+            "retry": lambda: summary.update(self.alerts.retry_due()),
+            "repair": lambda: summary.update(ledgers_repaired=repair_counts(self.store, self.alerts, self.config)),
+            "auto_resolve": lambda: summary.update(auto_resolved=self.alerts.auto_resolve()),
+        }
+        for name, step in steps.items():
+            try:
+                step()
+            except UnavailableError:
+                logger.exception("scheduled monitoring step failed", extra={"step": name})  # the next run retries
+        return summary
+
 
 def create(settings: Settings, store: Any, parameters: Any, topic: Any) -> Monitoring:
     """A Monitoring service over the given store and channels (DynamoDB/SNS/SSM, or fakes)."""
@@ -50,6 +67,8 @@ def create(settings: Settings, store: Any, parameters: Any, topic: Any) -> Monit
         open_hours=settings.alert_open_hours,
         max_attempts=settings.dispatch_max_attempts,
         grace_seconds=max(30.0, settings.dispatch_timeout_seconds * 4),
+        auto_resolve_minutes=settings.alert_auto_resolve_minutes,
+        window_seconds=settings.alert_threshold_window_seconds,
     )
     config = IngestConfig(
         event_retention_days=settings.event_retention_days,

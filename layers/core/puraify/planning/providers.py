@@ -52,7 +52,7 @@ class ErrorRateProvider:
 
 
 class CriticalAlertsProvider:
-    """``open_critical_alerts``: how many critical alerts of the project are open."""
+    """``open_critical_alerts``: how many critical alerts of the project are not resolved (open or acknowledged)."""
 
     name = "monitoring.critical_alerts"
     fact_ids: tuple[str, ...] = ("open_critical_alerts",)

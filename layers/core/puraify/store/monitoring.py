@@ -19,7 +19,10 @@ alerts table
 from __future__ import annotations
 
 import hashlib
+import json
+import random
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,7 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from puraify import clock
 from puraify.errors import UnavailableError
 from puraify.store.clients import client
-from puraify.store.items import from_item, is_condition_failure, to_item, to_value, unavailable
+from puraify.store.items import error_code, from_item, is_condition_failure, to_item, to_value, unavailable
 
 _KEYS = ("pk", "sk", "ts", "err_pk", "flow_pk", "user_pk", "session_pk", "pending", "unresolved_pk", "auto_pk")
 # index -> (its partition attribute, the prefix of its value); the value is <prefix><project>#<subject>
@@ -37,6 +40,18 @@ SUBJECT_INDEXES = {"by_flow": ("flow_pk", "FL#"), "by_session": ("session_pk", "
 SUBJECT_FIELDS = {"by_flow": "flow_id", "by_session": "session_id", "by_user": "user_id"}
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="puraify-monitoring")
 HIGH = "~"  # sorts after every key character used here
+UNRESOLVED = "UNRESOLVED"
+LEDGER_PARTITIONS = 8  # ledgers of counts not yet applied: pk LG#0..7 in the aggregates table
+GROUP_FIELDS = ("fingerprint", "error_type", "platform", "engine", "platform_key", "engine_key", "sample", "severity")
+_RETRYABLE = frozenset(
+    {"TransactionCanceledException", "TransactionConflictException", "ProvisionedThroughputExceededException",
+     "ThrottlingException", "RequestLimitExceeded", "InternalServerError", "TransactionInProgressException"}
+)  # fmt: skip
+
+
+def _pause(attempt: int) -> None:
+    """Backoff with full jitter between retries of a conflicting or throttled write."""
+    time.sleep(random.uniform(0, min(0.01 * 2**attempt, 0.5)))  # noqa: S311 - jitter, not a secret
 
 
 def window_key(window_start: int) -> str:
@@ -86,7 +101,7 @@ class DynamoMonitoringStore:
     def existing_events(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which ``(project_id, event_id)`` pairs are already stored (for idempotent retries).
 
-        100 keys per BatchGetItem, chunks in parallel (like ``put_events``); unprocessed keys are retried.
+        100 keys per BatchGetItem, chunks in parallel; unprocessed keys are retried.
         """
         wanted = list(dict.fromkeys(keys))
         chunks = [wanted[i : i + 100] for i in range(0, len(wanted), 100)]
@@ -109,22 +124,197 @@ class DynamoMonitoringStore:
             time.sleep(0.02 * 2**attempt)
         raise UnavailableError("the event log is temporarily unavailable; retry later", code="store_unavailable")
 
-    def put_events(self, events: list[dict[str, Any]]) -> None:
-        """Store events, 25 per BatchWriteItem, chunks in parallel; unprocessed items are retried."""
-        items = [to_item(self._event_item(e)) for e in events]
-        chunks = [items[i : i + 25] for i in range(0, len(items), 25)]
-        for _ in _pool.map(self._write_chunk, chunks):
-            pass
+    def put_ledger(self, ledger: dict[str, Any]) -> None:
+        """Store a ledger: the counts its events add, and which events it may create (for the repair pass)."""
+        self._call(
+            "the error aggregates", "put_item", TableName=self.aggregates_table, Item=to_item(self._ledger_item(ledger))
+        )
 
-    def _write_chunk(self, items: list[dict[str, Any]]) -> None:
-        request = {self.events_table: [{"PutRequest": {"Item": item}} for item in items]}
-        for attempt in range(8):
-            reply = self._call("the event log", "batch_write_item", RequestItems=request)
-            request = reply.get("UnprocessedItems") or {}
+    def create_events(
+        self, records: list[dict[str, Any]], ledger_id: str
+    ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
+        """Create each event that does not exist yet (``attribute_not_exists``), marked with ``ledger_id``.
+
+        An event that exists already (a retry, or the same batch at another instance) is skipped:
+        exactly one writer creates an event, and only that writer's ledger counts it. Conditional
+        writes cannot be batched, so this is one PutItem per event, in parallel: the same write
+        units as BatchWriteItem (one per KB of item), more requests. Returns the records created
+        here and those DynamoDB refused, with the reason.
+        """
+
+        def put(record: dict[str, Any]) -> str | None:
+            try:
+                client("dynamodb").put_item(
+                    TableName=self.events_table,
+                    Item=to_item({**self._event_item(record), "ledger_id": ledger_id}),
+                    ConditionExpression="attribute_not_exists(sk)",
+                )
+            except ClientError as error:
+                if is_condition_failure(error):
+                    return "exists"
+                if error_code(error) == "ValidationException":
+                    return "refused: " + error.response.get("Error", {}).get("Message", "")[:200]
+                raise unavailable(error, "the event log") from error
+            except BotoCoreError as error:
+                raise unavailable(error, "the event log") from error
+            return None
+
+        outcomes = list(_pool.map(put, records))
+        created = [r for r, outcome in zip(records, outcomes, strict=True) if outcome is None]
+        refused = [
+            (r, f"DynamoDB refused this event ({outcome[9:]})")
+            for r, outcome in zip(records, outcomes, strict=True)
+            if outcome and outcome.startswith("refused")
+        ]
+        return created, refused
+
+    def events_of_ledger(self, ledger: dict[str, Any]) -> list[dict[str, Any]]:
+        """The events a ledger's writer actually created (they carry its ``ledger_id``)."""
+        keys = [tuple(k) for k in ledger.get("events", [])]
+        found: list[dict[str, Any]] = []
+        for i in range(0, len(keys), 100):
+            request = {
+                self.events_table: {
+                    "Keys": [to_item(self.event_key(p, e)) for p, e in keys[i : i + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            found += self._batch_get(request, self.events_table, "the event log")
+        return [strip_keys(item) for item in found if item.get("ledger_id") == ledger["ledger_id"]]
+
+    def _ledger_item(self, ledger: dict[str, Any]) -> dict[str, Any]:
+        shard = int(ledger["ledger_id"][:8], 16) % LEDGER_PARTITIONS
+        return {
+            "pk": f"LG#{shard}",
+            "sk": f"{clock.iso(ledger['at'])}#{ledger['ledger_id']}",
+            "ledger_id": ledger["ledger_id"],
+            "deltas": json.dumps(ledger, separators=(",", ":"), default=str),
+            "expires_at": ledger["expires_at"],
+        }
+
+    def apply_ledgers(
+        self, ledgers: list[dict[str, Any]], counts_of: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """Add the ledgers' counts and delete the ledgers in one transaction; returns the ledgers applied here.
+
+        A ledger already gone was applied by someone else (the repair pass, or the writer): it is
+        left out and the rest applied, so every ledger is counted exactly once. At most 100 items:
+        the caller groups ledgers so that their counters plus the ledgers fit.
+        """
+        pending = list(ledgers)
+        for attempt in range(12):
+            if not pending:
+                return []
+            updates = counts_of(pending)
+            items = [{"Update": self._counter_update(u)} for u in updates] + [
+                {
+                    "Delete": {
+                        "TableName": self.aggregates_table,
+                        "Key": to_item({k: v for k, v in self._ledger_item(ledger).items() if k in ("pk", "sk")}),
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                }
+                for ledger in pending
+            ]
+            try:
+                client("dynamodb").transact_write_items(TransactItems=items, ClientRequestToken=str(uuid.uuid4()))
+                return pending
+            except ClientError as error:
+                code = error_code(error)
+                if code == "TransactionCanceledException":
+                    reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+                    gone = {i for i, c in enumerate(reasons[len(updates) :]) if c == "ConditionalCheckFailed"}
+                    if gone:
+                        pending = [ledger for i, ledger in enumerate(pending) if i not in gone]
+                        continue
+                elif code not in _RETRYABLE:
+                    raise unavailable(error, "the error aggregates") from error
+            except BotoCoreError as error:
+                raise unavailable(error, "the error aggregates") from error
+            _pause(attempt)
+        raise UnavailableError("the error aggregates are temporarily unavailable", code="store_unavailable")
+
+    def _counter_update(self, update: dict[str, Any]) -> dict[str, Any]:
+        key = {"pk": f"AG#{update['project_id']}"}
+        values: dict[str, Any] = {":x": update["expires_at"], ":w": update["window"]}
+        if update["kind"] == "totals":
+            key["sk"] = f"T#{window_key(update['window'])}"
+            values.update({":e": update["events"], ":r": update["errors"]})
+            expression = "ADD events :e, errors :r SET expires_at = :x, window_start = :w"
+            names: dict[str, str] = {}
+        else:
+            key["sk"] = f"F#{window_key(update['window'])}#{update['fingerprint']}"
+            values.update({":n": update["count"], ":first": update["first_seen"], ":last": update["last_seen"],
+                           ":rcv": update["at"]})  # fmt: skip
+            sets = ["first_seen = if_not_exists(first_seen, :first)", "last_seen = :last", "last_received = :rcv",
+                    "expires_at = :x", "window_start = :w"]  # fmt: skip
+            names = {}
+            for field in GROUP_FIELDS:
+                if update.get(field) is not None:
+                    sets.append(f"#{field} = :{field}")
+                    names[f"#{field}"] = field
+                    values[f":{field}"] = update[field]
+            if update.get("first_seen_version") is not None:
+                sets.append("first_seen_version = if_not_exists(first_seen_version, :fv)")
+                values[":fv"] = update["first_seen_version"]
+            if update.get("last_seen_version") is not None:
+                sets.append("last_seen_version = :lv")
+                values[":lv"] = update["last_seen_version"]
+            expression = "ADD occurrences :n SET " + ", ".join(sets)
+        found: dict[str, Any] = {
+            "TableName": self.aggregates_table,
+            "Key": to_item(key),
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": to_item(values),
+        }
+        if names:
+            found["ExpressionAttributeNames"] = names
+        return found
+
+    def stale_ledgers(self, before: float, limit: int = 200) -> list[dict[str, Any]]:
+        """Ledgers written before ``before`` and not applied yet (their writer failed or died)."""
+        found: list[dict[str, Any]] = []
+        for shard in range(LEDGER_PARTITIONS):
+            kwargs = {
+                "TableName": self.aggregates_table,
+                "KeyConditionExpression": "pk = :p AND sk < :before",
+                "ExpressionAttributeValues": to_item({":p": f"LG#{shard}", ":before": clock.iso(before)}),
+            }
+            items, _ = self._query_until(kwargs, limit - len(found), "the error aggregates")
+            found += [json.loads(item["deltas"]) for item in items]
+            if len(found) >= limit:
+                break
+        return found
+
+    def group_counts(self, keys: list[tuple[str, int, str]]) -> dict[tuple[str, int, str], dict[str, Any]]:
+        """``(project, window, fingerprint)`` -> ``{"occurrences", "last_received"}``, read consistently."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[tuple[str, int, str], dict[str, Any]] = {}
+        for i in range(0, len(wanted), 100):
+            chunk = wanted[i : i + 100]
+            request = {
+                self.aggregates_table: {
+                    "Keys": [to_item({"pk": f"AG#{p}", "sk": f"F#{window_key(w)}#{f}"}) for p, w, f in chunk],
+                    "ConsistentRead": True,
+                }
+            }
+            for item in self._batch_get(request, self.aggregates_table, "the error aggregates"):
+                found[(item["pk"][3:], int(item["window_start"]), item["fingerprint"])] = {
+                    "occurrences": int(item.get("occurrences", 0)),
+                    "last_received": float(item.get("last_received", 0)),
+                }
+        return found
+
+    def _batch_get(self, request: dict[str, Any], table: str, what: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for attempt in range(6):
+            reply = self._call(what, "batch_get_item", RequestItems=request)
+            found += [from_item(i) for i in reply["Responses"].get(table, [])]
+            request = reply.get("UnprocessedKeys") or {}
             if not request:
-                return
-            time.sleep(min(0.02 * 2**attempt, 1.0))
-        raise UnavailableError("the event log is temporarily unavailable; retry later", code="store_unavailable")
+                return found
+            _pause(attempt)
+        raise UnavailableError(f"{what} is temporarily unavailable; retry later", code="store_unavailable")
 
     def query_events(
         self,
@@ -188,79 +378,6 @@ class DynamoMonitoringStore:
 
     # --- aggregates --------------------------------------------------------------------------
 
-    def add_totals(self, project_id: str, window_start: int, events: int, errors: int, expires_at: int) -> None:
-        """Count ``events`` (of which ``errors``) into the project's window."""
-        self._call(
-            "the error aggregates",
-            "update_item",
-            TableName=self.aggregates_table,
-            Key=to_item({"pk": f"AG#{project_id}", "sk": f"T#{window_key(window_start)}"}),
-            UpdateExpression="ADD events :e, errors :r SET expires_at = :x, window_start = :w",
-            ExpressionAttributeValues=to_item({":e": events, ":r": errors, ":x": expires_at, ":w": window_start}),
-        )
-
-    def add_error_group(self, project_id: str, window_start: int, group: dict[str, Any], expires_at: int) -> int:
-        """Add ``group["count"]`` occurrences to one fingerprint's window; returns the window's new count."""
-        values: dict[str, Any] = {
-            ":n": group["count"],
-            ":first": group["first_seen"],
-            ":last": group["last_seen"],
-            ":x": expires_at,
-            ":w": window_start,
-        }
-        sets = [
-            "first_seen = if_not_exists(first_seen, :first)",
-            "last_seen = :last",
-            "expires_at = :x",
-            "window_start = :w",
-        ]
-        names: dict[str, str] = {}
-        for field in (
-            "fingerprint",
-            "error_type",
-            "platform",
-            "engine",
-            "platform_key",
-            "engine_key",
-            "sample",
-            "severity",
-        ):
-            if group.get(field) is not None:
-                sets.append(f"#{field} = :{field}")
-                names[f"#{field}"] = field
-                values[f":{field}"] = group[field]
-        if group.get("first_seen_version") is not None:
-            sets.append("first_seen_version = if_not_exists(first_seen_version, :fv)")
-            values[":fv"] = group["first_seen_version"]
-        if group.get("last_seen_version") is not None:
-            sets.append("last_seen_version = :lv")
-            values[":lv"] = group["last_seen_version"]
-        kwargs: dict[str, Any] = {}
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        reply = self._call(
-            "the error aggregates",
-            "update_item",
-            TableName=self.aggregates_table,
-            Key=to_item({"pk": f"AG#{project_id}", "sk": f"F#{window_key(window_start)}#{group['fingerprint']}"}),
-            UpdateExpression="ADD occurrences :n SET " + ", ".join(sets),
-            ExpressionAttributeValues=to_item(values),
-            ReturnValues="UPDATED_NEW",
-            **kwargs,
-        )
-        return int(from_item(reply["Attributes"])["occurrences"])
-
-    def error_group_count(self, project_id: str, window_start: int, fingerprint: str) -> int:
-        """One fingerprint's count in one window (0 if none)."""
-        reply = self._call(
-            "the error aggregates",
-            "get_item",
-            TableName=self.aggregates_table,
-            Key=to_item({"pk": f"AG#{project_id}", "sk": f"F#{window_key(window_start)}#{fingerprint}"}),
-            ProjectionExpression="occurrences",
-        )
-        return int(from_item(reply.get("Item") or {}).get("occurrences", 0))
-
     def error_groups(
         self, project_id: str, since_window: int, filters: dict[str, str] | None = None, limit: int = 50_000
     ) -> tuple[list[dict[str, Any]], bool]:
@@ -298,12 +415,248 @@ class DynamoMonitoringStore:
 
     # --- alerts ------------------------------------------------------------------------------
 
-    def put_alert(self, alert: dict[str, Any]) -> None:
-        """Store (or replace) an alert; one with a ``next_attempt_at`` is due for a delivery retry."""
-        item = {**strip_keys(alert), **_alert_key(alert)}
+    def create_alert(self, alert: dict[str, Any]) -> None:
+        """Store a new alert and the pointer that finds it by id; unresolved alerts are in ``unresolved``."""
+        self._call(
+            "the alert store",
+            "put_item",
+            TableName=self.alerts_table,
+            Item=to_item(
+                {
+                    "pk": f"ID#{alert['alert_id']}",
+                    "sk": "ALERT",
+                    "project_id": alert["project_id"],
+                    "alert_sk": _alert_key(alert)["sk"],
+                    "expires_at": alert["expires_at"],
+                }
+            ),
+        )
+        item = {**strip_keys(alert), **_alert_key(alert), **_unresolved_keys(alert)}
         if alert.get("next_attempt_at") is not None:
             item["pending"] = "PENDING"
         self._call("the alert store", "put_item", TableName=self.alerts_table, Item=to_item(item))
+
+    def update_delivery(self, alert: dict[str, Any]) -> None:
+        """Record a delivery attempt (and when the next one is due), leaving status and severity alone."""
+        values: dict[str, Any] = {":d": alert["delivery"]}
+        if alert.get("next_attempt_at") is not None:
+            expression = "SET delivery = :d, next_attempt_at = :n, pending = :p"
+            values.update({":n": alert["next_attempt_at"], ":p": "PENDING"})
+        else:
+            expression = "SET delivery = :d REMOVE next_attempt_at, pending"
+        self._call(
+            "the alert store",
+            "update_item",
+            TableName=self.alerts_table,
+            Key=to_item(_alert_key(alert)),
+            UpdateExpression=expression,
+            ExpressionAttributeValues=to_item(values),
+        )
+
+    def find_alert(self, alert_id: str) -> dict[str, Any] | None:
+        """The alert with this id (through its pointer item), or None."""
+        pointer = self._call(
+            "the alert store",
+            "get_item",
+            TableName=self.alerts_table,
+            Key=to_item({"pk": f"ID#{alert_id}", "sk": "ALERT"}),
+            ConsistentRead=True,
+        ).get("Item")
+        if not pointer:
+            return None
+        found = from_item(pointer)
+        return self._get_alert(found["project_id"], found["alert_sk"])
+
+    def _get_alert(self, project_id: str, sk: str) -> dict[str, Any] | None:
+        item = self._call(
+            "the alert store",
+            "get_item",
+            TableName=self.alerts_table,
+            Key=to_item({"pk": f"AL#{project_id}", "sk": sk}),
+            ConsistentRead=True,
+        ).get("Item")
+        return from_item(item) if item else None
+
+    def transition_alert(
+        self, alert: dict[str, Any], to: str, allowed_from: tuple[str, ...], step: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Move an alert to ``to`` if its status is still one of ``allowed_from``; None if it is not.
+
+        Resolving an alert raised from a fingerprint also releases the fingerprint (in the same
+        transaction), so its next error opens a new alert, marked as a regression.
+        """
+        values: dict[str, Any] = {":to": to, ":step": [step], ":by": step["by"], ":at": step["at"]}
+        allowed = []
+        for n, status in enumerate(allowed_from):
+            values[f":a{n}"] = status
+            allowed.append(f":a{n}")
+        expression = f"SET #s = :to, history = list_append(history, :step), {to}_by = :by, {to}_at = :at"
+        if to == "resolved":
+            expression += " REMOVE unresolved_pk, unresolved_sk"
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.alerts_table,
+                    "Key": to_item(_alert_key(alert)),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": f"#s IN ({', '.join(allowed)})",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": to_item(values),
+                }
+            }
+        ]
+        if to == "resolved" and alert.get("fingerprint"):
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.alerts_table,
+                        "Key": to_item(_fingerprint_key(alert["project_id"], alert["fingerprint"])),
+                        "UpdateExpression": (
+                            "SET resolved_at = :at, expires_at = :x REMOVE alert_sk, alert_id, severity"
+                        ),
+                        "ExpressionAttributeValues": to_item({":at": step["at"], ":x": alert["expires_at"]}),
+                    }
+                }
+            )
+        try:
+            client("dynamodb").transact_write_items(TransactItems=items)
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or [{}]
+            if (
+                error_code(error) == "TransactionCanceledException"
+                and reasons[0].get("Code") == "ConditionalCheckFailed"
+            ):
+                return None
+            raise unavailable(error, "the alert store") from error
+        except BotoCoreError as error:
+            raise unavailable(error, "the alert store") from error
+        return self._get_alert(alert["project_id"], _alert_key(alert)["sk"])
+
+    def escalate_alert(
+        self, alert_sk: str, project_id: str, severity: str, step: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Raise an unresolved alert's severity (recorded in its history); None if resolved or already there."""
+        try:
+            reply = client("dynamodb").update_item(
+                TableName=self.alerts_table,
+                Key=to_item({"pk": f"AL#{project_id}", "sk": alert_sk}),
+                UpdateExpression="SET severity = :sev, message = :m, history = list_append(history, :step)",
+                ConditionExpression="attribute_exists(pk) AND #s <> :resolved AND severity <> :sev",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=to_item(
+                    {":sev": severity, ":m": step["reason"], ":step": [step], ":resolved": "resolved"}
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise unavailable(error, "the alert store") from error
+        except BotoCoreError as error:
+            raise unavailable(error, "the alert store") from error
+        return from_item(reply["Attributes"])
+
+    def list_alerts(
+        self, project_id: str, *, status: str | None, severity: str | None, limit: int, before: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A project's unexpired alerts, newest first, created before the ``before`` key (a cursor)."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":p": f"AL#{project_id}", ":hi": before or HIGH, ":now": int(clock.now())}
+        conditions = ["expires_at > :now"]
+        if status:
+            names["#s"] = "status"
+            values[":st"] = status
+            conditions.append("#s = :st")
+        if severity:
+            values[":sev"] = severity
+            conditions.append("severity = :sev")
+        kwargs: dict[str, Any] = {
+            "TableName": self.alerts_table,
+            "KeyConditionExpression": "pk = :p AND sk < :hi",
+            "FilterExpression": " AND ".join(conditions),
+            "ExpressionAttributeValues": to_item(values),
+            "ScanIndexForward": False,
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        return self._query_until(kwargs, limit, "the alert store")
+
+    def count_unresolved(self, project_id: str, severity: str) -> int:
+        """How many unexpired alerts of ``severity`` are not resolved (a consistent read of the project)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.alerts_table,
+            "KeyConditionExpression": "pk = :p",
+            "FilterExpression": "expires_at > :now AND severity = :sev AND #s <> :resolved",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": to_item(
+                {":p": f"AL#{project_id}", ":now": int(clock.now()), ":sev": severity, ":resolved": "resolved"}
+            ),
+            "Select": "COUNT",
+            "ConsistentRead": True,
+        }
+        total = 0
+        while True:
+            page = self._call("the alert store", "query", **kwargs)
+            total += page.get("Count", 0)
+            if "LastEvaluatedKey" not in page:
+                return total
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def unresolved_fingerprint_alerts(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Every project's unresolved alerts raised from an error fingerprint (the auto-resolve pass)."""
+        kwargs = {
+            "TableName": self.alerts_table,
+            "IndexName": "unresolved",
+            "KeyConditionExpression": "unresolved_pk = :u",
+            "FilterExpression": "attribute_exists(fingerprint)",
+            "ExpressionAttributeValues": to_item({":u": UNRESOLVED}),
+        }
+        items, _ = self._query_until(kwargs, limit, "the alert store")
+        return items
+
+    def fingerprint_states(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """``(project, fingerprint)`` -> its alert state: the unresolved alert (``alert_sk``) and ``resolved_at``."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for i in range(0, len(wanted), 100):
+            request = {
+                self.alerts_table: {
+                    "Keys": [to_item(_fingerprint_key(p, f)) for p, f in wanted[i : i + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            for item in self._batch_get(request, self.alerts_table, "the alert store"):
+                found[(item["pk"][3:], item["sk"])] = item
+        return found
+
+    def claim_fingerprint(self, project_id: str, fingerprint: str, alert: dict[str, Any]) -> bool:
+        """Make ``alert`` the fingerprint's one unresolved alert, unless another writer's already is."""
+        return self._conditional_update(
+            "the alert store",
+            TableName=self.alerts_table,
+            Key=to_item(_fingerprint_key(project_id, fingerprint)),
+            UpdateExpression="SET alert_sk = :sk, alert_id = :id, severity = :sev, expires_at = :x",
+            ConditionExpression="attribute_not_exists(alert_sk)",
+            ExpressionAttributeValues=to_item(
+                {
+                    ":sk": _alert_key(alert)["sk"],
+                    ":id": alert["alert_id"],
+                    ":sev": alert["severity"],
+                    ":x": alert["expires_at"],
+                }
+            ),  # fmt: skip
+        )
+
+    def claim_escalation(self, project_id: str, fingerprint: str, alert_sk: str, severity: str) -> bool:
+        """Take the escalation of the fingerprint's unresolved alert to ``severity`` (one writer wins)."""
+        return self._conditional_update(
+            "the alert store",
+            TableName=self.alerts_table,
+            Key=to_item(_fingerprint_key(project_id, fingerprint)),
+            UpdateExpression="SET severity = :sev",
+            ConditionExpression="alert_sk = :sk AND severity <> :sev",
+            ExpressionAttributeValues=to_item({":sk": alert_sk, ":sev": severity}),
+        )
 
     def claim_retry(self, alert: dict[str, Any], until: float) -> bool:
         """Take a due alert for one delivery attempt: moves its ``next_attempt_at`` to ``until`` only if
@@ -340,33 +693,6 @@ class DynamoMonitoringStore:
         }
         items, _ = self._query_until(kwargs, limit, "the alert store")
         return items
-
-    def count_alerts(self, project_id: str, since: str, severity: str, status: str) -> int:
-        """How many unexpired alerts of ``severity`` and ``status`` were created at or after ``since``."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.alerts_table,
-            "KeyConditionExpression": "pk = :p AND sk BETWEEN :lo AND :hi",
-            "FilterExpression": "expires_at > :now AND severity = :sev AND #s = :st",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": to_item(
-                {
-                    ":p": f"AL#{project_id}",
-                    ":lo": since,
-                    ":hi": HIGH,
-                    ":now": int(clock.now()),
-                    ":sev": severity,
-                    ":st": status,
-                }
-            ),
-            "Select": "COUNT",
-        }
-        total = 0
-        while True:
-            page = self._call("the alert store", "query", **kwargs)
-            total += page.get("Count", 0)
-            if "LastEvaluatedKey" not in page:
-                return total
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def pass_gate(self, project_id: str, key: str, at: float, window: float, expires_at: int) -> tuple[bool, int]:
         """Flood control: whether a notification for ``key`` may go out now, and how many were held back.
@@ -438,3 +764,13 @@ class DynamoMonitoringStore:
 
 def _alert_key(alert: dict[str, Any]) -> dict[str, str]:
     return {"pk": f"AL#{alert['project_id']}", "sk": f"{alert['created_at']}#{alert['alert_id']}"}
+
+
+def _unresolved_keys(alert: dict[str, Any]) -> dict[str, str]:
+    if alert.get("status") == "resolved":
+        return {}
+    return {"unresolved_pk": UNRESOLVED, "unresolved_sk": f"{alert['project_id']}#{_alert_key(alert)['sk']}"}
+
+
+def _fingerprint_key(project_id: str, fingerprint: str) -> dict[str, str]:
+    return {"pk": f"FP#{project_id}", "sk": fingerprint}

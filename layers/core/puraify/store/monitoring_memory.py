@@ -5,11 +5,16 @@ from __future__ import annotations
 import copy
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from puraify import clock
-from puraify.store.monitoring import HIGH, SUBJECT_FIELDS, window_key
+from puraify.errors import UnavailableError
+from puraify.store.monitoring import GROUP_FIELDS, HIGH, SUBJECT_FIELDS, window_key
+
+
+def _alert_key(alert: dict[str, Any]) -> tuple[str, str]:
+    return (alert["project_id"], f"{alert['created_at']}#{alert['alert_id']}")
 
 
 def _shown(item: dict[str, Any], field: str) -> Any:
@@ -25,6 +30,10 @@ class MemoryMonitoringStore:
         self.aggregates: dict[tuple[str, str], dict[str, Any]] = {}
         self.alert_items: dict[tuple[str, str], dict[str, Any]] = {}
         self.gates: dict[tuple[str, str], dict[str, Any]] = {}
+        self.ledgers: dict[str, dict[str, Any]] = {}
+        self.alert_ids: dict[str, tuple[str, str]] = {}
+        self.fingerprints: dict[tuple[str, str], dict[str, Any]] = {}
+        self.fail_counting = False  # tests: the counter write fails after the events are stored
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
 
@@ -32,10 +41,75 @@ class MemoryMonitoringStore:
         self.calls["read"] += 1
         return {k for k in keys if k in self.events}
 
-    def put_events(self, events: list[dict[str, Any]]) -> None:
-        self.calls["write"] += -(-len(events) // 25)
-        for event in events:
-            self.events[(event["project_id"], event["event_id"])] = copy.deepcopy(event)
+    def put_ledger(self, ledger: dict[str, Any]) -> None:
+        self.calls["write"] += 1
+        self.ledgers[ledger["ledger_id"]] = copy.deepcopy(ledger)
+
+    def create_events(
+        self, records: list[dict[str, Any]], ledger_id: str
+    ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
+        self.calls["write"] += len(records)
+        created = []
+        with self._lock:
+            for record in records:
+                key = (record["project_id"], record["event_id"])
+                if key not in self.events:
+                    self.events[key] = {**copy.deepcopy(record), "ledger_id": ledger_id}
+                    created.append(record)
+        return created, []
+
+    def events_of_ledger(self, ledger: dict[str, Any]) -> list[dict[str, Any]]:
+        self.calls["read"] += 1
+        found = [self.events.get((p, e)) for p, e in ledger.get("events", [])]
+        return [copy.deepcopy(e) for e in found if e and e.get("ledger_id") == ledger["ledger_id"]]
+
+    def apply_ledgers(
+        self, ledgers: list[dict[str, Any]], counts_of: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        if self.fail_counting:
+            raise UnavailableError("the error aggregates are temporarily unavailable", code="store_unavailable")
+        self.calls["write"] += 1
+        with self._lock:
+            pending = [ledger for ledger in ledgers if ledger["ledger_id"] in self.ledgers]
+            for update in counts_of(pending):
+                if update["kind"] == "totals":
+                    item = self.aggregates.setdefault(
+                        (update["project_id"], f"T#{window_key(update['window'])}"), {"events": 0, "errors": 0}
+                    )
+                    item.update(events=item["events"] + update["events"], errors=item["errors"] + update["errors"])
+                else:
+                    key = (update["project_id"], f"F#{window_key(update['window'])}#{update['fingerprint']}")
+                    item = self.aggregates.setdefault(key, {"occurrences": 0, "first_seen": update["first_seen"]})
+                    item["occurrences"] += update["count"]
+                    if update.get("first_seen_version"):
+                        item.setdefault("first_seen_version", update["first_seen_version"])
+                    if update.get("last_seen_version"):
+                        item["last_seen_version"] = update["last_seen_version"]
+                    item.update(
+                        {k: update[k] for k in GROUP_FIELDS if update.get(k)},
+                        last_seen=update["last_seen"],
+                        last_received=update["at"],
+                    )
+                item.update(expires_at=update["expires_at"], window_start=update["window"])
+            for ledger in pending:
+                del self.ledgers[ledger["ledger_id"]]
+            return pending
+
+    def stale_ledgers(self, before: float, limit: int = 200) -> list[dict[str, Any]]:
+        self.calls["read"] += 1
+        return [copy.deepcopy(ledger) for ledger in self.ledgers.values() if ledger["at"] < before][:limit]
+
+    def group_counts(self, keys: list[tuple[str, int, str]]) -> dict[tuple[str, int, str], dict[str, Any]]:
+        self.calls["read"] += 1
+        found = {}
+        for project, window, fp in keys:
+            item = self.aggregates.get((project, f"F#{window_key(window)}#{fp}"))
+            if item:
+                found[(project, window, fp)] = {
+                    "occurrences": item["occurrences"],
+                    "last_received": item.get("last_received", 0.0),
+                }
+        return found
 
     def query_events(
         self,
@@ -66,41 +140,6 @@ class MemoryMonitoringStore:
         found.sort(key=lambda e: e["ts"], reverse=newest_first)
         return found[:limit], len(found) > limit
 
-    def add_totals(self, project_id: str, window_start: int, events: int, errors: int, expires_at: int) -> None:
-        self.calls["write"] += 1
-        with self._lock:
-            item = self.aggregates.setdefault((project_id, f"T#{window_key(window_start)}"), {"events": 0, "errors": 0})
-            item.update(
-                events=item["events"] + events,
-                errors=item["errors"] + errors,
-                expires_at=expires_at,
-                window_start=window_start,
-            )
-
-    def add_error_group(self, project_id: str, window_start: int, group: dict[str, Any], expires_at: int) -> int:
-        self.calls["write"] += 1
-        with self._lock:
-            key = (project_id, f"F#{window_key(window_start)}#{group['fingerprint']}")
-            item = self.aggregates.setdefault(key, {"occurrences": 0, "first_seen": group["first_seen"]})
-            item["occurrences"] += group["count"]
-            if group.get("first_seen_version"):
-                item.setdefault("first_seen_version", group["first_seen_version"])
-            if group.get("last_seen_version"):
-                item["last_seen_version"] = group["last_seen_version"]
-            item.update(
-                {k: group[k] for k in ("fingerprint", "error_type", "platform", "engine", "severity") if group.get(k)},
-                last_seen=group["last_seen"],
-                sample=group.get("sample"),
-                expires_at=expires_at,
-                window_start=window_start,
-            )
-            return item["occurrences"]
-
-    def error_group_count(self, project_id: str, window_start: int, fingerprint: str) -> int:
-        self.calls["read"] += 1
-        item = self.aggregates.get((project_id, f"F#{window_key(window_start)}#{fingerprint}"))
-        return item["occurrences"] if item else 0
-
     def _aggregates(self, project_id: str, kind: str, since_window: int) -> list[dict[str, Any]]:
         low = f"{kind}#{window_key(since_window)}"
         return [
@@ -124,22 +163,106 @@ class MemoryMonitoringStore:
         self.calls["read"] += 1
         return self._aggregates(project_id, "T", since_window), False
 
-    def put_alert(self, alert: dict[str, Any]) -> None:
-        self.calls["write"] += 1
-        self.alert_items[(alert["project_id"], f"{alert['created_at']}#{alert['alert_id']}")] = copy.deepcopy(alert)
+    def create_alert(self, alert: dict[str, Any]) -> None:
+        self.calls["write"] += 2
+        self.alert_items[_alert_key(alert)] = copy.deepcopy(alert)
+        self.alert_ids[alert["alert_id"]] = _alert_key(alert)
 
-    def alerts(self, project_id: str, since: str = "", limit: int = 1000) -> list[dict[str, Any]]:
+    def update_delivery(self, alert: dict[str, Any]) -> None:
+        self.calls["write"] += 1
+        stored = self.alert_items[_alert_key(alert)]
+        stored.update(delivery=copy.deepcopy(alert["delivery"]), next_attempt_at=alert.get("next_attempt_at"))
+
+    def find_alert(self, alert_id: str) -> dict[str, Any] | None:
+        self.calls["read"] += 1
+        key = self.alert_ids.get(alert_id)
+        return copy.deepcopy(self.alert_items[key]) if key else None
+
+    def transition_alert(
+        self, alert: dict[str, Any], to: str, allowed_from: tuple[str, ...], step: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        self.calls["write"] += 1
+        with self._lock:
+            stored = self.alert_items[_alert_key(alert)]
+            if stored["status"] not in allowed_from:
+                return None
+            stored.update({"status": to, f"{to}_by": step["by"], f"{to}_at": step["at"]})
+            stored.setdefault("history", []).append(dict(step))
+            if to == "resolved" and stored.get("fingerprint"):
+                state = self.fingerprints.setdefault((stored["project_id"], stored["fingerprint"]), {})
+                for name in ("alert_sk", "alert_id", "severity"):
+                    state.pop(name, None)
+                state["resolved_at"] = step["at"]
+            return copy.deepcopy(stored)
+
+    def escalate_alert(
+        self, alert_sk: str, project_id: str, severity: str, step: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        self.calls["write"] += 1
+        with self._lock:
+            stored = self.alert_items.get((project_id, alert_sk))
+            if stored is None or stored["status"] == "resolved" or stored["severity"] == severity:
+                return None
+            stored.update(severity=severity, message=step["reason"])
+            stored.setdefault("history", []).append(dict(step))
+            return copy.deepcopy(stored)
+
+    def list_alerts(
+        self, project_id: str, *, status: str | None, severity: str | None, limit: int, before: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        self.calls["read"] += 1
+        found = [
+            copy.deepcopy(a)
+            for (project, sk), a in sorted(self.alert_items.items(), reverse=True)
+            if project == project_id
+            and (before is None or sk < before)
+            and a["expires_at"] > clock.now()
+            and (status is None or a["status"] == status)
+            and (severity is None or a["severity"] == severity)
+        ]
+        return found[:limit], len(found) > limit
+
+    def count_unresolved(self, project_id: str, severity: str) -> int:
+        self.calls["read"] += 1
+        return sum(
+            1
+            for (project, _), a in self.alert_items.items()
+            if project == project_id and a["severity"] == severity and a["status"] != "resolved"
+            and a["expires_at"] > clock.now()
+        )  # fmt: skip
+
+    def unresolved_fingerprint_alerts(self, limit: int = 1000) -> list[dict[str, Any]]:
         self.calls["read"] += 1
         return [
-            copy.deepcopy(a)
-            for (project, sk), a in sorted(self.alert_items.items())
-            if project == project_id and sk >= since and a["expires_at"] > clock.now()
+            copy.deepcopy(a) for a in self.alert_items.values() if a["status"] != "resolved" and a.get("fingerprint")
         ][:limit]
+
+    def fingerprint_states(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        self.calls["read"] += 1
+        return {k: copy.deepcopy(self.fingerprints[k]) for k in keys if k in self.fingerprints}
+
+    def claim_fingerprint(self, project_id: str, fingerprint: str, alert: dict[str, Any]) -> bool:
+        self.calls["write"] += 1
+        with self._lock:
+            state = self.fingerprints.setdefault((project_id, fingerprint), {})
+            if state.get("alert_sk"):
+                return False
+            state.update(alert_sk=_alert_key(alert)[1], alert_id=alert["alert_id"], severity=alert["severity"])
+            return True
+
+    def claim_escalation(self, project_id: str, fingerprint: str, alert_sk: str, severity: str) -> bool:
+        self.calls["write"] += 1
+        with self._lock:
+            state = self.fingerprints.get((project_id, fingerprint), {})
+            if state.get("alert_sk") != alert_sk or state.get("severity") == severity:
+                return False
+            state["severity"] = severity
+            return True
 
     def claim_retry(self, alert: dict[str, Any], until: float) -> bool:
         self.calls["write"] += 1
         with self._lock:
-            stored = self.alert_items[(alert["project_id"], f"{alert['created_at']}#{alert['alert_id']}")]
+            stored = self.alert_items[_alert_key(alert)]
             if stored.get("next_attempt_at") != alert["next_attempt_at"]:
                 return False
             stored["next_attempt_at"] = until
@@ -151,10 +274,6 @@ class MemoryMonitoringStore:
             a for a in self.alert_items.values() if a.get("next_attempt_at") is not None and a["next_attempt_at"] <= at
         ]
         return [copy.deepcopy(a) for a in sorted(due, key=lambda a: a["next_attempt_at"])][:limit]
-
-    def count_alerts(self, project_id: str, since: str, severity: str, status: str) -> int:
-        self.calls["read"] += 1
-        return sum(1 for a in self.alerts(project_id, since) if a["severity"] == severity and a["status"] == status)
 
     def pass_gate(self, project_id: str, key: str, at: float, window: float, expires_at: int) -> tuple[bool, int]:
         self.calls["write"] += 1
