@@ -261,6 +261,36 @@ def test_alert_send(plane, admin):
     assert done.stdout.startswith("alert ")
 
 
+def test_alerts_list_ack_and_resolve(plane, admin, notifier):
+    # Given a burst of 20 identical errors: one critical alert
+    project = "pf-cli-burst"
+    events = [
+        {"project_id": project, "engine": "execution", "platform": "Slack", "status": "error",
+         "error_type": "api_timeout", "message": f"Slack API timed out after 3000 ms (request {i:04x}ab)"}
+        for i in range(20)
+    ]  # fmt: skip
+    with pc.SyncControlPlane(plane.base_url, *notifier) as cp:
+        assert cp.monitoring.log_batch(events).accepted == 20
+    listed = puraify("--json", "alerts", "list", "--project", project, "--status", "open", url=plane.base_url,
+                     engine=admin)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    [alert] = json.loads(listed.stdout)
+    assert alert["severity"] == "critical" and alert["raised_by"] == "monitoring"
+    # When acknowledged, then acknowledged again, then resolved
+    ack = puraify("alerts", "ack", alert["alert_id"], "--reason", "on it", url=plane.base_url, engine=admin)
+    again = puraify("--json", "alerts", "ack", alert["alert_id"], url=plane.base_url, engine=admin)
+    done = puraify("--json", "alerts", "resolve", alert["alert_id"], url=plane.base_url, engine=admin)
+    # Then
+    assert ack.returncode == 0 and ack.stdout.strip() == f"alert {alert['alert_id']}: acknowledged by admin"
+    assert again.returncode == 6 and "acknowledged" in again.stderr
+    assert done.returncode == 0 and json.loads(done.stdout)["status"] == "resolved"
+    table = puraify("alerts", "list", "--project", project, url=plane.base_url, engine=admin)
+    header, row = table.stdout.splitlines()
+    assert header.startswith("CREATED_AT") and "resolved" in row and "critical" in row
+    denied = puraify("alerts", "resolve", alert["alert_id"], url=plane.base_url, engine=notifier)
+    assert denied.returncode == 4 and "alerts:manage" in denied.stderr
+
+
 def test_plan_publish_decide_and_read_the_audit(plane, admin):
     bundle = str(Path(__file__).resolve().parents[2] / "policies" / "gate")
     published = puraify("plan", "publish", bundle, "--revision", "cli-gate-1", url=plane.base_url, engine=admin)

@@ -181,7 +181,68 @@ def stats(options: Options, project: str, since: str | None) -> None:
 
 @click.group()
 def alerts() -> None:
-    """Alerts: raise one (dispatched to the configured channels)."""
+    """Alerts: list them, acknowledge and resolve them (open -> acknowledged -> resolved), raise one."""
+
+
+ALERT_COLUMNS = ["created_at", "alert_id", "severity", "status", "raised_by", "regression", "message"]
+
+
+@alerts.command("list")
+@click.option("--project", required=True, help="Project id.")
+@click.option("--status", type=click.Choice(["open", "acknowledged", "resolved"]), help="Only alerts in this state.")
+@click.option("--severity", type=click.Choice(["low", "medium", "high", "critical"]), help="Only this severity.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="Alerts shown.")
+@pass_options
+def alerts_list(options: Options, project: str, status: str | None, severity: str | None, limit: int) -> None:
+    """A project's alerts, newest first (needs logs:read).
+
+    \b
+    Example:
+      puraify alerts list --project pf_123 --status open --severity critical
+    """
+    rows = options.first(
+        lambda cp: cp.monitoring.iter_alerts(project, status=status, severity=severity, page_size=min(limit, 100)),
+        limit,
+    )
+    if options.as_json:
+        output.emit_json(rows)
+    else:
+        output.table(rows, ALERT_COLUMNS, empty="(no alerts)")
+
+
+def _transition(options: Options, alert_id: str, reason: str | None, resolve: bool) -> None:
+    def act(cp: ControlPlane) -> Any:
+        method = cp.monitoring.resolve_alert if resolve else cp.monitoring.acknowledge_alert
+        return method(alert_id, reason)
+
+    result = options.run(act)
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        who = result.resolved_by if resolve else result.acknowledged_by
+        click.echo(f"alert {result.alert_id}: {result.status} by {who}")
+
+
+@alerts.command("ack")
+@click.argument("alert_id")
+@click.option("--reason", help="Why (kept in the alert's history and the audit timeline).")
+@pass_options
+def alerts_ack(options: Options, alert_id: str, reason: str | None) -> None:
+    """Acknowledge ALERT_ID: someone is on it (needs alerts:manage). It still counts in the plan gate."""
+    _transition(options, alert_id, reason, resolve=False)
+
+
+@alerts.command("resolve")
+@click.argument("alert_id")
+@click.option("--reason", help="Why (kept in the alert's history and the audit timeline).")
+@pass_options
+def alerts_resolve(options: Options, alert_id: str, reason: str | None) -> None:
+    """Resolve ALERT_ID (needs alerts:manage): the plan gate stops counting it.
+
+    An alert raised from an error fingerprint also resolves itself once the fingerprint has been
+    quiet for AlertAutoResolveMinutes; the same error later opens a new alert marked regression.
+    """
+    _transition(options, alert_id, reason, resolve=True)
 
 
 @alerts.command("send")

@@ -10,6 +10,8 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
+from urllib.parse import quote
+
 from pydantic import Field
 
 from puraify_client.models import Request, Response
@@ -72,7 +74,7 @@ class AlertRequest(Request):
 
 class AlertResponse(Response):
     alert_id: str
-    notified: bool
+    notified: bool = False
     project_id: str | None = None
     event_type: str | None = None
     severity: str | None = None
@@ -80,6 +82,24 @@ class AlertResponse(Response):
     status: str | None = None
     suppressed: bool = False
     created_at: str | None = None
+    triggered_by: str | None = None
+    raised_by: str | None = None
+    fingerprint: str | None = None
+    regression: bool = False
+    acknowledged_by: str | None = None
+    acknowledged_at: str | None = None
+    resolved_by: str | None = None
+    resolved_at: str | None = None
+    history: list[dict[str, Any]] = []
+
+
+class AlertsPage(Response):
+    alerts: list[AlertResponse]
+    next_cursor: str | None = None
+
+
+class AlertTransitionRequest(Request):
+    reason: str | None = None
 
 
 class LogRecord(Response):
@@ -255,6 +275,46 @@ class Monitoring(Service):
             details=details,
         )
         return await self.transport.call("POST", "/monitoring/alert", AlertResponse, safety=UNSAFE, body=body)
+
+    async def alerts(
+        self,
+        project_id: str,
+        *,
+        status: str | None = None,
+        severity: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> AlertsPage:
+        """One page of a project's alerts, newest first (``status`` open/acknowledged/resolved)."""
+        params = {"project_id": project_id, "status": status, "severity": severity, "limit": limit, "cursor": cursor}
+        return await self.transport.call("GET", "/monitoring/alerts", AlertsPage, safety=SAFE, params=params)
+
+    def iter_alerts(
+        self, project_id: str, *, status: str | None = None, severity: str | None = None, page_size: int | None = None
+    ) -> AsyncIterator[AlertResponse]:
+        """Every matching alert, newest first, page after page."""
+        return paginate(
+            lambda cursor: self.alerts(project_id, status=status, severity=severity, limit=page_size, cursor=cursor),
+            "alerts",
+        )
+
+    async def acknowledge_alert(self, alert_id: str, reason: str | None = None) -> AlertResponse:
+        """Acknowledge an open alert (needs alerts:manage); a ConflictError carries the current state."""
+        return await self._transition(alert_id, "acknowledge", reason)
+
+    async def resolve_alert(self, alert_id: str, reason: str | None = None) -> AlertResponse:
+        """Resolve an open or acknowledged alert (needs alerts:manage): the plan gate stops counting it."""
+        return await self._transition(alert_id, "resolve", reason)
+
+    async def _transition(self, alert_id: str, action: str, reason: str | None) -> AlertResponse:
+        # Safe to retry: a repeated transition answers 409 with the state the first one set.
+        return await self.transport.call(
+            "POST",
+            f"/monitoring/alerts/{quote(alert_id, safe='')}/{action}",
+            AlertResponse,
+            safety=SAFE,
+            body=AlertTransitionRequest(reason=reason),
+        )
 
     async def logs(
         self, project_id: str, *, limit: int | None = None, cursor: str | None = None, **filters: str | None
