@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
-
 from urllib.parse import quote
 
 from pydantic import Field
