@@ -22,8 +22,19 @@ if TYPE_CHECKING:
 STATS_MAX_EVENTS = 100_000
 MAX_ALERTS_READ = 5_000
 _HIDDEN = frozenset(
-    {"pk", "sk", "ts", "err_pk", "flow_pk", "user_pk", "session_pk", "is_error", "platform_key", "engine_key",
-     "ledger_id"}
+    {
+        "pk",
+        "sk",
+        "ts",
+        "err_pk",
+        "flow_pk",
+        "user_pk",
+        "session_pk",
+        "is_error",
+        "platform_key",
+        "engine_key",
+        "ledger_id",
+    }
 )
 # Filters that ignore case compare the lower-cased copy stored beside the value.
 _FOLDED = {"platform": "platform_key", "engine": "engine_key"}
