@@ -50,7 +50,7 @@ def _chromium_or_skip() -> str:
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     path = _chromium_or_skip()
     built = ROOT / "functions" / "console" / "static" / "index.html"
