@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -310,6 +311,22 @@ def test_plan_publish_decide_and_read_the_audit(plane, admin):
         ).stdout
     )
     assert audit[0]["decision_id"] == decision["decision_id"]
+
+
+def test_plan_publish_of_the_shipped_folder_again_is_200_and_reactivates_it(plane, admin):
+    # Given: the runner published policies/gate (gate-1) at start; another revision is active now
+    bundle = Path(__file__).resolve().parents[2] / "policies" / "gate"
+    other = puraify("plan", "publish", str(bundle), "--revision", "cli-gate-other", url=plane.base_url, engine=admin)
+    assert other.returncode == 0, other.stderr
+    # When: the shipped folder is published again, byte for byte
+    again = puraify("--json", "plan", "publish", str(bundle), url=plane.base_url, engine=admin)
+    # Then: the same revision, not a conflict, and it is the active one again
+    assert again.returncode == 0, again.stderr
+    result = json.loads(again.stdout)
+    assert result["revision"] == "gate-1" and result["created"] is False
+    policy = json.loads(puraify("--json", "plan", "policy", url=plane.base_url, engine=admin).stdout)
+    assert policy["revision"] == "gate-1"
+    assert policy["files"]["gate.rego"] == hashlib.sha256((bundle / "gate.rego").read_bytes()).hexdigest()
 
 
 def test_plan_publish_of_a_broken_bundle_exits_7(plane, admin, tmp_path):

@@ -23,9 +23,14 @@ class Model(BaseModel):
 
 
 class Request(Model):
-    """Base of request bodies: unknown fields are an error, not silently dropped."""
+    """Base of request bodies: unknown fields are an error, not silently dropped.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Strings are taken exactly as sent: policy files, variable values and secrets are content whose
+    digests must match the sender's, and an id with stray spaces fails its pattern (422) instead of
+    being silently changed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
 
 # --- records kept in the store -------------------------------------------------------------
