@@ -29,6 +29,7 @@ from puraify.errors import (
     ValidationFailedError,
     validation_error,
 )
+from puraify.idempotency import retry_after
 from puraify.observability import logger
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def _raw_error(error: PuraifyError, request_id: str) -> dict[str, Any]:
     """An API Gateway (payload 2.0) response for errors raised before routing."""
     return {
         "statusCode": error.status,
-        "headers": {"Content-Type": JSON},
+        "headers": {"Content-Type": JSON, **retry_after(error)},
         "body": json.dumps(error_payload(error, request_id)),
         "isBase64Encoded": False,
     }
@@ -134,10 +135,16 @@ def handle(
         return _raw_error(error, rid)
     if principal is None:
         app.append_context(request_id=rid)
-    else:
-        logger.append_keys(engine_id=principal.engine_id)
-        app.append_context(principal=principal, request_id=rid)
-    return app.resolve(event, context)
+        return app.resolve(event, context)
+    logger.append_keys(engine_id=principal.engine_id)
+    app.append_context(principal=principal, request_id=rid)
+    idempotency = runtime.current().idempotency
+    if not idempotency.applies(event):
+        return app.resolve(event, context)
+    try:
+        return idempotency.run(event, context, principal.engine_id, lambda: app.resolve(event, context))
+    except PuraifyError as error:
+        return _raw_error(error, rid)
 
 
 def event_request_id(event: dict[str, Any]) -> str:

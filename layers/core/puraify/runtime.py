@@ -17,6 +17,7 @@ from puraify.auth import Authenticator
 from puraify.cache import TtlCache
 from puraify.engine_control.check_counts import CheckCounter
 from puraify.engine_control.service import EngineControl
+from puraify.idempotency import Idempotency
 from puraify.settings import Settings
 
 T = TypeVar("T")
@@ -32,6 +33,7 @@ class Runtime:
     auth: Authenticator
     audit: AuditLog
     engine_control: EngineControl
+    idempotency: Idempotency
     services: dict[str, Any] = field(default_factory=dict)
 
     def service(self, name: str, factory: Callable[[Runtime], T]) -> T:
@@ -47,13 +49,24 @@ class Runtime:
 
 
 def build(
-    settings: Settings, *, engines: Any, catalog: Any, audit_store: Any, events: Any, check_counts: Any = None
+    settings: Settings,
+    *,
+    engines: Any,
+    catalog: Any,
+    audit_store: Any,
+    events: Any,
+    check_counts: Any = None,
+    idempotency: Any = None,
 ) -> Runtime:
     """A runtime over the given stores (DynamoDB ones in Lambda, memory ones in unit tests)."""
     if check_counts is None:
         from puraify.store.memory import MemoryCheckCountStore
 
         check_counts = MemoryCheckCountStore()
+    if idempotency is None:
+        from puraify.store.idempotency import MemoryPersistenceLayer
+
+        idempotency = MemoryPersistenceLayer()
     counter = CheckCounter(
         check_counts,
         retention_days=settings.aggregate_retention_days,
@@ -71,7 +84,17 @@ def build(
         rotation_grace_seconds=settings.key_rotation_grace_seconds,
         api_version=settings.api_version,
     )
-    return Runtime(settings, engines, catalog, audit_store, events, auth, audit, control)
+    return Runtime(
+        settings,
+        engines,
+        catalog,
+        audit_store,
+        events,
+        auth,
+        audit,
+        control,
+        Idempotency(idempotency, settings.idempotency_ttl_seconds),
+    )
 
 
 def build_default() -> Runtime:
@@ -80,6 +103,7 @@ def build_default() -> Runtime:
     from puraify.store.check_counts import DynamoCheckCountStore
     from puraify.store.engines import DynamoEngineStore
     from puraify.store.events import DynamoEventStore
+    from puraify.store.idempotency import dynamo_persistence
 
     settings = settings_module.get_settings()
     return build(
@@ -89,6 +113,7 @@ def build_default() -> Runtime:
         audit_store=DynamoAuditStore(settings.audit_table),
         events=DynamoEventStore(settings.events_table),
         check_counts=DynamoCheckCountStore(settings.aggregates_table),
+        idempotency=dynamo_persistence(settings.idempotency_table),
     )
 
 

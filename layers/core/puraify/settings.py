@@ -31,6 +31,8 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     api_version: str = "v1"
     check_count_flush_seconds: float = Field(default=5.0, ge=0, le=60)
+    idempotency_table: str = "IdempotencyTable"
+    idempotency_ttl_seconds: int = Field(default=86400, ge=60, le=7 * 86400)
 
     # Monitoring & Logs
     alerts_table: str = "AlertsTable"
@@ -92,6 +94,8 @@ _ENV = {
     "PURAIFY_MAX_BODY_BYTES": "max_body_bytes",
     "PURAIFY_API_VERSION": "api_version",
     "PURAIFY_CHECK_COUNT_FLUSH_SECONDS": "check_count_flush_seconds",
+    "IDEMPOTENCY_TABLE": "idempotency_table",
+    "PURAIFY_IDEMPOTENCY_TTL_SECONDS": "idempotency_ttl_seconds",
     "ALERTS_TABLE": "alerts_table",
     "AGGREGATES_TABLE": "aggregates_table",
     "ALERTS_TOPIC_ARN": "alerts_topic_arn",
