@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import os
+import socketserver
 import sys
 import threading
 import time
@@ -16,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -132,13 +135,13 @@ def _gateway_error(code: str, message: str) -> bytes:
     return json.dumps({"error": {"code": code, "message": message, "details": []}, "request_id": None}).encode()
 
 
-def make_server(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
+def _handler(gateway: Gateway, *, tcp: bool = True) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "puraify-local"
         # Headers and body go out in two sends; with Nagle on, the body waits for the client's
         # delayed ACK (~40 ms on Linux) on every keep-alive request.
-        disable_nagle_algorithm = True
+        disable_nagle_algorithm = tcp  # TCP_NODELAY does not exist on a Unix domain socket
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
             return
@@ -195,12 +198,35 @@ def make_server(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> 
                 return self._serve
             raise AttributeError(name)
 
-    server = ThreadingHTTPServer((host, port), Handler)
+        def address_string(self) -> str:
+            return self.client_address[0] if tcp and self.client_address else "unix"
+
+    return Handler
+
+
+def make_server(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer((host, port), _handler(gateway))
     server.daemon_threads = True
     return server
 
 
-def serve_in_background(server: ThreadingHTTPServer) -> threading.Thread:
+class ThreadingUnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def make_unix_server(gateway: Gateway, path: str) -> ThreadingUnixHTTPServer:
+    """The same gateway on a Unix domain socket at ``path`` (mode 0600: only this user connects)."""
+    socket_file = Path(path)
+    if socket_file.is_socket():
+        socket_file.unlink()  # left by a run that did not stop cleanly
+    previous = os.umask(0o177)
+    try:
+        return ThreadingUnixHTTPServer(path, _handler(gateway, tcp=False))
+    finally:
+        os.umask(previous)
+
+
+def serve_in_background(server: socketserver.BaseServer) -> threading.Thread:
     thread = threading.Thread(target=server.serve_forever, name="puraify-gateway", daemon=True)
     thread.start()
     return thread

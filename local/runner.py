@@ -7,7 +7,8 @@
 2. The template's tables, buckets and topics, created from ``template.yaml`` itself.
 3. Engine ``admin`` (``PURAIFY_ADMIN_KEY``, or a generated key printed once), a starter catalog and
    the shipped policy bundle (``policies/gate``), each only if none is there yet.
-4. The template's routes on 127.0.0.1:3000 (``PURAIFY_PORT``), handlers called in-process.
+4. The template's routes on 127.0.0.1:3000 (``PURAIFY_PORT``), handlers called in-process, and
+   also on a Unix domain socket when ``PURAIFY_SOCKET`` names one (mode 0600).
 5. The template's schedules, fired by a timer (no emulator fires EventBridge schedules), at least every
    10 s (``PURAIFY_SCHEDULE_SECONDS``).
 """
@@ -93,6 +94,7 @@ class LocalControlPlane:
     aws_port: int = 4566
     dynamodb_port: int = 4567
     state_dir: Path | None = None  # None: the embedded endpoint keeps nothing
+    socket_path: str | None = None
     admin_key_shown: str | None = None
     base_url: str = ""
     notes: list[str] = field(default_factory=list)
@@ -100,6 +102,7 @@ class LocalControlPlane:
     _dynamodb: Any = None
     _server: Any = None
     _account: str = ""
+    _unix_server: Any = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
@@ -134,6 +137,11 @@ class LocalControlPlane:
         self.port = self._server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         serve_in_background(self._server)
+        if self.socket_path:
+            from local.gateway import make_unix_server
+
+            self._unix_server = make_unix_server(gateway, self.socket_path)
+            serve_in_background(self._unix_server)
         if self.schedules:
             self._start_schedules(gateway, template)
 
@@ -216,6 +224,10 @@ class LocalControlPlane:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        if self._unix_server is not None:
+            self._unix_server.shutdown()
+            self._unix_server.server_close()
+            Path(self.socket_path or "").unlink(missing_ok=True)
         if self._moto is not None:
             self._moto.stop()
         if self._dynamodb is not None:
@@ -231,6 +243,7 @@ def main() -> None:
         aws_port=int(os.environ.get("PURAIFY_AWS_PORT", "4566")),
         dynamodb_port=int(os.environ.get("PURAIFY_DYNAMODB_PORT", "4567")),
         state_dir=Path(os.environ.get("PURAIFY_STATE_DIR") or STATE),
+        socket_path=os.environ.get("PURAIFY_SOCKET") or None,
     )
     plane.start()
     for note in plane.notes:
@@ -240,8 +253,9 @@ def main() -> None:
     elif not os.environ.get("PURAIFY_ADMIN_KEY"):
         print("admin key: the one printed at the first start (kept with the state)")
     print(f"operator console: {plane.base_url}/console/ (engine id admin and the admin key)")
+    also = f" and unix://{plane.socket_path}" if plane.socket_path else ""
     print(
-        f"PURAIFY control plane ready on {plane.base_url} (AWS endpoint {plane.endpoint_url}); Ctrl-C stops it",
+        f"PURAIFY control plane ready on {plane.base_url}{also} (AWS endpoint {plane.endpoint_url}); Ctrl-C stops it",
         flush=True,
     )
     done = threading.Event()

@@ -12,6 +12,7 @@ from puraify_client.errors import (  # noqa: E402
     ConnectionFailed,
     ConnectTimeoutError,
     HTTPError,
+    InvalidArgumentError,
     InvalidJSONError,
     NotFoundError,
     PayloadTooLargeError,
@@ -27,7 +28,7 @@ from puraify_client.errors import (  # noqa: E402
     ValidationError,
 )
 from puraify_client.services.base import Service, register  # noqa: E402
-from puraify_client.transport import SAFE, UNSAFE, RetryPolicy  # noqa: E402
+from puraify_client.transport import IDEMPOTENT, SAFE, UNSAFE, RetryPolicy  # noqa: E402
 
 __all__ = [
     "ActionDenied",
@@ -39,6 +40,8 @@ __all__ = [
     "ConnectionFailed",
     "ControlPlane",
     "HTTPError",
+    "IDEMPOTENT",
+    "InvalidArgumentError",
     "InvalidJSONError",
     "NotFoundError",
     "PayloadTooLargeError",

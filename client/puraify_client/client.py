@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
+from puraify_client.errors import InvalidArgumentError
 from puraify_client.services import REGISTRY
 from puraify_client.services.actions import Actions
 from puraify_client.services.config import Config
@@ -17,7 +20,7 @@ from puraify_client.services.env import Environments
 from puraify_client.services.monitoring import Monitoring
 from puraify_client.services.plan import Plan
 from puraify_client.services.platforms import Platforms
-from puraify_client.transport import RetryPolicy, Settings, Transport, drive
+from puraify_client.transport import RetryPolicy, Settings, Transport, configure_logging, drive
 
 
 class _Plane:
@@ -29,19 +32,43 @@ class _Plane:
         self,
         base_url: str | None = None,
         engine_id: str | None = None,
-        engine_key: str | None = None,
+        engine_key: str | SecretStr | None = None,
         *,
         connect_timeout: float = 5.0,
         read_timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         http: httpx.AsyncClient | httpx.Client | None = None,
+        socket_path: str | None = None,
     ):
+        configure_logging()
         settings = Settings.resolve(
-            base_url, engine_id, engine_key, connect_timeout=connect_timeout, read_timeout=read_timeout
+            base_url,
+            engine_id,
+            engine_key,
+            socket_path=socket_path,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         )
-        self.transport = Transport(settings, retry or RetryPolicy(), http, blocking=self._blocking)
+        self._use(Transport(settings, retry or RetryPolicy(), http, blocking=self._blocking))
+
+    def _use(self, transport: Transport) -> None:
+        self.transport = transport
         for name, service in REGISTRY.items():
-            setattr(self, name, self._bind(service(self.transport)))
+            setattr(self, name, self._bind(service(transport)))
+
+    def with_options(self, *, timeout: float | None = None, max_retries: int | None = None) -> Any:
+        """This client with another timeout (seconds, every phase) or retry count, on the same pool.
+
+        ``await cp.with_options(timeout=1, max_retries=0).actions.check(...)``: closing the copy
+        leaves the pool open; close the original when done.
+        """
+        if timeout is not None and timeout <= 0:
+            raise InvalidArgumentError("with_options(): timeout must be positive")
+        if max_retries is not None and max_retries < 0:
+            raise InvalidArgumentError("with_options(): max_retries must be 0 or more")
+        derived = copy.copy(self)
+        derived._use(self.transport.derive(timeout=timeout, max_retries=max_retries))
+        return derived
 
     def _bind(self, service: Any) -> Any:
         return service
@@ -58,7 +85,9 @@ class ControlPlane(_Plane):
     """The async client. Use it as ``async with ControlPlane(url, engine_id, engine_key) as cp:``.
 
     Arguments left out come from ``PURAIFY_URL``, ``PURAIFY_ENGINE_ID`` and ``PURAIFY_ENGINE_KEY``.
-    Timeouts default to 5 s to connect and 10 s to read; safe calls are retried 3 times.
+    The key may be a ``str`` or a ``SecretStr``. ``socket_path=`` (or a ``unix:///path`` URL)
+    talks over a Unix domain socket. Timeouts default to 5 s to connect and 10 s to read; safe
+    and idempotent calls are retried 3 times (``with_options`` changes both per call site).
     Pass ``http`` to supply your own ``httpx.AsyncClient`` (a proxy, a ``MockTransport``).
     """
 

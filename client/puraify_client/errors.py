@@ -14,6 +14,7 @@ code  class                     meaning
 1006  InvalidJSONError          a success response whose body is not JSON
 1007  ActionDenied              ``actions.require`` / ``guard``: the check said no
 1008  ConfigurationError        no base URL or credentials were given
+1009  InvalidArgumentError      a call's arguments are wrong (a misspelt keyword, a bad value)
 ====  ========================  ===========================================================
 
 ``HTTPError`` has a subclass per status an engine handles differently (401, 403, 404, 409,
@@ -33,6 +34,7 @@ UNEXPECTED = 1005
 INVALID_JSON = 1006
 ACTION_DENIED = 1007
 CONFIGURATION = 1008
+INVALID_ARGUMENT = 1009
 
 
 class PuraifyClientError(Exception):
@@ -55,6 +57,26 @@ class PuraifyClientError(Exception):
 
 class ConfigurationError(PuraifyClientError):
     code = CONFIGURATION
+
+
+class InvalidArgumentError(PuraifyClientError, ValueError):
+    """A call's arguments are wrong; nothing was sent. ``details`` name each field, as a 422 would."""
+
+    code = INVALID_ARGUMENT
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.details = details or []
+
+    @classmethod
+    def from_validation(cls, what: str, error: Any) -> InvalidArgumentError:
+        """From pydantic's ``ValidationError``: field and message of each problem, never the input."""
+        details = [
+            {"field": ".".join(str(p) for p in problem.get("loc", ())) or what, "message": problem.get("msg", "")}
+            for problem in error.errors(include_input=False, include_url=False)
+        ]
+        listed = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+        return cls(f"invalid arguments for {what}: {listed}", details=details)
 
 
 class RequestTimeout(PuraifyClientError):

@@ -4,10 +4,15 @@ Retries are decided per call by its ``retry`` safety:
 
 - ``Safety.SAFE`` (reads, checks, PUTs that replace, ingest with ``event_id``): retried on
   connection failures, timeouts, 429, 502, 503 and 504.
-- ``Safety.UNSAFE`` (registration, rotation, revocation, promotion, ...): retried only when the
-  request certainly did not take effect: it never left (connect failure or connect timeout) or
-  the server refused it before doing anything (429). A read timeout or a dropped connection
-  leaves the outcome unknown, so it is raised at once.
+- ``Safety.IDEMPOTENT`` (registration, rotation, alerts, Environment Manager changes): POSTs the
+  control plane runs at most once per ``Idempotency-Key``; retried like safe calls, with the same
+  key on every attempt, so a retry after a lost answer gets the first answer.
+- ``Safety.UNSAFE`` (revocation, environment config): retried only when the request certainly
+  did not take effect: it never left (connect failure or connect timeout) or the server refused
+  it before doing anything (429). A read timeout or a dropped connection leaves the outcome
+  unknown, so it is raised at once.
+
+Every POST carries an ``Idempotency-Key`` (a fresh uuid per call, the same on its retries).
 
 Waits grow exponentially with full jitter, capped, and a ``Retry-After`` header (seconds or an
 HTTP date) replaces the computed wait when it is within ``max_retry_after``.
@@ -16,18 +21,22 @@ HTTP date) replaces the computed wait when it is within ``max_retry_after``.
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import email.utils
 import enum
 import json
+import logging
 import os
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from pydantic import ValidationError as ModelValidationError
 
 from puraify_client import __version__
@@ -36,15 +45,35 @@ from puraify_client import errors as e
 M = TypeVar("M", bound=BaseModel)
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+SOCKET_HOST = "http://localhost"  # the Host of requests sent over a Unix domain socket
+
+log = logging.getLogger("puraify_client")
 
 
 class Safety(enum.Enum):
     SAFE = "safe"
+    IDEMPOTENT = "idempotent"
     UNSAFE = "unsafe"
 
 
 SAFE = Safety.SAFE
+IDEMPOTENT = Safety.IDEMPOTENT
 UNSAFE = Safety.UNSAFE
+
+
+def configure_logging(environ: Mapping[str, str] | None = None) -> None:
+    """``PURAIFY_LOG=debug`` (or ``info``) prints the SDK's log lines on stderr; off by default.
+
+    The lines name method, path, status, duration and attempt: never a header, a body or a key.
+    """
+    level = (os.environ if environ is None else environ).get("PURAIFY_LOG", "").strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING") or any(getattr(h, "_puraify", False) for h in log.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler._puraify = True  # type: ignore[attr-defined]
+    log.addHandler(handler)
+    log.setLevel(level)
 
 
 @dataclass(frozen=True)
@@ -74,26 +103,42 @@ class Settings:
     engine_key: str | None = field(default=None, repr=False)
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
+    socket_path: str | None = None
 
     @classmethod
     def resolve(
         cls,
         base_url: str | None = None,
         engine_id: str | None = None,
-        engine_key: str | None = None,
+        engine_key: str | SecretStr | None = None,
         *,
+        socket_path: str | None = None,
         environ: Mapping[str, str] | None = None,
         **timeouts: float,
     ) -> Settings:
-        """Arguments first, then ``PURAIFY_URL``, ``PURAIFY_ENGINE_ID`` and ``PURAIFY_ENGINE_KEY``."""
+        """Arguments first, then ``PURAIFY_URL``, ``PURAIFY_ENGINE_ID`` and ``PURAIFY_ENGINE_KEY``.
+
+        The key may be a ``str`` or a ``SecretStr`` (as ``register`` and ``rotate`` return it).
+        A ``unix:///path/to.sock`` URL, or ``socket_path=``, talks over a Unix domain socket.
+        """
         env = os.environ if environ is None else environ
         url = base_url or env.get("PURAIFY_URL")
+        if url and url.startswith("unix://"):
+            socket_path, url = socket_path or url.removeprefix("unix://"), None
+        if socket_path:
+            url = url or SOCKET_HOST
         if not url:
             raise e.ConfigurationError("no control plane URL: pass base_url or set PURAIFY_URL")
+        if isinstance(engine_key, SecretStr):
+            engine_key = engine_key.get_secret_value()
+        for name, value in (("engine_id", engine_id), ("engine_key", engine_key), ("socket_path", socket_path)):
+            if value is not None and not isinstance(value, str):
+                raise e.ConfigurationError(f"{name} must be a str, not {type(value).__name__}")
         return cls(
             base_url=url.rstrip("/"),
             engine_id=engine_id or env.get("PURAIFY_ENGINE_ID") or None,
             engine_key=engine_key or env.get("PURAIFY_ENGINE_KEY") or None,
+            socket_path=socket_path,
             **timeouts,
         )
 
@@ -191,10 +236,13 @@ def _never_sent(error: e.PuraifyClientError) -> bool:
 
 
 def _retryable(error: e.PuraifyClientError, safety: Safety) -> bool:
+    repeatable = safety is not UNSAFE
     if isinstance(error, e.HTTPError):
-        return error.status == 429 or (safety is SAFE and error.status in RETRYABLE_STATUS)
+        if error.status == 409 and error.error_code == "idempotency_in_progress":
+            return True  # the first attempt is still running: its answer comes with the next try
+        return error.status == 429 or (repeatable and error.status in RETRYABLE_STATUS)
     if isinstance(error, (e.RequestTimeout, e.ConnectionFailed)):
-        return safety is SAFE or _never_sent(error)
+        return repeatable or _never_sent(error)
     return False
 
 
@@ -217,23 +265,43 @@ class Transport:
         self.settings = settings
         self.retry = retry
         self.blocking = blocking
+        self.timeout: httpx.Timeout | None = None  # per-client override (``with_options``)
+        self.owns_pool = True
         headers = {"User-Agent": f"puraify-client/{__version__}", "Accept": "application/json"}
         if http is None:
-            pool = httpx.Client if blocking else httpx.AsyncClient
-            http = pool(base_url=settings.base_url, timeout=settings.timeout())
+            if blocking:
+                sync = httpx.HTTPTransport(uds=settings.socket_path) if settings.socket_path else None
+                http = httpx.Client(base_url=settings.base_url, timeout=settings.timeout(), transport=sync)
+            else:
+                transport = httpx.AsyncHTTPTransport(uds=settings.socket_path) if settings.socket_path else None
+                http = httpx.AsyncClient(base_url=settings.base_url, timeout=settings.timeout(), transport=transport)
         if blocking != isinstance(http, httpx.Client):
             raise e.ConfigurationError("the sync client needs an httpx.Client, the async one an httpx.AsyncClient")
         self.http: Any = http
         self.http.headers.update(headers)
         self.http.auth = EngineAuth(settings.engine_id, settings.engine_key)
 
+    def derive(self, *, timeout: float | None = None, max_retries: int | None = None) -> Transport:
+        """A transport on the same pool with other options; closing it leaves the pool open."""
+        derived = copy.copy(self)
+        derived.owns_pool = False
+        if timeout is not None:
+            derived.timeout = httpx.Timeout(timeout)
+        if max_retries is not None:
+            derived.retry = dataclasses.replace(self.retry, retries=max_retries)
+        return derived
+
     async def aclose(self) -> None:
+        if not self.owns_pool:
+            return
         if self.blocking:
             self.http.close()
         else:
             await self.http.aclose()
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
         if self.blocking:
             return self.http.request(method, path, **kwargs)
         return await self.http.request(method, path, **kwargs)
@@ -280,14 +348,26 @@ class Transport:
     ) -> httpx.Response:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         content = None if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
-        sent = {**({"Content-Type": "application/json"} if content is not None else {}), **(headers or {})} or None
+        sent = {**({"Content-Type": "application/json"} if content is not None else {}), **(headers or {})}
+        if method == "POST":
+            sent.setdefault("Idempotency-Key", uuid.uuid4().hex)  # one per call: every retry repeats it
         attempt = 0
         while True:
+            started = time.perf_counter()
             try:
                 response = await self._send(method, path, content=content, params=query, headers=sent)
             except httpx.HTTPError as error:
                 failure: e.PuraifyClientError = _transport_error(error, method, path)
             else:
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug(
+                        "%s %s -> %d in %.1f ms (attempt %d)",
+                        method,
+                        path,
+                        response.status_code,
+                        (time.perf_counter() - started) * 1000,
+                        attempt + 1,
+                    )
                 if response.status_code < 400:
                     return response
                 failure = _http_error(response)
@@ -298,8 +378,11 @@ class Transport:
                 or not _retryable(failure, safety)
                 or (retry_after is not None and retry_after > self.retry.max_retry_after)
             ):
+                log.debug("%s %s failed: %s", method, path, failure)
                 raise failure
-            await self._sleep(self.retry.delay(attempt, retry_after))
+            wait = self.retry.delay(attempt, retry_after)
+            log.info("%s %s: retry %d in %.2f s after %s", method, path, attempt, wait, failure)
+            await self._sleep(wait)
 
     async def call(
         self,

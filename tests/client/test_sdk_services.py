@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import pydantic
 import pytest
 
 import puraify_client as pc
@@ -49,9 +48,10 @@ async def test_batch_sends_events_and_reports_rejected_by_index(mocked, recorder
 
 async def test_batch_over_500_is_refused_before_sending(mocked, recorder):
     cp = mocked(lambda request: reply(202, {"accepted": 0, "rejected": []}))
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(pc.InvalidArgumentError) as caught:
         await cp.monitoring.log_batch([{"project_id": "p", "event_type": "e"}] * 501)
     assert recorder.requests == []
+    assert caught.value.code == 1009 and caught.value.details[0]["field"] == "events"
 
 
 async def test_iter_logs_follows_cursors_to_the_end(mocked, recorder):
@@ -114,11 +114,12 @@ async def test_errors_and_stats_parse_the_contract(mocked):
     assert stats.stats[0].duration_ms.p95 == 20
 
 
-async def test_alert_defaults_triggered_by_to_engine_and_is_not_retried(mocked, recorder):
+async def test_alert_defaults_triggered_by_to_engine_and_is_retried_with_one_key(mocked, recorder):
     cp = mocked(lambda request: envelope(503, "unavailable", "x"))
     with pytest.raises(pc.UnavailableError):
         await cp.monitoring.alert("pf_1", "token expired", severity="high")
-    assert len(recorder.requests) == 1
+    assert len(recorder.requests) == 4
+    assert len({r.headers["Idempotency-Key"] for r in recorder.requests}) == 1
     assert recorder.bodies()[0] == {
         "project_id": "pf_1",
         "event_type": "error",

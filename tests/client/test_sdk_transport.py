@@ -123,31 +123,62 @@ async def test_retry_after_beyond_limit_raises_at_once(mocked, recorder):
     assert len(recorder.requests) == 1 and caught.value.retry_after == 86400
 
 
-async def test_registration_is_not_retried_after_503(mocked, recorder):
+async def test_registration_is_retried_after_503_with_one_idempotency_key(mocked, recorder):
     cp = mocked(lambda request: envelope(503, "unavailable", "store down"))
     with pytest.raises(pc.UnavailableError):
         await cp.engines.register("new-engine")
-    assert len(recorder.requests) == 1
+    assert len(recorder.requests) == 4
+    keys = {r.headers["Idempotency-Key"] for r in recorder.requests}
+    assert len(keys) == 1 and len(keys.pop()) >= 32
 
 
-async def test_registration_is_not_retried_when_outcome_unknown(mocked, recorder):
-    def hang_up(request):
-        raise httpx.ReadTimeout("no answer", request=request)
+async def test_registration_is_retried_with_its_key_when_outcome_unknown(mocked, recorder):
+    answers = iter([httpx.ReadTimeout, None])
 
-    cp = mocked(hang_up)
-    with pytest.raises(pc.ReadTimeoutError) as caught:
-        await cp.engines.register("new-engine")
-    assert len(recorder.requests) == 1
-    assert caught.value.code == 1001 and caught.value.phase == "read"
+    def hang_up_once(request):
+        error = next(answers)
+        if error:
+            raise error("no answer", request=request)
+        return reply(201, {"engine_id": "new-engine", "engine_key": "pfk_x", "permissions": {}, "scopes": [],
+                           "created_at": "2026-01-01T00:00:00Z"})  # fmt: skip
+
+    cp = mocked(hang_up_once)
+    created = await cp.engines.register("new-engine")
+    assert created.engine_key.get_secret_value() == "pfk_x"
+    first, second = recorder.requests
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
 
 
-async def test_promotion_is_not_retried_after_dropped_connection(mocked, recorder):
+async def test_each_call_gets_its_own_idempotency_key_and_gets_are_left_alone(mocked, recorder):
+    cp = mocked(lambda request: envelope(409, "engine_exists", "exists"))
+    for _ in range(2):
+        with pytest.raises(pc.ConflictError):
+            await cp.engines.register("new-engine")
+    with pytest.raises(pc.ConflictError):
+        await cp.engines.get("new-engine")
+    posts = [r for r in recorder.requests if r.method == "POST"]
+    assert len({r.headers["Idempotency-Key"] for r in posts}) == 2
+    assert "Idempotency-Key" not in recorder.requests[-1].headers
+
+
+async def test_retry_while_the_first_attempt_runs_waits_for_its_answer(mocked, recorder):
+    answers = iter([envelope(409, "idempotency_in_progress", "in progress", **{"Retry-After": "1"}), None])
+
+    def busy_once(request):
+        return next(answers) or reply(200, {"engine_id": "e", "engine_key": "pfk_y", "previous_key_valid_until": None})
+
+    cp = mocked(busy_once)
+    rotated = await cp.engines.rotate("e")
+    assert rotated.engine_key.get_secret_value() == "pfk_y" and recorder.sleeps == [1.0]
+
+
+async def test_revocation_is_not_retried_after_dropped_connection(mocked, recorder):
     def drop(request):
         raise httpx.RemoteProtocolError("server disconnected", request=request)
 
     cp = mocked(drop)
     with pytest.raises(pc.ConnectionFailed) as caught:
-        await cp.env.promote("pf-777", "staging", "production")
+        await cp.engines.revoke("pf-777")
     assert len(recorder.requests) == 1 and caught.value.sent and caught.value.code == 1003
 
 

@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr, StringConstraints
 
 from puraify_client.models import Request, Response
 from puraify_client.services.base import Service, register, segment
-from puraify_client.transport import SAFE, UNSAFE
+from puraify_client.transport import IDEMPOTENT, SAFE, UNSAFE
 
 EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
 Permissions = dict[str, list[str]]
@@ -95,12 +95,14 @@ class Engines(Service):
     ) -> EngineRegisterResponse:
         """Create an engine (admin). The key is in ``.engine_key`` (a ``SecretStr``), shown this once.
 
-        Not retried once sent: a lost answer could hide a key that was already issued.
+        Retried with its ``Idempotency-Key``: a retry after a lost answer gets the key issued first.
         """
         body = EngineRegisterRequest(
             engine_id=engine_id, permissions=permissions or {}, scopes=scopes or [], description=description
         )
-        return await self.transport.call("POST", "/engines/register", EngineRegisterResponse, safety=UNSAFE, body=body)
+        return await self.transport.call(
+            "POST", "/engines/register", EngineRegisterResponse, safety=IDEMPOTENT, body=body
+        )
 
     async def list(self) -> list[EngineView]:
         """Every engine, revoked ones included, sorted by id (admin). Never a key or its hash."""
@@ -121,7 +123,7 @@ class Engines(Service):
             "POST",
             f"/engines/{segment(engine_id)}/rotate",
             EngineRotateResponse,
-            safety=UNSAFE,
+            safety=IDEMPOTENT,
             body=EngineRotateRequest(grace_seconds=grace_seconds),
         )
 

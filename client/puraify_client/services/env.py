@@ -1,10 +1,11 @@
 """``cp.env``: environments per project, immutable versions, promotion, rollback and diffs.
 
-Changes (publish, create, promote, rollback, config) are never retried once sent: a promotion
-whose answer was lost may have happened, and repeating it could move the target again after
-someone else changed it. Pass ``expected_revision`` to make a change conditional: it then fails
-with ``ConflictError`` (409, carrying the current revision) instead of applying on top of someone
-else's change. Reads are retried.
+Publish, create, promote and rollback carry an ``Idempotency-Key`` and are retried with it: the
+control plane runs each at most once per key, so a retry after a lost answer gets the first
+answer instead of moving the target again. ``set_config`` (a PUT) is not retried once sent.
+Pass ``expected_revision`` to make a change conditional: it then fails with ``ConflictError``
+(409, carrying the current revision) instead of applying on top of someone else's change.
+Reads are retried.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import Field
 
 from puraify_client.models import Request, Response
 from puraify_client.services.base import Service, paginate, register, segment
-from puraify_client.transport import SAFE, UNSAFE
+from puraify_client.transport import IDEMPOTENT, SAFE, UNSAFE
 
 
 class SecretInput(Request):
@@ -288,7 +289,7 @@ class Environments(Service):
     ) -> VersionPublishResponse:
         """Snapshot a platform state (entities, flows, feature_flags) as a new immutable version."""
         body = VersionPublishRequest(project_id=project_id, environment=environment, state=state, label=label)
-        return await self.transport.call("POST", "/env/versions", VersionPublishResponse, safety=UNSAFE, body=body)
+        return await self.transport.call("POST", "/env/versions", VersionPublishResponse, safety=IDEMPOTENT, body=body)
 
     async def create(
         self,
@@ -311,7 +312,7 @@ class Environments(Service):
             preview=preview,
             ttl_hours=ttl_hours,
         )
-        return await self.transport.call("POST", "/env/create", EnvCreateResponse, safety=UNSAFE, body=body)
+        return await self.transport.call("POST", "/env/create", EnvCreateResponse, safety=IDEMPOTENT, body=body)
 
     async def promote(
         self,
@@ -334,7 +335,7 @@ class Environments(Service):
             expected_revision=expected_revision,
             bake_seconds=bake_seconds,
         )
-        return await self.transport.call("POST", "/env/promote", EnvPromoteResponse, safety=UNSAFE, body=body)
+        return await self.transport.call("POST", "/env/promote", EnvPromoteResponse, safety=IDEMPOTENT, body=body)
 
     async def rollback(
         self, project_id: str, environment: str, version: str, *, expected_revision: int | None = None
@@ -343,7 +344,7 @@ class Environments(Service):
         body = EnvRollbackRequest(
             project_id=project_id, environment=environment, version=version, expected_revision=expected_revision
         )
-        return await self.transport.call("POST", "/env/rollback", EnvRollbackResponse, safety=UNSAFE, body=body)
+        return await self.transport.call("POST", "/env/rollback", EnvRollbackResponse, safety=IDEMPOTENT, body=body)
 
     async def compare(self, project_id: str, source: str, target: str) -> EnvCompareResponse:
         """Variables, flags and version differences between two environments (secrets masked)."""

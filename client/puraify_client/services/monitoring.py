@@ -15,7 +15,7 @@ from pydantic import Field
 
 from puraify_client.models import Request, Response
 from puraify_client.services.base import Service, paginate, register
-from puraify_client.transport import SAFE, UNSAFE
+from puraify_client.transport import IDEMPOTENT, SAFE
 
 
 class LogEvent(Request):
@@ -262,8 +262,8 @@ class Monitoring(Service):
         flow_id: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> AlertResponse:
-        """Raise an alert (``triggered_by`` defaults to this engine); not retried once sent: it has no id
-        to deduplicate on."""
+        """Raise an alert (``triggered_by`` defaults to this engine); retried with its ``Idempotency-Key``,
+        so a retry never raises it twice."""
         body = AlertRequest(
             project_id=project_id,
             event_type=event_type,
@@ -273,7 +273,7 @@ class Monitoring(Service):
             flow_id=flow_id,
             details=details,
         )
-        return await self.transport.call("POST", "/monitoring/alert", AlertResponse, safety=UNSAFE, body=body)
+        return await self.transport.call("POST", "/monitoring/alert", AlertResponse, safety=IDEMPOTENT, body=body)
 
     async def alerts(
         self,
