@@ -118,12 +118,16 @@ def test_wrong_key_exits_4_without_echoing_the_key(plane):
     assert "401" in done.stderr and "pfk_wrong-key" not in done.stderr + done.stdout
 
 
-def test_json_errors_are_machine_readable(plane):
+def test_json_errors_are_the_apis_envelope_with_the_exit_code_beside_it(plane):
     done = puraify("--json", "engines", "rotate", "nobody", url=plane.base_url, engine=("admin", E2E_ADMIN_KEY))
     assert done.returncode == 5
     payload = json.loads(done.stderr)
-    assert payload["error"]["status"] == 404 and payload["error"]["error_code"] == "engine_not_found"
-    assert payload["request_id"]
+    assert payload["error"]["code"] == "engine_not_found" and payload["error"]["message"]
+    assert payload["error"]["details"] == []
+    assert payload["exit_code"] == 5 and payload["status"] == 404 and payload["request_id"]
+    offline = puraify("--json", "engines", "whoami", url="http://127.0.0.1:1", engine=("admin", "k"))
+    envelope = json.loads(offline.stderr)
+    assert envelope["error"]["code"] == "connection_failed" and envelope["exit_code"] == offline.returncode == 8
 
 
 def test_unreachable_control_plane_exits_8():
@@ -369,6 +373,109 @@ def test_env_create_promote_history_compare_rollback(plane, admin):
     assert rolled.returncode == 0 and rolled.stdout.strip() == "staging: v1.1.0 -> v1.0.0 (rolled_back)"
     listed = json.loads(puraify("--json", "env", "list", project, url=plane.base_url, engine=admin).stdout)
     assert {e["env"]: e["version"] for e in listed["environments"]} == {"development": "v1.1.0", "staging": "v1.0.0"}
+
+
+def test_env_publish_then_a_gate_denial_exits_3_with_its_reasons(plane, admin, tmp_path):
+    project = "pf-cli-publish"
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"entities": ["Lead"], "flows": {"submit": {"steps": 1}}}))
+    published = puraify("env", "publish", project, str(state), "--label", "v1.0.0", url=plane.base_url, engine=admin)
+    assert published.returncode == 0, published.stderr
+    assert published.stdout.startswith("development: published v1.0.0 (previous -)")
+    again = puraify("--json", "env", "publish", project, "-", url=plane.base_url, engine=admin, stdin=state.read_text())
+    assert again.returncode == 0 and json.loads(again.stdout)["created"] is False
+    shown = puraify("env", "version", project, "v1.0.0", url=plane.base_url, engine=admin)
+    assert shown.returncode == 0 and "content_hash" in shown.stdout
+    broken = puraify("env", "publish", project, "-", url=plane.base_url, engine=admin, stdin="{not json")
+    assert broken.returncode == 2 and "not JSON" in broken.stderr
+
+    # A change freeze: the deployments flag switched off (for every flag, off stops what it targets)
+    assert puraify("env", "create", project, "production", url=plane.base_url, engine=admin).returncode == 0
+    assert puraify("flags", "set", "deployments", "--off", url=plane.base_url, engine=admin).returncode == 0
+    denied = puraify("env", "promote", project, "development", "production", url=plane.base_url, engine=admin)
+    assert denied.returncode == 3, denied.stderr
+    assert "promotion_denied" in denied.stderr and "decision_id: " in denied.stderr
+    assert "-: " not in denied.stderr and "reason: " in denied.stderr
+    as_json = puraify("--json", "env", "promote", project, "development", "production",
+                      url=plane.base_url, engine=admin)  # fmt: skip
+    assert puraify("flags", "set", "deployments", "--on", url=plane.base_url, engine=admin).returncode == 0
+    envelope = json.loads(as_json.stderr)
+    assert as_json.returncode == envelope["exit_code"] == 3 and envelope["error"]["code"] == "promotion_denied"
+    assert "change freeze is active for production" in envelope["error"]["message"]
+
+
+def test_logs_send_batches_of_500_and_summarises_rejections(plane, admin, notifier, tmp_path):
+    project = "pf-cli-send"
+    lines = [json.dumps({"project_id": project, "event_type": "execution", "status": "success",
+                         "event_id": f"send-{i}"}) for i in range(1203)]  # fmt: skip
+    lines[7] = "{not json"
+    lines[600] = json.dumps({"project_id": project})  # no event_type
+    lines[1100] = json.dumps({"project_id": project, "event_type": "execution", "surprise": 1})
+    source = tmp_path / "events.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    sender = ("admin", E2E_ADMIN_KEY)
+    done = puraify("logs", "send", str(source), url=plane.base_url, engine=sender)
+    assert done.returncode == 7, done.stderr
+    assert done.stdout.strip() == "accepted 1200, rejected 3"
+    assert "line 8: not JSON" in done.stderr and "line 601: event_type" in done.stderr
+    assert "line 1101: surprise" in done.stderr
+    again = puraify("--json", "logs", "send", url=plane.base_url, engine=sender, stdin="\n".join(lines[:5]))
+    assert again.returncode == 0 and json.loads(again.stdout) == {"accepted": 5, "rejected": []}
+    found = json.loads(puraify("--json", "logs", "query", "--project", project, "--all", "--limit", "1000",
+                               url=plane.base_url, engine=admin).stdout)  # fmt: skip
+    assert len(found) == 1200  # event ids: the second send stored nothing twice
+
+
+def test_audit_platforms_add_health_and_config(plane, admin, notifier):
+    assert puraify("check", "slack", "send_message", "--project", "pf-cli-audit", url=plane.base_url,
+                   engine=notifier).returncode == 0  # fmt: skip
+    audit = puraify("audit", "--project", "pf-cli-audit", url=plane.base_url, engine=admin)
+    assert audit.returncode == 0 and "decision" in audit.stdout and "cli-notifier" in audit.stdout
+    added = puraify("platforms", "add", "hubspot", "-a", "create_contact:crm.write", "-a", "read_contact",
+                    url=plane.base_url, engine=admin)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "hubspot: available, v1, actions create_contact, read_contact"
+    twice = puraify("platforms", "add", "hubspot", "-a", "read_contact", url=plane.base_url, engine=admin)
+    assert twice.returncode == 6 and "--replace" in twice.stderr
+    assert puraify("health", url=plane.base_url).returncode == 0
+    config = puraify("--json", "config", url=plane.base_url, engine=admin)
+    assert json.loads(config.stdout)["api_versions"]["hubspot"] == "v1"
+
+
+def test_every_route_has_a_cli_command():
+    from local.template import Template
+    from puraify_client.cli import main
+
+    commands = {
+        "POST /engines/register": "engines register", "GET /engines": "engines list",
+        "GET /engines/{engine_id}": "engines show", "POST /engines/validate": "engines whoami",
+        "POST /engines/{engine_id}/rotate": "engines rotate", "DELETE /engines/{engine_id}": "engines revoke",
+        "PUT /engines/{engine_id}/permissions": "engines permissions", "POST /actions/check": "check",
+        "GET /health": "health", "GET /platforms/list": "platforms list", "PUT /platforms/{name}": "platforms add",
+        "GET /config/global": "config", "PUT /config/flags/{name}": "flags set",
+        "POST /log/engine_event": "event", "POST /monitoring/logs": "logs send",
+        "POST /monitoring/alert": "alerts send",
+        "GET /monitoring/logs": "logs query", "GET /monitoring/errors": "errors", "GET /monitoring/stats": "stats",
+        "GET /monitoring/audit": "audit", "POST /env/versions": "env publish", "POST /env/create": "env create",
+        "POST /env/promote": "env promote", "POST /env/rollback": "env rollback", "GET /env/compare": "env compare",
+        "GET /env/{project_id}": "env list", "GET /env/{project_id}/{environment}/history": "env history",
+        "PUT /env/{project_id}/{environment}/config": "env config",
+        "GET /env/{project_id}/versions/{label}": "env version",
+        "GET /env/{project_id}/{environment}/resolved": "env resolved",
+        "POST /plan/decide": "plan decide", "GET /plan/decisions": "plan decisions", "GET /plan/facts": "plan facts",
+        "GET /plan/policy": "plan policy", "PUT /plan/policy": "plan publish",
+    }  # fmt: skip
+    missing = []
+    for route in Template().routes():
+        key = f"{route.method} {route.path}"
+        if route.path.startswith("/console"):
+            continue  # the console's static assets are for browsers
+        found: object = main
+        for word in commands.get(key, "?").split():
+            found = getattr(found, "commands", {}).get(word)
+        if found is None:
+            missing.append(key)
+    assert not missing, f"routes without a CLI command (add one, and list it here): {missing}"
 
 
 def test_every_command_explains_itself():

@@ -15,6 +15,12 @@ ADMIN = "admin"
 
 @pytest.fixture
 def admin(admin_key: str) -> tuple[str, str]:
+    """The admin, with the starter catalog in place (permissions must name catalog actions)."""
+    from local.runner import SEED
+    from puraify import runtime
+    from puraify.engine_control.bootstrap import seed_catalog
+
+    seed_catalog(runtime.current().catalog, json.loads(SEED.read_text()))
     return (ADMIN, admin_key)
 
 
@@ -495,3 +501,42 @@ def test_batch_check_fails_closed_when_the_audit_cannot_be_written(seeded, invok
     minutes = DynamoCheckCountStore(aws.name("AggregatesTable")).minutes("2000-01-01T00:00", "2999-12-31T23:59")
     assert sum(m.get("failed", 0) for m in minutes) == 3
     assert sum(m.get("allowed", 0) for m in minutes) == 1
+
+
+@pytest.mark.parametrize(
+    ("permissions", "field"),
+    [
+        ({"gmial": ["send_email"]}, "body.permissions.gmial"),
+        ({"gmail": ["send_email", "send_fax"]}, "body.permissions.gmail.send_fax"),
+    ],
+)
+def test_permissions_must_name_catalog_platforms_and_actions(seeded, admin, invoke, permissions, field):
+    registered = invoke("register/register", engine=admin, body={"engine_id": "typo", "permissions": permissions})
+    replaced = invoke("register/permissions", engine=admin, body={"permissions": permissions})
+    for reply in (registered, replaced):
+        assert reply.status == 422, reply.body
+        assert [d["field"] for d in reply.body["error"]["details"]] == [field]
+    assert invoke("register/validate", engine=seeded).body["permissions"]["gmail"] == ["send_email"]  # unchanged
+    assert invoke("register/show", engine=admin, path_params={"engine_id": "typo"}).status == 404  # not created
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "field", "code"),
+    [
+        ("killswitch", {"enabled": False}, "body.platform", "flag_target_required"),
+        ("f", {"enabled": False, "platform": "gmial"}, "body.platform", "unknown_platform"),
+        ("f", {"enabled": False, "platform": "gmail", "action_type": "send_fax"}, "body.action_type", "unknown_action"),
+        ("deployments", {"enabled": False, "platform": "gmail"}, "body.platform", "flag_target_invalid"),
+    ],
+)
+def test_flags_must_target_a_known_platform_and_action(seeded, admin, invoke, name, body, field, code):
+    reply = invoke("config/put_flag", engine=admin, body=body, path_params={"name": name})
+    assert reply.status == 422, reply.body
+    assert reply.body["error"]["code"] == code and reply.body["error"]["details"][0]["field"] == field
+    assert name not in invoke("config/global_config", engine=admin).body["feature_flags"]
+
+
+def test_the_deployments_flag_switched_off_is_a_change_freeze_and_denies_no_check(seeded, admin, invoke):
+    reply = invoke("config/put_flag", engine=admin, body={"enabled": False}, path_params={"name": "deployments"})
+    assert reply.status == 200 and reply.body["platform"] is None
+    assert invoke("check/check", engine=seeded).body["allowed"] is True

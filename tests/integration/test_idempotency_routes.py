@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 ADMIN = "admin"
@@ -9,6 +11,12 @@ ADMIN = "admin"
 
 @pytest.fixture
 def admin(admin_key: str) -> tuple[str, str]:
+    """The admin, with the starter catalog in place (permissions must name catalog actions)."""
+    from local.runner import SEED
+    from puraify import runtime
+    from puraify.engine_control.bootstrap import seed_catalog
+
+    seed_catalog(runtime.current().catalog, json.loads(SEED.read_text()))
     return (ADMIN, admin_key)
 
 

@@ -94,9 +94,9 @@ def main(
 
 
 def _register_commands() -> None:
-    from puraify_client.cli import engine_control, environments, monitoring, planning
+    from puraify_client.cli import audit, engine_control, environments, monitoring, planning, sending
 
-    for module in (engine_control, monitoring, environments, planning):
+    for module in (engine_control, monitoring, sending, audit, environments, planning):
         for command in module.COMMANDS:
             main.add_command(command)
 

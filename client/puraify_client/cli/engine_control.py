@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from puraify_client import errors as e
 from puraify_client.cli import Options, output, pass_options
 
 
@@ -161,7 +164,7 @@ def check(
 
 @click.group()
 def platforms() -> None:
-    """The platform catalog: list platforms, set a platform's status."""
+    """The platform catalog: list platforms, add one, set a platform's status."""
 
 
 @platforms.command("list")
@@ -178,6 +181,51 @@ def platforms_list(options: Options) -> None:
     output.table(rows, ["name", "status", "api_version", "actions", "updated_at"])
 
 
+def _actions(specs: tuple[str, ...]) -> dict[str, list[str]]:
+    actions: dict[str, list[str]] = {}
+    for spec in specs:
+        action, _, scopes = spec.partition(":")
+        if not action:
+            raise click.BadParameter(f"{spec!r} is not ACTION[:SCOPE,SCOPE]", param_hint="--action")
+        actions[action] = [scope for scope in scopes.split(",") if scope]
+    return actions
+
+
+@platforms.command("add")
+@click.argument("name")
+@click.option("-a", "--action", "specs", multiple=True, required=True, metavar="ACTION[:SCOPE,...]",
+              help="An action and the OAuth scopes it needs, e.g. send_email:mail.send. Repeatable.")  # fmt: skip
+@click.option("--api-version", default="v1", show_default=True, help="The platform's API version.")
+@click.option("--status", type=click.Choice(["available", "maintenance", "disabled"]), default="available",
+              show_default=True, help="Initial status.")  # fmt: skip
+@click.option("--replace", is_flag=True, help="Replace the platform if it exists (default: exit 6).")
+@pass_options
+def platforms_add(
+    options: Options, name: str, specs: tuple[str, ...], api_version: str, status: str, replace: bool
+) -> None:
+    """Add platform NAME to the catalog with its actions (admin); engines may then be granted them.
+
+    \b
+    Example:
+      puraify platforms add hubspot -a create_contact:crm.objects.contacts.write -a read_contact
+    """
+    actions = _actions(specs)
+
+    async def add(cp: Any) -> Any:
+        if not replace and name in {p.name for p in await cp.platforms.list()}:
+            raise e.ConflictError(409, f"platform '{name}' already exists; --replace replaces it",
+                                  error_code="platform_exists")  # fmt: skip
+        return await cp.platforms.put(name, status=status, api_version=api_version, actions=actions)
+
+    result = options.run(add)
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        click.echo(
+            f"{result.name}: {result.status}, {result.api_version}, actions {output.cell(sorted(result.actions))}"
+        )
+
+
 @platforms.command("set-status")
 @click.argument("name")
 @click.argument("status", type=click.Choice(["available", "maintenance", "disabled"]))
@@ -191,7 +239,16 @@ def platforms_set_status(options: Options, name: str, status: str) -> None:
         click.echo(f"{result.name}: {result.status}")
 
 
-@click.group()
+FLAG_RULE = """\b
+One rule for every flag: on (enabled) means what it targets may run; off switches it off.
+  A flag targets a catalog platform (--platform) or one of its actions (--platform --action):
+  off, every check of it is denied (rule flag_disabled).
+  The only flag without a target is "deployments", the deployment gate's: off is a change
+  freeze, so deployments into protected environments (production) are denied.
+"""
+
+
+@click.group(epilog=FLAG_RULE)
 def flags() -> None:
     """Feature flags: list them, switch one on or off."""
 
@@ -208,21 +265,22 @@ def flags_list(options: Options) -> None:
         output.table(rows, ["name", "enabled", "platform", "action_type", "description", "updated_at"])
 
 
-@flags.command("set")
+@flags.command("set", epilog=FLAG_RULE)
 @click.argument("name")
-@click.option("--on/--off", "enabled", required=True, help="Switch the flag on or off.")
-@click.option("--platform", help="Only this platform.")
+@click.option("--on/--off", "enabled", required=True, help="On: the target may run. Off: it is stopped.")
+@click.option("--platform", help="The catalog platform it targets (all flags but 'deployments' need one).")
 @click.option("--action", "action_type", help="Only this action (needs --platform).")
 @click.option("-d", "--description", default="", help="What the flag is for.")
 @pass_options
 def flags_set(
     options: Options, name: str, enabled: bool, platform: str | None, action_type: str | None, description: str
 ) -> None:
-    """Create or replace flag NAME (admin).
+    """Create or replace flag NAME (admin): on lets its target run, off stops it.
 
     \b
-    Example:
-      puraify flags set pause-gmail-send --off --platform gmail --action send_email
+    Examples:
+      puraify flags set gmail-send --off --platform gmail --action send_email
+      puraify flags set deployments --off        # a change freeze on production
     """
     result = options.run(
         lambda cp: cp.config.set_flag(
@@ -235,4 +293,25 @@ def flags_set(
         click.echo(f"{result.name}: {'on' if result.enabled else 'off'}")
 
 
-COMMANDS = [engines, check, platforms, flags]
+@click.command("health")
+@pass_options
+def health(options: Options) -> None:
+    """Whether the control plane answers, and its version (no credentials needed)."""
+    output.show(options.run(lambda cp: cp.config.health()), options.as_json)
+
+
+@click.command("config")
+@pass_options
+def global_config(options: Options) -> None:
+    """The global configuration: API versions of the control plane and each platform, and the flags."""
+    result = options.run(lambda cp: cp.config.global_config())
+    if options.as_json:
+        output.emit_json(output.plain(result))
+        return
+    output.table([{"name": k, "api_version": v} for k, v in result.api_versions.items()], ["name", "api_version"])
+    click.echo("")
+    flags = [output.plain(f) for f in result.feature_flags.values()]
+    output.table(flags, ["name", "enabled", "platform", "action_type", "description"], empty="(no flags)")
+
+
+COMMANDS = [engines, check, platforms, flags, health, global_config]

@@ -1,8 +1,10 @@
-"""Environment Manager commands: env list, create, promote, rollback, compare, history, config."""
+"""Environment Manager commands: env publish, version, resolved, list, create, promote, rollback, compare,
+history, config."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -24,7 +26,7 @@ def _variables(pairs: tuple[str, ...]) -> dict[str, str]:
 
 @click.group()
 def env() -> None:
-    """Environments of a project: list, create, promote, rollback, compare, history, config.
+    """Environments of a project: publish a version, create, promote, rollback, compare, history, config.
 
     Reading needs env:read; changing needs env:write, and production also env:production.
     """
@@ -90,6 +92,63 @@ def env_create(
     )
 
 
+@env.command("publish")
+@click.argument("project")
+@click.argument("state_file", metavar="STATE_FILE", type=click.File("r"))
+@click.option("--env", "environment", default="development", show_default=True, help="Environment published into.")
+@click.option("--label", help="Version label such as v1.2.0 (default: the next one).")
+@pass_options
+def env_publish(options: Options, project: str, state_file: Any, environment: str, label: str | None) -> None:
+    """Publish STATE_FILE (JSON: entities, flows, feature_flags; - for stdin) as PROJECT's next version.
+
+    \b
+    Example:
+      puraify env publish pf-777 state.json --label v1.2.0
+      echo '{"entities": ["Lead"]}' | puraify env publish pf-777 -
+    """
+    try:
+        state = json.load(state_file)
+    except ValueError as error:
+        raise click.BadParameter(f"not JSON: {error}", param_hint="STATE_FILE") from None
+    if not isinstance(state, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="STATE_FILE")
+    result = options.run(lambda cp: cp.env.publish_version(project, state, environment=environment, label=label))
+    if options.as_json:
+        output.emit_json(output.plain(result))
+        return
+    verb = "published" if result.created else "unchanged (same content)"
+    click.echo(f"{result.environment}: {verb} {result.version} (previous {output.cell(result.previous_version)})")
+    output.fields(output.plain(result.changes))
+
+
+@env.command("version")
+@click.argument("project")
+@click.argument("label")
+@pass_options
+def env_version(options: Options, project: str, label: str) -> None:
+    """Show PROJECT's immutable version LABEL: content hash, who published it, its state.
+
+    \b
+    Example:
+      puraify env version pf-777 v1.2.0
+    """
+    output.show(options.run(lambda cp: cp.env.version(project, label)), options.as_json)
+
+
+@env.command("resolved")
+@click.argument("project")
+@click.argument("environment")
+@pass_options
+def env_resolved(options: Options, project: str, environment: str) -> None:
+    """What an engine runs in ENVIRONMENT now: version, variables (secrets masked), flags.
+
+    \b
+    Example:
+      puraify env resolved pf-777 production
+    """
+    output.show(options.run(lambda cp: cp.env.resolved(project, environment)), options.as_json)
+
+
 @env.command("promote")
 @click.argument("project")
 @click.argument("source")
@@ -104,7 +163,10 @@ def env_create(
 def env_promote(
     options: Options, project: str, source: str, target: str, expected_revision: int | None, bake_seconds: int | None
 ) -> None:
-    """Promote SOURCE's version into TARGET and show what changed. Never retried automatically.
+    """Promote SOURCE's version into TARGET and show what changed.
+
+    Retried with one Idempotency-Key, so a retry never promotes twice. A gate denial exits 3
+    and prints the gate's reasons and its decision_id.
 
     \b
     Example:

@@ -24,18 +24,34 @@ UNAVAILABLE = 8
 UNSUPPORTED = 9
 
 EXIT_CODES_HELP = """\b
-Exit codes:
+Exit codes (the same for every command):
   0  success (for check and plan decide: allowed)
   1  unexpected failure
-  2  bad command line
-  3  denied (check or plan decide said no)
-  4  not authenticated or not permitted (401, 403)
+  2  bad command line, bad argument, no URL
+  3  denied by a rule: check, plan decide, or the gate refusing env promote
+  4  not authenticated or not permitted (401, 403 for missing credentials or scope)
   5  not found (404)
   6  conflict (409)
   7  invalid input (400, 413, 422)
   8  control plane unreachable, timed out, throttled or unavailable (safe to retry later)
   9  this control plane does not offer the operation
+With --json, an error is the API's envelope on stderr with "exit_code" beside it:
+  {"error": {"code": "...", "message": "...", "details": [...]}, "request_id": "...", "exit_code": 3}
 """
+
+# Server error codes that mean "a rule said no", not "you may not ask": exit 3 like a denied check.
+DENIAL_CODES = frozenset({"promotion_denied"})
+
+# Codes for errors that never reached the control plane (the envelope's "code" is always a string).
+_LOCAL_CODES: dict[type[e.PuraifyClientError], str] = {
+    e.RequestTimeout: "timeout",
+    e.UnsupportedProtocolError: "unsupported_protocol",
+    e.ConnectionFailed: "connection_failed",
+    e.InvalidJSONError: "invalid_response",
+    e.ConfigurationError: "configuration_error",
+    e.InvalidArgumentError: "invalid_argument",
+    e.UnexpectedError: "unexpected_error",
+}
 
 
 def exit_code(error: e.PuraifyClientError) -> int:
@@ -43,6 +59,8 @@ def exit_code(error: e.PuraifyClientError) -> int:
     if isinstance(error, e.ActionDenied):
         return DENIED
     if isinstance(error, e.HTTPError):
+        if error.error_code in DENIAL_CODES:
+            return DENIED
         if error.status in (401, 403):
             return AUTH
         if error.status == 404:
@@ -56,7 +74,7 @@ def exit_code(error: e.PuraifyClientError) -> int:
         return FAILED
     if isinstance(error, (e.RequestTimeout, e.ConnectionFailed)):
         return UNAVAILABLE
-    if isinstance(error, (e.ConfigurationError, e.UnsupportedProtocolError)):
+    if isinstance(error, (e.ConfigurationError, e.UnsupportedProtocolError, e.InvalidArgumentError)):
         return USAGE
     return FAILED
 
@@ -125,19 +143,40 @@ def fields(data: Mapping[str, Any]) -> None:
         click.echo(f"{key.ljust(width)}  {cell(value)}")
 
 
+def local_code(err: e.PuraifyClientError) -> str:
+    """The envelope code of an error raised in the client itself."""
+    return next((code for cls, code in _LOCAL_CODES.items() if isinstance(err, cls)), "unexpected_error")
+
+
+def envelope(err: e.PuraifyClientError) -> dict[str, Any]:
+    """The API's own error envelope (for HTTP errors exactly the server's), with the exit code beside it."""
+    if isinstance(err, e.HTTPError):
+        body: dict[str, Any] = {"code": err.error_code or f"http_{err.status}", "message": err.message}
+        body["details"] = err.details
+        extra: dict[str, Any] = {"status": err.status}
+    else:
+        body = {"code": local_code(err), "message": err.message, "details": getattr(err, "details", [])}
+        extra = {}
+    return {"error": body, "request_id": err.request_id, **extra, "exit_code": exit_code(err)}
+
+
+def detail_line(detail: Any) -> str:
+    """One entry of an error's details, whatever keys it has; never a blank."""
+    if not isinstance(detail, Mapping):
+        return cell(detail)
+    if "field" in detail or "message" in detail:
+        return f"{cell(detail.get('field'))}: {cell(detail.get('message'))}"
+    return ", ".join(f"{k}: {cell(v)}" for k, v in detail.items()) or "-"
+
+
 def error(err: e.PuraifyClientError, as_json: bool) -> None:
-    """Report an error on stderr (as a JSON envelope with ``--json``)."""
+    """Report an error on stderr (as the JSON envelope with ``--json``)."""
     if as_json:
-        payload: dict[str, Any] = {"code": err.code, "type": type(err).__name__, "message": err.message}
-        if isinstance(err, e.HTTPError):
-            payload |= {"status": err.status, "error_code": err.error_code, "details": err.details}
-        click.echo(json.dumps({"error": payload, "request_id": err.request_id}), err=True)
+        click.echo(json.dumps(envelope(err)), err=True)
         return
     click.echo(f"error: {err}", err=True)
-    if isinstance(err, e.HTTPError):
-        for detail in err.details[:20]:
-            if isinstance(detail, Mapping):
-                click.echo(f"  {detail.get('field', '-')}: {detail.get('message', '')}", err=True)
+    for detail in getattr(err, "details", [])[:20]:
+        click.echo(f"  {detail_line(detail)}", err=True)
 
 
 def status_line(text: str) -> None:

@@ -56,8 +56,8 @@ def test_decide_sees_maintenance_and_change_freeze_set_through_the_api(aws, admi
     # Given: gmail in maintenance and a change freeze, set the way an operator does
     assert invoke("config/put_platform", engine=admin, path_params={"name": "gmail"},
                   body={"status": "maintenance"}).status == 200  # fmt: skip
-    assert invoke("config/put_flag", engine=admin, path_params={"name": "change_freeze"},
-                  body={"enabled": True}).status == 200  # fmt: skip
+    assert invoke("config/put_flag", engine=admin, path_params={"name": "deployments"},
+                  body={"enabled": False}).status == 200  # fmt: skip
     # When
     production = invoke("plan/decide", engine=admin)
     staging = invoke(

@@ -21,8 +21,8 @@ def test_change_freeze_blocks_a_promotion_with_the_reason_then_lifting_it_lets_i
         reply = invoke("env/create", engine=admin, body={"project_id": "pf-777", "new_environment": name, **base})
         assert reply.status == 201, reply.body
     # Given: a change freeze, declared the way an operator does
-    assert invoke("config/put_flag", engine=admin, path_params={"name": "change_freeze"},
-                  body={"enabled": True}).status == 200  # fmt: skip
+    assert invoke("config/put_flag", engine=admin, path_params={"name": "deployments"},
+                  body={"enabled": False}).status == 200  # fmt: skip
     # When / Then: the promotion is refused with the gate's reason, and the decision is on record
     denied = _promote(invoke, admin)
     assert denied.status == 403, denied.body
@@ -31,8 +31,8 @@ def test_change_freeze_blocks_a_promotion_with_the_reason_then_lifting_it_lets_i
     assert audit[0]["deny_reasons"] == ["change freeze is active for production"]
     assert audit[0]["environment"] == "production"
     # When the freeze is lifted, the same promotion passes the gate
-    assert invoke("config/put_flag", engine=admin, path_params={"name": "change_freeze"},
-                  body={"enabled": False}).status == 200  # fmt: skip
+    assert invoke("config/put_flag", engine=admin, path_params={"name": "deployments"},
+                  body={"enabled": True}).status == 200  # fmt: skip
     allowed = _promote(invoke, admin)
     assert allowed.status == 200, allowed.body
     assert (

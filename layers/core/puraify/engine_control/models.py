@@ -15,6 +15,10 @@ PlatformStatus = Literal["available", "maintenance", "disabled"]
 
 Permissions = dict[PlatformName, list[ActionName]]
 
+# The deployment gate's flag: the only one without a platform. Like every flag, enabled means what
+# it targets may run: switched off, deployments into protected environments stop (a change freeze).
+DEPLOYMENTS_FLAG = "deployments"
+
 
 class Model(BaseModel):
     """Base of every model here: its schema is built at first use, so a function builds only those it uses."""

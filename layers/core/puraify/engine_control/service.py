@@ -86,6 +86,7 @@ class EngineControl:
             updated_at=at,
         )
         with self._admin_audit(caller, request_id, "register_engine", target=body.engine_id):
+            self._known_actions(body.permissions)  # after the scope check: a non-admin learns nothing
             self.engines.create(record)
         self.auth.cache.invalidate(body.engine_id)
         return m.EngineRegisterResponse(
@@ -150,6 +151,7 @@ class EngineControl:
         with self._admin_audit(
             caller, request_id, "set_permissions", target=engine_id, details={"permissions": body.permissions}
         ):
+            self._known_actions(body.permissions)
             current = self._active_engine(engine_id)
             changes: dict[str, object] = {"permissions": body.permissions, "updated_at": iso()}
             if body.scopes is not None:
@@ -174,6 +176,30 @@ class EngineControl:
         if record is None:
             raise NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
         return _engine_view(record, last_seen_at=self.last_seen(engine_id))
+
+    def _known_actions(self, permissions: dict[str, list[str]]) -> None:
+        """422 unless every platform and action of ``permissions`` is in the catalog (read fresh)."""
+        if not permissions:
+            return
+        platforms = self.catalog_store.load().platforms
+        details = []
+        for platform, actions in sorted(permissions.items()):
+            spec = platforms.get(platform)
+            if spec is None:
+                details.append({"field": f"body.permissions.{platform}", "message": f"unknown platform '{platform}'"})
+                continue
+            details += [
+                {
+                    "field": f"body.permissions.{platform}.{action}",
+                    "message": f"unknown action '{action}' on '{platform}'",
+                }
+                for action in actions
+                if action not in spec.actions
+            ]
+        if details:
+            raise ValidationFailedError(
+                "permissions must name platforms and actions of the catalog", code="unknown_action", details=details
+            )
 
     def _active_engine(self, engine_id: str) -> m.EngineRecord:
         record = self.engines.get(engine_id)
@@ -336,18 +362,43 @@ class EngineControl:
         )
 
     def put_flag(self, caller: Principal, name: str, body: m.FlagPutRequest, request_id: str) -> m.FlagView:
-        if body.action_type and not body.platform:
-            raise ValidationFailedError(
-                "a flag that targets an action must name its platform",
-                details=[{"field": "body.platform", "message": "required when action_type is given"}],
-            )
+        """Create or replace a flag. ``enabled`` means what the flag targets may run; off switches it off.
+
+        A flag targets a catalog platform, or one of its actions; the only flag without a target is
+        ``deployments`` (the deployment gate's: off is a change freeze on protected environments).
+        """
         flag = m.Flag(name=name, updated_at=iso(), updated_by=caller.engine_id, **body.model_dump())
         with self._admin_audit(
             caller, request_id, "put_flag", target=name, platform=body.platform, details={"enabled": body.enabled}
         ):
+            self._flag_target(name, body)
             self.catalog_store.put_flag(flag)
         self._catalog.invalidate()
         return m.FlagView.model_validate(flag.model_dump())
+
+    def _flag_target(self, name: str, body: m.FlagPutRequest) -> None:
+        def invalid(message: str, field: str, code: str) -> ValidationFailedError:
+            return ValidationFailedError(message, code=code, details=[{"field": field, "message": message}])
+
+        if name == m.DEPLOYMENTS_FLAG:
+            if body.platform or body.action_type:
+                raise invalid("the 'deployments' flag targets deployments, not a platform", "body.platform",
+                              "flag_target_invalid")  # fmt: skip
+            return
+        if not body.platform:
+            raise invalid(
+                "a flag targets a platform (and optionally one of its actions); the only flag without a target "
+                f"is '{m.DEPLOYMENTS_FLAG}' (off: a change freeze on protected environments)",
+                "body.platform",
+                "flag_target_required",
+            )
+        spec = self.catalog_store.load().platforms.get(body.platform)
+        if spec is None:
+            raise invalid(f"unknown platform '{body.platform}'", "body.platform", "unknown_platform")
+        if body.action_type and body.action_type not in spec.actions:
+            raise invalid(
+                f"unknown action '{body.action_type}' on '{body.platform}'", "body.action_type", "unknown_action"
+            )
 
     # --- audit ---------------------------------------------------------------------------
 

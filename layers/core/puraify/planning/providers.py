@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from puraify.clock import now, parse_iso
+from puraify.engine_control.models import DEPLOYMENTS_FLAG
 from puraify.planning.facts import FactContext, Provider, ProviderUnavailableError, Scope
 from puraify.planning.models import Fact
 
@@ -71,8 +72,10 @@ class CriticalAlertsProvider:
 class CatalogProvider:
     """``platforms_in_maintenance`` and ``change_freeze``, from one consistent read of the catalog.
 
-    An absent ``change_freeze`` flag means no freeze was declared: the catalog was read, so that
-    is the system's real state, not a missing fact. A failed read makes both facts unavailable.
+    ``change_freeze`` is true when the ``deployments`` flag is switched off (for every flag,
+    enabled means what it targets may run). An absent flag means no freeze was declared: the
+    catalog was read, so that is the system's real state, not a missing fact. A failed read makes
+    both facts unavailable.
     """
 
     name = "engine_control.catalog"
@@ -84,10 +87,10 @@ class CatalogProvider:
 
     def collect(self, context: FactContext) -> dict[str, Any]:
         catalog = self.catalog_store.load()
-        freeze = catalog.flags.get("change_freeze")
+        deployments = catalog.flags.get(DEPLOYMENTS_FLAG)
         return {
             "platforms_in_maintenance": sorted(n for n, p in catalog.platforms.items() if p.status == "maintenance"),
-            "change_freeze": bool(freeze and freeze.enabled),
+            "change_freeze": bool(deployments and not deployments.enabled),
         }
 
 
