@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-dynamodb-local test-localstack localstack reset lint build bench deploy clean install console screenshots fuzz
+.PHONY: run test test-dynamodb-local test-localstack localstack reset lint build bench deploy clean install console screenshots fuzz invoke
 
 $(STAMP): requirements-dev.txt layers/core/requirements.txt
 	@test -x $(PY) || PYENV_VERSION=$(PYTHON_VERSION) python3.12 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -29,6 +29,11 @@ screenshots: $(STAMP) $(CONSOLE_BUILT)
 
 run: $(STAMP) $(CONSOLE_BUILT)
 	$(PY) -m local.runner
+
+# One handler on one event, like `sam local invoke` (see local/invoke.py and the README).
+invoke: $(STAMP)
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=CheckFunction EVENT=events/check/check.json"; exit 2; }
+	@$(PY) -m local.invoke "$(FUNCTION)" "$(EVENT)"
 
 test: $(STAMP) lint $(CONSOLE_BUILT)
 	cd console && npm test

@@ -18,6 +18,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     region: str = "us-east-1"
+    sam_local_endpoint_url: str = ""
     engines_table: str = "EnginesTable"
     catalog_table: str = "CatalogTable"
     audit_table: str = "AuditTable"
@@ -82,6 +83,9 @@ class Settings(BaseModel):
 # Environment variable -> Settings field. Kept explicit so a reader can grep a variable's use.
 _ENV = {
     "AWS_REGION": "region",
+    # Declared (empty) in the template so `sam local invoke --env-vars` can point a container at the
+    # local emulator (local/sam-env-vars.json); unset everywhere else, where botocore resolves endpoints.
+    "PURAIFY_AWS_ENDPOINT_URL": "sam_local_endpoint_url",
     "ENGINES_TABLE": "engines_table",
     "CATALOG_TABLE": "catalog_table",
     "AUDIT_TABLE": "audit_table",

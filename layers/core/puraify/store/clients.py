@@ -1,8 +1,9 @@
 """Lazily created, cached boto3 clients, so endpoint overrides and test servers take effect.
 
-No ``endpoint_url`` is passed: botocore resolves ``AWS_ENDPOINT_URL`` and the per-service
-``AWS_ENDPOINT_URL_<SERVICE>`` (DynamoDB Local for DynamoDB, moto for the rest) itself, and an
-explicit URL would override the per-service one.
+No ``endpoint_url`` is passed (except under ``sam local invoke``: ``sam_local_endpoint_url``):
+botocore resolves ``AWS_ENDPOINT_URL`` and the per-service ``AWS_ENDPOINT_URL_<SERVICE>``
+(DynamoDB Local for DynamoDB, moto for the rest) itself, and an explicit URL would override the
+per-service one.
 """
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ def client(service: str) -> Any:
     with _lock:
         if service not in _clients:
             settings = get_settings()
+            # Only `sam local invoke` sets this (the container's AWS_ENDPOINT_URL cannot be set by SAM).
+            endpoint = {"endpoint_url": settings.sam_local_endpoint_url} if settings.sam_local_endpoint_url else {}
             _clients[service] = boto3.session.Session().client(
                 service,
                 region_name=settings.region,
                 config=_CONFIG,
+                **endpoint,
             )
         return _clients[service]
 
