@@ -1,7 +1,7 @@
-"""``make invoke FUNCTION=CheckFunction EVENT=events/check/check.json``: one handler, one event, like ``sam local invoke``.
+"""``make invoke FUNCTION=CheckFunction EVENT=events/check/check.json``: one handler on one event.
 
-The function's own ``lambda_handler`` runs in this process on the event, and its response is
-printed on stdout as one JSON document (the function's log lines and a REPORT line go to stderr).
+Like ``sam local invoke``: the function's own ``lambda_handler`` runs in this process on the event,
+and its response is printed on stdout as one JSON document (log lines and a REPORT line: stderr).
 
 Where it runs:
 - ``AWS_ENDPOINT_URL`` if set; else the running ``make run`` endpoint on 127.0.0.1:4566 if one
