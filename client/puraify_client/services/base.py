@@ -20,7 +20,7 @@ def _argument_error(method: Callable[..., Any], args: tuple[Any, ...], kwargs: d
     try:
         inspect.signature(method).bind(*args, **kwargs)
     except TypeError as error:
-        return InvalidArgumentError(f"{method.__qualname__}(): {error}")
+        return InvalidArgumentError(str(error))
     return None
 
 
@@ -36,7 +36,7 @@ def _checked(method: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 pending = method(*args, **kwargs)  # binding happens here, before the coroutine runs
             except TypeError as error:
-                raise InvalidArgumentError(f"{method.__qualname__}(): {error}") from None
+                raise InvalidArgumentError(str(error)) from None  # names the method and the argument
             try:
                 return await pending
             except ModelValidationError as error:  # a request model built from the arguments

@@ -198,7 +198,7 @@ class EngineControl:
             ]
         if details:
             raise ValidationFailedError(
-                "permissions must name platforms and actions of the catalog", code="unknown_action", details=details
+                "permissions must name platforms and actions of the catalog", code="not_in_catalog", details=details
             )
 
     def _active_engine(self, engine_id: str) -> m.EngineRecord:
