@@ -105,10 +105,10 @@ def endpoint(environ: dict[str, str] | os._Environ[str]) -> Iterator[tuple[str, 
         url = given or "http://{}:{}".format(*RUNNING_ENDPOINT)
         template = Template()
         os.environ.update(aws_environment(url))
-        os.environ.update(template.environment())
         from local.resources import create_all
 
-        create_all(template, url)  # only what is missing (an endpoint older than the template)
+        create_all(template)  # only what is missing (an endpoint older than the template)
+        os.environ.update(template.environment())
         _reset_runtime()
         yield url, None
         return
