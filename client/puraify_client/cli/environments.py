@@ -121,34 +121,6 @@ def env_publish(options: Options, project: str, state_file: Any, environment: st
     output.fields(output.plain(result.changes))
 
 
-@env.command("version")
-@click.argument("project")
-@click.argument("label")
-@pass_options
-def env_version(options: Options, project: str, label: str) -> None:
-    """Show PROJECT's immutable version LABEL: content hash, who published it, its state.
-
-    \b
-    Example:
-      puraify env version pf-777 v1.2.0
-    """
-    output.show(options.run(lambda cp: cp.env.version(project, label)), options.as_json)
-
-
-@env.command("resolved")
-@click.argument("project")
-@click.argument("environment")
-@pass_options
-def env_resolved(options: Options, project: str, environment: str) -> None:
-    """What an engine runs in ENVIRONMENT now: version, variables (secrets masked), flags.
-
-    \b
-    Example:
-      puraify env resolved pf-777 production
-    """
-    output.show(options.run(lambda cp: cp.env.resolved(project, environment)), options.as_json)
-
-
 @env.command("promote")
 @click.argument("project")
 @click.argument("source")

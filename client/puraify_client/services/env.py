@@ -280,25 +280,6 @@ class EnvCompareResponse(Response):
     version: CompareVersions = CompareVersions()
 
 
-class VersionView(Response):
-    project_id: str
-    label: str
-    sequence: int
-    content_hash: str
-    created_at: str
-    created_by: str
-
-
-class ResolvedView(Response):
-    project_id: str
-    environment: str
-    version: str | None = None
-    revision: int
-    config_revision: int
-    variables: dict[str, Any] = {}
-    feature_flags: dict[str, bool] = {}
-
-
 @register
 class Environments(Service):
     name = "env"
@@ -364,17 +345,6 @@ class Environments(Service):
             project_id=project_id, environment=environment, version=version, expected_revision=expected_revision
         )
         return await self.transport.call("POST", "/env/rollback", EnvRollbackResponse, safety=IDEMPOTENT, body=body)
-
-    async def version(self, project_id: str, label: str) -> VersionView:
-        """One immutable version: its label, content hash, state and who published it."""
-        path = f"/env/{segment(project_id)}/versions/{segment(label)}"
-        return await self.transport.call("GET", path, VersionView, safety=SAFE)
-
-    async def resolved(self, project_id: str, environment: str) -> ResolvedView:
-        """What an engine should run in ``environment`` now: version, variables (secrets masked
-        unless the caller holds ``env:secrets``), flags and state."""
-        path = f"/env/{segment(project_id)}/{segment(environment)}/resolved"
-        return await self.transport.call("GET", path, ResolvedView, safety=SAFE)
 
     async def compare(self, project_id: str, source: str, target: str) -> EnvCompareResponse:
         """Variables, flags and version differences between two environments (secrets masked)."""
