@@ -5,8 +5,9 @@ and its response is printed on stdout as one JSON document (log lines and a REPO
 
 Where it runs:
 - ``AWS_ENDPOINT_URL`` if set; else the running ``make run`` endpoint on 127.0.0.1:4566 if one
-  answers there; else an embedded moto server of its own on a free port, with the template's
-  resources, the starter catalog, the shipped gate and engine ``admin`` (its state is discarded).
+  answers there (with its DynamoDB Local on 127.0.0.1:4567 when that answers); else an embedded
+  moto server of its own on a free port, with the template's resources, the starter catalog, the
+  shipped gate and engine ``admin`` (its state is discarded).
 
 Credentials: an event's ``x-engine-id`` / ``x-engine-key`` headers (the events in ``events/`` carry
 a placeholder key) are replaced by a named engine's: ``PURAIFY_ENGINE_ID`` and
@@ -36,6 +37,7 @@ from typing import Any
 from local.template import ROOT, Function, Template
 
 RUNNING_ENDPOINT = ("127.0.0.1", 4566)
+RUNNING_DYNAMODB = ("127.0.0.1", 4567)  # make run's DynamoDB Local, when it runs one
 SAM_ENV_VARS = ROOT / "local" / "sam-env-vars.json"
 DOCKER_HOST_ENDPOINT = "http://host.docker.internal:4566"
 
@@ -103,6 +105,8 @@ def endpoint(environ: dict[str, str] | os._Environ[str]) -> Iterator[tuple[str, 
     given = environ.get("AWS_ENDPOINT_URL")
     if given or _answers(*RUNNING_ENDPOINT):
         url = given or "http://{}:{}".format(*RUNNING_ENDPOINT)
+        if not given and not environ.get("AWS_ENDPOINT_URL_DYNAMODB") and _answers(*RUNNING_DYNAMODB):
+            os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = "http://{}:{}".format(*RUNNING_DYNAMODB)
         template = Template()
         os.environ.update(aws_environment(url))
         from local.resources import create_all
