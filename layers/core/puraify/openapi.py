@@ -81,6 +81,8 @@ def responses(*statuses: int, media_type: str | tuple[str, ...] = ()) -> dict[in
     for status in statuses:
         if status == 304:
             found[status] = {"description": "Not modified: the `If-None-Match` tag is current", "content": {}}
+        elif 300 <= status < 400:
+            found[status] = {"description": "Redirect to the `Location` header", "content": {}}
         else:
             found[status] = cast(OpenAPIResponse, dict(success) if status < 400 else _error_response(status))
     return found
