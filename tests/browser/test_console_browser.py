@@ -111,6 +111,31 @@ def test_a_check_made_through_the_api_appears_on_the_overview(page, api):
     expect(page.locator("section", has_text="Top deny rules")).to_contain_text("not_granted")
 
 
+def test_an_operator_acknowledges_and_resolves_an_alert(page, api):
+    alert = {"project_id": "pf-alerts", "event_type": "payment_failures", "severity": "critical"}
+    raised = api.post("/monitoring/alert", json={**alert, "message": "Stripe charges failing", "triggered_by": "exec"})
+    assert raised.status_code == 201, raised.text
+    sign_in(page, "admin", ADMIN_KEY)
+    open_project(page, "pf-alerts")
+    expect(page.locator("section", has_text="Open alerts")).to_contain_text("Stripe charges failing")
+    page.get_by_role("link", name="Monitoring").click()
+    page.get_by_role("tab", name="Alerts").click()
+    row = page.get_by_role("row", name=re.compile("Stripe charges failing"))
+    row.get_by_role("button", name="Acknowledge").click()
+    page.get_by_role("dialog").get_by_role("button", name="Acknowledge").click()
+    expect(row).to_have_count(0)
+    page.get_by_label("Show").select_option("acknowledged")
+    row = page.get_by_role("row", name=re.compile("Stripe charges failing"))
+    expect(row).to_contain_text("ack by admin")
+    row.get_by_role("button", name="Resolve").click()
+    page.get_by_role("dialog").get_by_role("button", name="Resolve").click()
+    expect(row).to_have_count(0)
+    page.get_by_label("Show").select_option("resolved")
+    expect(page.get_by_role("row", name=re.compile("Stripe charges failing"))).to_contain_text("resolved by admin")
+    stored = api.get("/monitoring/alerts", params={"project_id": "pf-alerts", "status": "resolved"}).json()["alerts"]
+    assert [a["resolved_by"] for a in stored] == ["admin"]
+
+
 def _publish(api: httpx.Client, project: str, environment: str, entities: list[str], label: str) -> None:
     state = {"entities": entities, "flows": {"checkout": {"steps": entities}}, "feature_flags": ["BETA_FORM"]}
     body = {"project_id": project, "environment": environment, "label": label, "state": state}
@@ -166,6 +191,8 @@ def test_an_operator_promotes_an_environment_and_sees_the_diff_and_a_gate_denial
 
 def test_a_read_only_engine_sees_no_write_button_on_any_page(page, api, shots):
     key = _register(api, "support-desk", scopes=["logs:read", "plan:read", "env:read"])
+    alert = {"project_id": "pf-ro", "event_type": "x", "severity": "high", "message": "something to acknowledge"}
+    assert api.post("/monitoring/alert", json={**alert, "triggered_by": "execution"}).status_code == 201
     _publish(api, "pf-ro", "development", ["User"], "v0.1.0")
     api.post("/env/create", json={"project_id": "pf-ro", "new_environment": "staging", "base_from": "development"})
     sign_in(page, "support-desk", key)
@@ -176,6 +203,10 @@ def test_a_read_only_engine_sees_no_write_button_on_any_page(page, api, shots):
         expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
         page.wait_for_load_state("networkidle")
         assert _write_buttons(page) == [], name
+    page.get_by_role("link", name="Monitoring", exact=True).click()
+    page.get_by_role("tab", name="Alerts").click()
+    expect(page.get_by_role("row", name=re.compile("something to acknowledge"))).to_be_visible()
+    assert _write_buttons(page) == []
     page.get_by_role("link", name="Environments", exact=True).click()
     page.get_by_role("button", name="History of development").click()
     expect(page.get_by_role("heading", name="History of development")).to_be_visible()
