@@ -117,7 +117,7 @@ def test_an_operator_acknowledges_and_resolves_an_alert(page, api):
     assert raised.status_code == 201, raised.text
     sign_in(page, "admin", ADMIN_KEY)
     open_project(page, "pf-alerts")
-    expect(page.locator("section", has_text="Open alerts")).to_contain_text("Stripe charges failing")
+    expect(page.locator("section.card", has_text="Open alerts")).to_contain_text("Stripe charges failing")
     page.get_by_role("link", name="Monitoring").click()
     page.get_by_role("tab", name="Alerts").click()
     row = page.get_by_role("row", name=re.compile("Stripe charges failing"))
