@@ -22,29 +22,38 @@ def _service() -> environments.Environments:
     return environments.service(runtime.current())
 
 
+def _granted(project_id: str) -> None:
+    caller(app).require_project(project_id)
+
+
 @app.post("/env/versions", responses=responses(201, 200, 404, 409))
 def publish(body: m.VersionPublishRequest) -> Response[m.VersionPublishResponse]:
+    _granted(body.project_id)
     published = _service().publish(caller(app), body, request_id(app))
     return respond(201 if published.created else 200, published)
 
 
 @app.post("/env/create", responses=responses(201, 404, 409))
 def create(body: m.EnvCreateRequest) -> Response[m.EnvCreateResponse]:
+    _granted(body.project_id)
     return respond(201, _service().create(caller(app), body, request_id(app)))
 
 
 @app.post("/env/promote", responses=responses(200, 404, 409))
 def promote(body: m.EnvPromoteRequest) -> m.EnvPromoteResponse:
+    _granted(body.project_id)
     return _service().promote(caller(app), body, request_id(app))
 
 
 @app.post("/env/rollback", responses=responses(200, 404, 409))
 def rollback(body: m.EnvRollbackRequest) -> m.EnvRollbackResponse:
+    _granted(body.project_id)
     return _service().rollback(caller(app), body, request_id(app))
 
 
 @app.get("/env/compare", responses=responses(200, 404))
 def compare(project_id: ProjectQuery, source: EnvQuery, target: EnvQuery) -> m.EnvCompareResponse:
+    _granted(project_id)
     return _service().compare(caller(app), project_id, source, target)
 
 
@@ -67,6 +76,7 @@ def deployment(project_id: str, environment: str) -> m.DeploymentView:
 
 @app.get("/env/<project_id>")
 def list_environments(project_id: str) -> m.EnvListResponse:
+    _granted(project_id)
     return _service().list_environments(caller(app), project_id)
 
 
@@ -77,11 +87,13 @@ def history(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> m.EnvHistoryResponse:
+    _granted(project_id)
     return _service().history(caller(app), project_id, environment, limit, before)
 
 
 @app.put("/env/<project_id>/<environment>/config", responses=responses(200, 409))
 def update_config(project_id: str, environment: str, body: m.EnvConfigRequest) -> m.EnvConfigResponse:
+    _granted(project_id)
     return _service().update_config(caller(app), project_id, environment, body, request_id(app))
 
 

@@ -11,7 +11,7 @@ from puraify import clock, openapi, runtime
 from puraify.engine_control import models as m
 from puraify.environments.queries import deployments
 from puraify.errors import BadRequestError, validation_error
-from puraify.http import caller, create_app, handle, is_schedule, query, respond
+from puraify.http import caller, create_app, handle, is_schedule, query, require_projects, respond
 from puraify.monitoring import models as mm
 from puraify.monitoring import overview, queries
 from puraify.monitoring.engine_events import record_engine_event
@@ -22,15 +22,18 @@ from puraify.openapi import responses
 
 READ_SCOPE = "logs:read"
 MANAGE_SCOPE = "alerts:manage"
+ALERT_SCOPE = "alerts:write"
 
 app = create_app()
 
 
 def _params[Q: BaseModel](model: type[Q]) -> Q:
     try:
-        return model.model_validate(query(app))
+        params = model.model_validate(query(app))
     except ValidationError as error:
         raise validation_error([{**e, "loc": ("query", *e.get("loc", ()))} for e in error.errors()]) from error
+    caller(app).require_project(params.project_id)  # type: ignore[attr-defined]
+    return params
 
 
 def _reader() -> None:
@@ -84,6 +87,7 @@ def ingest_logs() -> Response[mm.LogIngestResponse]:
     except ValueError as error:
         raise BadRequestError("the request body is not valid JSON", code="invalid_json") from error
     batch = parse_payload(payload)
+    require_projects(caller(app), [event.project_id for event in batch.events])
     result = monitoring(runtime.current()).ingest(caller(app).engine_id, batch)
     metrics.add_metric(name="EventsStored", unit=MetricUnit.Count, value=result.stored)
     return respond(202, mm.LogIngestResponse(accepted=result.accepted, rejected=result.rejected))
@@ -91,6 +95,7 @@ def ingest_logs() -> Response[mm.LogIngestResponse]:
 
 @app.post("/monitoring/alert", responses=responses(201))
 def raise_alert(body: mm.AlertRequest) -> Response[mm.AlertResponse]:
+    caller(app).require(ALERT_SCOPE)
     _grant(body.project_id)
     alert = monitoring(runtime.current()).alerts.raise_alert(**body.model_dump(), raised_by=caller(app).engine_id)
     assert alert is not None

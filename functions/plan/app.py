@@ -26,6 +26,7 @@ IdParam = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 def decide(body: m.PlanDecideRequest) -> m.PlanDecideResponse:
     principal = caller(app)
     principal.require("plan:decide")
+    principal.require_project(body.project_id)
     decision = planning.service(runtime.current()).decide(
         body, engine_id=principal.engine_id, request_id=request_id(app)
     )
@@ -41,7 +42,12 @@ def decisions(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> m.DecisionListResponse:
-    caller(app).require("plan:read")
+    principal = caller(app)
+    principal.require("plan:read")
+    if project_id:
+        principal.require_project(project_id)
+    else:
+        principal.require_all_projects("; name project_id")
     return planning.service(runtime.current()).list_decisions(
         deployment_id=deployment_id, project_id=project_id, since=since, limit=limit, cursor=cursor
     )

@@ -44,6 +44,8 @@ def notifier(plane, admin):
         "cli-notifier",
         "-p",
         "slack:send_message",
+        "--project",
+        "*",
         "-d",
         "cli test",
         url=plane.base_url,

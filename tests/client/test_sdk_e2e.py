@@ -22,7 +22,9 @@ async def admin(plane):
 async def engine(plane, admin):
     """A freshly registered engine allowed to send (not read) gmail, and its own client."""
     engine_id = f"mailer-{next(_ids)}"
-    created = await admin.engines.register(engine_id, permissions={"gmail": ["send_email"]}, description="e2e")
+    created = await admin.engines.register(
+        engine_id, permissions={"gmail": ["send_email"]}, projects=["*"], description="e2e"
+    )
     async with pc.ControlPlane(plane.base_url, engine_id, created.engine_key.get_secret_value()) as cp:
         yield cp
 

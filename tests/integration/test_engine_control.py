@@ -114,6 +114,7 @@ def test_validate_answers_for_the_caller(seeded, invoke):
         "engine_id": "action",
         "permissions": {"gmail": ["send_email"], "slack": ["send_message"]},
         "scopes": ["logs:write"],
+        "projects": ["*"],
     }
 
 

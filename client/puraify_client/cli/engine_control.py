@@ -38,20 +38,31 @@ def engines() -> None:
 @click.argument("engine_id")
 @click.option("-p", "--permission", "pairs", multiple=True, metavar="PLATFORM:ACTION", help="Repeatable.")
 @click.option("-s", "--scope", "scopes", multiple=True, help="Scope such as logs:read or admin. Repeatable.")
+@click.option(
+    "--project", "projects", multiple=True, help="Project the engine may act in; '*' for every project. Repeatable."
+)
 @click.option("-d", "--description", default="", help="Who runs this engine and why.")
 @pass_options
 def engines_register(
-    options: Options, engine_id: str, pairs: tuple[str, ...], scopes: tuple[str, ...], description: str
+    options: Options,
+    engine_id: str,
+    pairs: tuple[str, ...],
+    scopes: tuple[str, ...],
+    projects: tuple[str, ...],
+    description: str,
 ) -> None:
-    """Register ENGINE_ID and print its key (once).
+    """Register ENGINE_ID and print its key (once). Without --project it is granted no project.
 
     \b
-    Example:
-      puraify engines register mailer -p gmail:send_email -p gmail:read_email
+    Examples:
+      puraify engines register mailer -p gmail:send_email --project shop
+      puraify engines register execution -s logs:write --project '*'   # a platform-wide engine
     """
     permissions = _permissions(pairs)
     result = options.run(
-        lambda cp: cp.engines.register(engine_id, permissions=permissions, scopes=list(scopes), description=description)
+        lambda cp: cp.engines.register(
+            engine_id, permissions=permissions, scopes=list(scopes), projects=list(projects), description=description
+        )
     )
     _show_key(options, result, "registered")
 
@@ -90,7 +101,7 @@ def engines_show(options: Options, engine_id: str) -> None:
 @engines.command("whoami")
 @pass_options
 def engines_whoami(options: Options) -> None:
-    """Validate your credentials and show your permissions and scopes."""
+    """Validate your credentials and show your permissions, scopes and project grants."""
     output.show(options.run(lambda cp: cp.engines.validate()), options.as_json)
 
 
@@ -123,12 +134,20 @@ def engines_revoke(options: Options, engine_id: str, yes: bool) -> None:
 @click.argument("engine_id")
 @click.option("-p", "--permission", "pairs", multiple=True, metavar="PLATFORM:ACTION", help="Repeatable.")
 @click.option("-s", "--scope", "scopes", multiple=True, help="Replace the scopes too. Repeatable.")
+@click.option("--project", "projects", multiple=True, help="Replace the project grants too ('*': all). Repeatable.")
 @pass_options
-def engines_permissions(options: Options, engine_id: str, pairs: tuple[str, ...], scopes: tuple[str, ...]) -> None:
+def engines_permissions(
+    options: Options, engine_id: str, pairs: tuple[str, ...], scopes: tuple[str, ...], projects: tuple[str, ...]
+) -> None:
     """Replace ENGINE_ID's permissions with the given ones (none given: no permissions)."""
     permissions = _permissions(pairs)
     result = options.run(
-        lambda cp: cp.engines.set_permissions(engine_id, permissions, scopes=list(scopes) if scopes else None)
+        lambda cp: cp.engines.set_permissions(
+            engine_id,
+            permissions,
+            scopes=list(scopes) if scopes else None,
+            projects=list(projects) if projects else None,
+        )
     )
     output.show(result, options.as_json)
 

@@ -19,6 +19,7 @@ class EngineRegisterRequest(Request):
     engine_id: EngineId
     permissions: Permissions = Field(default_factory=dict)
     scopes: list[str] = Field(default_factory=list)
+    projects: list[str] = Field(default_factory=list)
     description: str = ""
 
 
@@ -27,6 +28,7 @@ class EngineRegisterResponse(Response):
     engine_key: SecretStr
     permissions: Permissions
     scopes: list[str]
+    projects: list[str] = Field(default_factory=list)
     created_at: str
 
 
@@ -35,6 +37,7 @@ class EngineValidateResponse(Response):
     engine_id: str
     permissions: Permissions
     scopes: list[str]
+    projects: list[str] = Field(default_factory=list)
 
 
 class EngineRotateRequest(Request):
@@ -58,6 +61,7 @@ class EngineView(Response):
     status: str
     permissions: Permissions
     scopes: list[str]
+    projects: list[str] = Field(default_factory=list)
     description: str = ""
     created_at: str
     updated_at: str
@@ -72,12 +76,14 @@ class EngineListResponse(Response):
 class EnginePermissionsRequest(Request):
     permissions: Permissions
     scopes: list[str] | None = None
+    projects: list[str] | None = None
 
 
 class EnginePermissionsResponse(Response):
     engine_id: str
     permissions: Permissions
     scopes: list[str]
+    projects: list[str] = Field(default_factory=list)
     updated_at: str
 
 
@@ -91,14 +97,21 @@ class Engines(Service):
         *,
         permissions: Permissions | None = None,
         scopes: Scopes | None = None,
+        projects: Scopes | None = None,
         description: str = "",
     ) -> EngineRegisterResponse:
         """Create an engine (admin). The key is in ``.engine_key`` (a ``SecretStr``), shown this once.
 
+        ``projects`` are its project grants (``["*"]`` for a platform-wide engine); none by default.
+
         Retried with its ``Idempotency-Key``: a retry after a lost answer gets the key issued first.
         """
         body = EngineRegisterRequest(
-            engine_id=engine_id, permissions=permissions or {}, scopes=scopes or [], description=description
+            engine_id=engine_id,
+            permissions=permissions or {},
+            scopes=scopes or [],
+            projects=projects or [],
+            description=description,
         )
         return await self.transport.call(
             "POST", "/engines/register", EngineRegisterResponse, safety=IDEMPOTENT, body=body
@@ -134,13 +147,18 @@ class Engines(Service):
         )
 
     async def set_permissions(
-        self, engine_id: str, permissions: Permissions, *, scopes: Scopes | None = None
+        self,
+        engine_id: str,
+        permissions: Permissions,
+        *,
+        scopes: Scopes | None = None,
+        projects: Scopes | None = None,
     ) -> EnginePermissionsResponse:
-        """Replace an engine's permissions (and scopes when given); a replace is safe to retry."""
+        """Replace an engine's permissions (and scopes, project grants when given); safe to retry."""
         return await self.transport.call(
             "PUT",
             f"/engines/{segment(engine_id)}/permissions",
             EnginePermissionsResponse,
             safety=SAFE,
-            body=EnginePermissionsRequest(permissions=permissions, scopes=scopes),
+            body=EnginePermissionsRequest(permissions=permissions, scopes=scopes, projects=projects),
         )

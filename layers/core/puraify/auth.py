@@ -20,6 +20,7 @@ from puraify.errors import ForbiddenError, UnauthorizedError
 
 KEY_PREFIX = "pfk_"
 ADMIN_SCOPE = "admin"
+ALL_PROJECTS = "*"
 MAX_HEADER_LENGTH = 256
 
 
@@ -39,6 +40,7 @@ class Principal:
     engine_id: str
     scopes: frozenset[str] = field(default_factory=frozenset)
     permissions: dict[str, list[str]] = field(default_factory=dict)
+    projects: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def is_admin(self) -> bool:
@@ -51,6 +53,30 @@ class Principal:
         """Raise 403 unless the caller holds ``scope`` (admin holds every scope)."""
         if not self.has_scope(scope):
             raise ForbiddenError(f"this call needs the '{scope}' scope", code="missing_scope")
+
+    @property
+    def has_all_projects(self) -> bool:
+        return ALL_PROJECTS in self.projects
+
+    def has_project(self, project_id: str) -> bool:
+        return self.has_all_projects or project_id in self.projects
+
+    def require_project(self, project_id: str) -> None:
+        """Raise 403 unless the caller holds a grant for ``project_id`` (or ``"*"``).
+
+        Grants are separate from scopes: ``admin`` holds every scope but only the projects it is granted.
+        """
+        if not self.has_project(project_id):
+            raise ForbiddenError(
+                f"engine '{self.engine_id}' is not granted project '{project_id}'", code="project_not_granted"
+            )
+
+    def require_all_projects(self, hint: str = "") -> None:
+        """Raise 403 unless the caller holds ``"*"``: for reads that span projects."""
+        if not self.has_all_projects:
+            raise ForbiddenError(
+                f"engine '{self.engine_id}' is not granted every project{hint}", code="project_not_granted"
+            )
 
 
 def key_matches(record: EngineRecord, key: str, at: float) -> bool:
@@ -85,4 +111,9 @@ class Authenticator:
         matched = key_matches(record or _NOBODY, key, now())
         if record is None or record.status != "active" or not matched:
             raise UnauthorizedError("missing or invalid engine credentials")
-        return Principal(engine_id=record.engine_id, scopes=frozenset(record.scopes), permissions=record.permissions)
+        return Principal(
+            engine_id=record.engine_id,
+            scopes=frozenset(record.scopes),
+            permissions=record.permissions,
+            projects=frozenset(record.projects),
+        )

@@ -115,7 +115,9 @@ def engine(env_aws, admin, invoke):
 
     def register(name: str, *scopes: str) -> tuple[str, str]:
         engine_id = f"{name}-{suffix}"
-        reply = invoke("register/register", engine=admin, body={"engine_id": engine_id, "scopes": list(scopes)})
+        reply = invoke(
+            "register/register", engine=admin, body={"engine_id": engine_id, "scopes": list(scopes), "projects": ["*"]}
+        )
         assert reply.status == 201, reply.body
         return (engine_id, reply.body["engine_key"])
 

@@ -49,7 +49,9 @@ def admin(admin_key: str) -> tuple[str, str]:
 
 def _register(invoke: Any, admin: tuple[str, str], prefix: str, scopes: list[str]) -> tuple[str, str]:
     engine_id = f"{prefix}-{next(_ids)}"
-    reply = invoke("register/register", engine=admin, body={"engine_id": engine_id, "scopes": scopes})
+    reply = invoke(
+        "register/register", engine=admin, body={"engine_id": engine_id, "scopes": scopes, "projects": ["*"]}
+    )
     assert reply.status == 201, reply.body
     return (engine_id, reply.body["engine_key"])
 
@@ -58,6 +60,12 @@ def _register(invoke: Any, admin: tuple[str, str], prefix: str, scopes: list[str
 def writer(aws, admin, invoke) -> tuple[str, str]:
     """A registered engine without any scope: may write events, may not read them."""
     return _register(invoke, admin, "execution", [])
+
+
+@pytest.fixture
+def alerter(aws, admin, invoke) -> tuple[str, str]:
+    """An engine that may raise alerts (``alerts:write``)."""
+    return _register(invoke, admin, "alerter", ["alerts:write"])
 
 
 @pytest.fixture

@@ -27,9 +27,9 @@ def _alerts(aws, project: str) -> list[dict]:
     return [i for i in items if i["pk"]["S"] == f"AL#{project}"]
 
 
-def test_alert_is_stored_and_sent_to_slack_and_sns(aws, project, sample, writer, reader, slack, sns_inbox, invoke):
+def test_alert_is_stored_and_sent_to_slack_and_sns(aws, project, sample, alerter, reader, slack, sns_inbox, invoke):
     # When
-    reply = invoke("log/alert", engine=writer, body=sample("alert"))
+    reply = invoke("log/alert", engine=alerter, body=sample("alert"))
     # Then
     assert reply.status == 201, reply.body
     body = reply.body
@@ -44,16 +44,16 @@ def test_alert_is_stored_and_sent_to_slack_and_sns(aws, project, sample, writer,
     assert timeline[0]["delivery"]["status"] == "delivered"
 
 
-def test_low_severity_alert_is_stored_but_not_notified(aws, project, writer, slack, invoke):
+def test_low_severity_alert_is_stored_but_not_notified(aws, project, alerter, slack, invoke):
     body = {"project_id": project, "event_type": "warning", "severity": "low", "message": "slow", "triggered_by": "x"}
-    reply = invoke("log/alert", engine=writer, body=body)
+    reply = invoke("log/alert", engine=alerter, body=body)
     assert reply.status == 201 and reply.body["notified"] is False
     assert slack.received == []
     assert len(_alerts(aws, project)) == 1
 
 
-def test_invalid_alert_is_422(aws, project, writer, invoke):
-    reply = invoke("log/alert", engine=writer, body={"project_id": project, "severity": "apocalyptic"})
+def test_invalid_alert_is_422(aws, project, alerter, invoke):
+    reply = invoke("log/alert", engine=alerter, body={"project_id": project, "severity": "apocalyptic"})
     assert reply.status == 422
     fields = {d["field"] for d in reply.body["error"]["details"]}
     assert {"body.severity", "body.message", "body.event_type", "body.triggered_by"} <= fields
@@ -61,10 +61,10 @@ def test_invalid_alert_is_422(aws, project, writer, invoke):
 
 
 def test_repeated_alert_is_flood_controlled_and_suppressed_count_is_reported(
-    aws, project, sample, writer, slack, invoke, monkeypatch
+    aws, project, sample, alerter, slack, invoke, monkeypatch
 ):
     # Given three identical alerts within the flood window
-    replies = [invoke("log/alert", engine=writer, body=sample("alert")) for _ in range(3)]
+    replies = [invoke("log/alert", engine=alerter, body=sample("alert")) for _ in range(3)]
     # Then one notification, all three stored
     assert [r.body["notified"] for r in replies] == [True, False, False]
     assert [r.body["suppressed"] for r in replies] == [False, True, True]
@@ -73,7 +73,7 @@ def test_repeated_alert_is_flood_controlled_and_suppressed_count_is_reported(
     # When the window has passed
     later = clock.now() + 601
     monkeypatch.setattr(clock, "now", lambda: later)
-    reply = invoke("log/alert", engine=writer, body=sample("alert"))
+    reply = invoke("log/alert", engine=alerter, body=sample("alert"))
     # Then the next notification reports what was held back
     assert reply.body["notified"] is True
     assert len(slack.received) == 2
@@ -81,11 +81,11 @@ def test_repeated_alert_is_flood_controlled_and_suppressed_count_is_reported(
 
 
 def test_failed_slack_delivery_is_kept_and_retried_with_backoff(
-    aws, project, sample, writer, slack, invoke, run_schedule, monkeypatch
+    aws, project, sample, alerter, slack, invoke, run_schedule, monkeypatch
 ):
     # Given Slack is down for the first two attempts
     slack.fail_next = 2
-    reply = invoke("log/alert", engine=writer, body=sample("alert"))
+    reply = invoke("log/alert", engine=alerter, body=sample("alert"))
     assert reply.status == 201
     assert reply.body["notified"] is False
     assert reply.body["delivery"]["status"] == "retrying"

@@ -142,7 +142,7 @@ def test_stats_per_platform_and_action(aws, project, writer, reader, invoke):
     assert body["events"] == 104
 
 
-def test_audit_timeline_merges_events_alerts_and_decisions(aws, project, admin, writer, reader, invoke):
+def test_audit_timeline_merges_events_alerts_and_decisions(aws, project, admin, writer, alerter, reader, invoke):
     # Given a decision, an event and an alert for flow f1, and noise from another flow
     check = {"platform": "gmail", "action_type": "send_email", "project_id": project, "flow_id": "f1"}
     invoke("check/check", engine=admin, body=check)
@@ -153,7 +153,7 @@ def test_audit_timeline_merges_events_alerts_and_decisions(aws, project, admin, 
     )
     alert = {"project_id": project, "flow_id": "f1", "event_type": "error", "severity": "low", "message": "m",
              "triggered_by": "execution_engine"}  # fmt: skip
-    invoke("log/alert", engine=writer, body=alert)
+    invoke("log/alert", engine=alerter, body=alert)
     # When
     body = invoke("log/audit", engine=reader, query={"project_id": project, "flow_id": "f1"}).body
     # Then
@@ -165,9 +165,9 @@ def test_audit_timeline_merges_events_alerts_and_decisions(aws, project, admin, 
     assert whole["counts"] == {"events": 2, "alerts": 1, "alert_transitions": 0, "decisions": 2, "deployments": 0}
 
 
-def test_expired_items_are_never_returned(aws, project, sample, writer, reader, invoke, monkeypatch):
+def test_expired_items_are_never_returned(aws, project, sample, writer, alerter, reader, invoke, monkeypatch):
     _ingest(invoke, writer, [_event(project, 1, status="error", error_type="x", message="boom")])
-    invoke("log/alert", engine=writer, body=sample("alert"))
+    invoke("log/alert", engine=alerter, body=sample("alert"))
     # When 31 days pass (no emulator deletes TTL items: reads must filter them)
     later = clock.now() + 31 * 86400
     monkeypatch.setattr(clock, "now", lambda: later)

@@ -71,7 +71,9 @@ def engine(aws, admin, invoke):
     """Register an engine with the given scopes; returns its (id, key)."""
 
     def register(engine_id: str, scopes: list[str]) -> tuple[str, str]:
-        reply = invoke("register/register", engine=admin, body={"engine_id": engine_id, "scopes": scopes})
+        reply = invoke(
+            "register/register", engine=admin, body={"engine_id": engine_id, "scopes": scopes, "projects": ["*"]}
+        )
         assert reply.status == 201, reply.body
         return (engine_id, reply.body["engine_key"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from puraify.auth import ADMIN_SCOPE, hash_key, new_key
+from puraify.auth import ADMIN_SCOPE, ALL_PROJECTS, hash_key, new_key
 from puraify.clock import iso
 from puraify.engine_control.models import EngineRecord, Platform
 from puraify.engine_control.service import CatalogStore, EngineStore
@@ -14,33 +14,52 @@ ADMIN_ID = "admin"
 
 
 def ensure_admin(engines: EngineStore, key: str | None) -> tuple[str | None, bool]:
-    """Make sure engine ``admin`` exists with the ``admin`` scope.
+    """Make sure engine ``admin`` is active with the ``admin`` scope and every project (``"*"``).
 
-    With ``key`` given, that key is (or becomes) admin's key. Without one, a new key is generated
-    only if admin does not exist. Returns the key to show (None if unchanged) and whether admin was created.
+    With ``key`` given, that key is (or becomes) admin's key; a revoked ``admin`` cannot be revived
+    (ids are never reused), so that is a 409 ``admin_revoked`` for the caller to report. Without a
+    key, a new one is generated only if admin does not exist. Returns the key to show (None if
+    unchanged) and whether admin was created.
     """
     current = engines.get(ADMIN_ID)
-    if current is not None and current.status == "active":
-        if key is None or current.key_hash == hash_key(key):
+    if current is None:
+        key = key or new_key()
+        at = iso()
+        record = EngineRecord(
+            engine_id=ADMIN_ID,
+            key_hash=hash_key(key),
+            scopes=[ADMIN_SCOPE],
+            projects=[ALL_PROJECTS],
+            description="bootstrap administrator",
+            created_at=at,
+            updated_at=at,
+        )
+        try:
+            engines.create(record)
+            return key, True
+        except ConflictError:  # another runner created it first: reconcile with what it wrote
+            current = engines.get(ADMIN_ID)
+            if current is None:
+                raise
+    if current.status != "active":
+        if key is None:
             return None, False
-        updated = current.model_copy(update={"key_hash": hash_key(key), "scopes": [ADMIN_SCOPE], "updated_at": iso()})
-        engines.update(updated, expected_key_hash=current.key_hash)
-        return key, False
-    key = key or new_key()
-    at = iso()
-    record = EngineRecord(
-        engine_id=ADMIN_ID,
-        key_hash=hash_key(key),
-        scopes=[ADMIN_SCOPE],
-        description="bootstrap administrator",
-        created_at=at,
-        updated_at=at,
-    )
-    try:
-        engines.create(record)
-    except ConflictError:
-        return None, False
-    return key, True
+        raise ConflictError(
+            "engine 'admin' is revoked, so PURAIFY_ADMIN_KEY cannot authenticate; revoked ids are never reused: "
+            "use another engine that holds the 'admin' scope, or a fresh store",
+            code="admin_revoked",
+        )
+    changes: dict[str, object] = {}
+    replaced = key is not None and current.key_hash != hash_key(key)
+    if replaced:
+        changes.update(key_hash=hash_key(key or ""), previous_key_hash=None, previous_key_expires_at=None)
+    if ADMIN_SCOPE not in current.scopes:
+        changes["scopes"] = sorted({*current.scopes, ADMIN_SCOPE})
+    if ALL_PROJECTS not in current.projects:
+        changes["projects"] = sorted({*current.projects, ALL_PROJECTS})
+    if changes:
+        engines.update(current.model_copy(update={**changes, "updated_at": iso()}), expected_key_hash=current.key_hash)
+    return (key if replaced else None), False
 
 
 def seed_catalog(catalog: CatalogStore, platforms: list[dict[str, Any]]) -> int:

@@ -10,6 +10,8 @@ EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
 PlatformName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
 ActionName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.-]{1,64}$")]
 Scope = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_:.-]{1,64}$")]
+# A project grant: a project id, or "*" for every project.
+ProjectGrant = Annotated[str, StringConstraints(pattern=r"^(\*|[A-Za-z0-9_.:-]{1,128})$")]
 FlagName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 PlatformStatus = Literal["available", "maintenance", "disabled"]
 
@@ -47,6 +49,7 @@ class EngineRecord(Model):
     previous_key_expires_at: float | None = None
     permissions: dict[str, list[str]] = {}
     scopes: list[str] = []
+    projects: list[str] = []
     description: str = ""
     status: Literal["active", "revoked"] = "active"
     created_at: str
@@ -98,6 +101,7 @@ class EngineRegisterRequest(Request):
     engine_id: EngineId
     permissions: Permissions = Field(default_factory=dict, max_length=100)
     scopes: list[Scope] = Field(default_factory=list, max_length=32)
+    projects: list[ProjectGrant] = Field(default_factory=list, max_length=200)
     description: str = Field(default="", max_length=1024)
 
     _dedupe = field_validator("permissions")(_no_duplicate_actions)
@@ -108,6 +112,7 @@ class EngineRegisterResponse(Model):
     engine_key: str
     permissions: dict[str, list[str]]
     scopes: list[str]
+    projects: list[str]
     created_at: str
 
 
@@ -116,6 +121,7 @@ class EngineValidateResponse(Model):
     engine_id: str
     permissions: dict[str, list[str]]
     scopes: list[str]
+    projects: list[str]
 
 
 class EngineRotateRequest(Request):
@@ -141,6 +147,7 @@ class EngineView(Model):
     status: Literal["active", "revoked"]
     permissions: dict[str, list[str]]
     scopes: list[str]
+    projects: list[str]
     description: str
     created_at: str
     updated_at: str
@@ -155,6 +162,7 @@ class EngineListResponse(Model):
 class EnginePermissionsRequest(Request):
     permissions: Permissions = Field(max_length=100)
     scopes: list[Scope] | None = Field(default=None, max_length=32)
+    projects: list[ProjectGrant] | None = Field(default=None, max_length=200)
 
     _dedupe = field_validator("permissions")(_no_duplicate_actions)
 
@@ -163,6 +171,7 @@ class EnginePermissionsResponse(Model):
     engine_id: str
     permissions: dict[str, list[str]]
     scopes: list[str]
+    projects: list[str]
     updated_at: str
 
 

@@ -81,6 +81,7 @@ class EngineControl:
             key_hash=hash_key(key),
             permissions=body.permissions,
             scopes=sorted(set(body.scopes)),
+            projects=sorted(set(body.projects)),
             description=body.description,
             created_at=at,
             updated_at=at,
@@ -94,12 +95,17 @@ class EngineControl:
             engine_key=key,
             permissions=record.permissions,
             scopes=record.scopes,
+            projects=record.projects,
             created_at=at,
         )
 
     def validate(self, caller: Principal) -> m.EngineValidateResponse:
         return m.EngineValidateResponse(
-            valid=True, engine_id=caller.engine_id, permissions=caller.permissions, scopes=sorted(caller.scopes)
+            valid=True,
+            engine_id=caller.engine_id,
+            permissions=caller.permissions,
+            scopes=sorted(caller.scopes),
+            projects=sorted(caller.projects),
         )
 
     def rotate(
@@ -147,20 +153,30 @@ class EngineControl:
     def set_permissions(
         self, caller: Principal, engine_id: str, body: m.EnginePermissionsRequest, request_id: str
     ) -> m.EnginePermissionsResponse:
-        """Replace the engine's permission set (and its scopes, when given)."""
+        """Replace the engine's permission set (and its scopes and project grants, when given)."""
         with self._admin_audit(
-            caller, request_id, "set_permissions", target=engine_id, details={"permissions": body.permissions}
+            caller,
+            request_id,
+            "set_permissions",
+            target=engine_id,
+            details={"permissions": body.permissions, "scopes": body.scopes, "projects": body.projects},
         ):
             self._known_actions(body.permissions)
             current = self._active_engine(engine_id)
             changes: dict[str, object] = {"permissions": body.permissions, "updated_at": iso()}
             if body.scopes is not None:
                 changes["scopes"] = sorted(set(body.scopes))
+            if body.projects is not None:
+                changes["projects"] = sorted(set(body.projects))
             updated = current.model_copy(update=changes)
             self.engines.update(updated, expected_key_hash=current.key_hash)
         self.auth.cache.invalidate(engine_id)
         return m.EnginePermissionsResponse(
-            engine_id=engine_id, permissions=updated.permissions, scopes=updated.scopes, updated_at=updated.updated_at
+            engine_id=engine_id,
+            permissions=updated.permissions,
+            scopes=updated.scopes,
+            projects=updated.projects,
+            updated_at=updated.updated_at,
         )
 
     def list_engines(self, caller: Principal) -> m.EngineListResponse:
@@ -284,9 +300,13 @@ class EngineControl:
         try:
             if engine_id != caller.engine_id and not caller.is_admin:
                 raise ForbiddenError("checking another engine needs the 'admin' scope", code="missing_scope")
+            if body.project_id is not None:
+                caller.require_project(body.project_id)
             engine = (engine_of or self.auth.engine)(engine_id)
             if engine is None or engine.status != "active":
                 raise NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
+            if body.project_id is not None and engine_id != caller.engine_id:
+                Principal(engine_id=engine_id, projects=frozenset(engine.projects)).require_project(body.project_id)
             decision = decide(engine, catalog(), body.platform, body.action_type)
         except PuraifyError as failed:
             error = failed
@@ -448,6 +468,7 @@ def _engine_view(record: m.EngineRecord, *, last_seen_at: str | None = None) -> 
         status=record.status,
         permissions=record.permissions,
         scopes=record.scopes,
+        projects=record.projects,
         description=record.description,
         created_at=record.created_at,
         updated_at=record.updated_at,
