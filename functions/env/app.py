@@ -59,12 +59,14 @@ def compare(project_id: ProjectQuery, source: EnvQuery, target: EnvQuery) -> m.E
 
 @app.get("/env/<project_id>/versions/<label>", responses=responses(200, 304))
 def version(project_id: str, label: str) -> Response[m.VersionView | None]:
+    _granted(project_id)
     found = _service().version(caller(app), project_id, label, if_none_match(app))
     return respond_cached(found.etag, found.body)
 
 
 @app.get("/env/<project_id>/<environment>/resolved", responses=responses(200, 304))
 def resolved(project_id: str, environment: str) -> Response[m.ResolvedView | None]:
+    _granted(project_id)
     found = _service().resolved(caller(app), project_id, environment, request_id(app), if_none_match(app))
     return respond_cached(found.etag, found.body)
 

@@ -26,6 +26,8 @@ PROJECT_ROUTES = [
     "env/list",
     "env/history",
     "env/config",
+    "env/version",
+    "env/resolved",
     "plan/decide",
 ]
 
