@@ -123,10 +123,17 @@ class LocalControlPlane:
         sys.path.insert(0, str(ROOT / "layers" / "core"))
         from puraify import runtime
         from puraify.engine_control.bootstrap import ensure_admin, seed_catalog
+        from puraify.errors import PuraifyError
 
         runtime.reset()
         current = runtime.current()
-        self.admin_key_shown, _ = ensure_admin(current.engines, self.admin_key)
+        try:
+            self.admin_key_shown, _ = ensure_admin(current.engines, self.admin_key)
+            if self.admin_key:
+                self._check_admin_key(current, self.admin_key)
+        except PuraifyError as error:
+            self.stop()
+            raise SystemExit(f"cannot start: {error.message}") from error
         seed_catalog(current.catalog, json.loads(SEED.read_text()))
         self._publish_default_policy(current.settings.policy_bucket)
 
@@ -174,6 +181,20 @@ class LocalControlPlane:
             f"moto replayed {self._moto.replayed} recorded requests in {self._moto.replay_seconds:.1f} s); "
             "`make reset` starts empty"
         )
+
+    @staticmethod
+    def _check_admin_key(current: Any, key: str) -> None:
+        """PURAIFY_ADMIN_KEY must authenticate engine ``admin`` holding the ``admin`` scope, or nothing starts."""
+        from puraify.engine_control.bootstrap import ADMIN_ID
+        from puraify.errors import UnauthorizedError
+
+        current.auth.cache.invalidate(ADMIN_ID)
+        try:
+            principal = current.auth.authenticate(ADMIN_ID, key)
+        except UnauthorizedError as error:
+            raise UnauthorizedError("PURAIFY_ADMIN_KEY does not authenticate engine 'admin'") from error
+        if not principal.is_admin:
+            raise UnauthorizedError("engine 'admin' does not hold the 'admin' scope")
 
     @staticmethod
     def _publish_default_policy(bucket: str) -> None:

@@ -1,7 +1,5 @@
 """Monitoring & Logs: event ingest, alerts, and the read side; plus the alert-dispatch retry schedule."""
 
-import json
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -10,8 +8,8 @@ from pydantic import BaseModel, ValidationError
 from puraify import clock, openapi, runtime
 from puraify.engine_control import models as m
 from puraify.environments.queries import deployments
-from puraify.errors import BadRequestError, validation_error
-from puraify.http import caller, create_app, handle, is_schedule, query, require_projects, respond
+from puraify.errors import validation_error
+from puraify.http import caller, create_app, handle, is_schedule, parse_json_body, query, require_projects, respond
 from puraify.monitoring import models as mm
 from puraify.monitoring import overview, queries
 from puraify.monitoring.engine_events import record_engine_event
@@ -82,10 +80,7 @@ def engine_event(body: m.EngineEventRequest) -> Response[m.EngineEventResponse]:
     openapi_extensions={"requestBody": openapi.request_body(mm.LogIngestRequest)},
 )
 def ingest_logs() -> Response[mm.LogIngestResponse]:
-    try:
-        payload = json.loads(app.current_event.decoded_body or "")
-    except ValueError as error:
-        raise BadRequestError("the request body is not valid JSON", code="invalid_json") from error
+    payload = parse_json_body(app.current_event.decoded_body or "")
     batch = parse_payload(payload)
     require_projects(caller(app), [event.project_id for event in batch.events])
     result = monitoring(runtime.current()).ingest(caller(app).engine_id, batch)

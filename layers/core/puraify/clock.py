@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
+
+# The times a query may name: from the epoch to the end of year 9999 (what ISO-8601 and DynamoDB keys can hold).
+LATEST_EPOCH = 253402300799.0
 
 
 def now() -> float:
@@ -42,6 +46,24 @@ def parse_iso(value: str) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+def parse_time(value: str) -> float:
+    """Epoch seconds of a query's time: ISO-8601, or epoch seconds from 0 to the end of year 9999.
+
+    Raises ValueError for anything else (``nan``, ``inf``, ``1e308``, ``9999999999999``), so a
+    time parameter that is not a time is a 422, never a 500 from a formatter further down.
+    """
+    try:
+        epoch = float(value)
+    except ValueError:
+        try:
+            epoch = parse_iso(value)
+        except (ValueError, OverflowError, OSError) as error:
+            raise ValueError("expected an ISO-8601 timestamp or epoch seconds") from error
+    if not math.isfinite(epoch) or not 0 <= epoch <= LATEST_EPOCH:
+        raise ValueError("expected a time between 1970-01-01 and 9999-12-31 (ISO-8601 or epoch seconds)")
+    return epoch
 
 
 def expires_at(days: int, epoch: float | None = None) -> int:

@@ -15,14 +15,21 @@ from puraify.clock import iso, now
 from puraify.engine_control import models as m
 from puraify.engine_control.check_counts import CheckCounter
 from puraify.engine_control.decisions import Decision, decide
-from puraify.errors import ForbiddenError, NotFoundError, PuraifyError, UnavailableError, ValidationFailedError
+from puraify.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    PuraifyError,
+    UnavailableError,
+    ValidationFailedError,
+)
 
 
 class EngineStore(Protocol):
     def get(self, engine_id: str) -> m.EngineRecord | None: ...
     def list(self) -> list[m.EngineRecord]: ...
     def create(self, record: m.EngineRecord) -> None: ...
-    def update(self, record: m.EngineRecord, expected_key_hash: str) -> None: ...
+    def update(self, record: m.EngineRecord, expected_key_hash: str, *, keep_admin: str | None = None) -> None: ...
 
 
 class CatalogStore(Protocol):
@@ -146,7 +153,7 @@ class EngineControl:
                     "updated_at": at,
                 }
             )
-            self.engines.update(updated, expected_key_hash=current.key_hash)
+            self._write_keeping_an_admin(current, updated)
         self.auth.cache.invalidate(engine_id)
         return m.EngineRevokeResponse(engine_id=engine_id, status="revoked", revoked_at=at)
 
@@ -169,7 +176,7 @@ class EngineControl:
             if body.projects is not None:
                 changes["projects"] = sorted(set(body.projects))
             updated = current.model_copy(update=changes)
-            self.engines.update(updated, expected_key_hash=current.key_hash)
+            self._write_keeping_an_admin(current, updated)
         self.auth.cache.invalidate(engine_id)
         return m.EnginePermissionsResponse(
             engine_id=engine_id,
@@ -216,6 +223,28 @@ class EngineControl:
             raise ValidationFailedError(
                 "permissions must name platforms and actions of the catalog", code="not_in_catalog", details=details
             )
+    def _write_keeping_an_admin(self, current: m.EngineRecord, updated: m.EngineRecord) -> None:
+        """Write ``updated``; if that removes an active admin, only while another stays one (409 ``last_admin``).
+
+        The other admin's standing is checked in the same conditional write, so two admins
+        revoking or demoting each other at the same moment cannot leave nobody in charge.
+        """
+        if not (_is_admin(current) and not _is_admin(updated)):
+            self.engines.update(updated, expected_key_hash=current.key_hash)
+            return
+        others = [e.engine_id for e in self.engines.list() if e.engine_id != current.engine_id and _is_admin(e)]
+        for other in sorted(others):
+            try:
+                self.engines.update(updated, expected_key_hash=current.key_hash, keep_admin=other)
+                return
+            except ConflictError as error:
+                if error.code != "last_admin":
+                    raise
+        raise ConflictError(
+            f"engine '{current.engine_id}' is the last active engine holding 'admin': "
+            "grant 'admin' to another engine first",
+            code="last_admin",
+        )
 
     def _active_engine(self, engine_id: str) -> m.EngineRecord:
         record = self.engines.get(engine_id)
@@ -459,6 +488,10 @@ class EngineControl:
         # The error being raised already tells the caller, and the log line was written.
         with suppress(UnavailableError):
             self.audit.record(**record)
+
+
+def _is_admin(record: m.EngineRecord) -> bool:
+    return record.status == "active" and ADMIN_SCOPE in record.scopes
 
 
 def _engine_view(record: m.EngineRecord, *, last_seen_at: str | None = None) -> m.EngineView:

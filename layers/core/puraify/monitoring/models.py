@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from puraify.clock import now, parse_iso
+from puraify.clock import LATEST_EPOCH, now, parse_time
 from puraify.engine_control.models import Request
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
@@ -258,24 +258,8 @@ class AlertsPage(BaseModel):
     next_cursor: str | None = None
 
 
-def _epoch(value: str) -> float:
-    """ISO-8601 or epoch seconds."""
-    try:
-        return float(value)
-    except ValueError:
-        return parse_iso(value)
-
-
-LATEST_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
-
-
 def _time(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return _epoch(value)
-    except (ValueError, OverflowError) as error:
-        raise ValueError("expected an ISO-8601 timestamp or epoch seconds") from error
+    return parse_time(value) if isinstance(value, str) else value
 
 
 # NaN, infinities and times before 1970 or after 9999 are not times (and no store can range over them).

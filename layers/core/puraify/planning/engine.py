@@ -409,16 +409,16 @@ def _bad_cursor() -> ValidationFailedError:
 
 def parse_since(since: str | None) -> str:
     """``since`` (ISO-8601 or epoch seconds) as the sortable ISO form of the decision keys."""
-    from puraify.clock import parse_iso
+    from puraify.clock import parse_time
 
     if not since:
         return "0"  # sorts before every timestamp; DynamoDB rejects an empty key value
     try:
-        epoch = float(since) if since.replace(".", "", 1).isdigit() else parse_iso(since)
+        epoch = parse_time(since)
     except ValueError as error:
         raise ValidationFailedError(
             "since must be an ISO-8601 timestamp or epoch seconds",
-            details=[{"field": "query.since", "message": "not a timestamp", "type": "datetime_parsing"}],
+            details=[{"field": "query.since", "message": str(error), "type": "datetime_parsing"}],
         ) from error
     return iso(epoch)
 

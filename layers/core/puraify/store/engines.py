@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from puraify.auth import ADMIN_SCOPE
 from puraify.engine_control.models import EngineRecord
-from puraify.errors import ConflictError, NotFoundError
+from puraify.errors import ConflictError, NotFoundError, PuraifyError
 from puraify.store.clients import client
 from puraify.store.items import from_item, is_condition_failure, to_item, to_value, unavailable
 
@@ -54,28 +55,46 @@ class DynamoEngineStore:
         except BotoCoreError as error:
             raise unavailable(error, "the engine registry") from error
 
-    def update(self, record: EngineRecord, expected_key_hash: str) -> None:
+    def update(self, record: EngineRecord, expected_key_hash: str, *, keep_admin: str | None = None) -> None:
         """Replace an active engine's record, if its key is still ``expected_key_hash``.
 
         The condition serializes rotations and revocations: of two racing changes one wins,
-        the other gets 409 instead of silently undoing the first.
+        the other gets 409 instead of silently undoing the first. With ``keep_admin`` the write is
+        one transaction with a check that engine ``keep_admin`` is still an active admin (409
+        ``last_admin`` otherwise), so two admins revoking each other at once cannot both succeed.
         """
+        put = {
+            "TableName": self.table,
+            "Item": to_item(record.model_dump()),
+            "ConditionExpression": "attribute_exists(engine_id) AND key_hash = :expected AND #s = :active",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":expected": to_value(expected_key_hash), ":active": to_value("active")},
+        }
         try:
-            client("dynamodb").put_item(
-                TableName=self.table,
-                Item=to_item(record.model_dump()),
-                ConditionExpression="attribute_exists(engine_id) AND key_hash = :expected AND #s = :active",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":expected": to_value(expected_key_hash), ":active": to_value("active")},
-            )
+            if keep_admin is None:
+                client("dynamodb").put_item(**put)
+                return
+            check = {
+                "TableName": self.table,
+                "Key": {"engine_id": to_value(keep_admin)},
+                "ConditionExpression": "#s = :active AND contains(scopes, :admin)",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {":active": to_value("active"), ":admin": to_value(ADMIN_SCOPE)},
+            }
+            client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, {"ConditionCheck": check}])
         except ClientError as error:
             if is_condition_failure(error):
-                current = self.get(record.engine_id)
-                if current is None or current.status != "active":
-                    raise NotFoundError(f"engine '{record.engine_id}' not found", code="engine_not_found") from error
-                raise ConflictError(
-                    f"engine '{record.engine_id}' changed concurrently; retry", code="concurrent_change"
-                ) from error
+                raise self._why_not(record.engine_id, expected_key_hash, keep_admin) from error
             raise unavailable(error, "the engine registry") from error
         except BotoCoreError as error:
             raise unavailable(error, "the engine registry") from error
+
+    def _why_not(self, engine_id: str, expected_key_hash: str, keep_admin: str | None) -> PuraifyError:
+        current = self.get(engine_id)
+        if current is None or current.status != "active":
+            return NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
+        if current.key_hash == expected_key_hash and keep_admin is not None:
+            other = self.get(keep_admin)
+            if other is None or other.status != "active" or ADMIN_SCOPE not in other.scopes:
+                return ConflictError(f"engine '{keep_admin}' is no longer an active admin", code="last_admin")
+        return ConflictError(f"engine '{engine_id}' changed concurrently; retry", code="concurrent_change")

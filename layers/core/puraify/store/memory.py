@@ -6,6 +6,7 @@ import copy
 import threading
 from typing import Any
 
+from puraify.auth import ADMIN_SCOPE
 from puraify.clock import now
 from puraify.engine_control.models import Catalog, EngineRecord, Flag, Platform
 from puraify.errors import ConflictError, NotFoundError
@@ -31,7 +32,7 @@ class MemoryEngineStore:
                 raise ConflictError(f"engine '{record.engine_id}' already exists", code="engine_exists")
             self.records[record.engine_id] = record.model_copy(deep=True)
 
-    def update(self, record: EngineRecord, expected_key_hash: str) -> None:
+    def update(self, record: EngineRecord, expected_key_hash: str, *, keep_admin: str | None = None) -> None:
         with self._lock:
             current = self.records.get(record.engine_id)
             if current is None or current.status != "active":
@@ -40,6 +41,10 @@ class MemoryEngineStore:
                 raise ConflictError(
                     f"engine '{record.engine_id}' changed concurrently; retry", code="concurrent_change"
                 )
+            if keep_admin is not None:
+                other = self.records.get(keep_admin)
+                if other is None or other.status != "active" or ADMIN_SCOPE not in other.scopes:
+                    raise ConflictError(f"engine '{keep_admin}' is no longer an active admin", code="last_admin")
             self.records[record.engine_id] = record.model_copy(deep=True)
 
 
