@@ -10,9 +10,10 @@ from puraify.audit import AuditLog
 from puraify.auth import Authenticator, Principal, hash_key
 from puraify.cache import TtlCache
 from puraify.engine_control import models as m
+from puraify.engine_control.check_counts import CheckCounter
 from puraify.engine_control.service import EngineControl
 from puraify.errors import ConflictError, PuraifyError
-from puraify.store.memory import MemoryAuditStore, MemoryCatalogStore, MemoryEngineStore
+from puraify.store.memory import MemoryAuditStore, MemoryCatalogStore, MemoryCheckCountStore, MemoryEngineStore
 
 
 def admin_principal(engine_id: str) -> Principal:
@@ -33,6 +34,7 @@ def control() -> EngineControl:
         MemoryCatalogStore(),
         AuditLog(MemoryAuditStore(), 90),
         Authenticator(engines.get, TtlCache(30)),
+        CheckCounter(MemoryCheckCountStore(), retention_days=1, flush_seconds=5),
         cache_ttl_seconds=30,
         rotation_grace_seconds=300,
         api_version="v1",
