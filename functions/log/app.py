@@ -47,10 +47,7 @@ def _grant(project_id: str) -> None:
 
 def _transition_body() -> mm.AlertTransitionRequest:
     raw = app.current_event.decoded_body or ""
-    try:
-        payload = json.loads(raw) if raw.strip() else {}
-    except ValueError as error:
-        raise BadRequestError("the request body is not valid JSON", code="invalid_json") from error
+    payload = parse_json_body(raw) if raw.strip() else {}
     try:
         return mm.AlertTransitionRequest.model_validate(payload)
     except ValidationError as error:
