@@ -223,6 +223,7 @@ class EngineControl:
             raise ValidationFailedError(
                 "permissions must name platforms and actions of the catalog", code="not_in_catalog", details=details
             )
+
     def _write_keeping_an_admin(self, current: m.EngineRecord, updated: m.EngineRecord) -> None:
         """Write ``updated``; if that removes an active admin, only while another stays one (409 ``last_admin``).
 
