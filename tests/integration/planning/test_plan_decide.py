@@ -83,6 +83,17 @@ def test_decide_without_a_published_policy_fails_safe_and_alerts(aws, admin, sys
     assert system.alerts[0]["severity"] == "high"
 
 
+def test_decisions_list_a_fail_safe_decision_made_without_a_policy(aws, admin, system, invoke):
+    # Given: a decision stored while no bundle was active
+    made = invoke("plan/decide", engine=admin).body
+    # When
+    listed = invoke("plan/decisions", engine=admin, query={"deployment_id": made["deployment_id"]})
+    # Then
+    assert listed.status == 200
+    assert [d["decision_id"] for d in listed.body["decisions"]] == [made["decision_id"]]
+    assert listed.body["decisions"][0]["policy"] == {"revision": None, "sha256": None}
+
+
 def test_decide_with_a_failing_provider_fails_safe_naming_the_fact(aws, admin, system, gate, invoke, monkeypatch):
     import sys
 

@@ -52,8 +52,9 @@ class FactView(BaseModel):
 
 
 class PolicyRef(BaseModel):
-    revision: str | None
-    sha256: str | None
+    # None when no bundle was active (a fail-safe decision); the store drops None attributes.
+    revision: str | None = None
+    sha256: str | None = None
 
 
 VersionLabel = Annotated[str, StringConstraints(min_length=1, max_length=128)]
