@@ -16,7 +16,8 @@ PAGES = ["Overview", "Engines", "Platforms & flags", "Monitoring", "Environments
 
 
 def _register(api: httpx.Client, engine_id: str, **body: Any) -> str:
-    reply = api.post("/engines/register", json={"engine_id": engine_id, **body})
+    """A platform-wide engine (every project granted) unless the test names its projects."""
+    reply = api.post("/engines/register", json={"engine_id": engine_id, "projects": ["*"], **body})
     assert reply.status_code == 201, reply.text
     return reply.json()["engine_key"]
 
@@ -178,7 +179,7 @@ def test_an_operator_promotes_an_environment_and_sees_the_diff_and_a_gate_denial
     expect(result).to_contain_text("Invoice")
     page.screenshot(path=str(shots / "environments-promoted.png"), full_page=True)
     # Into production the gate decides: a change freeze denies it, and the console says why.
-    freeze = api.put("/config/flags/change_freeze", json={"enabled": True, "description": "release freeze"})
+    freeze = api.put("/config/flags/deployments", json={"enabled": False, "description": "release freeze"})
     assert freeze.status_code == 200, freeze.text
     page.get_by_label("Source").select_option("staging")
     page.get_by_label("Target").select_option("production")
@@ -186,7 +187,7 @@ def test_an_operator_promotes_an_environment_and_sees_the_diff_and_a_gate_denial
     page.get_by_role("dialog").get_by_role("button", name="Promote to production").click()
     denied = page.get_by_role("alert").filter(has_text="The gate denied")
     expect(denied).to_contain_text("freeze")
-    api.put("/config/flags/change_freeze", json={"enabled": False, "description": "release freeze"})
+    api.put("/config/flags/deployments", json={"enabled": True, "description": "release freeze"})
 
 
 def test_a_read_only_engine_sees_no_write_button_on_any_page(page, api, shots):
