@@ -6,7 +6,6 @@ import itertools
 import json
 
 import httpx
-import pydantic
 import pytest
 
 import puraify_client as pc
@@ -43,7 +42,7 @@ async def test_check_many_sends_25_per_request_and_keeps_the_order(mocked, recor
 
 async def test_check_many_refuses_a_misspelt_field_before_sending(mocked, recorder):
     cp = mocked(_answer)
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(pc.InvalidArgumentError):
         await cp.actions.check_many([{"platform": "gmail", "action": "send_email"}])
     assert recorder.requests == []
 

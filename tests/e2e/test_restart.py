@@ -87,7 +87,8 @@ def test_state_and_admin_key_survive_a_stop_and_an_immediate_restart(runner):
         )
         assert engine.status_code == 201, engine.text
         mailer = {"X-Engine-ID": "mailer", "X-Engine-Key": engine.json()["engine_key"]}
-        assert http.put("/config/flags/freeze", headers=admin, json={"enabled": False}).status_code in (200, 201)
+        freeze = http.put("/config/flags/freeze", headers=admin, json={"platform": "slack", "enabled": False})
+        assert freeze.status_code in (200, 201)
         before = http.get("/plan/policy", headers=admin).json()
     # When it is stopped with Ctrl-C and started again at once, on the same ports
     runner.stop()

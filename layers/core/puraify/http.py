@@ -115,16 +115,23 @@ def storable_float(value: float) -> bool:
     return math.isfinite(value) and (value == 0 or MIN_NUMBER_MAGNITUDE <= abs(value) < MAX_NUMBER_MAGNITUDE)
 
 
-def parse_json_body(text: str) -> Any:
+def parse_json_body(text: str, *, check_values: bool = True) -> Any:
     """Parse a request body, refusing what no route can store or answer, with the field named.
 
     400 ``json_too_deep`` past ``MAX_JSON_DEPTH`` (checked before parsing, so deep input never
     reaches a recursive parser), 400 ``invalid_json``; 422 for ``NaN``/``Infinity``, numbers
     DynamoDB cannot store (a float out of range, an integer of more than 38 digits) and lone
     UTF-16 surrogates such as ``"\\ud800"``, wherever in the body they are.
+    ``check_values=False`` leaves those values to the route (a monitoring batch rejects only the
+    event that holds one).
     """
     if json_depth(text) > MAX_JSON_DEPTH:
         raise BadRequestError(f"the request body nests deeper than {MAX_JSON_DEPTH} levels", code="json_too_deep")
+    if not check_values:
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError) as error:
+            raise BadRequestError("the request body is not valid JSON", code="invalid_json") from error
     flagged: list[_Unstorable] = []
 
     def unstorable(token: str) -> _Unstorable:

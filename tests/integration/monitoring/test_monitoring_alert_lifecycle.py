@@ -86,12 +86,12 @@ def test_alert_routes_check_scopes_and_unknown_ids(aws, project, writer, reader,
     assert bad.status == 422
 
 
-def test_posted_alert_carries_raised_by_and_pages_newest_first(aws, project, writer, reader, invoke):
+def test_posted_alert_carries_raised_by_and_pages_newest_first(aws, project, alerter, reader, invoke):
     for i in range(3):
         body = {"project_id": project, "event_type": "deploy", "severity": "low", "message": f"m{i}",
                 "triggered_by": "someone else"}  # fmt: skip
-        reply = invoke("log/alert", engine=writer, body=body)
-        assert reply.status == 201 and reply.body["raised_by"] == writer[0]
+        reply = invoke("log/alert", engine=alerter, body=body)
+        assert reply.status == 201 and reply.body["raised_by"] == alerter[0]
         assert reply.body["triggered_by"] == "someone else"
     first = invoke("log/alerts", engine=reader, query={"project_id": project, "limit": "2"}).body
     assert [a["message"] for a in first["alerts"]] == ["m2", "m1"]
