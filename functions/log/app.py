@@ -39,10 +39,8 @@ def _reader() -> None:
 
 
 def _grant(project_id: str) -> None:
-    """403 unless the caller's project grants cover ``project_id`` (once grants exist on Principal)."""
-    require = getattr(caller(app), "require_project", None)
-    if require is not None:
-        require(project_id)
+    """403 unless the caller's project grants cover ``project_id``."""
+    caller(app).require_project(project_id)
 
 
 def _transition_body() -> mm.AlertTransitionRequest:
@@ -118,8 +116,7 @@ def query_stats() -> dict:
 @app.get("/monitoring/alerts", openapi_extensions={"parameters": openapi.query_parameters(mm.AlertsQuery)})
 def list_alerts() -> mm.AlertsPage:
     _reader()
-    q = _params(mm.AlertsQuery)
-    _grant(q.project_id)
+    q = _params(mm.AlertsQuery)  # checks the project grant
     page = monitoring(runtime.current()).alerts.list_alerts(q.project_id, q.status, q.severity, q.limit, q.cursor)
     return mm.AlertsPage.model_validate(page)
 
