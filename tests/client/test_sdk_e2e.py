@@ -153,6 +153,12 @@ async def test_logged_events_are_queried_page_by_page_and_errors_grouped(admin, 
     row = next(r for r in stats.stats if r.platform == "slack")
     assert row.count == 6 and row.errors == 2
 
+    overview = await admin.monitoring.overview(project, top=1)
+    assert overview.project is not None and overview.project.totals.errors == 2
+    assert [(g.error_type, sum(g.trend)) for g in overview.project.error_groups] == [("api_timeout", 2)]
+    assert len(overview.checks.t) == len(overview.checks.allowed) >= 60  # one point a minute, the last hour
+    assert (await admin.monitoring.overview()).project is None
+
 
 async def test_reading_logs_needs_the_logs_read_scope(engine):
     with pytest.raises(pc.PermissionDenied):

@@ -1,4 +1,4 @@
-"""Monitoring commands: logs (query, tail), errors, stats, alerts."""
+"""Monitoring commands: logs (query, tail), errors, stats, overview, deployments, alerts."""
 
 from __future__ import annotations
 
@@ -179,6 +179,83 @@ def stats(options: Options, project: str, since: str | None) -> None:
     output.table(rows, columns, empty="(no events)")
 
 
+SPARK = " ▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[int]) -> str:
+    """A trend in one line of block characters, scaled to its largest value (blank for zero)."""
+    top = max(values, default=0)
+    if not top:
+        return "-"
+    return "".join(SPARK[round(v / top * (len(SPARK) - 1))] for v in values)
+
+
+@click.command("overview")
+@click.option("--project", help="Project id: adds its events, errors and error groups.")
+@click.option("--since", help="ISO 8601 time or epoch seconds (default: an hour before --until).")
+@click.option("--until", help="ISO 8601 time or epoch seconds (default: now); at most 24 hours after --since.")
+@click.option("--top", type=click.IntRange(1, 50), help="Error groups shown (default 10).")
+@pass_options
+def overview(options: Options, project: str | None, since: str | None, until: str | None, top: int | None) -> None:
+    """The console's overview as text: checks allowed/denied/failed and the top deny rules (every engine's
+    checks), and with --project its events, errors and top error groups with their trend (needs logs:read).
+
+    Read from stored counters only, whatever the traffic.
+
+    \b
+    Example:
+      puraify overview --project pf_123 --since 2025-07-25T14:00:00Z
+    """
+    result = options.run(lambda cp: cp.monitoring.overview(project, since=since, until=until, top=top))
+    if options.as_json:
+        output.emit_json(output.plain(result))
+        return
+    checks = result.checks
+    totals = checks.totals
+    click.echo(f"{result.since} .. {result.until}  (one point per {checks.step_seconds} s)")
+    click.echo(f"checks: {totals.allowed:,} allowed, {totals.denied:,} denied, {totals.failed:,} failed")
+    click.echo(f"  allowed {sparkline(checks.allowed)}")
+    click.echo(f"  denied  {sparkline(checks.denied)}")
+    click.echo("\ntop deny rules:")
+    output.table([output.plain(r) for r in checks.top_deny_rules], ["rule", "count"], empty="(no denials)")
+    if result.project is None:
+        return
+    series = result.project
+    click.echo(f"\nproject {result.project_id}: {series.totals.events:,} events, {series.totals.errors:,} errors")
+    click.echo(f"  errors  {sparkline(series.errors)}")
+    groups = [{**output.plain(g), "trend": sparkline(g.trend)} for g in series.error_groups]
+    click.echo(f"\nerror groups ({len(groups)} of {series.error_groups_total}):")
+    output.table(groups, ["count", "trend", "severity", "error_type", "platform", "engine", "last_seen",
+                          "sample_message"], empty="(no errors)")  # fmt: skip
+
+
+DEPLOYMENT_COLUMNS = ["created_at", "environment", "action", "version", "previous_version", "state", "actor",
+                      "deployment_id", "reason"]  # fmt: skip
+
+
+@click.command("deployments")
+@click.option("--project", required=True, help="Project id.")
+@click.option("--environment", help="Only this environment.")
+@click.option("--since", help="ISO 8601 time or epoch seconds.")
+@click.option("--limit", type=click.IntRange(1, 500), default=100, show_default=True, help="Markers shown.")
+@pass_options
+def deployments(options: Options, project: str, environment: str | None, since: str | None, limit: int) -> None:
+    """A project's deployment markers, newest first: every publish, promotion and rollback, with the
+    deployment watch's verdict in state (baking, healthy, rolled_back, ...) (needs logs:read).
+
+    \b
+    Example:
+      puraify deployments --project pf_123 --environment production
+    """
+    result = options.run(
+        lambda cp: cp.monitoring.deployments(project, environment=environment, since=since, limit=limit)
+    )
+    if options.as_json:
+        output.emit_json(output.plain(result))
+        return
+    output.table([output.plain(d) for d in result.deployments], DEPLOYMENT_COLUMNS, empty="(no deployments)")
+
+
 @click.group()
 def alerts() -> None:
     """Alerts: list them, acknowledge and resolve them (open -> acknowledged -> resolved), raise one."""
@@ -280,4 +357,4 @@ def alerts_send(
         click.echo(f"alert {result.alert_id}: {'notified' if result.notified else 'stored, not notified'}")
 
 
-COMMANDS = [logs, errors, stats, alerts]
+COMMANDS = [logs, errors, stats, overview, deployments, alerts]

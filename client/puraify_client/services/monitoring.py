@@ -213,6 +213,61 @@ class DeploymentsResponse(Response):
     deployments: list[DeploymentMarker]
 
 
+class DenyRuleCount(Response):
+    rule: str
+    count: int
+
+
+class CheckTotals(Response):
+    allowed: int = 0
+    denied: int = 0
+    failed: int = 0
+
+
+class CheckSeries(Response):
+    """Checks allowed, denied and failed per step (the control plane's counters, every engine's)."""
+
+    step_seconds: int
+    t: list[int]
+    allowed: list[int]
+    denied: list[int]
+    failed: list[int]
+    totals: CheckTotals
+    top_deny_rules: list[DenyRuleCount] = []
+
+
+class ErrorGroupTrend(ErrorGroup):
+    trend: list[int] = []
+
+
+class ProjectTotals(Response):
+    events: int = 0
+    errors: int = 0
+
+
+class ProjectSeries(Response):
+    """A project's events and errors per aggregation window, and its top error groups with their trend."""
+
+    window_seconds: int
+    t: list[int]
+    events: list[int]
+    errors: list[int]
+    totals: ProjectTotals
+    error_groups: list[ErrorGroupTrend] = []
+    error_groups_total: int = 0
+    truncated: bool = False
+
+
+class OverviewResponse(Response):
+    """``GET /monitoring/overview``: what the console's overview charts, from stored counters."""
+
+    project_id: str | None = None
+    since: str
+    until: str
+    checks: CheckSeries
+    project: ProjectSeries | None = None
+
+
 class AuditResponse(Response):
     project_id: str | None = None
     flow_id: str | None = None
@@ -357,6 +412,20 @@ class Monitoring(Service):
         return await self.transport.call(
             "GET", "/monitoring/deployments", DeploymentsResponse, safety=SAFE, params=params
         )
+
+    async def overview(
+        self,
+        project_id: str | None = None,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        top: int | None = None,
+    ) -> OverviewResponse:
+        """Checks per minute and the top deny rules (control-plane wide), and with ``project_id`` that
+        project's events, errors and top ``top`` error groups with their trend. The range is at most
+        24 hours; the default is the last hour."""
+        params = {"project_id": project_id, "since": since, "until": until, "top": top}
+        return await self.transport.call("GET", "/monitoring/overview", OverviewResponse, safety=SAFE, params=params)
 
     async def audit(
         self,
