@@ -58,10 +58,20 @@ localstack: $(STAMP)
 reset:
 	rm -rf "$${PURAIFY_STATE_DIR:-.puraify/state}"
 
-lint: $(STAMP)
+# checkov (template security) lives in its own venv: it pins boto3 and others unlike .venv does.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || PYENV_VERSION=$(PYTHON_VERSION) python3.12 -m venv $(CHECKOV_VENV) || python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
+
+lint: $(STAMP) $(CHECKOV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
+	@# every skip is on its resource with its reason (Metadata: checkov: skip) and in the README's table
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 	$(VENV)/bin/mypy layers/core/puraify local client/puraify_client
 	@for fn in functions/*/; do (cd $$fn && MYPYPATH=$(CURDIR)/layers/core $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml app.py) || exit 1; done
 
