@@ -69,3 +69,32 @@ export function describePermissions(permissions) {
   const entries = Object.entries(permissions || {});
   return entries.length ? entries.map(([p, actions]) => `${p}: ${actions.join(", ") || "–"}`).join("; ") : "none";
 }
+
+/** {"gmail": ["send_email"]} as the lines `parsePermissions` reads, for editing. */
+export function permissionLines(permissions) {
+  return Object.entries(permissions || {})
+    .map(([platform, actions]) => `${platform}: ${actions.join(", ")}`)
+    .join("\n");
+}
+
+export const ALL_PROJECTS = "*";
+
+/** An engine's project grants for people: "all projects", "none", or the ids. */
+export function describeProjects(projects) {
+  if (!projects?.length) return "none";
+  return projects.includes(ALL_PROJECTS) ? "all projects" : projects.join(", ");
+}
+
+/** The grants a project choice stands for: `all` is ["*"], `none` is [], `some` the ids typed. */
+export function projectGrants(choice, ids) {
+  if (choice === "all") return [ALL_PROJECTS];
+  if (choice === "none") return [];
+  return listOf(ids);
+}
+
+/** The choice and ids that show `projects` in the project field (the reverse of `projectGrants`). */
+export function projectChoice(projects) {
+  if (!projects?.length) return { choice: "none", ids: "" };
+  if (projects.includes(ALL_PROJECTS)) return { choice: "all", ids: "" };
+  return { choice: "some", ids: projects.join(", ") };
+}

@@ -3,7 +3,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import "./style.css";
 import { can, createApi, loadSession } from "./api.js";
 import { Ctx } from "./app.jsx";
-import { ErrorBox } from "./components.jsx";
+import { ErrorBox } from "./components/async.jsx";
 import { Engines } from "./pages/engines.jsx";
 import { Environments } from "./pages/environments.jsx";
 import { Monitoring } from "./pages/monitoring.jsx";

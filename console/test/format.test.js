@@ -1,6 +1,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ago, describePermissions, listOf, parsePermissions, seconds, sinceFor, stamp } from "../src/format.js";
+import {
+  ago,
+  describePermissions,
+  describeProjects,
+  listOf,
+  parsePermissions,
+  permissionLines,
+  projectChoice,
+  projectGrants,
+  seconds,
+  sinceFor,
+  stamp,
+} from "../src/format.js";
 
 const NOW = Date.parse("2026-12-01T12:00:00Z");
 
@@ -28,4 +40,20 @@ test("permissions typed as lines become the register body, and back", () => {
   assert.equal(describePermissions(permissions), "gmail: send_email, read_email; slack: send_message");
   assert.equal(describePermissions({}), "none");
   assert.deepEqual(listOf(" logs:read, ,env:read "), ["logs:read", "env:read"]);
+});
+
+test("project grants: a choice of none, some or all becomes the API's list, and back", () => {
+  assert.deepEqual(projectGrants("all", "ignored"), ["*"]);
+  assert.deepEqual(projectGrants("none", "shop"), []);
+  assert.deepEqual(projectGrants("some", " shop, pf-777 ,"), ["shop", "pf-777"]);
+  assert.deepEqual(projectChoice(["*"]), { choice: "all", ids: "" });
+  assert.deepEqual(projectChoice([]), { choice: "none", ids: "" });
+  assert.deepEqual(projectChoice(["pf-777", "shop"]), { choice: "some", ids: "pf-777, shop" });
+  assert.equal(describeProjects(["*"]), "all projects");
+  assert.equal(describeProjects([]), "none");
+  assert.equal(describeProjects(["a", "b"]), "a, b");
+  assert.deepEqual(parsePermissions(permissionLines({ gmail: ["send_email", "read_email"], slack: [] })), {
+    gmail: ["send_email", "read_email"],
+    slack: [],
+  });
 });

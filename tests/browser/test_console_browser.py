@@ -280,6 +280,59 @@ def test_an_admin_changes_a_platform_and_registers_rotates_and_revokes_an_engine
     assert api.post("/engines/validate", headers={"X-Engine-ID": "builder", "X-Engine-Key": new_key}).status_code == 401
 
 
+def _register_in_console(page: Any, engine_id: str, scopes: str, projects: str | None) -> str:
+    """Fill the console's register form (projects: None for no grant, "*" for all, else ids); the key shown once."""
+    page.get_by_role("button", name="Register an engine").click()
+    page.get_by_label("Engine id").fill(engine_id)
+    page.get_by_label("Scopes").fill(scopes)
+    if projects == "*":
+        page.get_by_label("All projects").check()
+    elif projects:
+        page.get_by_label("These projects").check()
+        page.get_by_label("Project ids").fill(projects)
+    page.get_by_role("button", name="Register", exact=True).click()
+    key = page.get_by_label(f"engine key of {engine_id}").input_value()
+    page.get_by_role("button", name="I have stored it").click()
+    return key
+
+
+def test_an_engine_registered_in_the_console_acts_only_in_the_projects_it_was_granted(page, api, shots):
+    _publish(api, "pf-granted", "development", ["Order"], "v1.0.0")
+    sign_in(page, "admin", ADMIN_KEY)
+    page.get_by_role("link", name="Engines").click()
+    granted_key = _register_in_console(page, "shop-writer", "logs:write, env:read", "pf-granted")
+    bare_key = _register_in_console(page, "no-project", "logs:write, env:read", None)
+    expect(page.get_by_role("row", name=re.compile("^shop-writer"))).to_contain_text("pf-granted")
+    bare_row = page.get_by_role("row", name=re.compile("^no-project"))
+    expect(bare_row.get_by_role("cell").nth(4)).to_have_text("none")
+
+    granted = {"X-Engine-ID": "shop-writer", "X-Engine-Key": granted_key}
+    bare = {"X-Engine-ID": "no-project", "X-Engine-Key": bare_key}
+    event = {"project_id": "pf-granted", "event_type": "execution", "status": "success", "message": "from the console"}
+    assert api.post("/monitoring/logs", headers=granted, json=event).status_code == 202
+    assert api.get("/env/pf-granted", headers=granted).json()["environments"][0]["version"] == "v1.0.0"
+    for refused in (
+        api.post("/monitoring/logs", headers=bare, json=event),
+        api.get("/env/pf-granted", headers=bare),
+        api.post("/monitoring/logs", headers=granted, json={**event, "project_id": "pf-other"}),
+    ):
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "project_not_granted", refused.text
+
+    # Granting every project from the console's access dialog lets the bare engine in.
+    bare_row.get_by_role("button", name="Edit access of no-project").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("None")).to_be_checked()
+    expect(dialog.get_by_label("Scopes")).to_have_value("env:read, logs:write")
+    dialog.get_by_label("All projects").check()
+    page.screenshot(path=str(shots / "engines-permissions.png"))
+    dialog.get_by_role("button", name="Save access").click()
+    expect(dialog).to_have_count(0)
+    expect(bare_row.get_by_role("cell").nth(4)).to_have_text("all projects")
+    assert api.get("/engines/no-project").json()["projects"] == ["*"]
+    assert api.post("/monitoring/logs", headers=bare, json=event).status_code == 202
+    assert api.get("/env/pf-granted", headers=bare).status_code == 200
+
+
 def test_monitoring_searches_logs_pages_them_and_shows_an_event(page, api, shots):
     key = _register(api, "executor", scopes=["logs:write"])
     engine = {"X-Engine-ID": "executor", "X-Engine-Key": key}

@@ -1,7 +1,20 @@
 import { useState } from "preact/hooks";
 import { useCtx } from "../app.jsx";
-import { Async, Badge, Confirm, ErrorBox, KeyReveal, useAsync } from "../components.jsx";
-import { ago, describePermissions, listOf, parsePermissions, stamp } from "../format.js";
+import { Async, ErrorBox, useAsync } from "../components/async.jsx";
+import { Confirm, useConfirm } from "../components/dialogs.jsx";
+import { Badge, KeyReveal } from "../components/display.jsx";
+import { ageColumn, Table } from "../components/tables.jsx";
+import {
+  ALL_PROJECTS,
+  describePermissions,
+  describeProjects,
+  listOf,
+  parsePermissions,
+  permissionLines,
+  projectChoice,
+  projectGrants,
+  stamp,
+} from "../format.js";
 
 export function Engines() {
   const { api, can } = useCtx();
@@ -10,6 +23,68 @@ export function Engines() {
   const [revealed, setRevealed] = useState(null);
   const [dialog, setDialog] = useState(null);
   const [showRegister, setShowRegister] = useState(false);
+  const [ask, confirmation] = useConfirm();
+  const revoke = (engine) =>
+    ask({
+      title: `Revoke engine ${engine.engine_id}?`,
+      confirmLabel: `Revoke ${engine.engine_id}`,
+      danger: true,
+      body: (
+        <p>
+          Engine <strong class="mono">{engine.engine_id}</strong> loses access: its key stops working within the cache period (30 s by default). A
+          revoked id is never reused.
+        </p>
+      ),
+      run: async () => {
+        await api.del(`/engines/${encodeURIComponent(engine.engine_id)}`);
+        state.reload();
+      },
+    });
+  const columns = [
+    {
+      label: "Engine",
+      cell: (e) => (
+        <>
+          <strong class="mono">{e.engine_id}</strong>
+          {e.description && <div class="muted">{e.description}</div>}
+        </>
+      ),
+    },
+    {
+      label: "Status",
+      cell: (e) => (
+        <>
+          <Badge kind={e.status === "active" ? "ok" : "bad"}>{e.status}</Badge>
+          {e.previous_key_valid_until && Date.parse(e.previous_key_valid_until) > Date.now() && (
+            <div class="muted">old key valid until {stamp(e.previous_key_valid_until)}</div>
+          )}
+        </>
+      ),
+    },
+    { label: "Scopes", cell: (e) => (e.scopes || []).join(", ") || "–" },
+    { label: "Permissions", class: "clip-wide", cell: (e) => describePermissions(e.permissions) },
+    { label: "Projects", cell: (e) => <Projects projects={e.projects} /> },
+    ageColumn("Last seen", (e) => e.last_seen ?? e.last_seen_at ?? e.last_used_at ?? null),
+    {
+      label: "Actions",
+      show: admin,
+      class: "row-actions",
+      cell: (e) =>
+        e.status === "active" && (
+          <>
+            <button type="button" class="secondary" onClick={() => setDialog({ kind: "access", engine: e })} aria-label={`Edit access of ${e.engine_id}`}>
+              Edit access
+            </button>
+            <button type="button" class="secondary" onClick={() => setDialog({ kind: "rotate", engine: e })}>
+              Rotate key
+            </button>
+            <button type="button" class="danger" onClick={() => revoke(e)}>
+              Revoke
+            </button>
+          </>
+        ),
+    },
+  ];
 
   return (
     <div class="page">
@@ -33,60 +108,7 @@ export function Engines() {
       <section class="card">
         <h2>Engines</h2>
         <Async state={state} label="Loading engines" empty="No engines registered yet.">
-          {(engines) => (
-            <div class="scroll">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Engine</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Scopes</th>
-                    <th scope="col">Permissions</th>
-                    <th scope="col">Projects</th>
-                    <th scope="col">Last seen</th>
-                    {admin && <th scope="col">Actions</th>}
-                  </tr>
-                </thead>
-                <tbody>
-                  {engines.map((e) => {
-                    const lastSeen = e.last_seen ?? e.last_seen_at ?? e.last_used_at ?? null;
-                    return (
-                      <tr>
-                        <td>
-                          <strong class="mono">{e.engine_id}</strong>
-                          {e.description && <div class="muted">{e.description}</div>}
-                        </td>
-                        <td>
-                          <Badge kind={e.status === "active" ? "ok" : "bad"}>{e.status}</Badge>
-                          {e.previous_key_valid_until && Date.parse(e.previous_key_valid_until) > Date.now() && (
-                            <div class="muted">old key valid until {stamp(e.previous_key_valid_until)}</div>
-                          )}
-                        </td>
-                        <td>{(e.scopes || []).join(", ") || "–"}</td>
-                        <td class="clip-wide">{describePermissions(e.permissions)}</td>
-                        <td>{e.projects ? e.projects.join(", ") : "–"}</td>
-                        <td title={stamp(lastSeen)}>{ago(lastSeen)}</td>
-                        {admin && (
-                          <td class="row-actions">
-                            {e.status === "active" && (
-                              <>
-                                <button type="button" class="secondary" onClick={() => setDialog({ kind: "rotate", engine: e })}>
-                                  Rotate key
-                                </button>
-                                <button type="button" class="danger" onClick={() => setDialog({ kind: "revoke", engine: e })}>
-                                  Revoke
-                                </button>
-                              </>
-                            )}
-                          </td>
-                        )}
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-          )}
+          {(engines) => <Table columns={columns} rows={engines} />}
         </Async>
       </section>
       {dialog?.kind === "rotate" && (
@@ -105,24 +127,47 @@ export function Engines() {
           }}
         />
       )}
-      {dialog?.kind === "revoke" && (
-        <Confirm
-          title={`Revoke engine ${dialog.engine.engine_id}?`}
-          confirmLabel={`Revoke ${dialog.engine.engine_id}`}
-          danger
-          onClose={() => setDialog(null)}
-          onConfirm={async () => {
-            await api.del(`/engines/${encodeURIComponent(dialog.engine.engine_id)}`);
-            state.reload();
-          }}
-        >
-          <p>
-            Engine <strong class="mono">{dialog.engine.engine_id}</strong> loses access: its key stops working within the cache
-            period (30 s by default). A revoked id is never reused.
-          </p>
-        </Confirm>
-      )}
+      {dialog?.kind === "access" && <EditAccess engine={dialog.engine} onClose={() => setDialog(null)} onSaved={state.reload} />}
+      {confirmation}
     </div>
+  );
+}
+
+function Projects({ projects }) {
+  if (!projects?.length) return <span class="muted" title="No project-scoped call is allowed (logs, alerts, environments, plans)">none</span>;
+  return projects.includes(ALL_PROJECTS) ? <Badge kind="info">all projects</Badge> : describeProjects(projects);
+}
+
+/**
+ * The projects an engine may act in: none, the ids typed, or every project (`["*"]`).
+ * `value` is `{ choice, ids }` (see `projectChoice`); the fields are named after `prefix`.
+ */
+function ProjectsField({ prefix, value, onChange }) {
+  const option = (choice, label) => (
+    <label class="inline">
+      <input type="radio" name={`${prefix}_projects`} value={choice} checked={value.choice === choice} onChange={() => onChange({ ...value, choice })} />
+      {label}
+    </label>
+  );
+  return (
+    <fieldset class="projects-field">
+      <legend>
+        Projects <span class="muted">(every project-scoped call checks these: logs, alerts, environments, plans)</span>
+      </legend>
+      {option("none", "None")}
+      {option("some", "These projects")}
+      {option("all", "All projects")}
+      {value.choice === "some" && (
+        <input
+          name={`${prefix}_project_ids`}
+          aria-label="Project ids"
+          required
+          placeholder="shop, pf-777 (comma separated)"
+          value={value.ids}
+          onInput={(e) => onChange({ ...value, ids: e.target.value })}
+        />
+      )}
+    </fieldset>
   );
 }
 
@@ -148,9 +193,44 @@ function Rotate({ engine, onClose, onRotated }) {
   );
 }
 
+/** PUT /engines/{id}/permissions: replaces the permissions, scopes and project grants together. */
+function EditAccess({ engine, onClose, onSaved }) {
+  const { api } = useCtx();
+  const [scopes, setScopes] = useState((engine.scopes || []).join(", "));
+  const [permissions, setPermissions] = useState(permissionLines(engine.permissions));
+  const [projects, setProjects] = useState(projectChoice(engine.projects));
+  return (
+    <Confirm
+      title={`Access of ${engine.engine_id}: scopes, permissions, projects`}
+      confirmLabel="Save access"
+      onClose={onClose}
+      onConfirm={async () => {
+        await api.put(`/engines/${encodeURIComponent(engine.engine_id)}/permissions`, {
+          permissions: parsePermissions(permissions),
+          scopes: listOf(scopes),
+          projects: projectGrants(projects.choice, projects.ids),
+        });
+        onSaved();
+      }}
+    >
+      <p>Replaces what the engine may do; every function instance sees it within the cache period (30 s by default).</p>
+      <label>
+        Scopes <span class="muted">(comma separated)</span>
+        <input name="edit_scopes" value={scopes} onInput={(e) => setScopes(e.target.value)} />
+      </label>
+      <label>
+        Permissions <span class="muted">(one platform a line: gmail: send_email, read_email)</span>
+        <textarea name="edit_permissions" rows="3" value={permissions} onInput={(e) => setPermissions(e.target.value)} />
+      </label>
+      <ProjectsField prefix="edit" value={projects} onChange={setProjects} />
+    </Confirm>
+  );
+}
+
 function Register({ onRegistered }) {
   const { api } = useCtx();
-  const [form, setForm] = useState({ engine_id: "", description: "", scopes: "", permissions: "", projects: "" });
+  const [form, setForm] = useState({ engine_id: "", description: "", scopes: "", permissions: "" });
+  const [projects, setProjects] = useState({ choice: "none", ids: "" });
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const field = (name) => ({ name, value: form[name], onInput: (e) => setForm({ ...form, [name]: e.target.value }) });
@@ -163,8 +243,8 @@ function Register({ onRegistered }) {
       description: form.description.trim(),
       scopes: listOf(form.scopes),
       permissions: parsePermissions(form.permissions),
+      projects: projectGrants(projects.choice, projects.ids),
     };
-    if (form.projects.trim()) body.projects = listOf(form.projects);
     try {
       onRegistered(await api.post("/engines/register", body));
     } catch (e) {
@@ -191,10 +271,7 @@ function Register({ onRegistered }) {
         Permissions <span class="muted">(one platform a line: gmail: send_email, read_email)</span>
         <textarea {...field("permissions")} rows="3" />
       </label>
-      <label>
-        Projects <span class="muted">(comma separated; * for all; empty for the server's default)</span>
-        <input {...field("projects")} />
-      </label>
+      <ProjectsField prefix="register" value={projects} onChange={setProjects} />
       <ErrorBox error={error} />
       <div class="actions">
         <button type="submit" class="primary" disabled={busy}>

@@ -1,6 +1,9 @@
 import { useState } from "preact/hooks";
 import { useCtx } from "../app.jsx";
-import { Async, Badge, Confirm, Empty, ErrorBox, Loading, useAsync } from "../components.jsx";
+import { Async, Empty, ErrorBox, Loading, useAsync } from "../components/async.jsx";
+import { Confirm, useConfirm } from "../components/dialogs.jsx";
+import { Badge } from "../components/display.jsx";
+import { ageColumn, Table } from "../components/tables.jsx";
 import { ago, stamp } from "../format.js";
 
 export function Environments() {
@@ -19,6 +22,42 @@ export function Environments() {
   const [promoting, setPromoting] = useState(null);
   const [result, setResult] = useState(null);
   if (!project) return <p class="notice">Choose a project (in the header) to see its environments.</p>;
+  const environmentColumns = [
+    {
+      label: "Environment",
+      cell: (e) => (
+        <>
+          <strong>{e.env}</strong> {e.preview && <Badge kind="info">preview</Badge>}
+          {e.expires_at && <div class="muted">expires {ago(e.expires_at)}</div>}
+        </>
+      ),
+    },
+    { label: "Active version", class: "mono", cell: (e) => e.version || "–" },
+    {
+      label: "Revision",
+      cell: (e) => (
+        <>
+          {e.revision} <span class="muted">(config {e.config_revision})</span>
+        </>
+      ),
+    },
+    {
+      ...ageColumn("Last change", (e) => e.updated_at),
+      cell: (e) => (
+        <>
+          {ago(e.updated_at)} by <span class="mono">{e.updated_by}</span>
+        </>
+      ),
+    },
+    {
+      label: "History",
+      cell: (e) => (
+        <button type="button" class="secondary" onClick={() => setHistoryOf({ env: e.env, at: Date.now() })} aria-label={`History of ${e.env}`}>
+          History
+        </button>
+      ),
+    },
+  ];
   const changed = () => {
     state.reload();
     setHistoryOf((h) => (h ? { ...h, at: Date.now() } : h));
@@ -36,41 +75,7 @@ export function Environments() {
                 <h2>
                   Environments <span class="muted">· latest version {data.latest_version}</span>
                 </h2>
-                <div class="scroll">
-                  <table>
-                    <thead>
-                      <tr>
-                        <th scope="col">Environment</th>
-                        <th scope="col">Active version</th>
-                        <th scope="col">Revision</th>
-                        <th scope="col">Last change</th>
-                        <th scope="col">History</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {envs.map((e) => (
-                        <tr>
-                          <td>
-                            <strong>{e.env}</strong> {e.preview && <Badge kind="info">preview</Badge>}
-                            {e.expires_at && <div class="muted">expires {ago(e.expires_at)}</div>}
-                          </td>
-                          <td class="mono">{e.version || "–"}</td>
-                          <td>
-                            {e.revision} <span class="muted">(config {e.config_revision})</span>
-                          </td>
-                          <td title={stamp(e.updated_at)}>
-                            {ago(e.updated_at)} by <span class="mono">{e.updated_by}</span>
-                          </td>
-                          <td>
-                            <button type="button" class="secondary" onClick={() => setHistoryOf({ env: e.env, at: Date.now() })} aria-label={`History of ${e.env}`}>
-                              History
-                            </button>
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <Table columns={environmentColumns} rows={envs} />
               </section>
               <section class="card">
                 <div class="toolbar">
@@ -284,7 +289,22 @@ function PromotionResult({ result, onDone }) {
 function History({ env, write, onChanged }) {
   const { api, project } = useCtx();
   const state = useAsync(() => api.get(`/env/${encodeURIComponent(project)}/${encodeURIComponent(env)}/history`, { limit: 50 }), [api, project, env]);
-  const [rollback, setRollback] = useState(null);
+  const [ask, confirmation] = useConfirm();
+  const rollBack = (h) =>
+    ask({
+      title: `Roll ${env} back to ${h.version}?`,
+      confirmLabel: "Roll back",
+      danger: true,
+      body: (
+        <p>
+          The pointer and the configuration of {env} go back to what they were at {h.version} (revision {h.revision}).
+        </p>
+      ),
+      run: async () => {
+        await api.post("/env/rollback", { project_id: project, environment: env, version: h.version });
+        onChanged();
+      },
+    });
   return (
     <section class="card">
       <h2>History of {env}</h2>
@@ -299,7 +319,7 @@ function History({ env, write, onChanged }) {
                 {h.source_env && <span class="muted"> from {h.source_env}</span>} <span class="muted">by {h.created_by}</span>
                 {h.changes?.env_vars_changed?.length > 0 && <div class="muted">variables: {h.changes.env_vars_changed.join(", ")}</div>}
                 {write && i > 0 && h.version && (
-                  <button type="button" class="secondary small" onClick={() => setRollback(h)}>
+                  <button type="button" class="secondary small" onClick={() => rollBack(h)}>
                     Roll back to {h.version}
                   </button>
                 )}
@@ -308,22 +328,7 @@ function History({ env, write, onChanged }) {
           </ol>
         )}
       </Async>
-      {rollback && (
-        <Confirm
-          title={`Roll ${env} back to ${rollback.version}?`}
-          confirmLabel="Roll back"
-          danger
-          onClose={() => setRollback(null)}
-          onConfirm={async () => {
-            await api.post("/env/rollback", { project_id: project, environment: env, version: rollback.version });
-            onChanged();
-          }}
-        >
-          <p>
-            The pointer and the configuration of {env} go back to what they were at {rollback.version} (revision {rollback.revision}).
-          </p>
-        </Confirm>
-      )}
+      {confirmation}
     </section>
   );
 }

@@ -1,6 +1,9 @@
 import { useState } from "preact/hooks";
 import { useCtx } from "../app.jsx";
-import { Async, Badge, Confirm, Detail, Empty, ErrorBox, Json, Loading, useAsync } from "../components.jsx";
+import { Async, Empty, useAsync } from "../components/async.jsx";
+import { Detail, useConfirm } from "../components/dialogs.jsx";
+import { Badge, Json } from "../components/display.jsx";
+import { ageColumn, PagedTable, Table, usePages } from "../components/tables.jsx";
 import { ago, count, sinceFor, stamp } from "../format.js";
 
 const TABS = [
@@ -35,35 +38,34 @@ export function Monitoring() {
 
 const EMPTY_FILTERS = { engine: "", platform: "", status: "", event_type: "", flow_id: "", since: "", until: "", limit: "50" };
 
+const LOG_COLUMNS = (select) => [
+  {
+    label: "Time",
+    cell: (e) => (
+      <button type="button" class="link" onClick={() => select(e)} aria-label={`Details of event ${e.event_id}`}>
+        {stamp(e.timestamp)}
+      </button>
+    ),
+  },
+  { label: "Engine", cell: (e) => e.engine || "–" },
+  { label: "Type", cell: (e) => e.event_type },
+  { label: "Platform / action", cell: (e) => [e.platform, e.action].filter(Boolean).join(" / ") || "–" },
+  { label: "Status", cell: (e) => <Badge kind={/error|fail/.test(e.status || "") ? "bad" : "ok"}>{e.status || "–"}</Badge> },
+  { label: "Message", class: "clip-wide", cell: (e) => e.message || "" },
+];
+
 function Logs() {
   const { api, project } = useCtx();
   const [draft, setDraft] = useState(EMPTY_FILTERS);
   const [filters, setFilters] = useState(EMPTY_FILTERS);
-  const [pages, setPages] = useState([]);
-  const [more, setMore] = useState({ loading: false, error: null });
   const [selected, setSelected] = useState(null);
-  const state = useAsync(async () => {
-    const first = await api.get("/monitoring/logs", { project_id: project, ...filters });
-    setPages([]);
-    return first;
-  }, [api, project, filters]);
+  const pages = usePages((cursor) => api.get("/monitoring/logs", { project_id: project, ...filters, cursor }), (p) => p.logs, [api, project, filters]);
   const field = (name, label, props = {}) => (
     <label>
       {label}
       <input name={name} value={draft[name]} onInput={(e) => setDraft({ ...draft, [name]: e.target.value })} {...props} />
     </label>
   );
-  const cursor = pages.length ? pages[pages.length - 1].next_cursor : state.data?.next_cursor;
-  async function loadMore() {
-    setMore({ loading: true, error: null });
-    try {
-      const page = await api.get("/monitoring/logs", { project_id: project, ...filters, cursor });
-      setPages([...pages, page]);
-      setMore({ loading: false, error: null });
-    } catch (error) {
-      setMore({ loading: false, error });
-    }
-  }
   return (
     <>
       <form
@@ -100,54 +102,7 @@ function Logs() {
       </form>
       <section class="card">
         <h2>Events</h2>
-        <Async state={state} label="Searching" empty="No events match." isEmpty={(d) => !d?.logs?.length}>
-          {(first) => {
-            const rows = [first, ...pages].flatMap((p) => p.logs);
-            return (
-              <>
-                <div class="scroll">
-                  <table class="clickable">
-                    <thead>
-                      <tr>
-                        <th scope="col">Time</th>
-                        <th scope="col">Engine</th>
-                        <th scope="col">Type</th>
-                        <th scope="col">Platform / action</th>
-                        <th scope="col">Status</th>
-                        <th scope="col">Message</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {rows.map((e) => (
-                        <tr>
-                          <td>
-                            <button type="button" class="link" onClick={() => setSelected(e)} aria-label={`Details of event ${e.event_id}`}>
-                              {stamp(e.timestamp)}
-                            </button>
-                          </td>
-                          <td>{e.engine || "–"}</td>
-                          <td>{e.event_type}</td>
-                          <td>{[e.platform, e.action].filter(Boolean).join(" / ") || "–"}</td>
-                          <td>
-                            <Badge kind={/error|fail/.test(e.status || "") ? "bad" : "ok"}>{e.status || "–"}</Badge>
-                          </td>
-                          <td class="clip-wide">{e.message || ""}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
-                <p class="muted">{count(rows.length)} events shown</p>
-                <ErrorBox error={more.error} retry={loadMore} />
-                {cursor && (
-                  <button type="button" class="secondary" onClick={loadMore} disabled={more.loading}>
-                    {more.loading ? "Loading…" : "Older events"}
-                  </button>
-                )}
-              </>
-            );
-          }}
-        </Async>
+        <PagedTable pages={pages} columns={LOG_COLUMNS(setSelected)} class="clickable" label="Searching" empty="No events match." noun="events" moreLabel="Older events" />
       </section>
       {selected && (
         <Detail title={`Event ${selected.event_id || ""}`} onClose={() => setSelected(null)}>
@@ -156,6 +111,27 @@ function Logs() {
       )}
     </>
   );
+}
+
+/** The columns of an error-groups table; `extra` columns (a trend) go before the last-seen ones. */
+export function errorGroupColumns(extra = [], seen = [ageColumn("First seen", (g) => g.first_seen)]) {
+  return [
+    {
+      label: "Error",
+      cell: (g) => (
+        <>
+          <Badge kind={g.severity}>{g.severity}</Badge> <strong>{g.error_type || "error"}</strong>
+          <div class="muted clip-wide">{g.sample_message}</div>
+        </>
+      ),
+    },
+    { label: "Platform", cell: (g) => g.platform || "–" },
+    { label: "Engine", cell: (g) => g.engine || "–" },
+    { label: "Count", class: "num", cell: (g) => count(g.count) },
+    ...extra,
+    ...seen,
+    ageColumn("Last seen", (g) => g.last_seen),
+  ];
 }
 
 function Errors() {
@@ -177,37 +153,7 @@ function Errors() {
         </label>
       </div>
       <Async state={state} label="Loading error groups" empty="No errors in this range." isEmpty={(d) => !d?.errors?.length}>
-        {(data) => (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Error</th>
-                  <th scope="col">Platform</th>
-                  <th scope="col">Engine</th>
-                  <th scope="col" class="num">Count</th>
-                  <th scope="col">First seen</th>
-                  <th scope="col">Last seen</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.errors.map((g) => (
-                  <tr>
-                    <td>
-                      <Badge kind={g.severity}>{g.severity}</Badge> <strong>{g.error_type || "error"}</strong>
-                      <div class="muted clip-wide">{g.sample_message}</div>
-                    </td>
-                    <td>{g.platform || "–"}</td>
-                    <td>{g.engine || "–"}</td>
-                    <td class="num">{count(g.count)}</td>
-                    <td title={stamp(g.first_seen)}>{ago(g.first_seen)}</td>
-                    <td title={stamp(g.last_seen)}>{ago(g.last_seen)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        {(data) => <Table columns={errorGroupColumns()} rows={data.errors} />}
       </Async>
     </section>
   );
@@ -217,8 +163,69 @@ function Alerts() {
   const { api, project, can } = useCtx();
   const manage = can("alerts:manage");
   const [status, setStatus] = useState("open");
-  const [pending, setPending] = useState(null);
-  const state = useAsync(() => api.get("/monitoring/alerts", { project_id: project, status: status || undefined }), [api, project, status]);
+  const [ask, confirmation] = useConfirm();
+  const pages = usePages(
+    (cursor) => api.get("/monitoring/alerts", { project_id: project, status: status || undefined, cursor }),
+    (p) => p.alerts,
+    [api, project, status],
+  );
+  const transition = (alert, action) =>
+    ask({
+      title: `${action === "resolve" ? "Resolve" : "Acknowledge"} this alert?`,
+      confirmLabel: action === "resolve" ? "Resolve" : "Acknowledge",
+      body: (
+        <p>
+          <Badge kind={alert.severity}>{alert.severity}</Badge> {alert.message}
+        </p>
+      ),
+      run: async () => {
+        await api.post(`/monitoring/alerts/${encodeURIComponent(alert.alert_id)}/${action}`, {});
+        pages.state.reload();
+      },
+    });
+  const stateOf = (a) => a.state || a.status;
+  const columns = [
+    ageColumn("Raised", (a) => a.created_at),
+    { label: "Severity", cell: (a) => <Badge kind={a.severity}>{a.severity}</Badge> },
+    {
+      label: "Alert",
+      cell: (a) => (
+        <>
+          <strong>{a.event_type}</strong> {a.message}
+          <div class="muted">by {a.triggered_by || "–"}</div>
+        </>
+      ),
+    },
+    {
+      label: "State",
+      cell: (a) => (
+        <>
+          {stateOf(a)}
+          {a.acknowledged_by && <div class="muted">ack by {a.acknowledged_by} {ago(a.acknowledged_at)}</div>}
+          {a.resolved_by && <div class="muted">resolved by {a.resolved_by} {ago(a.resolved_at)}</div>}
+        </>
+      ),
+    },
+    {
+      label: "Actions",
+      show: manage,
+      class: "row-actions",
+      cell: (a) => (
+        <>
+          {stateOf(a) === "open" && (
+            <button type="button" class="secondary" onClick={() => transition(a, "acknowledge")}>
+              Acknowledge
+            </button>
+          )}
+          {stateOf(a) !== "resolved" && (
+            <button type="button" class="primary" onClick={() => transition(a, "resolve")}>
+              Resolve
+            </button>
+          )}
+        </>
+      ),
+    },
+  ];
   return (
     <section class="card">
       <div class="toolbar">
@@ -233,74 +240,8 @@ function Alerts() {
           </select>
         </label>
       </div>
-      <Async state={state} label="Loading alerts" empty="No alerts here." isEmpty={(d) => !d?.alerts?.length}>
-        {(data) => (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Raised</th>
-                  <th scope="col">Severity</th>
-                  <th scope="col">Alert</th>
-                  <th scope="col">State</th>
-                  {manage && <th scope="col">Actions</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {data.alerts.map((a) => {
-                  const state_ = a.state || a.status;
-                  return (
-                    <tr>
-                      <td title={stamp(a.created_at)}>{ago(a.created_at)}</td>
-                      <td>
-                        <Badge kind={a.severity}>{a.severity}</Badge>
-                      </td>
-                      <td>
-                        <strong>{a.event_type}</strong> {a.message}
-                        <div class="muted">by {a.triggered_by || "–"}</div>
-                      </td>
-                      <td>
-                        {state_}
-                        {a.acknowledged_by && <div class="muted">ack by {a.acknowledged_by} {ago(a.acknowledged_at)}</div>}
-                        {a.resolved_by && <div class="muted">resolved by {a.resolved_by} {ago(a.resolved_at)}</div>}
-                      </td>
-                      {manage && (
-                        <td class="row-actions">
-                          {state_ === "open" && (
-                            <button type="button" class="secondary" onClick={() => setPending({ alert: a, action: "acknowledge" })}>
-                              Acknowledge
-                            </button>
-                          )}
-                          {state_ !== "resolved" && (
-                            <button type="button" class="primary" onClick={() => setPending({ alert: a, action: "resolve" })}>
-                              Resolve
-                            </button>
-                          )}
-                        </td>
-                      )}
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        )}
-      </Async>
-      {pending && (
-        <Confirm
-          title={`${pending.action === "resolve" ? "Resolve" : "Acknowledge"} this alert?`}
-          confirmLabel={pending.action === "resolve" ? "Resolve" : "Acknowledge"}
-          onClose={() => setPending(null)}
-          onConfirm={async () => {
-            await api.post(`/monitoring/alerts/${encodeURIComponent(pending.alert.alert_id)}/${pending.action}`, {});
-            state.reload();
-          }}
-        >
-          <p>
-            <Badge kind={pending.alert.severity}>{pending.alert.severity}</Badge> {pending.alert.message}
-          </p>
-        </Confirm>
-      )}
+      <PagedTable pages={pages} columns={columns} label="Loading alerts" empty="No alerts here." noun="alerts" moreLabel="Older alerts" />
+      {confirmation}
     </section>
   );
 }
@@ -353,10 +294,7 @@ function Timeline({ asked, api, project }) {
   return (
     <section class="card">
       <h2>Timeline</h2>
-      {state.loading && state.data === undefined ? (
-        <Loading label="Loading the timeline" />
-      ) : (
-        <Async state={state} empty="Nothing recorded for this." isEmpty={(d) => !d?.timeline?.length}>
+      <Async state={state} label="Loading the timeline" empty="Nothing recorded for this." isEmpty={(d) => !d?.timeline?.length}>
           {(data) => (
             <>
               <p class="muted">
@@ -378,7 +316,6 @@ function Timeline({ asked, api, project }) {
             </>
           )}
         </Async>
-      )}
       {selected && (
         <Detail title={`${selected.kind} at ${stamp(selected.timestamp)}`} onClose={() => setSelected(null)}>
           <Json value={selected} />

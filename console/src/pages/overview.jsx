@@ -1,7 +1,11 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { useCtx } from "../app.jsx";
-import { Async, Badge, Empty, ErrorBox, Sparkline, TimeChart, useAsync } from "../components.jsx";
-import { ago, count, sinceFor, stamp } from "../format.js";
+import { Async, Empty, ErrorBox, useAsync } from "../components/async.jsx";
+import { Sparkline, TimeChart } from "../components/charts.jsx";
+import { Badge } from "../components/display.jsx";
+import { Table } from "../components/tables.jsx";
+import { ago, count, sinceFor } from "../format.js";
+import { errorGroupColumns } from "./monitoring.jsx";
 
 const RANGES = [
   ["15m", "15 min"],
@@ -79,6 +83,13 @@ export function Overview() {
   );
 }
 
+const DENY_RULE_COLUMNS = [
+  { label: "Rule", class: "mono", cell: (r) => r.rule },
+  { label: "Denials", class: "num", cell: (r) => count(r.count) },
+];
+const TREND = { label: "Trend", cell: (g) => <Sparkline values={g.trend} label={`${g.count} occurrences, trend over the range`} /> };
+const GROUP_COLUMNS = errorGroupColumns([TREND], []);
+
 function OverviewBody({ data, project }) {
   const { overview, alerts, policy, decisions } = data;
   const checks = overview.checks;
@@ -108,22 +119,7 @@ function OverviewBody({ data, project }) {
         <section class="card">
           <h2>Top deny rules</h2>
           {checks.top_deny_rules.length ? (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Rule</th>
-                  <th scope="col" class="num">Denials</th>
-                </tr>
-              </thead>
-              <tbody>
-                {checks.top_deny_rules.map((r) => (
-                  <tr>
-                    <td class="mono">{r.rule}</td>
-                    <td class="num">{count(r.count)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table columns={DENY_RULE_COLUMNS} rows={checks.top_deny_rules} scroll={false} />
           ) : (
             <Empty>No denials in this range.</Empty>
           )}
@@ -152,37 +148,7 @@ function OverviewBody({ data, project }) {
         {!overview.project ? (
           <Empty>Choose a project.</Empty>
         ) : overview.project.error_groups.length ? (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Error</th>
-                  <th scope="col">Platform</th>
-                  <th scope="col">Engine</th>
-                  <th scope="col" class="num">Count</th>
-                  <th scope="col">Trend</th>
-                  <th scope="col">Last seen</th>
-                </tr>
-              </thead>
-              <tbody>
-                {overview.project.error_groups.map((g) => (
-                  <tr>
-                    <td>
-                      <Badge kind={g.severity}>{g.severity}</Badge> <strong>{g.error_type || "error"}</strong>
-                      <div class="muted clip">{g.sample_message}</div>
-                    </td>
-                    <td>{g.platform || "–"}</td>
-                    <td>{g.engine || "–"}</td>
-                    <td class="num">{count(g.count)}</td>
-                    <td>
-                      <Sparkline values={g.trend} label={`${g.count} occurrences, trend over the range`} />
-                    </td>
-                    <td title={stamp(g.last_seen)}>{ago(g.last_seen)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={GROUP_COLUMNS} rows={overview.project.error_groups} />
         ) : (
           <Empty>No errors in this range.</Empty>
         )}

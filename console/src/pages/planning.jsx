@@ -1,6 +1,9 @@
 import { useState } from "preact/hooks";
 import { useCtx } from "../app.jsx";
-import { Async, Badge, Detail, Empty, ErrorBox, Json, useAsync } from "../components.jsx";
+import { Async, Empty, useAsync } from "../components/async.jsx";
+import { Detail } from "../components/dialogs.jsx";
+import { Badge, Json } from "../components/display.jsx";
+import { PagedTable, Table, usePages } from "../components/tables.jsx";
 import { ago, seconds, stamp } from "../format.js";
 
 /** Policy revisions in the order decisions used them (newest first), with when each was first and last used. */
@@ -17,12 +20,52 @@ export function revisionsOf(decisions) {
   return [...seen.values()].sort((a, b) => (a.last < b.last ? 1 : -1));
 }
 
+const FACT_COLUMNS = [
+  { label: "Fact", class: "mono", cell: ([id]) => id },
+  { label: "Value", class: "mono clip", cell: ([, f]) => (f.error ? <span class="bad-text">{f.error}</span> : JSON.stringify(f.value)) },
+  {
+    label: "Age",
+    cell: ([, f]) => (
+      <>
+        {seconds(f.age_seconds)} <span class="muted">/ max {seconds(f.max_age_seconds)}</span>
+      </>
+    ),
+  },
+  { label: "State", cell: ([, f]) => <Badge kind={f.stale ? "warn" : "ok"}>{f.stale ? "stale" : "fresh"}</Badge> },
+];
+
 export function Planning() {
   const { api, project } = useCtx();
   const policy = useAsync(() => api.get("/plan/policy"), [api]);
   const facts = useAsync(() => api.get("/plan/facts"), [api]);
-  const decisions = useAsync(() => (project ? api.get("/plan/decisions", { project_id: project, limit: 100 }) : null), [api, project]);
+  const decisions = usePages(
+    (cursor) => (project ? api.get("/plan/decisions", { project_id: project, limit: 100, cursor }) : { decisions: [] }),
+    (p) => p.decisions,
+    [api, project],
+  );
   const [selected, setSelected] = useState(null);
+  const decisionColumns = [
+    {
+      label: "When",
+      cell: (d) => (
+        <button type="button" class="link" onClick={() => setSelected(d)}>
+          {stamp(d.evaluated_at)}
+        </button>
+      ),
+    },
+    {
+      label: "Outcome",
+      cell: (d) => (
+        <>
+          <Badge kind={d.allow ? "ok" : "bad"}>{d.outcome}</Badge> {d.fail_safe && <Badge kind="warn">fail-safe</Badge>}
+        </>
+      ),
+    },
+    { label: "Deployment", class: "mono", cell: (d) => d.deployment_id },
+    { label: "Environment", cell: (d) => d.environment },
+    { label: "Reasons", cell: (d) => (d.deny_reasons?.length ? d.deny_reasons.join("; ") : <span class="muted">–</span>) },
+    { label: "Policy", class: "mono", cell: (d) => d.policy?.revision },
+  ];
   return (
     <div class="page">
       <section class="card">
@@ -30,42 +73,14 @@ export function Planning() {
         {!project ? (
           <Empty>Choose a project (in the header) to see its deployment decisions.</Empty>
         ) : (
-          <Async state={decisions} label="Loading decisions" empty="No decisions for this project yet." isEmpty={(d) => !d?.decisions?.length}>
-            {(data) => (
-              <div class="scroll">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Outcome</th>
-                      <th scope="col">Deployment</th>
-                      <th scope="col">Environment</th>
-                      <th scope="col">Reasons</th>
-                      <th scope="col">Policy</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.decisions.map((d) => (
-                      <tr>
-                        <td>
-                          <button type="button" class="link" onClick={() => setSelected(d)}>
-                            {stamp(d.evaluated_at)}
-                          </button>
-                        </td>
-                        <td>
-                          <Badge kind={d.allow ? "ok" : "bad"}>{d.outcome}</Badge> {d.fail_safe && <Badge kind="warn">fail-safe</Badge>}
-                        </td>
-                        <td class="mono">{d.deployment_id}</td>
-                        <td>{d.environment}</td>
-                        <td>{d.deny_reasons?.length ? d.deny_reasons.join("; ") : <span class="muted">–</span>}</td>
-                        <td class="mono">{d.policy?.revision}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
-          </Async>
+          <PagedTable
+            pages={decisions}
+            columns={decisionColumns}
+            label="Loading decisions"
+            empty="No decisions for this project yet."
+            noun="decisions"
+            moreLabel="Older decisions"
+          />
         )}
       </section>
       <div class="grid2">
@@ -77,30 +92,7 @@ export function Planning() {
                 <p class="muted">
                   Snapshot collected {ago(data.collected_at)} {data.stale && <Badge kind="warn">stale</Badge>}
                 </p>
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Fact</th>
-                      <th scope="col">Value</th>
-                      <th scope="col">Age</th>
-                      <th scope="col">State</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {Object.entries(data.facts).map(([id, f]) => (
-                      <tr>
-                        <td class="mono">{id}</td>
-                        <td class="mono clip">{f.error ? <span class="bad-text">{f.error}</span> : JSON.stringify(f.value)}</td>
-                        <td>
-                          {seconds(f.age_seconds)} <span class="muted">/ max {seconds(f.max_age_seconds)}</span>
-                        </td>
-                        <td>
-                          <Badge kind={f.stale ? "warn" : "ok"}>{f.stale ? "stale" : "fresh"}</Badge>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <Table columns={FACT_COLUMNS} rows={Object.entries(data.facts)} scroll={false} />
               </>
             )}
           </Async>
@@ -128,9 +120,9 @@ export function Planning() {
                   </div>
                 )}
                 <h3>Revision history</h3>
-                {decisions.data?.decisions?.length ? (
+                {decisions.rows.length ? (
                   <ol class="timeline">
-                    {revisionsOf(decisions.data.decisions).map((r) => (
+                    {revisionsOf(decisions.rows).map((r) => (
                       <li>
                         <span class="mono">{r.revision}</span> <span class="muted">{r.sha256?.slice(0, 12)}</span> · {r.decisions} decision(s), {stamp(r.first)} – {stamp(r.last)}
                       </li>
@@ -144,7 +136,6 @@ export function Planning() {
           </Async>
         </section>
       </div>
-      {decisions.error && !decisions.data && <ErrorBox error={decisions.error} />}
       {selected && (
         <Detail title={`Decision ${selected.decision_id}`} onClose={() => setSelected(null)}>
           <Json value={selected} />

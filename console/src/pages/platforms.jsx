@@ -1,6 +1,8 @@
-import { useState } from "preact/hooks";
 import { useCtx } from "../app.jsx";
-import { Async, Badge, Confirm, useAsync } from "../components.jsx";
+import { Async, Empty, useAsync } from "../components/async.jsx";
+import { useConfirm } from "../components/dialogs.jsx";
+import { Badge } from "../components/display.jsx";
+import { Table } from "../components/tables.jsx";
 import { ago, stamp } from "../format.js";
 
 const STATUSES = ["available", "maintenance", "disabled"];
@@ -28,7 +30,87 @@ export function Platforms() {
     const [platforms, config] = await Promise.all([api.get("/platforms/list"), api.get("/config/global")]);
     return { platforms: platforms.platforms, flags: Object.values(config.feature_flags || {}) };
   }, [api]);
-  const [pending, setPending] = useState(null);
+  const [ask, confirmation] = useConfirm();
+  const setStatus = (platform, status) =>
+    ask({
+      title: `Set ${platform.name} to ${status}?`,
+      confirmLabel: `Set ${status}`,
+      danger: status !== "available",
+      body: (
+        <p>
+          {status === "available"
+            ? "Checks for this platform are decided by permissions and flags again."
+            : `Every check for ${platform.name} is denied while it is ${status}.`}{" "}
+          Every function instance sees the change within the cache period (30 s by default).
+        </p>
+      ),
+      run: async () => {
+        await api.put(`/platforms/${encodeURIComponent(platform.name)}`, { api_version: platform.api_version, actions: platform.actions, status });
+        state.reload();
+      },
+    });
+  const toggle = (f) =>
+    ask({
+      title: `${f.enabled ? "Disable" : "Enable"} flag ${f.name}?`,
+      confirmLabel: f.enabled ? "Disable" : "Enable",
+      danger: f.enabled,
+      body: (
+        <p>
+          {f.enabled && f.platform
+            ? `While disabled, checks of ${f.platform}${f.action_type ? ` / ${f.action_type}` : ""} are denied.`
+            : "The flag's new state is seen by every function instance within the cache period."}
+        </p>
+      ),
+      run: async () => {
+        const body = { enabled: !f.enabled, description: f.description || "" };
+        if (f.platform) body.platform = f.platform;
+        if (f.action_type) body.action_type = f.action_type;
+        await api.put(`/config/flags/${encodeURIComponent(f.name)}`, body);
+        state.reload();
+      },
+    });
+  const platformColumns = [
+    { label: "Platform", class: "mono", cell: (p) => p.name },
+    { label: "Status", cell: (p) => <Badge kind={STATUS_KIND[p.status]}>{p.status}</Badge> },
+    { label: "API", cell: (p) => p.api_version },
+    { label: "Actions", class: "clip-wide", cell: (p) => Object.keys(p.actions || {}).join(", ") || "–" },
+    { label: "Last change", cell: (p) => <ChangedBy item={p} /> },
+    {
+      label: "Set status",
+      show: admin,
+      class: "row-actions",
+      cell: (p) =>
+        STATUSES.filter((s) => s !== p.status).map((s) => (
+          <button type="button" class="secondary" onClick={() => setStatus(p, s)}>
+            {s === "available" ? "Make available" : `Set ${s}`}
+          </button>
+        )),
+    },
+  ];
+  const flagColumns = [
+    {
+      label: "Flag",
+      cell: (f) => (
+        <>
+          <span class="mono">{f.name}</span>
+          {f.description && <div class="muted">{f.description}</div>}
+        </>
+      ),
+    },
+    { label: "State", cell: (f) => <Badge kind={f.enabled ? "ok" : "bad"}>{f.enabled ? "enabled" : "disabled"}</Badge> },
+    { label: "Targets", cell: (f) => (f.platform ? `${f.platform}${f.action_type ? ` / ${f.action_type}` : " (whole platform)"}` : "global") },
+    { label: "Last change", cell: (f) => <ChangedBy item={f} /> },
+    {
+      label: "Change",
+      show: admin,
+      class: "row-actions",
+      cell: (f) => (
+        <button type="button" class={f.enabled ? "danger" : "secondary"} onClick={() => toggle(f)}>
+          {f.enabled ? "Disable" : "Enable"}
+        </button>
+      ),
+    },
+  ];
 
   return (
     <div class="page">
@@ -37,134 +119,16 @@ export function Platforms() {
           <>
             <section class="card">
               <h2>Platforms</h2>
-              <div class="scroll">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Platform</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">API</th>
-                      <th scope="col">Actions</th>
-                      <th scope="col">Last change</th>
-                      {admin && <th scope="col">Set status</th>}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {platforms.map((p) => (
-                      <tr>
-                        <td class="mono">{p.name}</td>
-                        <td>
-                          <Badge kind={STATUS_KIND[p.status]}>{p.status}</Badge>
-                        </td>
-                        <td>{p.api_version}</td>
-                        <td class="clip-wide">{Object.keys(p.actions || {}).join(", ") || "–"}</td>
-                        <td>
-                          <ChangedBy item={p} />
-                        </td>
-                        {admin && (
-                          <td class="row-actions">
-                            {STATUSES.filter((s) => s !== p.status).map((s) => (
-                              <button type="button" class="secondary" onClick={() => setPending({ kind: "platform", item: p, status: s })}>
-                                {s === "available" ? "Make available" : `Set ${s}`}
-                              </button>
-                            ))}
-                          </td>
-                        )}
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table columns={platformColumns} rows={platforms} />
             </section>
             <section class="card">
               <h2>Feature flags</h2>
-              {flags.length ? (
-                <div class="scroll">
-                  <table>
-                    <thead>
-                      <tr>
-                        <th scope="col">Flag</th>
-                        <th scope="col">State</th>
-                        <th scope="col">Targets</th>
-                        <th scope="col">Last change</th>
-                        {admin && <th scope="col">Change</th>}
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {flags.map((f) => (
-                        <tr>
-                          <td>
-                            <span class="mono">{f.name}</span>
-                            {f.description && <div class="muted">{f.description}</div>}
-                          </td>
-                          <td>
-                            <Badge kind={f.enabled ? "ok" : "bad"}>{f.enabled ? "enabled" : "disabled"}</Badge>
-                          </td>
-                          <td>{f.platform ? `${f.platform}${f.action_type ? ` / ${f.action_type}` : " (whole platform)"}` : "global"}</td>
-                          <td>
-                            <ChangedBy item={f} />
-                          </td>
-                          {admin && (
-                            <td class="row-actions">
-                              <button type="button" class={f.enabled ? "danger" : "secondary"} onClick={() => setPending({ kind: "flag", item: f })}>
-                                {f.enabled ? "Disable" : "Enable"}
-                              </button>
-                            </td>
-                          )}
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
-              ) : (
-                <p class="state empty">No feature flags.</p>
-              )}
+              {flags.length ? <Table columns={flagColumns} rows={flags} /> : <Empty>No feature flags.</Empty>}
             </section>
           </>
         )}
       </Async>
-      {pending?.kind === "platform" && (
-        <Confirm
-          title={`Set ${pending.item.name} to ${pending.status}?`}
-          confirmLabel={`Set ${pending.status}`}
-          danger={pending.status !== "available"}
-          onClose={() => setPending(null)}
-          onConfirm={async () => {
-            const { status: _old, name, updated_at: _u, updated_by: _b, ...rest } = pending.item;
-            await api.put(`/platforms/${encodeURIComponent(name)}`, { api_version: rest.api_version, actions: rest.actions, status: pending.status });
-            state.reload();
-          }}
-        >
-          <p>
-            {pending.status === "available"
-              ? "Checks for this platform are decided by permissions and flags again."
-              : `Every check for ${pending.item.name} is denied while it is ${pending.status}.`}{" "}
-            Every function instance sees the change within the cache period (30 s by default).
-          </p>
-        </Confirm>
-      )}
-      {pending?.kind === "flag" && (
-        <Confirm
-          title={`${pending.item.enabled ? "Disable" : "Enable"} flag ${pending.item.name}?`}
-          confirmLabel={pending.item.enabled ? "Disable" : "Enable"}
-          danger={pending.item.enabled}
-          onClose={() => setPending(null)}
-          onConfirm={async () => {
-            const f = pending.item;
-            const body = { enabled: !f.enabled, description: f.description || "" };
-            if (f.platform) body.platform = f.platform;
-            if (f.action_type) body.action_type = f.action_type;
-            await api.put(`/config/flags/${encodeURIComponent(f.name)}`, body);
-            state.reload();
-          }}
-        >
-          <p>
-            {pending.item.enabled && pending.item.platform
-              ? `While disabled, checks of ${pending.item.platform}${pending.item.action_type ? ` / ${pending.item.action_type}` : ""} are denied.`
-              : "The flag's new state is seen by every function instance within the cache period."}
-          </p>
-        </Confirm>
-      )}
+      {confirmation}
     </div>
   );
 }
