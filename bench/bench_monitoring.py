@@ -122,7 +122,9 @@ def _setup(endpoint: str) -> tuple[Any, Any, Any]:
     from puraify.engine_control.models import EngineRecord
 
     runtime.current().engines.create(
-        EngineRecord(engine_id="execution", key_hash=hash_key(ENGINE_KEY), created_at=iso(), updated_at=iso())
+        EngineRecord(
+            engine_id="execution", key_hash=hash_key(ENGINE_KEY), projects=["*"], created_at=iso(), updated_at=iso()
+        )
     )
     handler = load_handler(template.functions()["LogFunction"])
     base = json.loads((ROOT / "events" / "log" / "ingest.json").read_text())

@@ -1,7 +1,8 @@
 # The default deployment gate. Input: {"deployment": {...}, "facts": {id: {value, stale, age_seconds, error}}}.
 # Thresholds live in data.json (data.gate). A fact that is missing, stale or errored denies.
 # Written for regopy (rego-cpp): rules read data.gate.thresholds directly (a rule alias of it is
-# reported as recursion), and value rules read input.facts directly (helper functions cost ~100 us each).
+# reported as recursion), value rules read input.facts directly (helper functions cost ~100 us each), and
+# the fact rules walk data.gate.required_facts rather than every input fact (60 us less per decision).
 package gate
 
 import rego.v1
@@ -10,25 +11,22 @@ protected if input.deployment.environment in data.gate.protected_environments
 
 pct(x) := round(x * 1000) / 10
 
-required := {id | some id in data.gate.required_facts}
-
-present := {id | input.facts[id]}
-
 deny contains sprintf("fact %s is missing", [id]) if {
-	some id in required - present
+	some id in data.gate.required_facts
+	not input.facts[id]
 }
 
 deny contains sprintf("fact %s is unavailable: %s", [id, f.error]) if {
-	some id, f in input.facts
+	some id in data.gate.required_facts
+	f := input.facts[id]
 	f.error
-	id in required
 }
 
 deny contains sprintf("fact %s is stale (%vs old)", [id, f.age_seconds]) if {
-	some id, f in input.facts
+	some id in data.gate.required_facts
+	f := input.facts[id]
 	f.stale
 	not f.error
-	id in required
 }
 
 deny contains sprintf("error rate %v%% is above %v%%", [pct(rate), pct(data.gate.thresholds.max_error_rate)]) if {

@@ -62,6 +62,7 @@ class Settings(BaseModel):
     plan_provider_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     plan_policy_poll_seconds: float = Field(default=30.0, ge=0, le=3600)
     plan_fail_safe_mode: Literal["deny", "pause"] = "deny"
+    plan_decision_budget_ms: int = Field(default=200, ge=1, le=10000)  # longer evaluations deny, fail-safe
     plan_decision_retention_days: int = Field(default=90, ge=1, le=3650)
     plan_snapshot_retention_hours: int = Field(default=24, ge=1, le=24 * 90)
     plan_error_window_seconds: int = Field(default=300, ge=10, le=86400)
@@ -133,6 +134,7 @@ _ENV = {
     "PURAIFY_PLAN_PROVIDER_TIMEOUT_SECONDS": "plan_provider_timeout_seconds",
     "PURAIFY_PLAN_POLICY_POLL_SECONDS": "plan_policy_poll_seconds",
     "PURAIFY_PLAN_FAIL_SAFE_MODE": "plan_fail_safe_mode",
+    "PURAIFY_PLAN_DECISION_BUDGET_MS": "plan_decision_budget_ms",
     "PURAIFY_PLAN_DECISION_RETENTION_DAYS": "plan_decision_retention_days",
     "PURAIFY_PLAN_SNAPSHOT_RETENTION_HOURS": "plan_snapshot_retention_hours",
     "PURAIFY_PLAN_ERROR_WINDOW_SECONDS": "plan_error_window_seconds",

@@ -67,6 +67,24 @@ def test_publish_a_bundle_that_does_not_compile_is_422_and_nothing_is_written(aw
     assert "Contents" not in aws.client("s3").list_objects_v2(Bucket=aws.name("PolicyBucket"))
 
 
+def test_publish_a_bundle_slower_than_the_decision_budget_on_the_current_facts_is_422(aws, admin, invoke):
+    # cheap on an empty input, about a second of work on any production decision (the budget is 200 ms)
+    slow = """package gate
+import rego.v1
+
+default work := 1
+work := 200000 if { input.deployment.environment == "production" }
+
+multiples := [x | some x in numbers.range(1, work); x % 7 == 0]
+decision := {"allow": count(multiples) < 100000000, "deny": []}
+"""
+    reply = invoke("plan/publish_policy", engine=admin, body={"revision": "slow", "files": {"gate.rego": slow}})
+    assert reply.status == 422
+    assert reply.body["error"]["code"] == "bundle_rejected"
+    assert "did not finish within the 200 ms decision budget" in reply.body["error"]["message"]
+    assert "Contents" not in aws.client("s3").list_objects_v2(Bucket=aws.name("PolicyBucket"))
+
+
 def test_publish_a_bundle_without_the_entrypoint_is_422(aws, admin, invoke):
     body = {"revision": "r2", "entrypoint": "gate/verdict", "files": _files()}
     reply = invoke("plan/publish_policy", engine=admin, body=body)

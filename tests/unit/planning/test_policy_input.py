@@ -43,3 +43,20 @@ def test_values_are_used_only_when_they_convert_exactly():
     assert exact_input({"x": 1e-9}) is None
     assert exact_input({"x": ["nul\x00byte"]}) is None
     assert exact_input({"x": 2**64}) is None
+
+
+def test_the_input_built_from_values_is_the_one_regopy_builds_itself():
+    import regopy
+
+    document = {
+        "deployment": {"environment": "production", "bake": {"elapsed_seconds": 61.5, "final": False}},
+        "facts": {
+            "platforms_in_maintenance": {"value": ["gmail", "slack"], "stale": False, "age_seconds": 3},
+            "candidate_health": {"value": None, "error": "naïve ünïcode ✓", "nested": [[1, 2], {"a": -7}, []]},
+        },
+    }
+    ours, theirs = regopy.Interpreter(), regopy.Interpreter()
+    ours.set_input(exact_input(document))
+    theirs.set_input(regopy.Input(document))
+    assert str(ours.query("x := input")) == str(theirs.query("x := input"))
+    assert "naïve ünïcode ✓" in str(ours.query("x := input"))

@@ -1,9 +1,10 @@
 """The Planning Engine's operations: collect facts, decide deployments, publish and report policy.
 
 A decision never allows when it cannot be made properly: a stale or missing fact, an unavailable
-provider, no active policy or an evaluation error each force ``allow: false`` (outcome ``deny``, or
-``pause`` in that mode) with the cause among the reasons; the decision is stored either way and
-an alert is raised. If the decision cannot be stored, the caller gets 503, not an answer.
+provider, no active policy, an evaluation error or an evaluation past the decision budget each force
+``allow: false`` (outcome ``deny``, or ``pause`` in that mode) with the cause among the reasons; the
+decision is stored either way and an alert is raised. If the decision cannot be stored, the caller
+gets 503, not an answer.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from puraify.planning import models as m
 from puraify.planning.facts import FactContext, Provider, collect, problem, view
 from puraify.planning.policy import (
     BundleRejectedError,
+    PolicyBudgetExceededError,
     PolicyEvaluationError,
     PolicyLoader,
     PolicyResult,
@@ -75,7 +77,15 @@ class PlanningService:
         self.max_age = settings.plan_fact_max_age_seconds
         self.max_ages = fact_max_ages(settings)
         self.timeout = settings.plan_provider_timeout_seconds
-        self.loader = PolicyLoader(bundle_store, settings.plan_policy_poll_seconds, on_reject=self._bundle_rejected)
+        self.budget = settings.plan_decision_budget_ms / 1000
+        self._recent_documents: dict[str, dict[str, Any]] = {}  # the last decision input per phase
+        self.loader = PolicyLoader(
+            bundle_store,
+            settings.plan_policy_poll_seconds,
+            on_reject=self._bundle_rejected,
+            samples=self.budget_samples,
+            budget_seconds=self.budget,
+        )
         self.config_revision = _config_revision(settings, providers, self.max_ages)
 
     # --- facts ---------------------------------------------------------------------------
@@ -165,9 +175,12 @@ class PlanningService:
             causes.append("no valid policy bundle is active")
         else:
             document = {"deployment": _deployment_input(body, at), "facts": policy_facts(views)}
+            self._recent_documents[body.phase] = document
             started = now()
             try:
-                result = policy.evaluate(document)
+                result = policy.evaluate(document, self.budget)
+            except PolicyBudgetExceededError as error:
+                causes.append(str(error))
             except PolicyEvaluationError as error:
                 causes.append(f"policy evaluation failed: {error}")
             duration_ms = round((now() - started) * 1000, 3)
@@ -270,6 +283,20 @@ class PlanningService:
 
     # --- policy --------------------------------------------------------------------------
 
+    def budget_samples(self) -> list[dict[str, Any]]:
+        """Decision inputs on the current facts, to time a bundle on before it becomes active.
+
+        The last real input of each phase this process decided, and one of each phase built from
+        the latest stored global facts (a process that has not decided yet has only those).
+        """
+        at = now()
+        stored = self._stored_global_facts()
+        facts = policy_facts({fid: view(fact, at, self.max_age_of(fid)) for fid, fact in sorted(stored.items())})
+        samples = list(self._recent_documents.values())
+        for request in _sample_requests(at):
+            samples.append({"deployment": _deployment_input(request, at), "facts": facts})
+        return samples
+
     def policy_status(self) -> m.PolicyStatusResponse:
         """The active bundle (after a due check for a new one) and the last rejected one."""
         active = self.loader.current()
@@ -295,7 +322,13 @@ class PlanningService:
         files = {name: text.encode() for name, text in body.files.items()}
         bundles.check_files(files)
         try:
-            compile_bundle(files, revision=body.revision, entrypoint=body.entrypoint)
+            compile_bundle(
+                files,
+                revision=body.revision,
+                entrypoint=body.entrypoint,
+                samples=self.budget_samples(),
+                budget_seconds=self.budget,
+            )
         except BundleRejectedError as error:
             raise ValidationFailedError(
                 f"the bundle would be rejected: {error}",
@@ -344,6 +377,21 @@ class PlanningService:
             )
         except Exception:  # noqa: BLE001 - the decision stands even when alerting fails
             logger.exception("could not raise a planning alert")
+
+
+def _sample_requests(at: float) -> list[m.PlanDecideRequest]:
+    """A production deployment and a bake one minute in: the two kinds of decision a bundle answers."""
+    common = {"deployment_id": "budget-sample", "project_id": "budget-sample", "environment": "production"}
+    return [
+        m.PlanDecideRequest(**common, version="v2"),
+        m.PlanDecideRequest(
+            **common,
+            version="v2",
+            baseline_version="v1",
+            phase="post_deploy",
+            bake=m.Bake(started_at=at - 60, bake_seconds=600),
+        ),
+    ]
 
 
 def _verdict(body: m.PlanDecideRequest, result: PolicyResult | None, fail_safe: bool) -> str | None:
@@ -442,6 +490,7 @@ def _config_revision(settings: Settings, providers: Sequence[Provider], max_ages
         "provider_timeout_seconds": settings.plan_provider_timeout_seconds,
         "fail_safe_mode": settings.plan_fail_safe_mode,
         "error_window_seconds": settings.plan_error_window_seconds,
+        "decision_budget_ms": settings.plan_decision_budget_ms,
         "providers": sorted(f"{p.name}:{','.join(p.fact_ids)}" for p in providers),
     }
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]

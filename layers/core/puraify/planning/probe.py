@@ -5,8 +5,13 @@ inputs (for example a ``with input as`` inside a test rule aborts in C++ with
 A bundle that kills the child is rejected with that cause; the function that would have loaded it
 keeps serving with its last good bundle instead of crashing on every cold start.
 
-Run as ``python -m puraify.planning.probe``: reads ``{"files": {name: base64}, "entrypoint": ...}``
-on stdin, compiles and evaluates the probe input, and exits 0, or 2 with the reason on stderr.
+It also times the bundle on the decision inputs it is given (the current facts): an evaluation
+still running at the budget cannot be interrupted, so the child says so and exits, and the bundle
+is rejected without this process ever running it.
+
+Run as ``python -m puraify.planning.probe``: reads ``{"files": {name: base64}, "entrypoint": ...,
+"samples": [...], "budget_seconds": ...}`` on stdin, compiles, evaluates the probe input and the
+samples, and exits 0, or 2 with the reason on stderr.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 TIMEOUT_SECONDS = 20
 
@@ -25,10 +32,20 @@ class ProbeFailedError(Exception):
     """The bundle crashed, hung, or failed to compile in the child process."""
 
 
-def probe(files: dict[str, bytes], entrypoint: str) -> None:
+def probe(
+    files: dict[str, bytes],
+    entrypoint: str,
+    samples: Sequence[dict[str, Any]] = (),
+    budget_seconds: float | None = None,
+) -> None:
     """Compile and evaluate the bundle in a child process; raise ProbeFailedError with the cause."""
     request = json.dumps(
-        {"entrypoint": entrypoint, "files": {name: base64.b64encode(body).decode() for name, body in files.items()}}
+        {
+            "entrypoint": entrypoint,
+            "files": {name: base64.b64encode(body).decode() for name, body in files.items()},
+            "samples": list(samples),
+            "budget_seconds": budget_seconds,
+        }
     )
     package_root = str(Path(__file__).resolve().parent.parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
@@ -58,10 +75,18 @@ def _main() -> None:
     request = json.loads(sys.stdin.read())
     files = {name: base64.b64decode(body) for name, body in request["files"].items()}
     try:
-        compile_bundle(files, revision="probe", entrypoint=request["entrypoint"], isolate=False)
+        compile_bundle(
+            files,
+            revision="probe",
+            entrypoint=request["entrypoint"],
+            isolate=False,
+            samples=request.get("samples") or [],
+            budget_seconds=request.get("budget_seconds"),
+        )
     except BundleRejectedError as error:
         sys.stderr.write(f"{error}\n")
-        sys.exit(2)
+        sys.stderr.flush()
+        os._exit(2)  # not sys.exit: an over-budget evaluation may still be running on its thread
 
 
 if __name__ == "__main__":
