@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -261,8 +262,9 @@ def warm_check() -> tuple[str, dict[str, float]]:
         f"| warm check p50 <= 100 us | {p50:.1f} us | {'met' if p50 <= 100 else 'NOT met'} |",
         f"| warm check p99 <= 300 us | {p99:.1f} us (CPU time {row['check_cpu99']:.1f} us) | "
         f"{'met' if p99 <= 300 else 'NOT met' + (' (met in CPU time)' if row['check_cpu99'] <= 300 else '')} |",
-        f"| per-check time in a batch of {BATCH} <= 1/5 of a single check | {row['batch_p50']:.1f} us = "
-        f"{batch_ratio:.3f}x | {'met' if batch_ratio <= 0.2 else 'NOT met'} |",
+        f"| per-check time in a batch of {BATCH} <= 1/5 of a single check, in-memory stores (no AWS call at all) | "
+        f"{row['batch_p50']:.1f} us = {batch_ratio:.3f}x | {'met' if batch_ratio <= 0.2 else 'NOT met'} (section 2 "
+        "has the handler with its real AWS calls) |",
     ]
     return "\n".join(lines), row
 
@@ -341,6 +343,8 @@ def aws_calls_and_cold_start() -> tuple[str, dict[str, float]]:
         figures["moto_batch_ms"] = batch_wall * 1000
         updates_single = single_counts.get("UpdateItem", 0) / checks
         figures["updates_per_single"] = updates_single
+        compute_ratio = figures["compute_batch_ms"] / BATCH / figures["compute_single_ms"]
+        moto_ratio = figures["moto_batch_ms"] / BATCH / figures["moto_single_ms"]
         lines = [
             f"### 2. AWS calls per check (real DynamoDB stores, moto server: {checks} checks, then {batches} batches "
             f"of {BATCH})",
@@ -364,6 +368,13 @@ def aws_calls_and_cold_start() -> tuple[str, dict[str, float]]:
             f"call, means): a single check {figures['moto_single_ms']:.2f} ms, mostly moto's handling of the PutItem; "
             f"a batch of {BATCH} {figures['moto_batch_ms']:.2f} ms, {figures['moto_batch_ms'] / BATCH:.3f} ms per "
             f"check = **{figures['moto_batch_ms'] / BATCH / figures['moto_single_ms']:.3f}x** a single check's.",
+            "",
+            "| target | measured | |",
+            "|---|---:|---|",
+            f"| per-check handler time in a batch of {BATCH} <= 1/5 of a single check's: real boto3, network cut out "
+            f"| {compute_ratio:.3f}x | {'met' if compute_ratio <= 0.2 else 'NOT met'} |",
+            f"| the same against moto (handler time with its AWS calls) | {moto_ratio:.3f}x | "
+            f"{'met' if moto_ratio <= 0.2 else 'NOT met'} |",
         ]
 
         table = template.physical_name("EnginesTable")
@@ -404,34 +415,42 @@ def aws_calls_and_cold_start() -> tuple[str, dict[str, float]]:
         )
         boto3.session.Session()  # warm the OS file cache for all alike
         scripts = (("check", check_script), ("getitem", getitem_script), ("stack", stack_script))
-        results: dict[str, list[float]] = {f"{n}{k}": [] for n, _ in scripts for k in ("", "_inproc", "_import")}
+        keys = ("", "_inproc", "_import", "_cpu")
+        results: dict[str, list[float]] = {f"{n}{k}": [] for n, _ in scripts for k in keys}
         for _ in range(COLD_RUNS):
             for name, script in scripts:
+                used = resource.getrusage(resource.RUSAGE_CHILDREN)
                 started = time.perf_counter()
                 done = subprocess.run(
                     [sys.executable, "-c", script], env=child_env, cwd=ROOT, capture_output=True, text=True, check=True
                 )
                 results[name].append(time.perf_counter() - started)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                results[f"{name}_cpu"].append(after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime)
                 imported, total = done.stderr.strip().splitlines()[-1].split()
                 results[f"{name}_inproc"].append(float(total))
                 results[f"{name}_import"].append(float(imported))
         med = {k: statistics.median(v) * 1000 for k, v in results.items()}
         ratio = med["check"] / med["getitem"]
         figures["cold_ratio"] = ratio
+        figures["cold_cpu_ratio"] = med["check_cpu"] / med["getitem_cpu"]
         lines += [
             "",
             f"### 3. Cold start: fresh process to first response ({COLD_RUNS} runs each, alternated, medians)",
             "",
-            "| | process start to response (ms) | after interpreter start (ms) | of which imports (ms) |",
-            "|---|---:|---:|---:|",
+            "| | process start to response (ms) | after interpreter start (ms) | of which imports (ms) | "
+            "process CPU time (ms) |",
+            "|---|---:|---:|---:|---:|",
             f"| check handler: imports, settings, first client, auth + catalog + audit | {med['check']:.0f} | "
-            f"{med['check_inproc']:.0f} | {med['check_import']:.0f} |",
+            f"{med['check_inproc']:.0f} | {med['check_import']:.0f} | {med['check_cpu']:.0f} |",
             f"| minimal boto3 handler: one GetItem | {med['getitem']:.0f} | {med['getitem_inproc']:.0f} | "
-            f"{med['getitem_import']:.0f} |",
+            f"{med['getitem_import']:.0f} | {med['getitem_cpu']:.0f} |",
             f"| floor of the check's libraries: boto3 + pydantic (one model) + Powertools logger, one GetItem | "
-            f"{med['stack']:.0f} | {med['stack_inproc']:.0f} | {med['stack_import']:.0f} |",
+            f"{med['stack']:.0f} | {med['stack_inproc']:.0f} | {med['stack_import']:.0f} | {med['stack_cpu']:.0f} |",
             "",
-            f"Ratio **{ratio:.2f}x** (after interpreter start: {med['check_inproc'] / med['getitem_inproc']:.2f}x); "
+            f"Ratio **{ratio:.2f}x** (after interpreter start: {med['check_inproc'] / med['getitem_inproc']:.2f}x; "
+            f"in process CPU time, which a busy machine disturbs far less than wall time: "
+            f"{med['check_cpu'] / med['getitem_cpu']:.2f}x); "
             f"target <= 1.5x -> {'met' if ratio <= 1.5 else 'NOT met'}. {_load()}. The libraries alone put the "
             f"floor at {med['stack'] / med['getitem']:.2f}x; the project's code, its settings and its three calls "
             f"(GetItem, Query, PutItem against one GetItem) add {(med['check'] - med['stack']) / med['getitem']:.2f}x. "

@@ -24,7 +24,8 @@ register_before_snapshot(runtime.prepare_snapshot)
 register_after_restore(runtime.restored)
 
 
-def check(caller: Principal, body: Any, request_id: str) -> m.ActionCheckResponse | m.ActionCheckBatchResponse:
+def check(caller: Principal, body: Any, request_id: str) -> dict[str, Any]:
+    """One check's ``ActionCheckResponse``, or a batch's ``ActionCheckBatchResponse``, as its fields."""
     control = runtime.current().engine_control
     if isinstance(body, dict) and "checks" in body:
         return control.check_many(caller, m.ActionCheckBatchRequest.model_validate(body), request_id)
@@ -47,7 +48,10 @@ def __getattr__(name: str) -> Any:
         def _check(
             body: m.ActionCheckRequest | m.ActionCheckBatchRequest,
         ) -> m.ActionCheckResponse | m.ActionCheckBatchResponse:
-            return check(caller(resolver), body.model_dump(exclude_unset=True), request_id(resolver))
+            reply = check(caller(resolver), body.model_dump(exclude_unset=True), request_id(resolver))
+            if "results" in reply:
+                return m.ActionCheckBatchResponse.model_validate(reply)
+            return m.ActionCheckResponse.model_validate(reply)
 
         globals()["app"] = resolver
         return resolver

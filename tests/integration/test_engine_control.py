@@ -465,6 +465,25 @@ def test_batch_check_answers_each_in_order_and_audits_them_in_one_write(seeded, 
     assert by_item[24]["flow_id"]["S"] == "f20"
 
 
+def test_check_replies_are_exactly_the_documented_models(seeded, invoke):
+    # The replies are serialised without validating them again: they must be what the models dump.
+    from puraify.engine_control.models import ActionCheckBatchResponse, ActionCheckResponse
+
+    checks = [
+        {"platform": "gmail", "action_type": "send_email"},
+        {"platform": "gmail", "action_type": "read_email"},
+        {"platform": "fax", "action_type": "send"},
+        {"engine_id": "admin", "platform": "gmail", "action_type": "send_email"},
+    ]
+    for body in checks[:3]:
+        reply = invoke("check/check", engine=seeded, body=body).body
+        assert list(reply) == list(ActionCheckResponse.model_fields)
+        assert reply == ActionCheckResponse.model_validate(reply).model_dump(mode="json")
+    batch = invoke("check/check", engine=seeded, body={"checks": checks}).body
+    assert batch == ActionCheckBatchResponse.model_validate(batch).model_dump(mode="json")
+    assert all(list(r) == list(ActionCheckResponse.model_fields) for r in batch["results"])
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

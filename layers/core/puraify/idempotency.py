@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from puraify.errors import BadRequestError, ConflictError, PuraifyError, UnavailableError, ValidationFailedError
+from puraify.errors import BadRequestError, ConflictError, UnavailableError, ValidationFailedError
 from puraify.observability import logger
 
 HEADER = "idempotency-key"
@@ -153,8 +153,3 @@ class Idempotency:
             raise UnavailableError(
                 "the idempotency store is temporarily unavailable; retry later", code="store_unavailable"
             ) from error
-
-
-def retry_after(error: PuraifyError) -> dict[str, str]:
-    """Headers for an idempotency error (a retry of one in progress may come back in a second)."""
-    return {"Retry-After": "1"} if error.code == "idempotency_in_progress" else {}

@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from puraify import settings as settings_module
 from puraify.audit import AuditLog
@@ -17,8 +18,10 @@ from puraify.auth import Authenticator
 from puraify.cache import TtlCache
 from puraify.engine_control.check_counts import CheckCounter
 from puraify.engine_control.service import EngineControl
-from puraify.idempotency import Idempotency
 from puraify.settings import Settings
+
+if TYPE_CHECKING:
+    from puraify.idempotency import Idempotency
 
 T = TypeVar("T")
 
@@ -33,8 +36,15 @@ class Runtime:
     auth: Authenticator
     audit: AuditLog
     engine_control: EngineControl
-    idempotency: Idempotency
+    idempotency_layer: Callable[[], Any]  # Powertools' persistence layer, made on first use
     services: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def idempotency(self) -> Idempotency:
+        """Retries of the routes that take an Idempotency-Key; imported on first use (the check has none)."""
+        from puraify.idempotency import Idempotency
+
+        return Idempotency(self.idempotency_layer(), self.settings.idempotency_ttl_seconds)
 
     def service(self, name: str, factory: Callable[[Runtime], T]) -> T:
         """The service ``name`` of this runtime, built by ``factory(runtime)`` on first use.
@@ -56,17 +66,13 @@ def build(
     audit_store: Any,
     events: Any,
     check_counts: Any = None,
-    idempotency: Any = None,
+    idempotency_layer: Callable[[], Any] | None = None,
 ) -> Runtime:
     """A runtime over the given stores (DynamoDB ones in Lambda, memory ones in unit tests)."""
     if check_counts is None:
         from puraify.store.memory import MemoryCheckCountStore
 
         check_counts = MemoryCheckCountStore()
-    if idempotency is None:
-        from puraify.store.idempotency import MemoryPersistenceLayer
-
-        idempotency = MemoryPersistenceLayer()
     counter = CheckCounter(
         check_counts,
         retention_days=settings.aggregate_retention_days,
@@ -93,8 +99,14 @@ def build(
         auth,
         audit,
         control,
-        Idempotency(idempotency, settings.idempotency_ttl_seconds),
+        idempotency_layer or _memory_persistence,
     )
+
+
+def _memory_persistence() -> Any:
+    from puraify.store.idempotency import MemoryPersistenceLayer
+
+    return MemoryPersistenceLayer()
 
 
 def build_default() -> Runtime:
@@ -103,9 +115,14 @@ def build_default() -> Runtime:
     from puraify.store.check_counts import DynamoCheckCountStore
     from puraify.store.engines import DynamoEngineStore
     from puraify.store.events import DynamoEventStore
-    from puraify.store.idempotency import dynamo_persistence
 
     settings = settings_module.get_settings()
+
+    def idempotency_layer() -> Any:
+        from puraify.store.idempotency import dynamo_persistence
+
+        return dynamo_persistence(settings.idempotency_table)
+
     return build(
         settings,
         engines=DynamoEngineStore(settings.engines_table),
@@ -113,7 +130,7 @@ def build_default() -> Runtime:
         audit_store=DynamoAuditStore(settings.audit_table),
         events=DynamoEventStore(settings.events_table),
         check_counts=DynamoCheckCountStore(settings.aggregates_table),
-        idempotency=dynamo_persistence(settings.idempotency_table),
+        idempotency_layer=idempotency_layer,
     )
 
 

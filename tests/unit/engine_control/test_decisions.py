@@ -23,7 +23,7 @@ def catalog(status: str = "available", *flags: Flag) -> Catalog:
 
 def test_granted_action_on_available_platform_is_allowed_with_scopes():
     decision = decide(engine(gmail=["send_email"]), catalog(), "gmail", "send_email")
-    assert decision.allowed and decision.required_scopes == ["mail.send"] and decision.reason is None
+    assert decision.allowed and decision.required_scopes == ("mail.send",) and decision.reason is None
 
 
 def test_nothing_is_allowed_implicitly():

@@ -10,17 +10,16 @@ Permissions come before platform state so an engine learns nothing about platfor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from puraify.engine_control.models import Catalog, EngineRecord
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):  # a tuple: made for every check, at a third of a frozen dataclass's cost
     allowed: bool
     rule: str | None = None
     reason: str | None = None
-    required_scopes: list[str] = field(default_factory=list)
+    required_scopes: tuple[str, ...] = ()
 
 
 def decide(engine: EngineRecord, catalog: Catalog, platform: str, action_type: str) -> Decision:
@@ -31,7 +30,7 @@ def decide(engine: EngineRecord, catalog: Catalog, platform: str, action_type: s
     action = spec.actions.get(action_type)
     if action is None:
         return Decision(False, "unknown_action", f"unknown action '{action_type}' on platform '{platform}'")
-    scopes = list(action.required_scopes)
+    scopes = tuple(action.required_scopes)
     if action_type not in engine.permissions.get(platform, ()):
         return Decision(
             False,
