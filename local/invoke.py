@@ -118,7 +118,10 @@ def endpoint(environ: dict[str, str] | os._Environ[str]) -> Iterator[tuple[str, 
         return
     from moto.server import ThreadedMotoServer
 
+    from local import moto_transactions
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto_transactions.apply()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

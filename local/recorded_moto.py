@@ -47,8 +47,11 @@ class RecordedMoto:
         from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
+        from local import moto_transactions
+
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app = DomainDispatcherApplication(create_backend_app)
+        moto_transactions.apply()
         self._server = make_server("127.0.0.1", self.port, app, threaded=False, request_handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)

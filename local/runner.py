@@ -53,7 +53,10 @@ def start_moto(host: str = "127.0.0.1", port: int = 4566) -> Any:
 
     from moto.server import ThreadedMotoServer
 
+    from local import moto_transactions
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto_transactions.apply()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     return server

@@ -102,9 +102,9 @@ def test_ingest_writes_one_update_per_fingerprint_per_batch(service):
     events += [_error(i) for i in range(25)] + [_error(i, error_type="rate_limited") for i in range(25)]
     # When
     result = service.ingest("execution", parse_payload({"events": events}))
-    # Then 1 ledger + 500 conditional event writes + 1 transaction adding every count
+    # Then 1 ledger + 5 transactions of 100 conditional event writes + 1 transaction adding every count
     assert result.stored == 500
-    assert service.store.calls["write"] == 1 + 500 + 1 + _alert_writes(result)
+    assert service.store.calls["write"] == 1 + 5 + 1 + _alert_writes(result)
     groups, _ = service.store.error_groups("pf_1", 0)
     assert sorted(g["occurrences"] for g in groups) == [25, 25]
 

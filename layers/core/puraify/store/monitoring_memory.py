@@ -48,7 +48,7 @@ class MemoryMonitoringStore:
     def create_events(
         self, records: list[dict[str, Any]], ledger_id: str
     ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
-        self.calls["write"] += len(records)
+        self.calls["write"] += -(-len(records) // 100)  # as the DynamoDB store: transactions of up to 100 Puts
         created = []
         with self._lock:
             for record in records:
