@@ -18,6 +18,7 @@ from puraify.errors import UnavailableError
 from puraify.monitoring.ingest import repair_counts
 from puraify.monitoring.queries import open_critical_alerts
 from puraify.monitoring.service import monitoring
+from puraify.store.clients import client
 
 # One function instance: the real LogFunction handler in its own process, sending the same batch
 # `rounds` times, starting at the same instant as the other instance.
@@ -55,18 +56,20 @@ def _is_moto(endpoint_url: str) -> bool:
         return False
 
 
-def test_same_batch_sent_concurrently_to_two_instances_is_counted_once(aws, project, writer, reader, invoke):
-    if _is_moto(aws.endpoint_url):
+def _skip_on_moto() -> None:
+    # DynamoDB's own endpoint: the DynamoDB Local suite sends only DynamoDB there (AWS_ENDPOINT_URL_DYNAMODB)
+    if _is_moto(client("dynamodb").meta.endpoint_url):
         pytest.skip(
             "moto applies concurrent writes without isolation (it loses increments), so only a real emulator "
-            "(DynamoDB Local, LocalStack: AWS_ENDPOINT_URL) can show that concurrent writers count exactly"
+            "(DynamoDB Local, LocalStack) can show that concurrent writers count exactly"
         )
-    # Given 15 errors (under the critical threshold of 20), each sent 4 times by each of two instances at once
-    event = _ingest_event(writer, _errors(project, 15))
+
+
+def _two_instances_at_once(event: dict, rounds: int) -> list[list[int]]:
     start = time.time() + 3
     instances = [
         subprocess.Popen(
-            [sys.executable, "-c", _INSTANCE, json.dumps(event), str(start), "4"],
+            [sys.executable, "-c", _INSTANCE, json.dumps(event), str(start), str(rounds)],
             cwd=ROOT,
             env=dict(os.environ),
             stdout=subprocess.PIPE,
@@ -75,11 +78,32 @@ def test_same_batch_sent_concurrently_to_two_instances_is_counted_once(aws, proj
         for _ in range(2)
     ]
     outputs = [p.communicate(timeout=120)[0] for p in instances]
+    return [json.loads(o.strip().splitlines()[-1]) for o in outputs]
+
+
+def test_same_batch_sent_concurrently_to_two_instances_is_counted_once(aws, project, writer, reader, invoke):
+    _skip_on_moto()
+    # Given 15 errors (under the critical threshold of 20), each sent 4 times by each of two instances at once
+    codes = _two_instances_at_once(_ingest_event(writer, _errors(project, 15)), 4)
     # Then every request was accepted, each event is counted once, and no false critical alert blocks deploys
-    assert [json.loads(o.strip().splitlines()[-1]) for o in outputs] == [[202] * 4, [202] * 4]
+    assert codes == [[202] * 4, [202] * 4]
     errors = invoke("log/errors", engine=reader, query={"project_id": project}).body
     assert errors["total"] == 15 and [g["count"] for g in errors["errors"]] == [15]
     assert open_critical_alerts(runtime.current(), project) == 0
+
+
+def test_batch_of_several_transactions_sent_concurrently_to_two_instances_is_counted_once(
+    aws, project, writer, reader, invoke
+):
+    _skip_on_moto()
+    # Given 250 events (three transactions of events: 100, 100, 50), sent twice by each of two instances at once
+    events = [{**e, "status": "success", "error_type": None, "message": None} for e in _errors(project, 250)]
+    codes = _two_instances_at_once(_ingest_event(writer, events), 2)
+    # Then every request was accepted, and each event is stored and counted once
+    assert codes == [[202] * 2, [202] * 2]
+    assert invoke("log/stats", engine=reader, query={"project_id": project}).body["events"] == 250
+    logs = invoke("log/logs", engine=reader, query={"project_id": project, "limit": "1000"}).body["logs"]
+    assert len(logs) == 250
 
 
 def test_counter_failure_after_store_is_repaired_once_by_the_schedule(
