@@ -8,8 +8,8 @@ a ledger left behind (the counter write failed, or the function died) is applied
 schedule's repair pass (``repair_counts``), which counts the events carrying its id: also
 exactly once.
 
-Writes per batch: one ledger (per 98 counters), one conditional PutItem per event, one
-transaction adding the counts; alerts only when a rule or the threshold asks.
+Writes per batch: one ledger (per 98 counters), one transaction of conditional Puts per 100
+events, one transaction adding the counts; alerts only when a rule or the threshold asks.
 """
 
 from __future__ import annotations
