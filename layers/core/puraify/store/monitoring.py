@@ -163,7 +163,9 @@ class DynamoMonitoringStore:
         """One transaction of conditional Puts, repeated without the events that failed their condition."""
         if len(records) == 1:
             return self._create_one(records[0], ledger_id)
-        pending, created, refused = list(records), [], []
+        pending = list(records)
+        created: list[dict[str, Any]] = []
+        refused: list[tuple[dict[str, Any], str]] = []
         attempt = 0
         while pending:
             try:
