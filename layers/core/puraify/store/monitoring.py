@@ -137,11 +137,11 @@ class DynamoMonitoringStore:
 
         An event that exists already (a retry, or the same batch at another instance) is skipped:
         exactly one writer creates an event, and only that writer's ledger counts it. The events go
-        in TransactWriteItems of up to 100 conditional Puts (and under 4 MB), in parallel; a
+        in TransactWriteItems of up to 100 conditional Puts (and under 4 MB), one after another; a
         cancelled transaction names the events that failed their condition (stored by someone
-        else: dropped) and the rest is written again. Transactions cost 2 write units per item; a
-        lone event is one conditional PutItem (1 unit). Returns the records created here and those
-        DynamoDB refused, with the reason.
+        else: dropped) and the rest is written again. Transactions cost 2 write units per KB of
+        item; a lone event is one conditional PutItem (1 unit). Returns the records created here
+        and those DynamoDB refused, with the reason.
         """
         outcomes = [self._create_chunk(chunk, ledger_id) for chunk in _transaction_chunks(records)]
         created = [r for made, _ in outcomes for r in made]
