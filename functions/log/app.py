@@ -166,7 +166,9 @@ def query_deployments() -> dict:
 def query_overview() -> dict:
     _reader()
     current = runtime.current()
-    return overview.overview(monitoring(current), overview.check_minutes(current), _params(overview.OverviewQuery))
+    q = _params(overview.OverviewQuery)
+    every_project = caller(app).has_all_projects
+    return overview.overview(monitoring(current), overview.check_minutes(current), q, every_project=every_project)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -93,6 +93,15 @@ def test_the_overview_charts_stored_check_counters_and_a_projects_errors(page, a
     page.screenshot(path=str(shots / "overview.png"), full_page=True)
 
 
+def test_an_operator_granted_one_project_sees_its_errors_but_not_every_projects_checks(page, api):
+    key = _register(api, "ops-one-project", scopes=["logs:read"], projects=["pf-overview"])
+    sign_in(page, "ops-one-project", key)
+    open_project(page, "pf-overview")
+    expect(page.locator(".tile", has_text="Checks allowed").locator(".tile-value")).to_have_text("–")
+    expect(page.locator("section", has_text="Top deny rules")).to_contain_text("shown to engines granted all projects")
+    expect(page.locator(".tile", has_text="Errors").locator(".tile-value")).not_to_have_text("–")
+
+
 def test_a_check_made_through_the_api_appears_on_the_overview(page, api):
     key = _register(api, "mailer", permissions={"gmail": ["send_email"]})
     engine = {"X-Engine-ID": "mailer", "X-Engine-Key": key}

@@ -198,7 +198,8 @@ def sparkline(values: list[int]) -> str:
 @pass_options
 def overview(options: Options, project: str | None, since: str | None, until: str | None, top: int | None) -> None:
     """The console's overview as text: checks allowed/denied/failed and the top deny rules (every engine's
-    checks), and with --project its events, errors and top error groups with their trend (needs logs:read).
+    checks: shown to engines granted every project), and with --project its events, errors and top error
+    groups with their trend (needs logs:read).
 
     Read from stored counters only, whatever the traffic.
 
@@ -211,13 +212,17 @@ def overview(options: Options, project: str | None, since: str | None, until: st
         output.emit_json(output.plain(result))
         return
     checks = result.checks
-    totals = checks.totals
-    click.echo(f"{result.since} .. {result.until}  (one point per {checks.step_seconds} s)")
-    click.echo(f"checks: {totals.allowed:,} allowed, {totals.denied:,} denied, {totals.failed:,} failed")
-    click.echo(f"  allowed {sparkline(checks.allowed)}")
-    click.echo(f"  denied  {sparkline(checks.denied)}")
-    click.echo("\ntop deny rules:")
-    output.table([output.plain(r) for r in checks.top_deny_rules], ["rule", "count"], empty="(no denials)")
+    step = f"  (one point per {checks.step_seconds} s)" if checks else ""
+    click.echo(f"{result.since} .. {result.until}{step}")
+    if checks is None:
+        click.echo("checks: every project's, shown only to engines granted every project")
+    else:
+        totals = checks.totals
+        click.echo(f"checks: {totals.allowed:,} allowed, {totals.denied:,} denied, {totals.failed:,} failed")
+        click.echo(f"  allowed {sparkline(checks.allowed)}")
+        click.echo(f"  denied  {sparkline(checks.denied)}")
+        click.echo("\ntop deny rules:")
+        output.table([output.plain(r) for r in checks.top_deny_rules], ["rule", "count"], empty="(no denials)")
     if result.project is None:
         return
     series = result.project

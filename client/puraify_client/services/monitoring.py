@@ -264,7 +264,7 @@ class OverviewResponse(Response):
     project_id: str | None = None
     since: str
     until: str
-    checks: CheckSeries
+    checks: CheckSeries | None = None  # every engine's checks: only for engines granted every project
     project: ProjectSeries | None = None
 
 

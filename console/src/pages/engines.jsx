@@ -64,7 +64,7 @@ export function Engines() {
     { label: "Scopes", cell: (e) => (e.scopes || []).join(", ") || "–" },
     { label: "Permissions", class: "clip-wide", cell: (e) => describePermissions(e.permissions) },
     { label: "Projects", cell: (e) => <Projects projects={e.projects} /> },
-    ageColumn("Last seen", (e) => e.last_seen ?? e.last_seen_at ?? e.last_used_at ?? null),
+    ageColumn("Updated", (e) => e.updated_at), // the list has no last-seen time (one audit query per engine)
     {
       label: "Actions",
       show: admin,

@@ -92,24 +92,28 @@ const GROUP_COLUMNS = errorGroupColumns([TREND], []);
 
 function OverviewBody({ data, project }) {
   const { overview, alerts, policy, decisions } = data;
+  // Every project's check counters: the API sends them only to engines granted every project.
   const checks = overview.checks;
   const chart = useMemo(
-    () => ({ t: checks.t, allowed: checks.allowed, denied: checks.denied, failed: checks.failed }),
+    () => checks && { t: checks.t, allowed: checks.allowed, denied: checks.denied, failed: checks.failed },
     [overview],
   );
+  const hidden = <Empty>Check counts span every project: they are shown to engines granted all projects.</Empty>;
   const openAlerts = alerts && !alerts.unavailable ? alerts.alerts || [] : null;
   return (
     <>
       <section class="tiles" aria-label="Totals">
-        <Tile label="Checks allowed" value={count(checks.totals.allowed)} kind="ok" />
-        <Tile label="Checks denied" value={count(checks.totals.denied)} kind="bad" />
-        <Tile label="Checks failed" value={count(checks.totals.failed)} kind="warn" />
+        <Tile label="Checks allowed" value={checks ? count(checks.totals.allowed) : "–"} kind="ok" />
+        <Tile label="Checks denied" value={checks ? count(checks.totals.denied) : "–"} kind="bad" />
+        <Tile label="Checks failed" value={checks ? count(checks.totals.failed) : "–"} kind="warn" />
         <Tile label="Errors" value={overview.project ? count(overview.project.totals.errors) : "–"} kind="bad" />
         <Tile label="Open alerts" value={openAlerts ? count(openAlerts.length) : "–"} kind={openAlerts?.length ? "bad" : ""} />
       </section>
       <section class="card">
-        <h2>Checks per {checks.step_seconds === 60 ? "minute" : `${checks.step_seconds / 60} minutes`}</h2>
-        {checks.totals.allowed + checks.totals.denied + checks.totals.failed === 0 ? (
+        <h2>Checks per {!checks || checks.step_seconds === 60 ? "minute" : `${checks.step_seconds / 60} minutes`}</h2>
+        {!checks ? (
+          hidden
+        ) : checks.totals.allowed + checks.totals.denied + checks.totals.failed === 0 ? (
           <Empty>No checks in this range.</Empty>
         ) : (
           <TimeChart data={chart} names={["allowed", "denied", "failed"]} label="Checks allowed, denied and failed over time" />
@@ -118,7 +122,9 @@ function OverviewBody({ data, project }) {
       <div class="grid2">
         <section class="card">
           <h2>Top deny rules</h2>
-          {checks.top_deny_rules.length ? (
+          {!checks ? (
+            hidden
+          ) : checks.top_deny_rules.length ? (
             <Table columns={DENY_RULE_COLUMNS} rows={checks.top_deny_rules} scroll={false} />
           ) : (
             <Empty>No denials in this range.</Empty>

@@ -38,6 +38,28 @@ def test_overview_charts_check_counters_and_a_projects_errors(aws, project, writ
     assert reply.body["project"]["totals"] == {"events": 4, "errors": 4}
 
 
+def test_an_engine_granted_some_projects_sees_their_series_but_not_every_projects_checks(
+    aws, project, writer, admin, invoke
+):
+    _put_minute(aws, time.time() - 60, allowed=5)
+    event = {"project_id": project, "engine": "ex", "status": "error", "error_type": "x", "event_id": "e1"}
+    assert invoke("log/ingest", engine=writer, body={"events": [event]}).status == 202
+    scoped = f"scoped-{project}"
+    registered = invoke(
+        "register/register",
+        engine=admin,
+        body={"engine_id": scoped, "scopes": ["logs:read"], "projects": [project]},
+    )
+    engine = (scoped, registered.body["engine_key"])
+
+    reply = invoke("log/overview", engine=engine, query={"project_id": project})
+
+    assert reply.status == 200, reply.body
+    assert reply.body["checks"] is None  # the check counters are every project's
+    assert reply.body["project"]["totals"]["errors"] == 1
+    assert invoke("log/overview", engine=engine, query={}).status == 403
+
+
 def test_overview_needs_logs_read_and_bounds_the_range(aws, project, writer, reader, invoke):
     assert invoke("log/overview", engine=writer, query={"project_id": project}).status == 403
     too_long = invoke("log/overview", engine=reader, query={"since": str(int(time.time()) - 3 * 86400)})

@@ -1,8 +1,9 @@
 """The console's overview: checks per minute and a project's events, errors and error groups over a
 time range, all from stored counters (never a scan of events, never thousands of rows to a browser).
 
-Check counters are global (the check path counts every decision, ``pk = CHECKS``); the project's
-event and error counters are the monitoring windows (``AG#<project>``, 5 minutes by default).
+Check counters are global (the check path counts every decision, ``pk = CHECKS``), so they are
+shown only to a caller granted every project; the project's event and error counters are the
+monitoring windows (``AG#<project>``, 5 minutes by default).
 """
 
 from __future__ import annotations
@@ -154,14 +155,19 @@ def project_series(service: Monitoring, project_id: str, since: float, until: fl
     }
 
 
-def overview(service: Monitoring, checks: CheckCounts, q: OverviewQuery) -> dict[str, Any]:
-    """Everything the console's overview charts, for ``q.since``..``q.until`` (at most 24 h)."""
+def overview(service: Monitoring, checks: CheckCounts, q: OverviewQuery, *, every_project: bool) -> dict[str, Any]:
+    """Everything the console's overview charts, for ``q.since``..``q.until`` (at most 24 h).
+
+    ``checks`` counts every engine's checks in every project: ``None`` unless ``every_project``
+    (the caller holds ``"*"``), so an engine granted some projects learns nothing of the others.
+    """
     assert q.since is not None and q.until is not None  # set by the query's validator
+    minutes = checks.minutes(minute_of(q.since), minute_of(q.until)) if every_project else None
     return {
         "project_id": q.project_id,
         "since": clock.iso(q.since),
         "until": clock.iso(q.until),
-        "checks": check_series(checks.minutes(minute_of(q.since), minute_of(q.until)), q.since, q.until),
+        "checks": check_series(minutes, q.since, q.until) if minutes is not None else None,
         "project": project_series(service, q.project_id, q.since, q.until, q.top) if q.project_id else None,
     }
 
