@@ -38,7 +38,7 @@ def put_request(revision: str, slow_when: str) -> PolicyPutRequest:
     return PolicyPutRequest(revision=revision, files={k: v.decode() for k, v in slow_files(slow_when).items()})
 
 
-def test_a_decision_past_its_budget_is_denied_fail_safe_recorded_and_alerted():
+def test_a_decision_past_its_budget_is_denied_fail_safe_and_the_bundle_gives_way_to_the_last_good():
     harness = make_harness(plan_decision_budget_ms=BUDGET_MS)
     # slow only for one project, so the bundle passes the reload check on the sample inputs
     publish(harness.bundles, slow_files('input.deployment.project_id == "pf-slow"'), revision="slow-1",
@@ -54,6 +54,14 @@ def test_a_decision_past_its_budget_is_denied_fail_safe_recorded_and_alerted():
     assert stored[0]["decision_id"] == decision.decision_id and stored[0]["fail_safe"] is True
     assert harness.alerts[-1]["event_type"] == "plan_fail_safe"
     assert "budget" in harness.alerts[-1]["message"]
+    # the bundle is rejected and the last good one answers the next decisions at once (own interpreter)
+    status = harness.service.policy_status()
+    assert status.revision == "gate-1"
+    assert status.last_rejected is not None and status.last_rejected.revision == "slow-1"
+    assert "budget" in status.last_rejected.reason
+    assert any(a["event_type"] == "policy_bundle_rejected" for a in harness.alerts)
+    after = harness.service.decide(request(), engine_id="ci", request_id="r-2")
+    assert (after.allow, after.policy.revision) == (True, "gate-1")
 
 
 def test_publishing_a_bundle_slow_on_the_current_facts_is_422_and_the_last_good_stays():

@@ -181,6 +181,7 @@ class PlanningService:
                 result = policy.evaluate(document, self.budget)
             except PolicyBudgetExceededError as error:
                 causes.append(str(error))
+                self.loader.reject_active(policy, f"a decision on real facts: {error}")
             except PolicyEvaluationError as error:
                 causes.append(f"policy evaluation failed: {error}")
             duration_ms = round((now() - started) * 1000, 3)

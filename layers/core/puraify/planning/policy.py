@@ -385,6 +385,7 @@ class PolicyLoader:
         self.samples = samples
         self.budget_seconds = budget_seconds
         self.active: CompiledPolicy | None = None
+        self.previous: CompiledPolicy | None = None  # the one the active replaced: the last good one
         self.last_rejected: Rejection | None = None
         self.checked_at: float | None = None
         self._seen_token: str | None = None
@@ -426,10 +427,26 @@ class PolicyLoader:
                 if self.active is None:
                     self.active = self._last_good(token)
                 return self.active
-            if self.active is not None:
-                self.active.close()
-            self.active = policy
+            if self.previous is not None:
+                self.previous.close()
+            self.previous, self.active = self.active, policy
             return policy
+
+    def reject_active(self, policy: CompiledPolicy, reason: str) -> CompiledPolicy | None:
+        """A decision found ``policy`` over budget on real facts: reject it, and make the last good one active.
+
+        The runaway evaluation holds the rejected bundle's interpreter until it ends; the last good
+        bundle has its own, so other decisions go on at once instead of queueing behind it.
+        """
+        with self._lock:
+            if self.active is not policy:
+                return self.active
+            self.last_rejected = Rejection(policy.revision, reason, self.clock())
+            self.on_reject(self.last_rejected)
+            policy.close()
+            fallback, self.previous = self.previous, None
+            self.active = fallback or (self._last_good(self._seen_token) if self._seen_token else None)
+            return self.active
 
     def _load(self, manifest_bytes: bytes) -> CompiledPolicy:
         samples = self.samples() if self.budget_seconds is not None else []
