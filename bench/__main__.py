@@ -32,6 +32,10 @@ def main() -> None:
             *os.getloadavg()
         ),
     ]
+    sections.append(
+        f"Machine speed: {calibration_ms():.1f} ms for a fixed pure-Python workload (median of 7; compare runs by "
+        "this, since this shared virtual machine's speed drifts by a third from one hour to the next)."
+    )
     for name in names:
         started = time.perf_counter()
         print(f"running {name} ...", flush=True)
@@ -46,6 +50,25 @@ def main() -> None:
     results.mkdir(exist_ok=True)
     (results / "latest.md").write_text(report)
     (results / f"{time.strftime('%Y-%m-%d')}.md").write_text(report)
+
+
+def calibration_ms() -> float:
+    """How long a fixed workload (dict, string and arithmetic work, like a handler's) takes here now."""
+    import statistics
+
+    def work() -> int:
+        total = 0
+        for i in range(200_000):
+            record = {"n": i, "s": str(i)}
+            total += len(record["s"]) + (i % 7)
+        return total
+
+    times = []
+    for _ in range(7):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
 
 
 if __name__ == "__main__":
