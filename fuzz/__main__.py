@@ -10,7 +10,6 @@ non-zero on any failure and prints the case counts.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shlex
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from local.runner import LocalControlPlane
+from local.runner import LocalControlPlane, start_moto
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 MAX_EXAMPLES = int(os.environ.get("PURAIFY_FUZZ_EXAMPLES", "30"))
@@ -30,11 +29,7 @@ ADMIN_KEY = "pfk_fuzz-admin-key-0123456789abcdefghijklmnopqrstuvw"
 
 
 def start() -> tuple[LocalControlPlane, object]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
+    moto = start_moto(port=0)  # with its transactions patched: a 500-event batch is five of them
     host, port = moto.get_host_and_port()
     plane = LocalControlPlane(
         port=0, endpoint_url=f"http://{host}:{port}", admin_key=ADMIN_KEY, prefix="fuzz-", schedules=False
