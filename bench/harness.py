@@ -16,15 +16,10 @@ from local.template import Template
 @contextmanager
 def moto_endpoint() -> Iterator[str]:
     """A moto server on a free port of 127.0.0.1; this process's environment is restored afterwards."""
-    from moto.server import ThreadedMotoServer
-
-    from local import moto_transactions
+    from local.runner import start_moto
     from puraify import runtime
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto_transactions.apply()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    server = start_moto(port=0)
     host, port = server.get_host_and_port()
     saved = dict(os.environ)
     try:

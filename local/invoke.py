@@ -116,14 +116,9 @@ def endpoint(environ: dict[str, str] | os._Environ[str]) -> Iterator[tuple[str, 
         _reset_runtime()
         yield url, None
         return
-    from moto.server import ThreadedMotoServer
+    from local.runner import start_moto
 
-    from local import moto_transactions
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto_transactions.apply()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    server = start_moto(port=0)
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
     plane = LocalControlPlane(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -48,14 +47,9 @@ def moto_endpoint() -> Iterator[str]:
     if EXTERNAL_ENDPOINT:
         yield EXTERNAL_ENDPOINT
         return
-    from moto.server import ThreadedMotoServer
+    from local.runner import start_moto
 
-    from local import moto_transactions
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto_transactions.apply()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    server = start_moto(port=0)
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()

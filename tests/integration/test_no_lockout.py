@@ -73,10 +73,9 @@ def test_runner_start_with_a_revoked_admin_stops_with_the_reason(moto_endpoint):
 
 def test_make_run_with_a_revoked_admin_exits_non_zero_and_never_says_ready(moto_endpoint):
     # The runner itself, as `make run` starts it, on a kept (unprefixed) store of its own endpoint
-    from moto.server import ThreadedMotoServer
+    from local.runner import start_moto
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
+    server = start_moto(port=0)
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     key = "pfk_lockout-admin-key-abcdefghijklmnopqrstuvwxyz012345"

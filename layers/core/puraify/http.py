@@ -18,7 +18,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from pydantic_core import to_json
 
 from puraify import runtime
@@ -349,15 +349,15 @@ def json_body(event: dict[str, Any]) -> Any:
 def handle_json_route(
     event: dict[str, Any],
     route: tuple[str, str],
-    call: Callable[[Principal, Any, str], BaseModel | dict[str, Any]],
+    call: Callable[[Principal, Any, str], dict[str, Any]],
     *,
     max_body_bytes: int | None = None,
 ) -> dict[str, Any]:
     """``handle`` for one JSON route without the resolver: the same admission, body decoding, field-level
     422s and error envelope, for a route whose every microsecond is billed (the check).
 
-    ``call(principal, body, request_id)`` validates the decoded body itself and returns the response model,
-    or its fields as a dict (built from typed values, serialised as they are).
+    ``call(principal, body, request_id)`` validates the decoded body itself and returns the response
+    model's fields as a dict (built from typed values, serialised as they are).
     """
     rid = event_request_id(event)
     try:
@@ -376,7 +376,7 @@ def handle_json_route(
         return _raw_error(PuraifyError("internal error; the request was not completed"), rid)
     return {
         "statusCode": 200,
-        "body": reply.model_dump_json() if isinstance(reply, BaseModel) else to_json(reply).decode(),
+        "body": to_json(reply).decode(),
         "isBase64Encoded": False,
         "headers": {"Content-Type": JSON},
         "cookies": [],
