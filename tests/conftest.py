@@ -26,11 +26,16 @@ from local.runner import LocalControlPlane, aws_environment
 from local.template import ROOT, Template
 
 EVENTS = ROOT / "events"
-_prefixes = itertools.count(1)
+# Resource-name prefixes unique per test process: under pytest-xdist each worker (gw0, gw1...) has its own
+# counter, and on a shared emulator (the emulator suites) two workers must never create the same names.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+_prefixes = (f"{n}w{_WORKER}" for n in itertools.count(1))
 
 # An emulator the caller points at (a LocalStack, DynamoDB Local): the tests run against it instead
 # of their own moto server. Read before the placeholder below is set.
-EXTERNAL_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL")
+# Kept in its own variable for pytest-xdist's workers, which inherit the placeholder set below.
+os.environ.setdefault("PURAIFY_TESTS_EXTERNAL_ENDPOINT", os.environ.get("AWS_ENDPOINT_URL", ""))
+EXTERNAL_ENDPOINT = os.environ["PURAIFY_TESTS_EXTERNAL_ENDPOINT"] or None
 LOCALSTACK_HOST = os.environ.get("LOCALSTACK_HOST")  # set by `make test-localstack`
 
 # Tests never reach real AWS: placeholder credentials even before any fixture runs.
@@ -178,3 +183,18 @@ def plane(moto_endpoint: str) -> Iterator[LocalControlPlane]:
     local.stop()
     os.environ.clear()
     os.environ.update(saved)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an external emulator (the emulator suites), run only the tests that reach AWS through it.
+
+    A test reaches the emulator through ``moto_endpoint`` (directly or through ``aws``, ``plane`` and
+    the fixtures built on them); the rest (pure logic, fakes) ran already in ``make test``.
+    """
+    if not EXTERNAL_ENDPOINT:
+        return
+    keep = [item for item in items if "moto_endpoint" in getattr(item, "fixturenames", ())]
+    dropped = [item for item in items if "moto_endpoint" not in getattr(item, "fixturenames", ())]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

@@ -7,7 +7,6 @@ secret path on top: tests stay isolated and the suite stays fast.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -19,10 +18,10 @@ import pytest
 from local.resources import create_all
 from local.template import ROOT, Template
 from puraify.environments.gate import GateDecision
+from tests.conftest import _prefixes as _tests  # unique per xdist worker
 
 OWN_TABLES = ("EnvironmentsTable", "VersionsTable", "DeploymentsTable")
 ADMIN_KEY = "pfk_env-admin-key-0123456789abcdefghijklmnopqrstuvw"
-_tests = itertools.count(1)
 
 
 class OwnTables(Template):
