@@ -452,7 +452,7 @@ def test_batch_check_answers_each_in_order_and_audits_them_in_one_write(seeded, 
     assert len(results) == 25
     assert [r["allowed"] for r in results[:4]] == [True, False, False, False]
     assert [r["rule"] for r in results[:4]] == [None, "not_granted", "unknown_platform", "missing_scope"]
-    assert results[3]["engine_id"] == "admin" and "admin" in results[3]["reason"]
+    assert results[3]["engine_id"] == "admin" and "checks:on_behalf" in results[3]["reason"]
     assert all(r["allowed"] and r["platform"] == "slack" for r in results[4:])
     assert {r["request_id"] for r in results} == {reply.body["request_id"]}
     assert calls == {"BatchWriteItem": 1}
@@ -462,6 +462,8 @@ def test_batch_check_answers_each_in_order_and_audits_them_in_one_write(seeded, 
     by_item = {int(i["item"]["N"]): i for i in batch}
     assert by_item[0]["project_id"]["S"] == "pf-1" and by_item[0]["status"]["S"] == "allowed"
     assert by_item[3]["status"]["S"] == "denied" and by_item[3]["engine_id"]["S"] == "admin"
+    assert {i["pk"]["S"] for i in batch} == {"ENGINE#action"}  # the caller's partition, never admin's
+    assert {i["caller_id"]["S"] for i in batch} == {"action"}
     assert by_item[24]["flow_id"]["S"] == "f20"
 
 

@@ -135,7 +135,13 @@ def test_check_with_an_ungranted_project_is_403_and_audited(aws, admin, invoke):
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": "ENGINE#mailer"}},
     )["Items"]
-    assert any(i["status"]["S"] == "denied" and i.get("project_id", {}).get("S") == "bank" for i in audit)
+    # mailer's refusal is kept in its own partition, naming the project it asked for, but not filed
+    # under "bank" (not granted to it); admin's, which holds every project, is filed there
+    refused = [i for i in audit if i["status"]["S"] == "denied"]
+    assert len(refused) == 1 and refused[0]["details"]["M"]["project_id"]["S"] == "bank"
+    assert "project_id" not in refused[0] and "project_pk" not in refused[0]
+    (lent,) = runtime.current().audit_store.by_project("bank")
+    assert (lent["engine_id"], lent["caller_id"], lent["status"]) == ("mailer", "admin", "denied")
 
 
 def test_projects_change_like_permissions_and_stay_when_omitted(aws, admin, invoke):

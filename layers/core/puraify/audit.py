@@ -1,7 +1,9 @@
 """Audit: every decision becomes one structured log line and one record with an expiry.
 
 Kinds: ``check`` (an action check), ``auth`` (a rejected credential), ``admin`` (a change to
-engines, platforms or flags). ``status`` is ``allowed``, ``denied`` or ``error``.
+engines, platforms or flags). ``status`` is ``allowed``, ``denied`` or ``error``. A record names the
+engine it is about (``engine_id``, the checked engine of a check) and the authenticated engine that
+made the request (``caller_id``); it is kept in the caller's partition.
 
 The log line is the one the Powertools logger would write for ``logger.info("audit", extra=...)``
 (its keys, its persistent and per-invocation keys, its stream and level), built directly and
@@ -24,10 +26,10 @@ from puraify.observability import logger
 Status = Literal["allowed", "denied", "error"]
 
 # The record's keys that the line leaves out (the line's own ``timestamp`` is the logger's, RFC 3339).
-_NOT_LOGGED = frozenset({"pk", "sk", "project_pk", "project_sk", "timestamp"})
+_NOT_LOGGED = frozenset({"pk", "sk", "project_pk", "project_sk", "flow_pk", "timestamp"})
 _RECORD_KEYS = frozenset(
     {"kind", "request_id", "engine_id", "platform", "action_type", "status", "reason", "project_id", "flow_id"}
-    | {"details", "expires_at", "item"}
+    | {"details", "expires_at", "item", "caller_id"}
 )
 _LINE_HEAD = {"level": "INFO", "location": "record", "message": "audit"}
 
@@ -106,19 +108,26 @@ class AuditLog:
         details: dict[str, Any] | None = None,
         at: float | None = None,
         item: int | None = None,
+        caller_id: str | None = None,
     ) -> dict[str, Any]:
-        """One audit record; ``item`` is a check's position in a batch (its key carries it, so keys stay unique)."""
+        """One audit record; ``item`` is a check's position in a batch (its key carries it, so keys stay unique).
+
+        ``caller_id`` is the authenticated engine that made the request (``engine_id`` when omitted):
+        the record is kept in its partition (``ENGINE#<caller_id>``), whatever engine it is about.
+        """
         at = now() if at is None else at
         if at != self._last[0]:  # a batch builds all its records at one moment
             self._last = (at, iso(at), expires_at(self.retention_days, at))
         _, timestamp, expires = self._last
         key = request_id if item is None else f"{request_id}#{item:02d}"
+        caller_id = caller_id or engine_id
         record: dict[str, Any] = {
-            "pk": f"ENGINE#{engine_id}",
+            "pk": f"ENGINE#{caller_id}",
             "sk": f"{timestamp}#{key}",
             "kind": kind,
             "request_id": request_id,
             "engine_id": engine_id,
+            "caller_id": caller_id,
             "platform": platform,
             "action_type": action_type,
             "status": status,
@@ -134,6 +143,8 @@ class AuditLog:
         if project_id:
             record["project_pk"] = f"PROJECT#{project_id}"
             record["project_sk"] = record["sk"]
+            if flow_id:
+                record["flow_pk"] = f"PROJECT#{project_id}#FLOW#{flow_id}"
         return record
 
 

@@ -20,6 +20,8 @@ from puraify.errors import ForbiddenError, UnauthorizedError
 
 KEY_PREFIX = "pfk_"
 ADMIN_SCOPE = "admin"
+# Checking on behalf of another engine (``POST /actions/check`` naming another ``engine_id``).
+ON_BEHALF_SCOPE = "checks:on_behalf"
 ALL_PROJECTS = "*"
 MAX_HEADER_LENGTH = 256
 
@@ -41,6 +43,9 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     permissions: dict[str, list[str]] = field(default_factory=dict)
     projects: frozenset[str] = field(default_factory=frozenset)
+    # Authenticated with the key a rotation replaced (valid for its grace period): it may act as the
+    # engine, but not rotate, nor change engines, grants, platforms or flags.
+    superseded_key: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -81,12 +86,17 @@ class Principal:
 
 def key_matches(record: EngineRecord, key: str, at: float) -> bool:
     """Whether ``key`` is the engine's current key, or its previous one within the grace period."""
+    return key_match(record, key, at) is not None
+
+
+def key_match(record: EngineRecord, key: str, at: float) -> str | None:
+    """``"current"``, ``"previous"`` (the key a rotation replaced, within its grace period), or None."""
     digest = hash_key(key)
     if hmac.compare_digest(digest, record.key_hash):
-        return True
+        return "current"
     if record.previous_key_hash and (record.previous_key_expires_at or 0) > at:
-        return hmac.compare_digest(digest, record.previous_key_hash)
-    return False
+        return "previous" if hmac.compare_digest(digest, record.previous_key_hash) else None
+    return None
 
 
 _NOBODY = EngineRecord(engine_id="-", key_hash="0" * 64, status="revoked", created_at="", updated_at="")
@@ -108,12 +118,13 @@ class Authenticator:
             raise UnauthorizedError("missing or invalid engine credentials")
         record = self.engine(engine_id)
         # Hash and compare even for unknown engines, so timing does not tell which ids exist.
-        matched = key_matches(record or _NOBODY, key, now())
-        if record is None or record.status != "active" or not matched:
+        matched = key_match(record or _NOBODY, key, now())
+        if record is None or record.status != "active" or matched is None:
             raise UnauthorizedError("missing or invalid engine credentials")
         return Principal(
             engine_id=record.engine_id,
             scopes=frozenset(record.scopes),
             permissions=record.permissions,
             projects=frozenset(record.projects),
+            superseded_key=matched == "previous",
         )

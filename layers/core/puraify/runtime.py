@@ -88,6 +88,7 @@ def build(
         counter,
         cache_ttl_seconds=settings.cache_ttl_seconds,
         rotation_grace_seconds=settings.key_rotation_grace_seconds,
+        self_rotation_max_grace_seconds=settings.self_rotation_max_grace_seconds,
         api_version=settings.api_version,
     )
     return Runtime(

@@ -27,6 +27,7 @@ class Settings(BaseModel):
     cache_ttl_seconds: float = Field(default=30.0, ge=0, le=300)
     negative_cache_ttl_seconds: float = Field(default=5.0, ge=0, le=60)
     key_rotation_grace_seconds: int = Field(default=300, ge=0, le=7 * 86400)
+    self_rotation_max_grace_seconds: int = Field(default=3600, ge=0, le=7 * 86400)
     audit_retention_days: int = Field(default=90, ge=1, le=3650)
     event_retention_days: int = Field(default=30, ge=1, le=3650)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
@@ -94,6 +95,7 @@ _ENV = {
     "PURAIFY_CACHE_TTL_SECONDS": "cache_ttl_seconds",
     "PURAIFY_NEGATIVE_CACHE_TTL_SECONDS": "negative_cache_ttl_seconds",
     "PURAIFY_KEY_ROTATION_GRACE_SECONDS": "key_rotation_grace_seconds",
+    "PURAIFY_SELF_ROTATION_MAX_GRACE_SECONDS": "self_rotation_max_grace_seconds",
     "PURAIFY_AUDIT_RETENTION_DAYS": "audit_retention_days",
     "PURAIFY_EVENT_RETENTION_DAYS": "event_retention_days",
     "PURAIFY_MAX_BODY_BYTES": "max_body_bytes",

@@ -37,6 +37,7 @@ def control() -> EngineControl:
         CheckCounter(MemoryCheckCountStore(), retention_days=1, flush_seconds=5),
         cache_ttl_seconds=30,
         rotation_grace_seconds=300,
+        self_rotation_max_grace_seconds=3600,
         api_version="v1",
     )
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager, suppress
 from typing import Any, NamedTuple, Protocol
 
 from puraify.audit import AuditLog, Status
-from puraify.auth import ADMIN_SCOPE, Authenticator, Principal, hash_key, new_key
+from puraify.auth import ADMIN_SCOPE, ON_BEHALF_SCOPE, Authenticator, Principal, hash_key, new_key
 from puraify.cache import TtlCache
 from puraify.clock import iso, now
 from puraify.engine_control import models as m
@@ -64,6 +64,7 @@ class EngineControl:
         *,
         cache_ttl_seconds: float,
         rotation_grace_seconds: int,
+        self_rotation_max_grace_seconds: int,
         api_version: str,
     ):
         self.engines = engines
@@ -72,6 +73,7 @@ class EngineControl:
         self.auth = authenticator
         self.counter = counter
         self.rotation_grace_seconds = rotation_grace_seconds
+        self.self_rotation_max_grace_seconds = self_rotation_max_grace_seconds
         self.api_version = api_version
         self._catalog: TtlCache[str, m.Catalog] = TtlCache(cache_ttl_seconds)
 
@@ -116,11 +118,18 @@ class EngineControl:
     def rotate(
         self, caller: Principal, engine_id: str, body: m.EngineRotateRequest, request_id: str
     ) -> m.EngineRotateResponse:
-        """Issue a new key; the previous one keeps working for the grace period, then stops."""
+        """Issue a new key; the previous one keeps working for the grace period, then stops.
+
+        An engine rotating its own key gets at most ``self_rotation_max_grace_seconds`` of grace (more
+        is 422): a leaked key cannot buy itself a week. Grace 0 ends the previous key at once.
+        """
+        own = caller.engine_id == engine_id
         grace = self.rotation_grace_seconds if body.grace_seconds is None else body.grace_seconds
         with self._admin_audit(
-            caller, request_id, "rotate_key", target=engine_id, require_admin=caller.engine_id != engine_id
+            caller, request_id, "rotate_key", target=engine_id, require_admin=not own, details={"grace_seconds": grace}
         ):
+            if own:
+                grace = self._own_rotation_grace(body.grace_seconds, grace)
             current = self._active_engine(engine_id)
             key = new_key()
             valid_until = now() + grace if grace > 0 else None
@@ -137,6 +146,17 @@ class EngineControl:
         return m.EngineRotateResponse(
             engine_id=engine_id, engine_key=key, previous_key_valid_until=iso(valid_until) if valid_until else None
         )
+
+    def _own_rotation_grace(self, asked: int | None, grace: int) -> int:
+        limit = self.self_rotation_max_grace_seconds
+        if asked is not None and asked > limit:
+            message = f"an engine rotating its own key may keep the old one at most {limit} s"
+            raise ValidationFailedError(
+                message,
+                code="grace_too_long",
+                details=[{"field": "body.grace_seconds", "message": message, "type": "less_than_equal"}],
+            )
+        return min(grace, limit)
 
     def revoke(self, caller: Principal, engine_id: str, request_id: str) -> m.EngineRevokeResponse:
         """Revoke an engine: its keys stop working here at once, everywhere within the cache TTL."""
@@ -323,12 +343,20 @@ class EngineControl:
         item: int | None = None,
         engine_of: Callable[[str], m.EngineRecord | None] | None = None,
     ) -> Checked:
-        """The check's reply (a denial naming the error, if one stops it) and its audit record, not yet written."""
+        """The check's reply (a denial naming the error, if one stops it) and its audit record, not yet written.
+
+        The record names the caller beside the checked engine and lives in the caller's partition, so
+        it never moves another engine's ``last_seen_at``. A check refused before it is decided is
+        filed under a project only if the caller holds that project (the project it asked for is kept
+        in ``details``): a caller cannot write into another project's timeline.
+        """
         engine_id = body.engine_id or caller.engine_id
         error: PuraifyError | None = None
         try:
-            if engine_id != caller.engine_id and not caller.is_admin:
-                raise ForbiddenError("checking another engine needs the 'admin' scope", code="missing_scope")
+            if engine_id != caller.engine_id and not caller.has_scope(ON_BEHALF_SCOPE):
+                raise ForbiddenError(
+                    f"checking another engine needs the '{ON_BEHALF_SCOPE}' scope", code="missing_scope"
+                )
             if body.project_id is not None:
                 caller.require_project(body.project_id)
             engine = (engine_of or self.auth.engine)(engine_id)
@@ -340,21 +368,27 @@ class EngineControl:
         except PuraifyError as failed:
             error = failed
             decision = Decision(False, failed.code, failed.message)
+        project_id, flow_id = body.project_id, body.flow_id
+        details: dict[str, Any] | None = {"rule": decision.rule} if decision.rule else None
         if error is None:
             status: Status = "allowed" if decision.allowed else "denied"
         else:
             status = "denied" if error.status in (403, 404) else "error"
+            if project_id is not None and not caller.has_project(project_id):
+                details = {"rule": decision.rule, "project_id": project_id, "flow_id": flow_id}
+                project_id = flow_id = None
         record = self.audit.build(
             kind="check",
             request_id=request_id,
             engine_id=engine_id,
+            caller_id=caller.engine_id,
             status=status,
             platform=body.platform,
             action_type=body.action_type,
             reason=decision.reason,
-            project_id=body.project_id,
-            flow_id=body.flow_id,
-            details={"rule": decision.rule, "caller": caller.engine_id} if decision.rule and not error else None,
+            project_id=project_id,
+            flow_id=flow_id,
+            details=details,
             at=at,
             item=item,
         )
@@ -472,6 +506,12 @@ class EngineControl:
             "details": {"operation": operation, "target": target, **(details or {})},
         }
         try:
+            if caller.superseded_key:
+                raise ForbiddenError(
+                    "this key was replaced by a rotation and only works until its grace period ends: it cannot "
+                    "rotate keys or change engines, grants, platforms or flags; use the current key",
+                    code="superseded_key",
+                )
             if require_admin:
                 caller.require(ADMIN_SCOPE)
             yield

@@ -227,7 +227,12 @@ def audit(
         for a in alerts for step in a.get("history", [])[1:] if step["at"] >= low
     ]  # fmt: skip
     alerts = [a for a in alerts if a["created_at"] >= low]
-    decisions = [d for d in audit_store.by_project(q.project_id) if about(d) and d.get("timestamp", "") >= low]
+    # Decisions carry a flow but no user or session; read newest first, bounded in the key condition.
+    decisions = (
+        []
+        if subject in ("user_id", "session_id")
+        else audit_store.by_project(q.project_id, since=low, flow_id=q.flow_id, limit=q.limit)
+    )
     timeline = (
         [{"kind": "event", **_event_view(e)} for e in events]
         + [{"kind": "alert", "timestamp": a["created_at"], **view(a)} for a in alerts]
@@ -235,7 +240,7 @@ def audit(
         + _deployment_entries(deployments or [], low)
         + [
             {
-                **{k: v for k, v in d.items() if k not in ("pk", "sk", "project_pk", "project_sk", "kind")},
+                **{k: v for k, v in d.items() if k not in ("pk", "sk", "project_pk", "project_sk", "flow_pk", "kind")},
                 "kind": "decision",
                 "decision": d.get("kind"),
             }

@@ -1,8 +1,11 @@
 """Audit records: one item per decision, expiring through the table's TTL attribute.
 
-Key design: ``pk = ENGINE#<engine_id>``, ``sk = <timestamp>#<request_id>`` answers "what did this
-engine do, in order"; the sparse index ``by_project`` (``project_pk = PROJECT#<project_id>``,
-``project_sk = <timestamp>#<request_id>``) answers "which decisions concern this project".
+Key design: ``pk = ENGINE#<caller_id>``, ``sk = <timestamp>#<request_id>`` answers "what did this
+engine ask, in order" (only its own authenticated requests: its ``last_seen_at``); the sparse index
+``by_project`` (``project_pk = PROJECT#<project_id>``, ``project_sk = <timestamp>#<request_id>``)
+answers "which decisions concern this project", and ``by_flow`` (``flow_pk =
+PROJECT#<project_id>#FLOW#<flow_id>``, the same sort key) the same for one flow. Both are read newest
+first with the time bound in the key condition, so no number of older records can hide a newer one.
 """
 
 from __future__ import annotations
@@ -73,12 +76,24 @@ class DynamoAuditStore:
                 delay *= 2
         raise UnavailableError("the audit log is temporarily unavailable; retry later", code="store_unavailable")
 
-    def by_project(self, project_id: str, limit: int = 1000) -> list[dict[str, Any]]:
-        """The unexpired decisions recorded for a project, oldest first."""
+    def by_project(
+        self, project_id: str, *, since: str = "", flow_id: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` unexpired decisions of a project (or of one of its flows) recorded at or
+        after ``since`` (an RFC 3339 time; "" for all), newest first."""
+        index, attribute, key = ("by_project", "project_pk", f"PROJECT#{project_id}")
+        if flow_id is not None:
+            index, attribute, key = ("by_flow", "flow_pk", f"PROJECT#{project_id}#FLOW#{flow_id}")
         return self._query(
-            IndexName="by_project",
-            KeyConditionExpression="project_pk = :pk",
-            ExpressionAttributeValues={":pk": to_value(f"PROJECT#{project_id}"), ":now": to_value(int(now()))},
+            IndexName=index,
+            KeyConditionExpression=f"{attribute} = :pk AND project_sk >= :since",
+            ExpressionAttributeValues={
+                ":pk": to_value(key),
+                ":since": to_value(since or " "),
+                ":now": to_value(int(now())),
+            },
+            ScanIndexForward=False,
+            Limit=min(limit, 1000),
             limit=limit,
         )
 

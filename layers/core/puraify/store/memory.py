@@ -79,10 +79,16 @@ class MemoryAuditStore:
     def put_many(self, records: list[dict[str, Any]]) -> None:
         self.records.extend(dict(r) for r in records)
 
-    def by_project(self, project_id: str, limit: int = 1000) -> list[dict[str, Any]]:
-        key = f"PROJECT#{project_id}"
-        live = [r for r in self.records if r.get("project_pk") == key and r["expires_at"] > now()]
-        return sorted(live, key=lambda r: r["sk"])[:limit]
+    def by_project(
+        self, project_id: str, *, since: str = "", flow_id: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        attribute, key = ("project_pk", f"PROJECT#{project_id}")
+        if flow_id is not None:
+            attribute, key = ("flow_pk", f"PROJECT#{project_id}#FLOW#{flow_id}")
+        live = [
+            r for r in self.records if r.get(attribute) == key and r["project_sk"] >= since and r["expires_at"] > now()
+        ]
+        return sorted(live, key=lambda r: r["project_sk"], reverse=True)[:limit]
 
     def by_engine(self, engine_id: str, limit: int = 1000) -> list[dict[str, Any]]:
         key = f"ENGINE#{engine_id}"
