@@ -28,18 +28,65 @@ def _with_key(event_name: str, key: str) -> dict:
     return event
 
 
-def test_register_retried_with_the_same_key_returns_the_first_key_and_registers_once(aws, admin, invoke):
+def test_register_retried_with_the_same_key_registers_once_and_never_shows_the_key_again(aws, admin, invoke):
     # When: the same registration is sent twice with one key (the first answer was "lost")
     first = invoke(_with_key("register/register", "reg-1"), engine=admin)
     second = invoke(_with_key("register/register", "reg-1"), engine=admin)
-    # Then: one engine, one key, the second answer marked as a replay
-    assert first.status == 201 and second.status == 201
-    assert second.body == first.body
+    # Then: one engine; the replay says the registration succeeded and that its key is not kept
+    assert first.status == 201
+    assert second.status == 409 and second.body["error"]["code"] == "idempotent_replay_key_unavailable"
+    assert second.body["error"]["details"][0]["engine_id"] == "action"
     assert second.headers.get("Idempotent-Replayed") == "true"
     assert "Idempotent-Replayed" not in first.headers
+    assert first.body["engine_key"] not in json.dumps(second.body)
     assert invoke("register/validate", engine=("action", first.body["engine_key"])).status == 200
     # And without a key a repeat is what it always was: 409
     assert invoke("register/register", engine=admin).status == 409
+
+
+def _stored(aws) -> str:
+    return json.dumps(aws.client("dynamodb").scan(TableName=aws.name("IdempotencyTable"))["Items"])
+
+
+def test_no_issued_key_is_kept_in_the_idempotency_table(aws, admin, invoke):
+    # When: a registration and two rotations (another's by the admin, its own by the engine), each with a key
+    issued = [invoke(_with_key("register/register", "reg-5"), engine=admin).body["engine_key"]]
+    rotate = {"path_params": {"engine_id": "action"}, "body": {"grace_seconds": 60}}
+    issued.append(invoke(_with_key("register/rotate", "rot-1"), engine=admin, **rotate).body["engine_key"])
+    issued.append(
+        invoke(_with_key("register/rotate", "rot-2"), engine=("action", issued[-1]), **rotate).body["engine_key"]
+    )
+    # Then: three records, none holding a key (nor its prefix: no key at all is at rest there)
+    stored = _stored(aws)
+    assert stored.count('"COMPLETED"') == 3
+    assert all(key not in stored and key[4:20] not in stored for key in issued) and "pfk_" not in stored
+
+
+def test_a_replay_after_revocation_does_not_return_the_key(aws, admin, invoke):
+    # Given: a registration and a rotation, both with keys, then the engine revoked
+    key = invoke(_with_key("register/register", "reg-6"), engine=admin).body["engine_key"]
+    rotate = {"path_params": {"engine_id": "action"}, "body": {}}
+    rotated = invoke(_with_key("register/rotate", "rot-3"), engine=admin, **rotate).body["engine_key"]
+    assert invoke("register/revoke", engine=admin, path_params={"engine_id": "action"}).status == 200
+    # When
+    replays = [
+        invoke(_with_key("register/register", "reg-6"), engine=admin),
+        invoke(_with_key("register/rotate", "rot-3"), engine=admin, **rotate),
+    ]
+    # Then
+    for replay in replays:
+        assert replay.status == 409 and replay.body["error"]["code"] == "idempotent_replay_key_unavailable"
+        assert key not in json.dumps(replay.body) and rotated not in json.dumps(replay.body)
+        assert "engine_key" not in replay.body
+
+
+def test_a_retried_rotation_does_not_rotate_twice(aws, admin, invoke):
+    invoke("register/register", engine=admin)
+    rotate = {"path_params": {"engine_id": "action"}, "body": {"grace_seconds": 0}}
+    first = invoke(_with_key("register/rotate", "rot-4"), engine=admin, **rotate)
+    again = invoke(_with_key("register/rotate", "rot-4"), engine=admin, **rotate)
+    assert first.status == 200 and again.status == 409
+    assert invoke("register/validate", engine=("action", first.body["engine_key"])).status == 200
 
 
 def test_same_key_with_another_body_is_422(aws, admin, invoke):

@@ -8,6 +8,12 @@ and the method, path and JSON body are its payload, so the same key with a diffe
 request did not complete, so a retry runs it again. Records expire after
 ``PURAIFY_IDEMPOTENCY_TTL_SECONDS`` (24 h by default, DynamoDB TTL on ``expiration``).
 Requests without the header are served as before, at no extra cost.
+
+An engine key is shown once and never kept: the record of a call that issued one (register,
+rotate) holds, instead of its response, a 409 ``idempotent_replay_key_unavailable`` naming the
+engine. A replay therefore still does not act twice (no second engine, no second rotation), says
+that the first call succeeded, and tells the caller to rotate for a key; it never returns a key,
+which by then may have been rotated or revoked.
 """
 
 from __future__ import annotations
@@ -35,6 +41,10 @@ from puraify.observability import logger
 HEADER = "idempotency-key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+# Routes whose success shows an engine key: their records keep a 409 in place of the response.
+KEY_ISSUING_ROUTES = frozenset({"POST /engines/register", "POST /engines/{engine_id}/rotate"})
+KEY_UNAVAILABLE = "idempotent_replay_key_unavailable"
 
 # The routes that honour the header: every POST that changes state. Checks and validate are reads.
 ROUTES = frozenset(
@@ -68,13 +78,46 @@ def _replayed(response: Any, idempotent_data: DataRecord) -> Any:
 
 
 def _resolve_once(
-    *, request: dict[str, Any], resolve: Callable[[], dict[str, Any]], done: dict[str, Any]
+    *, request: dict[str, Any], resolve: Callable[[], dict[str, Any]], done: dict[str, Any], route: str, rid: str
 ) -> dict[str, Any]:
+    """Run the request; what this returns is what the record keeps (``run`` answers ``done["response"]``)."""
     response = done["response"] = resolve()
     status = response.get("statusCode", 500)
     if status >= 500 or status == 429:
         raise _NotKept(response)
+    if route in KEY_ISSUING_ROUTES and 200 <= status < 300:
+        return _key_unavailable(response, rid)
     return response
+
+
+def _key_unavailable(response: dict[str, Any], rid: str) -> dict[str, Any]:
+    """What a replay of a call that issued a key answers: it succeeded, and its key is not kept."""
+    try:
+        engine_id = str(json.loads(response.get("body") or "{}").get("engine_id", ""))
+    except (ValueError, AttributeError):
+        engine_id = ""
+    message = (
+        f"this request already succeeded (status {response.get('statusCode')}, engine '{engine_id}'); the key it "
+        "issued was shown only in that response and is not kept: rotate the engine's key to get a new one"
+    )
+    body = {
+        "error": {
+            "code": KEY_UNAVAILABLE,
+            "message": message,
+            "details": [{"engine_id": engine_id, "status": response.get("statusCode"), "request_id": rid}],
+        },
+        "request_id": rid,
+    }
+    return {
+        "statusCode": 409,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def _request_id(event: dict[str, Any]) -> str:
+    return str((event.get("requestContext") or {}).get("requestId") or "")
 
 
 def _payload(event: dict[str, Any]) -> Any:
@@ -130,8 +173,10 @@ class Idempotency:
         done: dict[str, Any] = {}
         if context is not None:
             self.config.register_lambda_context(context)
+        route = str(event.get("routeKey"))
         try:
-            return self._once(request=request, resolve=resolve, done=done)
+            kept = self._once(request=request, resolve=resolve, done=done, route=route, rid=_request_id(event))
+            return done.get("response", kept)  # ran now: the full response; a replay: what was kept
         except _NotKept as not_kept:
             return not_kept.response
         except IdempotencyValidationError as error:
