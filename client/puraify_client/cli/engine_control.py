@@ -155,7 +155,7 @@ def engines_permissions(
 @click.command("check")
 @click.argument("platform")
 @click.argument("action")
-@click.option("--engine", "engine_id", help="Check another engine (admin); default: yourself.")
+@click.option("--engine", "engine_id", help="Check another engine (scope checks:on_behalf); default: yourself.")
 @click.option("--project", "project_id", help="Project id, recorded in the audit.")
 @click.option("--flow", "flow_id", help="Flow id, recorded in the audit.")
 @pass_options

@@ -58,7 +58,7 @@ class Actions(Service):
         project_id: str | None = None,
         flow_id: str | None = None,
     ) -> ActionCheckResponse:
-        """The control plane's decision. ``engine_id`` checks another engine (admin only)."""
+        """The control plane's decision. ``engine_id`` checks another engine (scope ``checks:on_behalf``)."""
         body = ActionCheckRequest(
             engine_id=engine_id, platform=platform, action_type=action_type, project_id=project_id, flow_id=flow_id
         )
@@ -70,7 +70,7 @@ class Actions(Service):
         """Many decisions in few requests (25 per request): one per check, in the order given.
 
         Each check is ``(platform, action_type)``, or a mapping with the fields of ``check``. A check
-        this engine may not make (another engine's without ``admin``) comes back as a denial whose
+        this engine may not make (another engine's without ``checks:on_behalf``) comes back as a denial whose
         ``rule`` is the error code; a batch the server cannot decide raises as a whole (fail closed).
         """
         requests = [_check_request(check) for check in checks]

@@ -5,6 +5,10 @@ engines, platforms or flags). ``status`` is ``allowed``, ``denied`` or ``error``
 engine it is about (``engine_id``, the checked engine of a check) and the authenticated engine that
 made the request (``caller_id``); it is kept in the caller's partition.
 
+A rejected credential writes a line, but no record of its own: it is counted in one aggregate per
+source, claimed engine id and minute (``auth_failure``), so a flood of bad credentials cannot
+amplify into as many writes of new items.
+
 The log line is the one the Powertools logger would write for ``logger.info("audit", extra=...)``
 (its keys, its persistent and per-invocation keys, its stream and level), built directly and
 serialised by pydantic-core: the record machinery of ``logging`` was 40% of a check. CloudWatch metric filters count
@@ -29,14 +33,17 @@ Status = Literal["allowed", "denied", "error"]
 _NOT_LOGGED = frozenset({"pk", "sk", "project_pk", "project_sk", "flow_pk", "timestamp"})
 _RECORD_KEYS = frozenset(
     {"kind", "request_id", "engine_id", "platform", "action_type", "status", "reason", "project_id", "flow_id"}
-    | {"details", "expires_at", "item", "caller_id"}
+    | {"details", "expires_at", "item", "caller_id", "count"}
 )
+AUTH_FAILURE_SAMPLES = 5  # requests an auth-failure aggregate keeps in full; the rest are only counted
+UNKNOWN_ENGINE = "-"  # the aggregate of ids no engine has (the samples keep the ids claimed)
 _LINE_HEAD = {"level": "INFO", "location": "record", "message": "audit"}
 
 
 class AuditStore(Protocol):
     def put(self, record: dict[str, Any]) -> None: ...
     def last_seen(self, engine_id: str) -> str | None: ...
+    def add_auth_failure(self, aggregate: dict[str, Any], sample: dict[str, Any], *, samples: int, at: str) -> int: ...
 
     def put_many(self, records: list[dict[str, Any]]) -> None: ...
 
@@ -92,6 +99,45 @@ class AuditLog:
         """Log and persist records made by ``build`` in one store call (a batch of checks). Failures propagate."""
         write_lines(records)
         self.store.put_many(records)
+
+    def auth_failure(self, *, request_id: str, claimed: str, known: bool, source: str, route: str) -> int | None:
+        """Count one rejected credential: its line, and one ``UpdateItem ADD`` on the aggregate of its
+        source, engine id and minute (the first ``AUTH_FAILURE_SAMPLES`` requests kept as samples).
+
+        An id that no engine has is counted as ``UNKNOWN_ENGINE``, so cycling made-up ids adds no
+        items. Returns the aggregate's count; store failures propagate (the line is written first).
+        """
+        at = now()
+        timestamp = iso(at)
+        minute = timestamp[:16]
+        engine = claimed if known else UNKNOWN_ENGINE
+        aggregate = {
+            "pk": f"AUTH#{minute}",
+            "sk": f"{engine}#{source}",
+            "kind": "auth",
+            "engine_id": engine,
+            "source": source,
+            "minute": minute,
+            "expires_at": expires_at(self.retention_days, at),
+        }
+        sample = {"at": timestamp, "request_id": request_id, "engine_id": claimed, "route": route}
+        line: dict[str, Any] = {
+            "kind": "auth",
+            "request_id": request_id,
+            "engine_id": claimed,
+            "platform": None,
+            "action_type": None,
+            "status": "denied",
+            "reason": "missing or invalid engine credentials",
+            "details": {"route": route, "source": source, "aggregate": f"{aggregate['pk']}/{aggregate['sk']}"},
+        }
+        try:
+            line["count"] = count = self.store.add_auth_failure(
+                aggregate, sample, samples=AUTH_FAILURE_SAMPLES, at=timestamp
+            )
+        finally:
+            write_lines([line])
+        return count
 
     def build(
         self,

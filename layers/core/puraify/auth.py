@@ -113,6 +113,10 @@ class Authenticator:
         """The engine's record as this process currently sees it (cached)."""
         return self.cache.get(engine_id, self._load)
 
+    def known(self, engine_id: str) -> bool:
+        """Whether this process has just seen a record for ``engine_id`` (after ``authenticate``); never reads."""
+        return self.cache.peek(engine_id) is not None
+
     def authenticate(self, engine_id: str | None, key: str | None) -> Principal:
         if not engine_id or not key or len(engine_id) > MAX_HEADER_LENGTH or len(key) > MAX_HEADER_LENGTH:
             raise UnauthorizedError("missing or invalid engine credentials")

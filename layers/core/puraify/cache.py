@@ -31,6 +31,11 @@ class TtlCache[K, V]:
             self._entries[key] = (now + ttl, value)
         return value
 
+    def peek(self, key: K) -> V | None:
+        """The cached, unexpired value for ``key``, or None; never loads."""
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None and entry[0] > time.monotonic() else None
+
     def invalidate(self, key: K | None = None) -> None:
         """Forget one key, or everything."""
         with self._lock:

@@ -330,7 +330,7 @@ def admit(event: dict[str, Any], rid: str, *, max_body_bytes: int | None = None)
     try:
         principal = current.auth.authenticate(claimed, headers.get("x-engine-key"))
     except UnauthorizedError:
-        _audit_auth_failure(current, rid, claimed, route)
+        _audit_auth_failure(current, rid, claimed, route, str(http.get("sourceIp") or "-"))
         raise
     _decode_body(event)
     return principal
@@ -404,16 +404,17 @@ def _decode_body(event: dict[str, Any]) -> None:
     event["isBase64Encoded"] = False
 
 
-def _audit_auth_failure(current: runtime.Runtime, rid: str, claimed: str | None, route: tuple[str, str]) -> None:
-    engine = (claimed or "-")[:64]
+def _audit_auth_failure(
+    current: runtime.Runtime, rid: str, claimed: str | None, route: tuple[str, str], source: str
+) -> None:
+    """Count the rejected credential in its aggregate (per source, engine id and minute), not as a record."""
     with suppress(UnavailableError):  # a 401 stays a 401; the log line was still written
-        current.audit.record(
-            kind="auth",
+        current.audit.auth_failure(
             request_id=rid,
-            engine_id=engine,
-            status="denied",
-            reason="missing or invalid engine credentials",
-            details={"route": f"{route[0]} {route[1]}"},
+            claimed=(claimed or "-")[:64],
+            known=bool(claimed) and current.auth.known(claimed or ""),
+            source=source[:64],
+            route=f"{route[0]} {route[1]}",
         )
 
 

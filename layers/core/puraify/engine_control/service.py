@@ -300,7 +300,7 @@ class EngineControl:
         """Decide up to 25 checks, audited in one store write; one result per check, in order
         (an ``ActionCheckBatchResponse``'s fields, like ``check``'s reply).
 
-        A check the caller may not make (another engine's without ``admin``, an unknown engine) is
+        A check the caller may not make (another engine's without ``checks:on_behalf``, an unknown engine) is
         a denial in its place. Fails closed as a whole: if one check cannot be decided, or the audit
         write fails, the batch raises 503 and every check is audited as an error.
         """

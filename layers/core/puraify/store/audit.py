@@ -6,6 +6,8 @@ engine ask, in order" (only its own authenticated requests: its ``last_seen_at``
 answers "which decisions concern this project", and ``by_flow`` (``flow_pk =
 PROJECT#<project_id>#FLOW#<flow_id>``, the same sort key) the same for one flow. Both are read newest
 first with the time bound in the key condition, so no number of older records can hide a newer one.
+Rejected credentials are counted in aggregates, ``pk = AUTH#<YYYY-MM-DDTHH:MM>``, ``sk =
+<engine_id>#<source>``: one item per source, claimed engine and minute, however many requests.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from puraify.clock import now
 from puraify.errors import UnavailableError
 from puraify.store.clients import client
-from puraify.store.items import from_item, query_all, to_item, to_value, unavailable
+from puraify.store.items import from_item, is_condition_failure, query_all, to_item, to_value, unavailable
 
 BATCH_ATTEMPTS = 5  # BatchWriteItem calls per batch before giving up on unprocessed items (backoff 25 ms doubling)
 
@@ -37,8 +39,9 @@ class DynamoAuditStore:
     def last_seen(self, engine_id: str) -> str | None:
         """The time of the engine's newest authenticated request among its last 25 records, or None.
 
-        Rejected credentials are recorded under the id they claimed and do not count: a stranger
-        guessing an id must not make a dormant engine look alive.
+        The partition holds only the engine's own requests (records live under their caller). Rejected
+        credentials are counted elsewhere (``AUTH#`` aggregates); older ``auth`` records still found
+        here do not count: a stranger guessing an id must not make a dormant engine look alive.
         """
         try:
             page = client("dynamodb").query(
@@ -54,6 +57,47 @@ class DynamoAuditStore:
             raise unavailable(error, "the audit log") from error
         seen = (from_item(item) for item in page.get("Items", []))
         return next((r["timestamp"] for r in seen if r.get("kind") != "auth"), None)
+
+    def add_auth_failure(self, aggregate: dict[str, Any], sample: dict[str, Any], *, samples: int, at: str) -> int:
+        """Add one rejected credential to its aggregate item (keyed by ``aggregate``'s ``pk``, ``sk``);
+        returns the aggregate's count. Atomic (``UpdateItem ADD``): one call once the item holds
+        ``samples`` samples, else up to two (the sample is appended while fewer are kept)."""
+        key = {"pk": aggregate["pk"], "sk": aggregate["sk"]}
+        fields = {k: v for k, v in aggregate.items() if k not in key}
+        names = {"#c": "count", "#last": "last_at"}
+        values = {":one": to_value(1), ":cap": to_value(samples), ":at": to_value(at)}
+        common = {"TableName": self.table, "Key": to_item(key), "ReturnValues": "UPDATED_NEW"}
+        ddb = client("dynamodb")
+        try:
+            try:  # the common case under a flood: the samples are kept, only count
+                reply = ddb.update_item(
+                    **common,
+                    UpdateExpression="ADD #c :one SET #last = :at",
+                    ConditionExpression="#c >= :cap",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
+                sets = ["#last = :at", "#s = list_append(if_not_exists(#s, :none), :sample)"]
+                for n, (name, value) in enumerate(sorted(fields.items())):
+                    names[f"#f{n}"], values[f":f{n}"] = name, to_value(value)
+                    sets.append(f"#f{n} = :f{n}")
+                reply = ddb.update_item(
+                    **common,
+                    UpdateExpression=f"ADD #c :one SET {', '.join(sets)}",
+                    ConditionExpression="attribute_not_exists(#c) OR #c < :cap",
+                    ExpressionAttributeNames={**names, "#s": "samples"},
+                    ExpressionAttributeValues={**values, ":none": to_value([]), ":sample": to_value([sample])},
+                )
+        except ClientError as error:
+            if not is_condition_failure(error):  # another request took the last sample slot meanwhile
+                raise unavailable(error, "the audit log") from error
+            return self.add_auth_failure(aggregate, sample, samples=samples, at=at)
+        except BotoCoreError as error:
+            raise unavailable(error, "the audit log") from error
+        return int(reply["Attributes"]["count"]["N"])
 
     def put_many(self, records: list[dict[str, Any]]) -> None:
         """Persist up to 25 audit records in one BatchWriteItem, retrying unprocessed ones with backoff.

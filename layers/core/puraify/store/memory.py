@@ -67,6 +67,7 @@ class MemoryCatalogStore:
 class MemoryAuditStore:
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
+        self.auth_failures: dict[tuple[str, str], dict[str, Any]] = {}
 
     def put(self, record: dict[str, Any]) -> None:
         self.records.append(dict(record))  # AuditLog builds a fresh record per call and never changes it
@@ -78,6 +79,14 @@ class MemoryAuditStore:
 
     def put_many(self, records: list[dict[str, Any]]) -> None:
         self.records.extend(dict(r) for r in records)
+
+    def add_auth_failure(self, aggregate: dict[str, Any], sample: dict[str, Any], *, samples: int, at: str) -> int:
+        item = self.auth_failures.setdefault((aggregate["pk"], aggregate["sk"]), {**aggregate, "count": 0})
+        item["count"] += 1
+        item["last_at"] = at
+        if len(item.setdefault("samples", [])) < samples:
+            item["samples"].append(dict(sample))
+        return int(item["count"])
 
     def by_project(
         self, project_id: str, *, since: str = "", flow_id: str | None = None, limit: int = 1000
