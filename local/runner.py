@@ -132,8 +132,11 @@ class LocalControlPlane:
         current = runtime.current()
         try:
             self.admin_key_shown, _ = ensure_admin(current.engines, self.admin_key)
-            if self.admin_key:
-                self._check_admin_key(current, self.admin_key)
+            if self.admin_key and not self._check_admin_key(current, self.admin_key):
+                self.notes.append(
+                    "engine 'admin' does not hold the 'admin' scope (an admin changed it; restarts keep that): "
+                    "PURAIFY_ADMIN_KEY authenticates it with the scopes it has, use another admin engine to administer"
+                )
         except PuraifyError as error:
             self.stop()
             raise SystemExit(f"cannot start: {error.message}") from error
@@ -186,8 +189,8 @@ class LocalControlPlane:
         )
 
     @staticmethod
-    def _check_admin_key(current: Any, key: str) -> None:
-        """PURAIFY_ADMIN_KEY must authenticate engine ``admin`` holding the ``admin`` scope, or nothing starts."""
+    def _check_admin_key(current: Any, key: str) -> bool:
+        """PURAIFY_ADMIN_KEY must authenticate engine ``admin``, or nothing starts; True if admin holds ``admin``."""
         from puraify.engine_control.bootstrap import ADMIN_ID
         from puraify.errors import UnauthorizedError
 
@@ -196,8 +199,7 @@ class LocalControlPlane:
             principal = current.auth.authenticate(ADMIN_ID, key)
         except UnauthorizedError as error:
             raise UnauthorizedError("PURAIFY_ADMIN_KEY does not authenticate engine 'admin'") from error
-        if not principal.is_admin:
-            raise UnauthorizedError("engine 'admin' does not hold the 'admin' scope")
+        return bool(principal.is_admin)
 
     @staticmethod
     def _publish_default_policy(bucket: str) -> None:
