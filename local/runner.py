@@ -47,6 +47,31 @@ def ensure_free(port: int, what: str, hint: str) -> None:
             raise SystemExit(f"port {port} ({what}) is already in use: {hint}") from None
 
 
+def ensure_socket_path(path: str) -> None:
+    """Exit with a clear message unless a Unix socket can be served at ``path``: nothing there yet, or
+    a socket that no running server answers on (left by a run that did not stop cleanly)."""
+    target = Path(path)
+    if len(os.fsencode(path)) > 107:
+        raise SystemExit(f"PURAIFY_SOCKET {path} is too long for a Unix socket (107 bytes at most): use a shorter one")
+    if not target.parent.is_dir():
+        raise SystemExit(f"PURAIFY_SOCKET {path}: its folder {target.parent} does not exist")
+    if not target.exists() and not target.is_symlink():
+        return
+    if not target.is_socket():
+        kind = "a folder" if target.is_dir() else "a broken link" if not target.exists() else "a regular file"
+        raise SystemExit(
+            f"PURAIFY_SOCKET {path} is {kind}, not a socket: remove it yourself if it is not needed, "
+            "or set PURAIFY_SOCKET to another path (the runner never deletes what is not a socket)"
+        )
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.settimeout(1)
+        try:
+            probe.connect(path)
+        except OSError:
+            return  # nothing answers: a stale socket, replaced at start
+    raise SystemExit(f"PURAIFY_SOCKET {path} is in use by a running server: stop it, or set PURAIFY_SOCKET elsewhere")
+
+
 def start_moto(host: str = "127.0.0.1", port: int = 4566) -> Any:
     """An in-process moto server (LocalStack's port and wire protocol), keeping nothing."""
     import logging
@@ -111,6 +136,8 @@ class LocalControlPlane:
     def start(self) -> None:
         if self.port:
             ensure_free(self.port, "the API", "stop what runs there, or set PURAIFY_PORT to another port")
+        if self.socket_path:
+            ensure_socket_path(self.socket_path)
         if self.endpoint_url is None:
             self._start_embedded()
         assert self.endpoint_url is not None
