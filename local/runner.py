@@ -79,9 +79,11 @@ def start_moto(host: str = "127.0.0.1", port: int = 4566) -> Any:
     from moto.server import ThreadedMotoServer
 
     from local import moto_transactions
+    from local.recorded_moto import cache_service_list
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_transactions.apply()
+    cache_service_list()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     return server
@@ -211,7 +213,8 @@ class LocalControlPlane:
         self.endpoint_url = self._moto.endpoint_url
         self.notes.append(
             f"state kept in {self.state_dir} (DynamoDB Local on {self._dynamodb.endpoint_url}; "
-            f"moto replayed {self._moto.replayed} recorded requests in {self._moto.replay_seconds:.1f} s); "
+            f"moto replayed {self._moto.replayed} recorded changes in {self._moto.replay_seconds:.1f} s, "
+            f"{self._moto.dropped} compacted away); "
             "`make reset` starts empty"
         )
 
