@@ -61,7 +61,7 @@ def cache_service_list() -> None:
     from moto import backends
 
     names = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: iter(names)  # type: ignore[assignment]
+    backends.list_of_moto_modules = lambda: iter(names)
 
 
 class RecordedMoto:
@@ -109,7 +109,7 @@ class RecordedMoto:
             self.replay_seconds = time.monotonic() - started
         self._journal = self.recording.open("a", encoding="utf-8")
         self._original = recorder._record_request  # noqa: SLF001 - the one hook moto calls before serving
-        recorder._record_request = self._record  # noqa: SLF001
+        recorder._record_request = self._record  # type: ignore[method-assign]  # noqa: SLF001
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
 
@@ -194,7 +194,7 @@ class RecordedMoto:
         if self._original is not None:
             from moto.moto_api import recorder
 
-            recorder._record_request = self._original  # noqa: SLF001
+            recorder._record_request = self._original  # type: ignore[method-assign]  # noqa: SLF001
             self._original = None
         if self._journal is not None:
             self._journal.close()
