@@ -3,7 +3,7 @@
 1. An AWS endpoint: ``AWS_ENDPOINT_URL`` if set, else the embedded one, which keeps its state in
    ``.puraify/state/`` (``PURAIFY_STATE_DIR``; ``make reset`` wipes it): DynamoDB on DynamoDB Local
    with ``-dbPath`` on 127.0.0.1:4567 (``PURAIFY_DYNAMODB_PORT``), everything else on moto on
-   127.0.0.1:4566 (``PURAIFY_AWS_PORT``), replaying moto's own recording of its requests at start.
+   127.0.0.1:4566 (``PURAIFY_AWS_PORT``), replaying the journal of the requests that changed its state at start.
 2. The template's tables, buckets and topics, created from ``template.yaml`` itself.
 3. Engine ``admin`` (``PURAIFY_ADMIN_KEY``, or a generated key printed once), a starter catalog and
    the shipped policy bundle (``policies/gate``), each only if none is there yet.
