@@ -10,6 +10,7 @@ import base64
 import importlib.util
 import json
 import os
+import re
 import socketserver
 import sys
 import threading
@@ -131,6 +132,15 @@ class Gateway:
             return self.handlers[route.function](event, context)
 
 
+def content_length(values: list[str]) -> int | None:
+    """The body length the request declares (0 without the header); None unless it is one decimal number."""
+    if not values:
+        return 0
+    if len(set(values)) > 1 or not re.fullmatch(r"[0-9]{1,19}", values[0].strip()):
+        return None
+    return int(values[0])
+
+
 def _gateway_error(code: str, message: str) -> bytes:
     return json.dumps({"error": {"code": code, "message": message, "details": []}, "request_id": None}).encode()
 
@@ -158,7 +168,16 @@ def _handler(gateway: Gateway, *, tcp: bool = True) -> type[BaseHTTPRequestHandl
 
         def _serve(self) -> None:
             url = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
+            length = content_length(self.headers.get_all("Content-Length") or [])
+            if length is None:
+                # Unread, the body would be taken for the next request: answer and close.
+                self.close_connection = True
+                self._respond(
+                    400,
+                    {"Content-Type": "application/json"},
+                    _gateway_error("invalid_content_length", "Content-Length must be one non-negative decimal number"),
+                )
+                return
             if length > MAX_BODY:
                 self.close_connection = True
                 self._respond(

@@ -7,6 +7,7 @@ per-service ``AWS_ENDPOINT_URL_DYNAMODB`` ...), exactly as the functions' client
 from __future__ import annotations
 
 import os
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -57,7 +58,7 @@ def _create_table(dynamodb: Any, name: str, props: dict[str, Any]) -> str:
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceInUseException":
             raise
-        return str(dynamodb.describe_table(TableName=name)["Table"]["TableArn"])
+        return _add_missing_indexes(dynamodb, name, props)
     dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
     ttl = props.get("TimeToLiveSpecification")
     if ttl and ttl.get("Enabled"):
@@ -65,6 +66,28 @@ def _create_table(dynamodb: Any, name: str, props: dict[str, Any]) -> str:
             TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
         )
     return arn
+
+
+def _add_missing_indexes(dynamodb: Any, name: str, props: dict[str, Any]) -> str:
+    """Add the template's global secondary indexes a kept table (``make run``'s state) does not have yet,
+    one at a time as DynamoDB requires; returns the table's ARN."""
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    have = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    for index in props.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in have:
+            continue
+        used = {key["AttributeName"] for key in index["KeySchema"]}
+        dynamodb.update_table(
+            TableName=name,
+            AttributeDefinitions=[a for a in props["AttributeDefinitions"] if a["AttributeName"] in used],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        for _ in range(600):  # backfilled: a few seconds on the local emulators
+            indexes = dynamodb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+            if any(i["IndexName"] == index["IndexName"] and i.get("IndexStatus") == "ACTIVE" for i in indexes):
+                break
+            time.sleep(0.1)
+    return str(table["TableArn"])
 
 
 def _create_bucket(s3: Any, name: str, props: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 1. An AWS endpoint: ``AWS_ENDPOINT_URL`` if set, else the embedded one, which keeps its state in
    ``.puraify/state/`` (``PURAIFY_STATE_DIR``; ``make reset`` wipes it): DynamoDB on DynamoDB Local
    with ``-dbPath`` on 127.0.0.1:4567 (``PURAIFY_DYNAMODB_PORT``), everything else on moto on
-   127.0.0.1:4566 (``PURAIFY_AWS_PORT``), replaying moto's own recording of its requests at start.
+   127.0.0.1:4566 (``PURAIFY_AWS_PORT``), replaying the journal of the requests that changed its state at start.
 2. The template's tables, buckets and topics, created from ``template.yaml`` itself.
 3. Engine ``admin`` (``PURAIFY_ADMIN_KEY``, or a generated key printed once), a starter catalog and
    the shipped policy bundle (``policies/gate``), each only if none is there yet.
@@ -47,6 +47,31 @@ def ensure_free(port: int, what: str, hint: str) -> None:
             raise SystemExit(f"port {port} ({what}) is already in use: {hint}") from None
 
 
+def ensure_socket_path(path: str) -> None:
+    """Exit with a clear message unless a Unix socket can be served at ``path``: nothing there yet, or
+    a socket that no running server answers on (left by a run that did not stop cleanly)."""
+    target = Path(path)
+    if len(os.fsencode(path)) > 107:
+        raise SystemExit(f"PURAIFY_SOCKET {path} is too long for a Unix socket (107 bytes at most): use a shorter one")
+    if not target.parent.is_dir():
+        raise SystemExit(f"PURAIFY_SOCKET {path}: its folder {target.parent} does not exist")
+    if not target.exists() and not target.is_symlink():
+        return
+    if not target.is_socket():
+        kind = "a folder" if target.is_dir() else "a broken link" if not target.exists() else "a regular file"
+        raise SystemExit(
+            f"PURAIFY_SOCKET {path} is {kind}, not a socket: remove it yourself if it is not needed, "
+            "or set PURAIFY_SOCKET to another path (the runner never deletes what is not a socket)"
+        )
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.settimeout(1)
+        try:
+            probe.connect(path)
+        except OSError:
+            return  # nothing answers: a stale socket, replaced at start
+    raise SystemExit(f"PURAIFY_SOCKET {path} is in use by a running server: stop it, or set PURAIFY_SOCKET elsewhere")
+
+
 def start_moto(host: str = "127.0.0.1", port: int = 4566) -> Any:
     """An in-process moto server (LocalStack's port and wire protocol), keeping nothing."""
     import logging
@@ -54,9 +79,11 @@ def start_moto(host: str = "127.0.0.1", port: int = 4566) -> Any:
     from moto.server import ThreadedMotoServer
 
     from local import moto_transactions
+    from local.recorded_moto import cache_service_list
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_transactions.apply()
+    cache_service_list()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     return server
@@ -111,6 +138,8 @@ class LocalControlPlane:
     def start(self) -> None:
         if self.port:
             ensure_free(self.port, "the API", "stop what runs there, or set PURAIFY_PORT to another port")
+        if self.socket_path:
+            ensure_socket_path(self.socket_path)
         if self.endpoint_url is None:
             self._start_embedded()
         assert self.endpoint_url is not None
@@ -132,8 +161,11 @@ class LocalControlPlane:
         current = runtime.current()
         try:
             self.admin_key_shown, _ = ensure_admin(current.engines, self.admin_key)
-            if self.admin_key:
-                self._check_admin_key(current, self.admin_key)
+            if self.admin_key and not self._check_admin_key(current, self.admin_key):
+                self.notes.append(
+                    "engine 'admin' does not hold the 'admin' scope (an admin changed it; restarts keep that): "
+                    "PURAIFY_ADMIN_KEY authenticates it with the scopes it has, use another admin engine to administer"
+                )
         except PuraifyError as error:
             self.stop()
             raise SystemExit(f"cannot start: {error.message}") from error
@@ -181,13 +213,14 @@ class LocalControlPlane:
         self.endpoint_url = self._moto.endpoint_url
         self.notes.append(
             f"state kept in {self.state_dir} (DynamoDB Local on {self._dynamodb.endpoint_url}; "
-            f"moto replayed {self._moto.replayed} recorded requests in {self._moto.replay_seconds:.1f} s); "
+            f"moto replayed {self._moto.replayed} recorded changes in {self._moto.replay_seconds:.1f} s, "
+            f"{self._moto.dropped} compacted away); "
             "`make reset` starts empty"
         )
 
     @staticmethod
-    def _check_admin_key(current: Any, key: str) -> None:
-        """PURAIFY_ADMIN_KEY must authenticate engine ``admin`` holding the ``admin`` scope, or nothing starts."""
+    def _check_admin_key(current: Any, key: str) -> bool:
+        """PURAIFY_ADMIN_KEY must authenticate engine ``admin``, or nothing starts; True if admin holds ``admin``."""
         from puraify.engine_control.bootstrap import ADMIN_ID
         from puraify.errors import UnauthorizedError
 
@@ -196,8 +229,7 @@ class LocalControlPlane:
             principal = current.auth.authenticate(ADMIN_ID, key)
         except UnauthorizedError as error:
             raise UnauthorizedError("PURAIFY_ADMIN_KEY does not authenticate engine 'admin'") from error
-        if not principal.is_admin:
-            raise UnauthorizedError("engine 'admin' does not hold the 'admin' scope")
+        return bool(principal.is_admin)
 
     @staticmethod
     def _publish_default_policy(bucket: str) -> None:

@@ -73,6 +73,7 @@ def resolved(project_id: str, environment: str) -> Response[m.ResolvedView | Non
 
 @app.get("/env/<project_id>/<environment>/deployment", responses=responses(200, 404))
 def deployment(project_id: str, environment: str) -> m.DeploymentView:
+    _granted(project_id)
     return _service().deployment(caller(app), project_id, environment)
 
 

@@ -196,6 +196,9 @@ def env_compare(options: Options, project: str, source: str, target: str) -> Non
     ]
     click.echo("")
     output.table(rows, ["change", "name", "secret", "source", "target"], empty="(same variables)")
+    secrets = result.secrets
+    if secrets.in_both and not secrets.values_compared:
+        click.echo(f"secrets in both, values not compared (needs env:secrets): {', '.join(secrets.in_both)}")
     click.echo("")
     output.table([output.plain(f) for f in result.feature_flags], ["name", "source", "target"], empty="(same flags)")
 

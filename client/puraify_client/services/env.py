@@ -187,6 +187,15 @@ class VariableDiff(Response):
     changed: list[VariableDiffEntry] = []
 
 
+class SecretPresence(Response):
+    """Secret variables by name and presence; their values were compared only for an engine with env:secrets."""
+
+    only_in_source: list[str] = []
+    only_in_target: list[str] = []
+    in_both: list[str] = []
+    values_compared: bool = False
+
+
 class FlagDiffEntry(Response):
     name: str
     source: bool | None = None
@@ -276,6 +285,7 @@ class EnvCompareResponse(Response):
     source: str
     target: str
     variables: VariableDiff = VariableDiff()
+    secrets: SecretPresence = SecretPresence()
     feature_flags: list[FlagDiffEntry] = []
     version: CompareVersions = CompareVersions()
 

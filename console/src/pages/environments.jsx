@@ -133,9 +133,15 @@ function useCompare(source, target) {
   return useAsync(() => api.get("/env/compare", { project_id: project, source, target }), [api, project, source, target]);
 }
 
+/** Secrets in both environments whose values the API did not compare (the caller lacks env:secrets). */
+function uncompared(diff) {
+  return new Set(diff.secrets && !diff.secrets.values_compared ? diff.secrets.in_both : []);
+}
+
 function DiffSummary({ diff }) {
   const v = diff.version;
   const vars = diff.variables;
+  const unknown = uncompared(diff);
   const nothing = !vars.added.length && !vars.removed.length && !vars.changed.length && !diff.feature_flags.length && v.source === v.target;
   return (
     <div class="diff">
@@ -147,7 +153,8 @@ function DiffSummary({ diff }) {
         {v.entities_removed?.length ? ` · removed: ${v.entities_removed.join(", ")}` : ""}
         {v.logic_changed ? ` · ${v.logic_changed} flow(s) changed` : ""}
       </p>
-      {nothing && <p class="muted">The two environments are the same.</p>}
+      {nothing && !unknown.size && <p class="muted">The two environments are the same.</p>}
+      {unknown.size > 0 && <p class="muted">Secret values are compared only with the env:secrets scope: {[...unknown].join(", ")} not compared.</p>}
     </div>
   );
 }
@@ -165,6 +172,7 @@ function Compare({ envs, source, target }) {
         const names = [...new Set([...Object.keys(left.variables), ...Object.keys(right.variables)])].sort();
         const flagNames = [...new Set([...Object.keys(left.feature_flags), ...Object.keys(right.feature_flags)])].sort();
         const flagDiff = new Set(diff.feature_flags.map((f) => f.name));
+        const unknown = uncompared(diff);
         return (
           <>
             <DiffSummary diff={diff} />
@@ -184,7 +192,8 @@ function Compare({ envs, source, target }) {
                     return (
                       <tr class={mark[name] ? `diff-${mark[name]}` : ""}>
                         <th scope="row" class="mono">
-                          {name} {(a?.secret || b?.secret) && <Badge kind="info">secret</Badge>}
+                          {name} {(a?.secret || b?.secret) && <Badge kind="info">secret</Badge>}{" "}
+                          {unknown.has(name) && <Badge kind="warn">not compared</Badge>}
                         </th>
                         <td class="mono">{a ? a.value : <span class="muted">absent</span>}</td>
                         <td class="mono">{b ? b.value : <span class="muted">absent</span>}</td>

@@ -56,6 +56,8 @@ PUBLIC_ROUTES = frozenset(
     }
 )
 JSON = "application/json"
+# On every answer: a browser never second-guesses the declared type (a JSON reply read as HTML or script).
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
 # How deep a request body may nest objects and arrays (DynamoDB stores at most 32 levels).
@@ -213,7 +215,7 @@ def _raw_error(error: PuraifyError, request_id: str) -> dict[str, Any]:
     """An API Gateway (payload 2.0) response for errors raised before routing."""
     return {
         "statusCode": error.status,
-        "headers": {"Content-Type": JSON, **retry_after(error)},
+        "headers": {"Content-Type": JSON, **NOSNIFF, **retry_after(error)},
         "body": json.dumps(error_payload(error, request_id)),
         "isBase64Encoded": False,
     }
@@ -280,6 +282,14 @@ def handle(
     app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, *, max_body_bytes: int | None = None
 ) -> dict[str, Any]:
     """Authenticate, enforce the body size limit, then route. Used by every ``lambda_handler``."""
+    result = _handle(app, event, context, max_body_bytes)
+    result["headers"] = {**NOSNIFF, **(result.get("headers") or {})}
+    return result
+
+
+def _handle(
+    app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, max_body_bytes: int | None
+) -> dict[str, Any]:
     rid = event_request_id(event)
     try:
         principal = admit(event, rid, max_body_bytes=max_body_bytes)
@@ -378,7 +388,7 @@ def handle_json_route(
         "statusCode": 200,
         "body": to_json(reply).decode(),
         "isBase64Encoded": False,
-        "headers": {"Content-Type": JSON},
+        "headers": {"Content-Type": JSON, **NOSNIFF},
         "cookies": [],
     }
 

@@ -57,7 +57,10 @@ def test_an_engine_granted_some_projects_sees_their_series_but_not_every_project
     assert reply.status == 200, reply.body
     assert reply.body["checks"] is None  # the check counters are every project's
     assert reply.body["project"]["totals"]["errors"] == 1
-    assert invoke("log/overview", engine=engine, query={}).status == 403
+    missing = invoke("log/overview", engine=engine, query={})  # not "not granted project 'None'"
+    assert missing.status == 422, missing.body
+    assert missing.body["error"]["details"][0]["field"] == "query.project_id"
+    assert "None" not in missing.body["error"]["message"] + str(missing.body["error"]["details"])
 
 
 def test_overview_needs_logs_read_and_bounds_the_range(aws, project, writer, reader, invoke):

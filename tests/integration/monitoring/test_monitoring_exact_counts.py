@@ -51,7 +51,9 @@ def _ingest_event(writer: tuple[str, str], events: list[dict]) -> dict:
 
 def _is_moto(endpoint_url: str) -> bool:
     try:
-        return httpx.get(f"{endpoint_url}/moto-api/data.json", timeout=5).status_code == 200
+        # moto's config: a small answer (data.json dumps every backend, seconds on a large session)
+        reply = httpx.get(f"{endpoint_url}/moto-api/config", timeout=5)
+        return reply.is_success and "use_docker" in reply.text
     except httpx.HTTPError:
         return False
 

@@ -30,7 +30,7 @@ def test_decide_healthy_production_is_allowed_with_facts_policy_and_audit(aws, a
     stored = aws.client("dynamodb").query(
         TableName=aws.name("PlanDecisionsTable"),
         KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "DEPLOYMENT#deployment-123"}},
+        ExpressionAttributeValues={":pk": {"S": "DEPLOYMENT#pf-777#deployment-123"}},
     )["Items"]
     assert len(stored) == 1
     item = stored[0]

@@ -14,12 +14,14 @@ ADMIN_ID = "admin"
 
 
 def ensure_admin(engines: EngineStore, key: str | None) -> tuple[str | None, bool]:
-    """Make sure engine ``admin`` is active with the ``admin`` scope and every project (``"*"``).
+    """Create engine ``admin`` (the ``admin`` scope, every project) if it does not exist yet.
 
-    With ``key`` given, that key is (or becomes) admin's key; a revoked ``admin`` cannot be revived
-    (ids are never reused), so that is a 409 ``admin_revoked`` for the caller to report. Without a
-    key, a new one is generated only if admin does not exist. Returns the key to show (None if
-    unchanged) and whether admin was created.
+    An existing ``admin`` is never changed but for its key: its scopes and projects stay what the
+    admins made them, so a demotion through the API survives every restart. With ``key`` given,
+    that key becomes admin's key (the operator's way back in with the key they hold), whatever
+    scopes admin has now; a revoked ``admin`` cannot be revived (ids are never reused), so that is a
+    409 ``admin_revoked`` for the caller to report. Without a key, a new one is generated only if
+    admin does not exist. Returns the key to show (None if unchanged) and whether admin was created.
     """
     current = engines.get(ADMIN_ID)
     if current is None:
@@ -49,17 +51,11 @@ def ensure_admin(engines: EngineStore, key: str | None) -> tuple[str | None, boo
             "use another engine that holds the 'admin' scope, or a fresh store",
             code="admin_revoked",
         )
-    changes: dict[str, object] = {}
-    replaced = key is not None and current.key_hash != hash_key(key)
-    if replaced:
-        changes.update(key_hash=hash_key(key or ""), previous_key_hash=None, previous_key_expires_at=None)
-    if ADMIN_SCOPE not in current.scopes:
-        changes["scopes"] = sorted({*current.scopes, ADMIN_SCOPE})
-    if ALL_PROJECTS not in current.projects:
-        changes["projects"] = sorted({*current.projects, ALL_PROJECTS})
-    if changes:
-        engines.update(current.model_copy(update={**changes, "updated_at": iso()}), expected_key_hash=current.key_hash)
-    return (key if replaced else None), False
+    if key is None or current.key_hash == hash_key(key):
+        return None, False
+    changes = {"key_hash": hash_key(key), "previous_key_hash": None, "previous_key_expires_at": None}
+    engines.update(current.model_copy(update={**changes, "updated_at": iso()}), expected_key_hash=current.key_hash)
+    return key, False
 
 
 def seed_catalog(catalog: CatalogStore, platforms: list[dict[str, Any]]) -> int:

@@ -34,6 +34,7 @@ from puraify.errors import (
 from puraify.observability import logger
 
 READ, WRITE, PRODUCTION_SCOPE = "env:read", "env:write", "env:production"
+SECRETS_SCOPE = "env:secrets"  # secret values, and whether two of them are equal
 MAX_RELEASES = 500
 MAX_CONFIG_BYTES = 100_000
 

@@ -7,6 +7,7 @@ from puraify.environments import models as m
 from puraify.environments import versions as v
 from puraify.environments.base import (
     READ,
+    SECRETS_SCOPE,
     EnvironmentsBase,
     history_of,
     validate_path,
@@ -49,20 +50,29 @@ class Comparison(EnvironmentsBase):
         )
 
     def compare(self, caller: Principal, project_id: str, source: str, target: str) -> m.EnvCompareResponse:
-        """What would change in ``target`` if it took ``source``'s version and configuration."""
+        """What would change in ``target`` if it took ``source``'s version and configuration.
+
+        Secret variables are compared by name and presence; their values only for ``env:secrets``.
+        """
         caller.require(READ)
         _, found = self._load(project_id, [source, target])
         src = self._require(found, project_id, source)
         tgt = self._require(found, project_id, target)
         variables = m.VariableDiff()
+        secrets = m.SecretPresence(values_compared=caller.has_scope(SECRETS_SCOPE))
         for name in sorted(src.variables.keys() | tgt.variables.keys()):
             a, b = src.variables.get(name), tgt.variables.get(name)
             secret = bool((a and a.secret) or (b and b.secret))
             entry = m.VariableDiffEntry(name=name, secret=secret, source=self._shown(a), target=self._shown(b))
+            if secret:
+                side = "only_in_target" if a is None else "only_in_source" if b is None else "in_both"
+                getattr(secrets, side).append(name)
             if b is None:
                 variables.added.append(entry)
             elif a is None:
                 variables.removed.append(entry)
+            elif secret and not secrets.values_compared:
+                continue  # never read, so no answer depends on the value
             elif self._value(a) != self._value(b):
                 variables.changed.append(entry)
         src_flags, tgt_flags = self._effective_flags(src), self._effective_flags(tgt)
@@ -77,6 +87,7 @@ class Comparison(EnvironmentsBase):
             source=source,
             target=target,
             variables=variables,
+            secrets=secrets,
             feature_flags=flags,
             version=m.CompareVersions(
                 **changes.model_dump(),

@@ -388,6 +388,17 @@ class VariableDiff(BaseModel):
     changed: list[VariableDiffEntry] = []
 
 
+class SecretPresence(BaseModel):
+    """Secret variables by name and presence. ``values_compared`` is true only for a caller holding
+    ``env:secrets``: then a secret whose values differ is also in ``variables.changed``; without it,
+    no answer depends on a secret's value (compare is no oracle)."""
+
+    only_in_source: list[str] = []
+    only_in_target: list[str] = []
+    in_both: list[str] = []
+    values_compared: bool = False
+
+
 class FlagDiffEntry(BaseModel):
     name: str
     source: bool | None
@@ -405,6 +416,7 @@ class EnvCompareResponse(BaseModel):
     source: str
     target: str
     variables: VariableDiff
+    secrets: SecretPresence
     feature_flags: list[FlagDiffEntry]
     version: CompareVersions
 

@@ -13,10 +13,8 @@ from typing import Any
 
 from puraify.auth import Principal
 from puraify.environments import models as m
-from puraify.environments.base import READ, EnvironmentsBase, validate_path
+from puraify.environments.base import READ, SECRETS_SCOPE, EnvironmentsBase, validate_path
 from puraify.errors import NotFoundError
-
-SECRETS_SCOPE = "env:secrets"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from puraify import clock
+from puraify.errors import validation_error
 from puraify.monitoring.models import Id, TimeParam
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ DEFAULT_RANGE_SECONDS = 3600
 MAX_POINTS = 360  # per series: 6 h at one point a minute; longer ranges are summed into 5-minute steps
 TOP_RULES = 10
 TOP_GROUPS = 10
+PROJECT_REQUIRED = "Field required: name one of your projects (only an engine granted every project may omit it)"
 
 
 def minute_of(epoch: float) -> str:
@@ -162,6 +164,8 @@ def overview(service: Monitoring, checks: CheckCounts, q: OverviewQuery, *, ever
     (the caller holds ``"*"``), so an engine granted some projects learns nothing of the others.
     """
     assert q.since is not None and q.until is not None  # set by the query's validator
+    if q.project_id is None and not every_project:
+        raise validation_error([{"loc": ("query", "project_id"), "msg": PROJECT_REQUIRED, "type": "missing"}])
     minutes = checks.minutes(minute_of(q.since), minute_of(q.until)) if every_project else None
     return {
         "project_id": q.project_id,

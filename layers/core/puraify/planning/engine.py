@@ -48,7 +48,7 @@ class FactStore(Protocol):
 class DecisionStore(Protocol):
     def put(self, record: dict[str, Any]) -> None: ...
     def by_deployment(
-        self, deployment_id: str, since: str, limit: int, before: str | None = None
+        self, deployment_id: str, since: str, limit: int, before: str | None = None, project_id: str | None = None
     ) -> list[dict[str, Any]]: ...
     def by_project(
         self, project_id: str, since: str, limit: int, before: str | None = None
@@ -269,9 +269,7 @@ class PlanningService:
         floor = parse_since(since)
         before = decode_cursor(cursor) if cursor else None
         if deployment_id:
-            records = self.decisions.by_deployment(deployment_id, floor, limit + 1, before)
-            if project_id:
-                records = [r for r in records if r.get("project_id") == project_id]
+            records = self.decisions.by_deployment(deployment_id, floor, limit + 1, before, project_id or None)
         else:
             records = self.decisions.by_project(project_id or "", floor, limit + 1, before)
         page = records[:limit]

@@ -63,9 +63,13 @@ class DynamoDecisionStore:
         self.table = table
 
     def put(self, record: dict[str, Any]) -> None:
-        """Persist one decision; its key is unique (decision ids are random), so no condition is needed."""
+        """Persist one decision; its key is unique (decision ids are random), so no condition is needed.
+
+        Deployment ids are per project: the key is the project and the deployment, so a decision another
+        project files under the same id is never read as this project's deployment's.
+        """
         item = {
-            "pk": f"DEPLOYMENT#{record['deployment_id']}",
+            "pk": deployment_key(record["project_id"], record["deployment_id"]),
             "sk": f"{record['evaluated_at']}#{record['decision_id']}",
             "project_pk": f"PROJECT#{record['project_id']}",
             "project_sk": f"{record['evaluated_at']}#{record['decision_id']}",
@@ -77,11 +81,14 @@ class DynamoDecisionStore:
             raise unavailable(error, "the decision log") from error
 
     def by_deployment(
-        self, deployment_id: str, since: str, limit: int, before: str | None = None
+        self, deployment_id: str, since: str, limit: int, before: str | None = None, project_id: str | None = None
     ) -> list[dict[str, Any]]:
-        """Unexpired decisions for a deployment at or after ``since`` (ISO) and before the position
-        ``before`` (``<evaluated_at>#<decision_id>``, a page cursor), newest first."""
-        return self._query(limit, "pk", "sk", f"DEPLOYMENT#{deployment_id}", since, before)
+        """Unexpired decisions for a project's deployment at or after ``since`` (ISO) and before the position
+        ``before`` (``<evaluated_at>#<decision_id>``, a page cursor), newest first. Without ``project_id``:
+        the decisions of every project's deployment of that id (index ``by_deployment``)."""
+        if project_id is None:
+            return self._query(limit, "deployment_id", "sk", deployment_id, since, before, "by_deployment")
+        return self._query(limit, "pk", "sk", deployment_key(project_id, deployment_id), since, before)
 
     def by_project(self, project_id: str, since: str, limit: int, before: str | None = None) -> list[dict[str, Any]]:
         """Unexpired decisions for a project, like ``by_deployment``."""
@@ -118,6 +125,11 @@ class DynamoDecisionStore:
         except (BotoCoreError, ClientError) as error:
             raise unavailable(error, "the decision log") from error
         return records[:limit]
+
+
+def deployment_key(project_id: str, deployment_id: str) -> str:
+    """The partition of one project's deployment (project ids hold no ``#``)."""
+    return f"DEPLOYMENT#{project_id}#{deployment_id}"
 
 
 def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:
@@ -199,9 +211,14 @@ class MemoryDecisionStore:
         self.records.append(copy.deepcopy(record))
 
     def by_deployment(
-        self, deployment_id: str, since: str, limit: int, before: str | None = None
+        self, deployment_id: str, since: str, limit: int, before: str | None = None, project_id: str | None = None
     ) -> list[dict[str, Any]]:
-        return self._select(lambda r: r["deployment_id"] == deployment_id, since, limit, before)
+        return self._select(
+            lambda r: r["deployment_id"] == deployment_id and project_id in (None, r["project_id"]),
+            since,
+            limit,
+            before,
+        )
 
     def by_project(self, project_id: str, since: str, limit: int, before: str | None = None) -> list[dict[str, Any]]:
         return self._select(lambda r: r["project_id"] == project_id, since, limit, before)
