@@ -147,7 +147,12 @@ def _setup(endpoint: str) -> tuple[Any, Any, Any]:
 
     runtime.current().engines.create(
         EngineRecord(
-            engine_id="execution", key_hash=hash_key(ENGINE_KEY), projects=["*"], created_at=iso(), updated_at=iso()
+            engine_id="execution",
+            key_hash=hash_key(ENGINE_KEY),
+            scopes=["logs:write", "report"],
+            projects=["*"],
+            created_at=iso(),
+            updated_at=iso(),
         )
     )
     handler = load_handler(template.functions()["LogFunction"])

@@ -13,6 +13,7 @@ from puraify.http import caller, create_app, handle, is_schedule, parse_json_bod
 from puraify.monitoring import models as mm
 from puraify.monitoring import overview, queries
 from puraify.monitoring.engine_events import record_engine_event
+from puraify.monitoring.entitlement import WRITE_SCOPE, entitlement
 from puraify.monitoring.ingest import parse_payload
 from puraify.monitoring.service import monitoring
 from puraify.observability import logger, metrics
@@ -66,6 +67,7 @@ def _transition(alert_id: str, to: str) -> mm.AlertResponse:
 
 @app.post("/log/engine_event", responses=responses(202))
 def engine_event(body: m.EngineEventRequest) -> Response[m.EngineEventResponse]:
+    caller(app).require(WRITE_SCOPE)
     current = runtime.current()
     stored = record_engine_event(current.events, caller(app), body, current.settings.event_retention_days)
     return respond(202, stored)
@@ -77,11 +79,13 @@ def engine_event(body: m.EngineEventRequest) -> Response[m.EngineEventResponse]:
     openapi_extensions={"requestBody": openapi.request_body(mm.LogIngestRequest)},
 )
 def ingest_logs() -> Response[mm.LogIngestResponse]:
+    principal = caller(app)
+    principal.require(WRITE_SCOPE)
     # A value DynamoDB cannot store rejects only its event (by index), never the batch.
     payload = parse_json_body(app.current_event.decoded_body or "", check_values=False)
     batch = parse_payload(payload)
-    require_projects(caller(app), [event.project_id for event in batch.events])
-    result = monitoring(runtime.current()).ingest(caller(app).engine_id, batch)
+    require_projects(principal, [event.project_id for event in batch.events])
+    result = monitoring(runtime.current()).ingest(principal.engine_id, batch, entitlement(principal))
     metrics.add_metric(name="EventsStored", unit=MetricUnit.Count, value=result.stored)
     return respond(202, mm.LogIngestResponse(accepted=result.accepted, rejected=result.rejected))
 

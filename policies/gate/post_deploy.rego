@@ -1,8 +1,13 @@
 # After a deployment: may the new version stay? Asked by the deployment watch on every schedule tick
 # of a bake. Input: {"deployment": {"phase": "post_deploy", "version", "baseline_version",
 # "bake": {"elapsed_seconds", "bake_seconds", "final"}}, "facts": {"candidate_health", "baseline_health"}}.
-# Each health fact's value: {"events", "errors", "error_rate", "latency_p95_ms"} of one version in that
-# environment (the candidate since the deployment, the baseline before it; null when there is none).
+# Each health fact's value: {"events", "errors", "error_rate", "latency_p95_ms", "reporters"} of one
+# version in that environment (the candidate since the deployment, the baseline before it; null when
+# there is none), counting only engines entitled to report there. "reporters" holds each reporting
+# engine's own {"events", "errors", "error_rate", "latency_p95_ms"}: every reporter with enough events
+# is judged on its own traffic against its own baseline, and any one that sees the version fail rolls
+# it back, so one reporter's successes cannot dilute another's errors. The totals are judged too
+# (they catch several reporters each below min_events) unless there is just one reporter.
 # Thresholds and the no-signal choice live in data.json (data.gate.post_deploy).
 #
 # verdict: "continue" (keep baking), "healthy" (bake over, clean), "rollback", "no_signal" (bake over
@@ -49,6 +54,7 @@ post_deploy_deny contains sprintf(
 		pct(data.gate.post_deploy.max_error_rate_increase), pct(baseline_error_rate),
 	],
 ) if {
+	judged_total
 	candidate_signal
 	rate := input.facts.candidate_health.value.error_rate
 	rate > data.gate.post_deploy.max_error_rate
@@ -63,10 +69,55 @@ post_deploy_deny contains sprintf(
 		input.facts.baseline_health.value.latency_p95_ms,
 	],
 ) if {
+	judged_total
 	candidate_signal
 	baseline_signal
 	slow := input.facts.candidate_health.value.latency_p95_ms
 	usual := input.facts.baseline_health.value.latency_p95_ms
+	is_number(slow)
+	is_number(usual)
+	slow > usual * data.gate.post_deploy.max_latency_ratio
+	slow - usual > data.gate.post_deploy.min_latency_increase_ms
+}
+
+reporter_count := count(object.get(input.facts.candidate_health.value, "reporters", {}))
+
+judged_total if reporter_count != 1
+
+# A reporter's own baseline error rate: what it saw of the previous version, when that was enough to judge.
+reporter_baseline_rate(name) := rate if {
+	row := input.facts.baseline_health.value.reporters[name]
+	row.events >= data.gate.post_deploy.min_events
+	rate := row.error_rate
+} else := 0
+
+post_deploy_deny contains sprintf(
+	"error rate of %s is %v%% over %v events reported by engine %s: above %v%% and more than %v points above the %v%% it saw of the previous version",
+	[
+		input.deployment.version, pct(row.error_rate), row.events, name,
+		pct(data.gate.post_deploy.max_error_rate), pct(data.gate.post_deploy.max_error_rate_increase),
+		pct(reporter_baseline_rate(name)),
+	],
+) if {
+	some name, row in input.facts.candidate_health.value.reporters
+	row.events >= data.gate.post_deploy.min_events
+	row.error_rate > data.gate.post_deploy.max_error_rate
+	row.error_rate > reporter_baseline_rate(name) + data.gate.post_deploy.max_error_rate_increase
+}
+
+post_deploy_deny contains sprintf(
+	"p95 latency of %s is %v ms as reported by engine %s: more than %vx and %v ms above the %v ms it saw of the previous version",
+	[
+		input.deployment.version, slow, name, data.gate.post_deploy.max_latency_ratio,
+		data.gate.post_deploy.min_latency_increase_ms, usual,
+	],
+) if {
+	some name, row in input.facts.candidate_health.value.reporters
+	row.events >= data.gate.post_deploy.min_events
+	before := input.facts.baseline_health.value.reporters[name]
+	before.events >= data.gate.post_deploy.min_events
+	slow := row.latency_p95_ms
+	usual := before.latency_p95_ms
 	is_number(slow)
 	is_number(usual)
 	slow > usual * data.gate.post_deploy.max_latency_ratio

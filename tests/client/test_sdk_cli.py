@@ -37,7 +37,7 @@ def admin(plane):
 
 @pytest.fixture(scope="module")
 def notifier(plane, admin):
-    """An engine registered through the CLI itself, allowed slack send_message."""
+    """An engine registered through the CLI itself, allowed slack send_message, to log and to report."""
     done = puraify(
         "--json",
         "engines",
@@ -45,6 +45,10 @@ def notifier(plane, admin):
         "cli-notifier",
         "-p",
         "slack:send_message",
+        "-s",
+        "logs:write",
+        "-s",
+        "report",
         "--project",
         "*",
         "-d",

@@ -20,10 +20,10 @@ async def admin(plane):
 
 @pytest.fixture
 async def engine(plane, admin):
-    """A freshly registered engine allowed to send (not read) gmail, and its own client."""
+    """A freshly registered engine allowed to send gmail and logs (not read them), and its own client."""
     engine_id = f"mailer-{next(_ids)}"
     created = await admin.engines.register(
-        engine_id, permissions={"gmail": ["send_email"]}, projects=["*"], description="e2e"
+        engine_id, permissions={"gmail": ["send_email"]}, scopes=["logs:write"], projects=["*"], description="e2e"
     )
     async with pc.ControlPlane(plane.base_url, engine_id, created.engine_key.get_secret_value()) as cp:
         yield cp

@@ -54,7 +54,7 @@ def _items(aws) -> dict[str, int]:
 
 
 def test_register_without_projects_grants_none(aws, admin, invoke):
-    engine = _register(invoke, admin, "fresh")
+    engine = _register(invoke, admin, "fresh", scopes=["logs:write"])
     me = invoke("register/validate", engine=engine)
     assert me.status == 200 and me.body["projects"] == []
     reply = invoke("log/ingest", engine=engine)
@@ -75,7 +75,7 @@ def test_route_naming_an_ungranted_project_is_403_and_writes_nothing(aws, admin,
 
 
 def test_batch_with_one_ungranted_event_is_403_by_index_and_stores_none(aws, admin, invoke):
-    engine = _register(invoke, admin, "mixed", projects=["mine"])
+    engine = _register(invoke, admin, "mixed", scopes=["logs:write"], projects=["mine"])
     events = [
         {"project_id": "mine", "event_type": "execution", "status": "success"},
         {"project_id": "theirs", "event_type": "execution", "status": "error"},
@@ -88,7 +88,7 @@ def test_batch_with_one_ungranted_event_is_403_by_index_and_stores_none(aws, adm
 
 
 def test_granted_project_is_served_and_others_are_not(aws, admin, invoke):
-    engine = _register(invoke, admin, "shop-engine", scopes=["logs:read"], projects=["shop"])
+    engine = _register(invoke, admin, "shop-engine", scopes=["logs:read", "logs:write"], projects=["shop"])
     event = {"project_id": "shop", "event_type": "execution", "status": "success", "event_id": "e-1"}
     assert invoke("log/ingest", engine=engine, body=event).status == 202
     mine = invoke("log/logs", engine=engine, query={"project_id": "shop"})
@@ -145,7 +145,7 @@ def test_check_with_an_ungranted_project_is_403_and_audited(aws, admin, invoke):
 
 
 def test_projects_change_like_permissions_and_stay_when_omitted(aws, admin, invoke):
-    engine = _register(invoke, admin, "mover", projects=["a"])
+    engine = _register(invoke, admin, "mover", scopes=["logs:write"], projects=["a"])
     changed = invoke(
         "register/permissions",
         engine=admin,

@@ -46,6 +46,8 @@ class Settings(BaseModel):
     log_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=6 * 1024 * 1024)
     event_shards: int = Field(default=4, ge=1, le=64)
     alert_threshold_count: int = Field(default=20, ge=1)
+    alerts_per_minute_per_project: int = Field(default=20, ge=1, le=10000)
+    alerts_per_minute_per_engine: int = Field(default=10, ge=1, le=10000)
     alert_threshold_window_seconds: int = Field(default=300, ge=10, le=86400)
     alert_flood_window_seconds: int = Field(default=600, ge=0, le=86400)
     alert_auto_resolve_minutes: int = Field(default=30, ge=1, le=10080)
@@ -112,6 +114,8 @@ _ENV = {
     "PURAIFY_LOG_MAX_BODY_BYTES": "log_max_body_bytes",
     "PURAIFY_EVENT_SHARDS": "event_shards",
     "PURAIFY_ALERT_THRESHOLD_COUNT": "alert_threshold_count",
+    "PURAIFY_ALERTS_PER_MINUTE_PER_PROJECT": "alerts_per_minute_per_project",
+    "PURAIFY_ALERTS_PER_MINUTE_PER_ENGINE": "alerts_per_minute_per_engine",
     "PURAIFY_ALERT_THRESHOLD_WINDOW_SECONDS": "alert_threshold_window_seconds",
     "PURAIFY_ALERT_FLOOD_WINDOW_SECONDS": "alert_flood_window_seconds",
     "PURAIFY_ALERT_AUTO_RESOLVE_MINUTES": "alert_auto_resolve_minutes",

@@ -58,8 +58,9 @@ def _register(invoke: Any, admin: tuple[str, str], prefix: str, scopes: list[str
 
 @pytest.fixture
 def writer(aws, admin, invoke) -> tuple[str, str]:
-    """A registered engine without any scope: may write events, may not read them."""
-    return _register(invoke, admin, "execution", [])
+    """An engine that may write events (``logs:write``), entitled to report for every environment
+    (``report``), that may not read them."""
+    return _register(invoke, admin, "execution", ["logs:write", "report"])
 
 
 @pytest.fixture

@@ -31,7 +31,11 @@ class System:
 def system(monkeypatch) -> System:
     state = System()
     queries = types.ModuleType("puraify.monitoring.queries")
-    queries.error_summary = lambda rt, project_id, since: {"events": 200, "errors": 0, "error_rate": state.error_rate}
+    queries.error_summary = lambda rt, project_id, since, **_: {
+        "events": 200,
+        "errors": 0,
+        "error_rate": state.error_rate,
+    }
     queries.open_critical_alerts = lambda rt, project_id: state.critical_alerts
     alerts = types.ModuleType("puraify.monitoring.alerts")
     alerts.raise_alert = lambda rt, **fields: state.alerts.append(fields)

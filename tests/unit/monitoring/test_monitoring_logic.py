@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from puraify import clock
+from puraify.auth import Principal
 from puraify.errors import PayloadTooLargeError, ValidationFailedError
 from puraify.monitoring.alerts import backoff_seconds
+from puraify.monitoring.entitlement import entitlement
 from puraify.monitoring.fingerprint import fingerprint, normalize_message, parse_rules, severity_of
 from puraify.monitoring.ingest import parse_payload
 from puraify.monitoring.models import LogsQuery, StatsQuery
@@ -38,6 +40,14 @@ def topic() -> FakeTopic:
 def service(topic):
     settings = Settings(alerts_topic_arn="arn:aws:sns:us-east-1:123456789012:alerts", slack_webhook_parameter="")
     return create(settings, MemoryMonitoringStore(), parameters=None, topic=topic)
+
+
+# An engine entitled to report for every environment (``report``): its floods are critical.
+REPORTS = entitlement(Principal("execution", scopes=frozenset({"report"})))
+
+
+def ingest(service, batch):
+    return service.ingest("execution", batch, REPORTS)
 
 
 def _error(i: int, **overrides):
@@ -101,7 +111,7 @@ def test_ingest_writes_one_update_per_fingerprint_per_batch(service):
     events = [_error(i, status="success", error_type=None, message=None) for i in range(450)]
     events += [_error(i) for i in range(25)] + [_error(i, error_type="rate_limited") for i in range(25)]
     # When
-    result = service.ingest("execution", parse_payload({"events": events}))
+    result = ingest(service, parse_payload({"events": events}))
     # Then 1 ledger + 5 transactions of 100 conditional event writes + 1 transaction adding every count
     assert result.stored == 500
     assert service.store.calls["write"] == 1 + 5 + 1 + _alert_writes(result)
@@ -117,7 +127,7 @@ def _alert_writes(result) -> int:
 def test_flood_of_10000_identical_errors_sends_one_notification(service, topic):
     for start in range(0, 10_000, 500):
         batch = parse_payload({"events": [_error(start + i) for i in range(500)]})
-        service.ingest("execution", batch)
+        ingest(service, batch)
     assert len(topic.published) == 1
     assert "seen 500 times" in topic.published[0]
     assert len(service.store.events) == 10_000
@@ -164,7 +174,7 @@ def test_percentile_is_nearest_rank():
 
 def test_stats_group_by_platform_and_action(service):
     events = [_error(i, status="success") for i in range(9)] + [_error(9)]
-    service.ingest("execution", parse_payload({"events": events}))
+    ingest(service, parse_payload({"events": events}))
     (row,) = stats(service.store, StatsQuery(project_id="pf_1", since=0))["stats"]
     assert (row["count"], row["errors"], row["error_rate"]) == (10, 1, 0.1)
     assert row["duration_ms"] == {"p50": 14, "p95": 19, "max": 19}
@@ -197,9 +207,9 @@ def test_threshold_slides_across_window_boundaries(service, topic, monkeypatch):
     boundary = (int(clock.now()) // window + 1) * window
     # Given 15 errors just before a window boundary and 10 just after (25 within 5 minutes)
     monkeypatch.setattr(clock, "now", lambda: boundary - 10)
-    service.ingest("execution", parse_payload({"events": [_error(i) for i in range(15)]}))
+    ingest(service, parse_payload({"events": [_error(i) for i in range(15)]}))
     monkeypatch.setattr(clock, "now", lambda: boundary + 20)
-    result = service.ingest("execution", parse_payload({"events": [_error(i) for i in range(10)]}))
+    result = ingest(service, parse_payload({"events": [_error(i) for i in range(10)]}))
     # Then the threshold is crossed although neither fixed window holds 20
     assert [a["severity"] for a in result.alerts] == ["critical"]
     assert len(topic.published) == 1
@@ -211,7 +221,7 @@ def test_continuing_flood_does_not_raise_a_critical_alert_per_window(service, mo
     raised = []
     for n in range(4):
         monkeypatch.setattr(clock, "now", lambda n=n: start + n * window + 5)
-        raised += service.ingest("execution", parse_payload({"events": [_error(i) for i in range(100)]})).alerts
+        raised += ingest(service, parse_payload({"events": [_error(i) for i in range(100)]})).alerts
     assert [a["severity"] for a in raised] == ["critical"]
 
 
@@ -232,16 +242,16 @@ def test_a_failing_alert_store_does_not_lose_events_or_other_counters(service, m
 
     monkeypatch.setattr(service.store, "pass_gate", down)
     events = [_error(i, error_type="auth", message="token expired") for i in range(3)] + [_error(9)]
-    result = service.ingest("execution", parse_payload({"events": events}))
+    result = ingest(service, parse_payload({"events": events}))
     assert result.stored == 4 and result.alerts == []
     groups, _ = service.store.error_groups("pf_1", 0)
     assert sorted(g["occurrences"] for g in groups) == [1, 3]
 
 
 def test_threshold_alert_names_a_flow_only_when_all_its_errors_share_it(service):
-    one = service.ingest("execution", parse_payload({"events": [_error(i, flow_id="f1") for i in range(20)]}))
+    one = ingest(service, parse_payload({"events": [_error(i, flow_id="f1") for i in range(20)]}))
     mixed = [_error(i, error_type="quota", flow_id=f"f{i % 2}") for i in range(20)]
-    two = service.ingest("execution", parse_payload({"events": mixed}))
+    two = ingest(service, parse_payload({"events": mixed}))
     assert [a["flow_id"] for a in one.alerts + two.alerts] == ["f1", None]
 
 

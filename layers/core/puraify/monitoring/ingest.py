@@ -23,7 +23,9 @@ from pydantic import ValidationError
 
 from puraify import clock
 from puraify.errors import PayloadTooLargeError, UnavailableError, ValidationFailedError, validation_error
-from puraify.monitoring.fingerprint import at_least, fingerprint, severity_of
+from puraify.monitoring.entitlement import Entitled, nobody
+from puraify.monitoring.error_alerts import evaluate_alerts
+from puraify.monitoring.fingerprint import fingerprint, severity_of
 from puraify.monitoring.models import MAX_BATCH, SEVERITIES, LogEvent
 from puraify.monitoring.versions import count as count_versions
 from puraify.observability import logger
@@ -92,6 +94,8 @@ class IngestConfig:
     threshold_count: int
     notify_min_severity: str
     rules: list[Any]
+    alerts_per_minute_project: int = 20
+    alerts_per_minute_engine: int = 10
 
 
 @dataclass
@@ -108,13 +112,22 @@ SAMPLE_CHARS = 500
 
 
 def ingest(
-    store: Any, alerts: Any, config: IngestConfig, reporter: str, batch: ParsedBatch, versions: Any = None
+    store: Any,
+    alerts: Any,
+    config: IngestConfig,
+    reporter: str,
+    batch: ParsedBatch,
+    versions: Any = None,
+    entitled: Entitled = nobody,
 ) -> IngestResult:
     """Store the batch's valid events once each, count each stored event once, and raise the alerts they call for.
 
     ``versions`` (a version counter store) also counts events that name a ``version`` per version,
     environment and minute: what the deployment watch and ``GET /monitoring/stats?version=`` read
     (the events this writer created).
+
+    ``entitled(environment)`` says whether the reporter's events for an environment steer the gate,
+    the watch and critical alerts (``puraify.monitoring.entitlement``); every valid event is stored.
 
     An event without ``event_id`` gets a fresh one: it is stored and counted once per request that
     carries it (a client retry of such a request stores a second copy).
@@ -132,7 +145,7 @@ def ingest(
             continue
         if event.event_id:
             given_ids.append(key)
-        records[key] = _record(event, event_id, received, expires, reporter, config)
+        records[key] = _record(event, event_id, received, expires, reporter, config, entitled(event.environment))
         positions[key] = index
     existing = store.existing_events(given_ids) if given_ids else set()  # skips known retries without a write
     fresh = [record for key, record in records.items() if key not in existing]
@@ -179,7 +192,7 @@ def ingest(
         logger.exception("counting failed after the events were stored; the repair pass will count them")
         return result
     try:
-        result.alerts = evaluate_alerts(store, alerts, config, applied, at)
+        result.alerts = evaluate_alerts(store, alerts, config, applied, at, reporter)
     except UnavailableError:
         logger.exception("alert evaluation failed after the events were counted")
     return result
@@ -229,6 +242,7 @@ def build_ledger(
                 "engine_key": (record.get("engine") or "").lower() or None,
                 "severity": record["severity"],
                 "count": 0,
+                "entitled": 0,
                 "first_seen": record["timestamp"],
                 "last_seen": record["timestamp"],
                 "first_seen_version": record.get("version"),
@@ -238,6 +252,7 @@ def build_ledger(
             },
         )
         group["count"] += 1
+        group["entitled"] += int(bool(record.get("entitled")))
         if record.get("flow_id") and record["flow_id"] not in group["flows"] and len(group["flows"]) < 2:
             group["flows"].append(record["flow_id"])
         if record["timestamp"] < group["first_seen"]:
@@ -278,6 +293,7 @@ def counter_updates(ledgers: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 merged[key] = {"kind": "group", **common, **group, "flows": list(group["flows"])}
                 continue
             found["count"] += group["count"]
+            found["entitled"] = found.get("entitled", 0) + group.get("entitled", 0)
             if group["first_seen"] < found["first_seen"]:
                 found["first_seen"] = group["first_seen"]
                 found["first_seen_version"] = group.get("first_seen_version") or found.get("first_seen_version")
@@ -319,7 +335,7 @@ def repair_counts(store: Any, alerts: Any, config: IngestConfig, at: float | Non
 
 
 def _record(
-    event: LogEvent, event_id: str, received: str, expires: int, reporter: str, config: IngestConfig
+    event: LogEvent, event_id: str, received: str, expires: int, reporter: str, config: IngestConfig, entitled: bool
 ) -> dict[str, Any]:
     record = event.model_dump(exclude={"event_id", "timestamp"}, exclude_none=True)
     record.update(
@@ -329,90 +345,10 @@ def _record(
         reported_by=reporter,
         expires_at=expires,
     )
+    if entitled:
+        record["entitled"] = True
     if event.is_error:
         record["is_error"] = True
         record["fingerprint"] = fingerprint(event.error_type, event.platform, event.engine, event.message)
         record["severity"] = severity_of(config.rules, event.error_type, event.message)
     return record
-
-
-def evaluate_alerts(
-    store: Any, alerts: Any, config: IngestConfig, groups: list[dict[str, Any]], at: float
-) -> list[dict[str, Any]]:
-    """Raise or escalate the alerts the just-counted error groups call for (one unresolved alert per fingerprint).
-
-    The threshold count is this window's count plus the previous window's, weighted by how much
-    of it still lies in the last ``window_seconds`` (read consistently after counting).
-    """
-    if not groups:
-        return []
-    keys = [(g["project_id"], g["window"] - w, g["fingerprint"]) for g in groups for w in (0, config.window_seconds)]
-    counts = store.group_counts(keys)
-    states = store.fingerprint_states([(g["project_id"], g["fingerprint"]) for g in groups])
-    raised = []
-    for group in groups:
-        project, fp, window = group["project_id"], group["fingerprint"], group["window"]
-        carry = max(0.0, 1 - (at - window) / config.window_seconds)
-        current = counts.get((project, window, fp), {}).get("occurrences", group["count"])
-        previous = counts.get((project, window - config.window_seconds, fp), {}).get("occurrences", 0)
-        count = current + previous * carry
-        try:
-            alert = _alert_for(alerts, config, group, count, states.get((project, fp), {}), store)
-        except UnavailableError:
-            # One fingerprint's alert failing must not cost the others theirs.
-            logger.exception("alert failed for one fingerprint", extra={"fingerprint": fp})
-            continue
-        if alert is not None:
-            raised.append(alert)
-    return raised
-
-
-def _alert_for(
-    alerts: Any, config: IngestConfig, group: dict[str, Any], count: float, state: dict[str, Any], store: Any
-) -> dict[str, Any] | None:
-    project, fp = group["project_id"], group["fingerprint"]
-    where = "/".join(p for p in (group.get("platform"), group.get("engine")) if p) or "unknown"
-    sample = (group.get("sample") or group.get("error_type") or "error")[:300]
-    crossed = count >= config.threshold_count
-    threshold_message = (
-        f"{group.get('error_type') or 'error'} on {where} seen {round(count)} times within "
-        f"{config.window_seconds} s: {sample}"
-    )
-    if state.get("alert_sk"):
-        # The fingerprint already has an unresolved alert: a flood escalates it once, never a second alert.
-        if (
-            crossed
-            and state.get("severity") != "critical"
-            and store.claim_escalation(project, fp, state["alert_sk"], "critical")
-        ):
-            return alerts.escalate(state["alert_sk"], project, "critical", threshold_message, f"FP#{fp}#critical")
-        return None
-    regression = state.get("resolved_at") is not None
-    if crossed:
-        severity, message = "critical", threshold_message
-    elif at_least(group["severity"], config.notify_min_severity) or regression:
-        severity, message = group["severity"], f"{group.get('error_type') or 'error'} on {where}: {sample}"
-    else:
-        return None
-    if regression:
-        message = f"regression: {message}"
-    return alerts.raise_alert(
-        project_id=project,
-        event_type="error",
-        severity=severity,
-        message=message,
-        triggered_by="monitoring",
-        raised_by="monitoring",
-        flow_id=group["flows"][0] if len(group["flows"]) == 1 else None,  # only when unambiguous
-        gate_key=f"FP#{fp}#{severity}",
-        fingerprint=fp,
-        regression=regression,
-        details={
-            "fingerprint": fp,
-            "error_type": group.get("error_type"),
-            "platform": group.get("platform"),
-            "engine": group.get("engine"),
-            "window_count": round(count),
-        },
-        claim=lambda alert: store.claim_fingerprint(project, fp, alert),
-    )

@@ -13,6 +13,7 @@ from puraify.monitoring.alerts import decode_position as decode_cursor
 from puraify.monitoring.alerts import encode_position as encode_cursor
 from puraify.monitoring.alerts import view
 from puraify.monitoring.models import ERROR_STATUSES, AuditQuery, ErrorsQuery, LogsQuery, StatsQuery, default_since
+from puraify.monitoring.versions import reported
 from puraify.monitoring.versions import stats as version_stats
 from puraify.store.monitoring import HIGH
 
@@ -34,6 +35,7 @@ _HIDDEN = frozenset(
         "platform_key",
         "engine_key",
         "ledger_id",
+        "entitled",
     }
 )
 # Filters that ignore case compare the lower-cased copy stored beside the value.
@@ -292,12 +294,18 @@ def summarize(store: Any, window_seconds: int, project_id: str, since_epoch: flo
     }
 
 
-def error_summary(rt: Runtime, project_id: str, since_epoch: float) -> dict[str, Any]:
-    """``{"events", "errors", "error_rate"}`` of a project since ``since_epoch`` (rounded down to the
-    aggregation window, 5 minutes by default). For the Planning Engine's fact providers."""
+def error_summary(rt: Runtime, project_id: str, since_epoch: float, environment: str | None = None) -> dict[str, Any]:
+    """``{"events", "errors", "error_rate"}`` of a project since ``since_epoch``. For the Planning Engine.
+
+    With ``environment`` (the pre-deploy gate): only the events of engines entitled to report for
+    it, by the minute (``monitoring.entitlement``). Without: every event, rounded down to the
+    aggregation window (5 minutes by default).
+    """
     from puraify.monitoring.service import monitoring
 
     service = monitoring(rt)
+    if environment is not None:
+        return reported(service.versions, project_id, environment, since_epoch)
     return summarize(service.store, service.window_seconds, project_id, since_epoch)
 
 

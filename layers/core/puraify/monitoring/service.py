@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from puraify.errors import UnavailableError
 from puraify.monitoring.alerts import AlertPolicy, Alerts, Dispatcher
+from puraify.monitoring.entitlement import Entitled, nobody
 from puraify.monitoring.fingerprint import parse_rules
 from puraify.monitoring.ingest import IngestConfig, IngestResult, ParsedBatch, ingest, repair_counts
 from puraify.observability import logger
@@ -30,9 +31,9 @@ class Monitoring:
         """The aggregation window (the error threshold's window)."""
         return self.config.window_seconds
 
-    def ingest(self, reporter: str, batch: ParsedBatch) -> IngestResult:
-        """Store a parsed batch reported by engine ``reporter``."""
-        return ingest(self.store, self.alerts, self.config, reporter, batch, self.versions)
+    def ingest(self, reporter: str, batch: ParsedBatch, entitled: Entitled = nobody) -> IngestResult:
+        """Store a parsed batch reported by engine ``reporter`` (``entitled``: see ``monitoring.entitlement``)."""
+        return ingest(self.store, self.alerts, self.config, reporter, batch, self.versions, entitled)
 
     def scheduled(self) -> dict[str, int]:
         """The schedule's pass: retry owed notifications, count left-behind ledgers, resolve quiet alerts."""
@@ -77,6 +78,8 @@ def create(settings: Settings, store: Any, parameters: Any, topic: Any) -> Monit
         threshold_count=settings.alert_threshold_count,
         notify_min_severity=settings.alert_notify_min_severity,
         rules=parse_rules(settings.alert_severity_rules),
+        alerts_per_minute_project=settings.alerts_per_minute_per_project,
+        alerts_per_minute_engine=settings.alerts_per_minute_per_engine,
     )
     return Monitoring(store, Alerts(store, dispatcher, policy), config)
 

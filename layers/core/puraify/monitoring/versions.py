@@ -1,11 +1,17 @@
 """Per-version health: counters written at ingest, read back as a version's error rate and latency.
 
-Every event that names a ``version`` is counted into one item per (version, environment, minute):
-events, errors, and a duration histogram (fixed buckets, about 1.5x apart, 1 ms to 60 s). A batch
-costs one ``UpdateItem`` per distinct (version, environment, minute) it carries. Percentiles are
-estimated from the histogram (linear within a bucket), so a read is a handful of items whatever the
-traffic. Events without an ``environment`` are counted under ``-`` and count for every environment
-(engines that do not say where they run are still seen by the deployment watch).
+Only entitled events are counted (``puraify.monitoring.entitlement``): these counters are what the
+deployment watch judges and the pre-deploy gate's error rate reads, so an engine nobody entitled
+cannot move them. Every entitled event that names a ``version`` is counted into one item per
+(version, environment, reporting engine, minute): events, errors, and a duration histogram (fixed
+buckets, about 1.5x apart, 1 ms to 60 s). Keeping each reporter apart lets the watch judge each
+engine's traffic on its own, so one reporter's successes cannot dilute another's errors. Every
+entitled event, with or without a version, is also counted per (environment, minute): the gate's
+error rate. A batch (one reporter) costs one ``UpdateItem`` per distinct (version, environment) and
+one per environment it carries. Percentiles are estimated from the histogram (linear within a
+bucket), so a read is a handful of items whatever the traffic. Events without an ``environment`` are
+counted under ``-`` and count for every environment (only a reporter holding ``report``, every
+environment, has them counted).
 """
 
 from __future__ import annotations
@@ -37,7 +43,14 @@ class VersionCounterStore(Protocol):
         window_start: int,
         counts: dict[str, int],
         expires_at: int,
+        reporter: str,
     ) -> None: ...
+
+    def add_reported_counts(
+        self, project_id: str, environment: str, window_start: int, counts: dict[str, int], expires_at: int
+    ) -> None: ...
+
+    def reported_windows(self, project_id: str, environment: str, low: int, high: int) -> list[dict[str, Any]]: ...
 
     def version_windows(
         self, project_id: str, version: str, environment: str, low: int, high: int
@@ -55,23 +68,33 @@ def bucket(duration_ms: float) -> int:
 
 
 def count(store: VersionCounterStore, records: list[dict[str, Any]], at: float, expires_at: int) -> None:
-    """Count stored events that name a version into their (version, environment, minute) counters."""
+    """Count stored entitled events into their per-version-and-reporter and per-environment counters."""
     window = int(at // WINDOW_SECONDS) * WINDOW_SECONDS
-    counters: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    counters: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    reported: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for record in records:
+        if not record.get("entitled"):
+            continue
+        environment = record.get("environment") or ANY_ENVIRONMENT
+        failed = int(bool(record.get("is_error")))
+        totals = reported[(record["project_id"], environment)]
+        totals["events"] += 1
+        totals["errors"] += failed
         version = record.get("version")
         if not version:
             continue
-        counts = counters[(record["project_id"], version, record.get("environment") or ANY_ENVIRONMENT)]
+        counts = counters[(record["project_id"], version, environment, record["reported_by"])]
         counts["events"] += 1
-        counts["errors"] += int(bool(record.get("is_error")))
+        counts["errors"] += failed
         duration = record.get("duration_ms")
         if duration is not None:
             counts["dur_n"] += 1
             counts["dur_sum"] += round(float(duration))
             counts[f"d{bucket(float(duration)):02d}"] += 1
-    for (project, version, environment), counts in counters.items():
-        store.add_version_counts(project, version, environment, window, dict(counts), expires_at)
+    for (project, version, environment, reporter), counts in counters.items():
+        store.add_version_counts(project, version, environment, window, dict(counts), expires_at, reporter)
+    for (project, environment), counts in reported.items():
+        store.add_reported_counts(project, environment, window, dict(counts), expires_at)
 
 
 def _percentile(histogram: list[int], q: float) -> float | None:
@@ -118,6 +141,8 @@ def health(
 ) -> dict[str, Any]:
     """One version's health in one environment between ``since`` and ``until`` (default: now).
 
+    The totals are every entitled reporter's together; ``reporters`` holds each reporting engine's
+    own ``events``, ``errors``, ``error_rate`` and ``latency_p95_ms`` (what the watch judges).
     Counted in whole minutes, both ends included: a baseline that ends where a deployment started
     keeps that minute (the previous version's last traffic is in it).
     """
@@ -126,12 +151,42 @@ def health(
     windows = []
     for env in dict.fromkeys([environment, ANY_ENVIRONMENT]):
         windows += store.version_windows(project_id, version, env, low, high) if high >= low else []
+    by_reporter: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for window in windows:
+        if window.get("reporter"):  # counters from before reporters were kept apart are not judged
+            by_reporter[window["reporter"]].append(window)
+    reporters = {}
+    for reporter, items in sorted(by_reporter.items()):
+        own = summarize(items)
+        reporters[reporter] = {k: own[k] for k in ("events", "errors", "error_rate", "latency_p95_ms")}
     return {
         "version": version,
         "environment": environment,
         "since": clock.iso(low),
         "until": clock.iso(high + WINDOW_SECONDS) if until is not None else None,
-        **summarize(windows),
+        **summarize([w for items in by_reporter.values() for w in items]),
+        "reporters": reporters,
+    }
+
+
+def reported(
+    store: VersionCounterStore, project_id: str, environment: str, since: float, until: float | None = None
+) -> dict[str, Any]:
+    """Entitled events and errors in ``environment`` (and of reporters of every environment) since ``since``."""
+    low = int(since // WINDOW_SECONDS) * WINDOW_SECONDS
+    high = int(clock.now() if until is None else until)
+    windows = []
+    for env in dict.fromkeys([environment, ANY_ENVIRONMENT]):
+        windows += store.reported_windows(project_id, env, low, high)
+    events = sum(int(w.get("events", 0)) for w in windows)
+    errors = sum(int(w.get("errors", 0)) for w in windows)
+    return {
+        "project_id": project_id,
+        "environment": environment,
+        "since": clock.iso(low),
+        "events": events,
+        "errors": errors,
+        "error_rate": round(errors / events, 4) if events else 0.0,
     }
 
 

@@ -32,7 +32,8 @@ def _function(module: str, name: str) -> Any:
 
 
 class ErrorRateProvider:
-    """``error_rate``: the project's share of failed events (0..1) over the last window."""
+    """``error_rate``: the share of failed events (0..1) over the last window among those that engines
+    entitled to report for the project and the decision's environment sent (Monitoring's entitlement)."""
 
     name = "monitoring.error_rate"
     fact_ids: tuple[str, ...] = ("error_rate",)
@@ -44,7 +45,7 @@ class ErrorRateProvider:
 
     def collect(self, context: FactContext) -> dict[str, Any]:
         summary = _function("puraify.monitoring.queries", "error_summary")(
-            self.rt, context.project_id, now() - self.window_seconds
+            self.rt, context.project_id, now() - self.window_seconds, environment=context.environment
         )
         rate = summary["error_rate"]
         if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1 or math.isnan(rate):

@@ -33,6 +33,7 @@ from puraify import clock
 from puraify.errors import UnavailableError
 from puraify.store.clients import client
 from puraify.store.items import error_code, from_item, is_condition_failure, to_item, to_value, unavailable
+from puraify.store.monitoring_caps import DynamoAlertCaps
 
 _KEYS = ("pk", "sk", "ts", "err_pk", "flow_pk", "user_pk", "session_pk", "pending", "unresolved_pk", "auto_pk")
 # index -> (its partition attribute, the prefix of its value); the value is <prefix><project>#<subject>
@@ -64,7 +65,7 @@ def strip_keys(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in _KEYS}
 
 
-class DynamoMonitoringStore:
+class DynamoMonitoringStore(DynamoAlertCaps):
     """Events, aggregates, alerts and gates; every method raises UnavailableError on store failure."""
 
     def __init__(self, events_table: str, aggregates_table: str, alerts_table: str, shards: int):
@@ -315,7 +316,11 @@ class DynamoMonitoringStore:
             if update.get("last_seen_version") is not None:
                 sets.append("last_seen_version = :lv")
                 values[":lv"] = update["last_seen_version"]
-            expression = "ADD occurrences :n SET " + ", ".join(sets)
+            adds = "occurrences :n"
+            if update.get("entitled"):
+                adds += ", entitled :en"
+                values[":en"] = update["entitled"]
+            expression = f"ADD {adds} SET " + ", ".join(sets)
         found: dict[str, Any] = {
             "TableName": self.aggregates_table,
             "Key": to_item(key),
@@ -342,7 +347,7 @@ class DynamoMonitoringStore:
         return found
 
     def group_counts(self, keys: list[tuple[str, int, str]]) -> dict[tuple[str, int, str], dict[str, Any]]:
-        """``(project, window, fingerprint)`` -> ``{"occurrences", "last_received"}``, read consistently."""
+        """``(project, window, fingerprint)`` -> ``{"occurrences", "entitled", "last_received"}``, read consistently."""
         wanted = list(dict.fromkeys(keys))
         found: dict[tuple[str, int, str], dict[str, Any]] = {}
         for i in range(0, len(wanted), 100):
@@ -356,6 +361,7 @@ class DynamoMonitoringStore:
             for item in self._batch_get(request, self.aggregates_table, "the error aggregates"):
                 found[(item["pk"][3:], int(item["window_start"]), item["fingerprint"])] = {
                     "occurrences": int(item.get("occurrences", 0)),
+                    "entitled": int(item.get("entitled", 0)),
                     "last_received": float(item.get("last_received", 0)),
                 }
         return found

@@ -11,6 +11,7 @@ from typing import Any
 from puraify import clock
 from puraify.errors import UnavailableError
 from puraify.store.monitoring import GROUP_FIELDS, HIGH, SUBJECT_FIELDS, window_key
+from puraify.store.monitoring_caps import MemoryAlertCaps
 
 
 def _alert_key(alert: dict[str, Any]) -> tuple[str, str]:
@@ -24,8 +25,9 @@ def _shown(item: dict[str, Any], field: str) -> Any:
     return item.get(field)
 
 
-class MemoryMonitoringStore:
+class MemoryMonitoringStore(MemoryAlertCaps):
     def __init__(self) -> None:
+        super().__init__()
         self.events: dict[tuple[str, str], dict[str, Any]] = {}
         self.aggregates: dict[tuple[str, str], dict[str, Any]] = {}
         self.alert_items: dict[tuple[str, str], dict[str, Any]] = {}
@@ -81,6 +83,7 @@ class MemoryMonitoringStore:
                     key = (update["project_id"], f"F#{window_key(update['window'])}#{update['fingerprint']}")
                     item = self.aggregates.setdefault(key, {"occurrences": 0, "first_seen": update["first_seen"]})
                     item["occurrences"] += update["count"]
+                    item["entitled"] = item.get("entitled", 0) + update.get("entitled", 0)
                     if update.get("first_seen_version"):
                         item.setdefault("first_seen_version", update["first_seen_version"])
                     if update.get("last_seen_version"):
@@ -107,6 +110,7 @@ class MemoryMonitoringStore:
             if item:
                 found[(project, window, fp)] = {
                     "occurrences": item["occurrences"],
+                    "entitled": item.get("entitled", 0),
                     "last_received": item.get("last_received", 0.0),
                 }
         return found

@@ -1,8 +1,10 @@
 """Per-version counters in the aggregates table (see ``puraify.monitoring.versions``), and their twin.
 
-``pk = AG#<project>``, ``sk = V#<version>#<environment>#<window>``: one (version, environment) over
-time is one key range; every environment of a version is one prefix. Version and environment are
-percent-encoded in the key, so a ``#`` in either cannot collide with another's range.
+``pk = AG#<project>``, ``sk = V#<version>#<environment>#<window>#<reporter>``: one (version,
+environment) over time is one key range, each reporting engine's minute one item; every environment
+of a version is one prefix. ``sk = R#<environment>#<window>``: a minute's entitled events of one
+environment. Version, environment and reporter are percent-encoded in the key, so a ``#`` in any of
+them cannot collide with another's range.
 """
 
 from __future__ import annotations
@@ -25,8 +27,17 @@ def _prefix(version: str, environment: str | None = None) -> str:
     return head if environment is None else f"{head}{quote(environment, safe='')}#"
 
 
-def _sk(version: str, environment: str, window_start: int) -> str:
-    return f"{_prefix(version, environment)}{window_start:012d}"
+def _sk(version: str, environment: str, window_start: int, reporter: str = "") -> str:
+    return f"{_prefix(version, environment)}{window_start:012d}#{quote(reporter, safe='')}"
+
+
+def _last(version: str, environment: str, window_start: int) -> str:
+    """Above every reporter's key of that minute ('$' sorts after '#'), below the next minute's."""
+    return f"{_prefix(version, environment)}{window_start:012d}$"
+
+
+def _reported_sk(environment: str, window_start: int) -> str:
+    return f"R#{quote(environment, safe='')}#{window_start:012d}"
 
 
 class DynamoVersionCounterStore:
@@ -41,17 +52,32 @@ class DynamoVersionCounterStore:
         window_start: int,
         counts: dict[str, int],
         expires_at: int,
+        reporter: str,
     ) -> None:
-        """Add ``counts`` (events, errors, dur_n, dur_sum, histogram buckets) to one minute's counters."""
+        """Add ``counts`` (events, errors, dur_n, dur_sum, histogram buckets) to one reporter's minute."""
+        sk = _sk(version, environment, window_start, reporter)
+        self._add(project_id, sk, counts, {":x": expires_at, ":w": window_start, ":v": version,
+                                           ":e": environment, ":r": reporter})  # fmt: skip
+
+    def add_reported_counts(
+        self, project_id: str, environment: str, window_start: int, counts: dict[str, int], expires_at: int
+    ) -> None:
+        """Add entitled ``events``/``errors`` to one environment's minute."""
+        sets = {":x": expires_at, ":w": window_start, ":e": environment}
+        self._add(project_id, _reported_sk(environment, window_start), counts, sets)
+
+    def _add(self, project_id: str, sk: str, counts: dict[str, int], sets: dict[str, Any]) -> None:
         names = {f"#c{i}": name for i, name in enumerate(sorted(counts))}
         values: dict[str, Any] = {f":c{i}": counts[name] for i, name in enumerate(sorted(counts))}
-        values.update({":x": expires_at, ":w": window_start, ":v": version, ":e": environment})
+        values.update(sets)
+        fields = {":x": "expires_at", ":w": "window_start", ":v": "version", ":e": "environment", ":r": "reporter"}
         adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counts)))
+        assigned = ", ".join(f"{fields[k]} = {k}" for k in sets)
         self._call(
             "update_item",
             TableName=self.table,
-            Key=to_item({"pk": f"AG#{project_id}", "sk": _sk(version, environment, window_start)}),
-            UpdateExpression=f"ADD {adds} SET expires_at = :x, window_start = :w, version = :v, environment = :e",
+            Key=to_item({"pk": f"AG#{project_id}", "sk": sk}),
+            UpdateExpression=f"ADD {adds} SET {assigned}",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=to_item(values),
         )
@@ -65,7 +91,18 @@ class DynamoVersionCounterStore:
             {
                 ":p": f"AG#{project_id}",
                 ":lo": _sk(version, environment, max(low, 0)),
-                ":hi": _sk(version, environment, max(high, 0)),
+                ":hi": _last(version, environment, max(high, 0)),
+            },
+        )
+
+    def reported_windows(self, project_id: str, environment: str, low: int, high: int) -> list[dict[str, Any]]:
+        """One environment's unexpired entitled-event minutes from ``low`` to ``high``."""
+        return self._query(
+            "pk = :p AND sk BETWEEN :lo AND :hi",
+            {
+                ":p": f"AG#{project_id}",
+                ":lo": _reported_sk(environment, max(low, 0)),
+                ":hi": _reported_sk(environment, max(high, 0)),
             },
         )
 
@@ -110,17 +147,33 @@ class MemoryVersionCounterStore:
         window_start: int,
         counts: dict[str, int],
         expires_at: int,
+        reporter: str,
     ) -> None:
+        sk = _sk(version, environment, window_start, reporter)
+        self._add(project_id, sk, counts, expires_at=expires_at, window_start=window_start, version=version,
+                  environment=environment, reporter=reporter)  # fmt: skip
+
+    def add_reported_counts(
+        self, project_id: str, environment: str, window_start: int, counts: dict[str, int], expires_at: int
+    ) -> None:
+        sk = _reported_sk(environment, window_start)
+        self._add(project_id, sk, counts, expires_at=expires_at, window_start=window_start, environment=environment)
+
+    def _add(self, project_id: str, sk: str, counts: dict[str, int], **sets: Any) -> None:
         with self._lock:
-            item = self.items.setdefault((project_id, _sk(version, environment, window_start)), {})
+            item = self.items.setdefault((project_id, sk), {})
             for name, n in counts.items():
                 item[name] = item.get(name, 0) + n
-            item.update(expires_at=expires_at, window_start=window_start, version=version, environment=environment)
+            item.update(sets)
 
     def version_windows(
         self, project_id: str, version: str, environment: str, low: int, high: int
     ) -> list[dict[str, Any]]:
-        lo, hi = _sk(version, environment, max(low, 0)), _sk(version, environment, max(high, 0))
+        lo, hi = _sk(version, environment, max(low, 0)), _last(version, environment, max(high, 0))
+        return [dict(i) for (p, sk), i in sorted(self.items.items()) if p == project_id and lo <= sk <= hi]
+
+    def reported_windows(self, project_id: str, environment: str, low: int, high: int) -> list[dict[str, Any]]:
+        lo, hi = _reported_sk(environment, max(low, 0)), _reported_sk(environment, max(high, 0))
         return [dict(i) for (p, sk), i in sorted(self.items.items()) if p == project_id and lo <= sk <= hi]
 
     def versions_seen(self, project_id: str, version: str) -> list[dict[str, Any]]:
