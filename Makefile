@@ -37,7 +37,8 @@ invoke: $(STAMP)
 
 test: $(STAMP) lint $(CONSOLE_BUILT)
 	cd console && npm test
-	$(PY) -m pytest
+	@# both cores (pytest-xdist); a test file's tests stay on one worker, so its module fixtures are built once
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # DynamoDB on DynamoDB Local (bound to 127.0.0.1), the rest on moto: installs it into .emulators/ on first use.
 test-dynamodb-local: $(STAMP)
@@ -68,6 +69,8 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 
 lint: $(STAMP) $(CHECKOV_STAMP)
 	$(VENV)/bin/ruff check .
+	@# the arrows of docs/architecture.md: layers, ports, no cycles ([tool.importlinter] in pyproject.toml)
+	PYTHONPATH=layers/core $(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
 	@# template.yaml, and the same as SAM transforms it (the IAM role of each function); every skip is on

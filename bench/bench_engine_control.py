@@ -78,7 +78,7 @@ def _seed(current) -> None:
     from puraify.auth import hash_key
     from puraify.clock import iso
     from puraify.engine_control.bootstrap import seed_catalog
-    from puraify.engine_control.models import EngineRecord
+    from puraify.engine_control.records import EngineRecord
 
     seed_catalog(current.catalog, json.loads((ROOT / "local" / "seed" / "catalog.json").read_text()))
     current.engines.create(
@@ -140,21 +140,21 @@ def warm_check() -> tuple[str, dict[str, float]]:
 
     from local.gateway import LambdaContext, load_handler
     from local.template import Template
-    from puraify import runtime
+    from puraify import wiring
     from puraify.http import handle
     from puraify.observability import logger, metrics
     from puraify.settings import get_settings
-    from puraify.store.memory import MemoryAuditStore, MemoryCatalogStore, MemoryEngineStore, MemoryEventStore
+    from tests.fakes.engine_control import MemoryAuditStore, MemoryCatalogStore, MemoryEngineStore, MemoryEventStore
 
     audit = MemoryAuditStore()
-    current = runtime.build(
+    current = wiring.build(
         get_settings(),
         engines=MemoryEngineStore(),
         catalog=MemoryCatalogStore(),
         audit_store=audit,
         events=MemoryEventStore(),
     )
-    runtime.install(current)
+    wiring.install(current)
     _seed(current)
     handler = load_handler(Template().functions()["CheckFunction"])
     check_module = sys.modules[handler.__module__]
@@ -224,7 +224,7 @@ def warm_check() -> tuple[str, dict[str, float]]:
             },
             WARM_CALLS,
         )
-    runtime.install(None)
+    wiring.install(None)
     assert len(audit.records) >= WARM_CALLS * 4
     names = {
         "check": "**check handler** (auth, validation, decision, audit line + record, counts)",
@@ -291,13 +291,13 @@ def aws_calls_and_cold_start() -> tuple[str, dict[str, float]]:
     import boto3
 
     from local.gateway import LambdaContext, load_handler
-    from puraify import runtime
+    from puraify import wiring
     from puraify.store import clients
 
     figures: dict[str, float] = {}
     with moto_endpoint() as endpoint:
         template = use_template(endpoint, "bench-")
-        _seed(runtime.current())
+        _seed(wiring.current())
         handler = load_handler(template.functions()["CheckFunction"])
         counts: dict[str, int] = {}
 

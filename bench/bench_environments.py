@@ -51,8 +51,8 @@ def _project(rt, dynamo, admin, project: str, versions: int) -> tuple[str, str]:
     """
     from puraify.environments import models as m
     from puraify.environments.gate import GateDecision
-    from puraify.environments.memory import MemoryEnvironmentStore, MemorySecretStore
     from puraify.environments.service import Environments
+    from tests.fakes.environments import MemoryEnvironmentStore, MemorySecretStore
 
     memory = MemoryEnvironmentStore()
     service = Environments(
@@ -98,14 +98,14 @@ def run() -> str:
             POWERTOOLS_METRICS_DISABLED="true",
         )
 
-        from puraify import environments, runtime
+        from puraify import wiring
         from puraify.auth import Principal
         from puraify.engine_control.bootstrap import ensure_admin
         from puraify.store import clients
 
-        rt = runtime.current()
+        rt = wiring.current()
         ensure_admin(rt.engines, ADMIN_KEY)
-        service = environments.service(rt)
+        service = rt.environments
         admin = Principal("admin", frozenset({"admin"}))
         started = time.perf_counter()
         projects = {n: (f"bench-{n}", *_project(rt, service.store, admin, f"bench-{n}", n)) for n in SIZES}

@@ -30,10 +30,10 @@ def run() -> str:
         template = use_template(
             endpoint, "bench-idem-", POWERTOOLS_LOG_LEVEL="ERROR", POWERTOOLS_METRICS_DISABLED="true"
         )
-        from puraify import runtime
+        from puraify import wiring
         from puraify.engine_control.bootstrap import ensure_admin
 
-        ensure_admin(runtime.current().engines, ADMIN_KEY)
+        ensure_admin(wiring.current().engines, ADMIN_KEY)
         quiet_logs()
         handler = load_handler(template.functions()["LogFunction"])
         base = json.loads((ROOT / "events" / "log" / "ingest.json").read_text())

@@ -140,12 +140,12 @@ def _setup(endpoint: str) -> tuple[Any, Any, Any]:
         Name=os.environ["PURAIFY_SLACK_WEBHOOK_PARAMETER"], Value=slack.url, Type="SecureString", Overwrite=True
     )
 
-    from puraify import runtime
+    from puraify import wiring
     from puraify.auth import hash_key
     from puraify.clock import iso
-    from puraify.engine_control.models import EngineRecord
+    from puraify.engine_control.records import EngineRecord
 
-    runtime.current().engines.create(
+    wiring.current().engines.create(
         EngineRecord(
             engine_id="execution",
             key_hash=hash_key(ENGINE_KEY),
@@ -170,11 +170,11 @@ def _setup(endpoint: str) -> tuple[Any, Any, Any]:
 
 
 def _stored(template: Any, project: str) -> int:
-    from puraify import runtime
+    from puraify import wiring
     from puraify.store.clients import client
 
     total = 0
-    for shard in range(runtime.current().settings.event_shards):
+    for shard in range(wiring.current().settings.event_shards):
         kwargs: dict[str, Any] = {
             "TableName": template.physical_name("EventsTable"),
             "KeyConditionExpression": "pk = :p",

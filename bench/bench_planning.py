@@ -102,24 +102,24 @@ def setup_decision() -> dict[str, Any]:
     """The plan handler over in-memory stores with a fresh snapshot, the compiled gate, and its input."""
     from local.gateway import LambdaContext, load_handler
     from local.template import Template
-    from puraify import runtime
+    from puraify import wiring
     from puraify.audit import AuditLog
     from puraify.engine_control.bootstrap import ensure_admin
     from puraify.planning.bundles import publish_folder, read_folder
-    from puraify.planning.engine import PlanningService
-    from puraify.planning.policy import compile_bundle
+    from puraify.planning.compiler import compile_bundle
+    from puraify.planning.service import PlanningService
     from puraify.settings import get_settings
-    from puraify.store.memory import MemoryAuditStore, MemoryCatalogStore, MemoryEngineStore, MemoryEventStore
-    from puraify.store.planning import MemoryBundleStore, MemoryDecisionStore, MemoryFactStore
+    from tests.fakes.engine_control import MemoryAuditStore, MemoryCatalogStore, MemoryEngineStore, MemoryEventStore
+    from tests.fakes.planning import MemoryBundleStore, MemoryDecisionStore, MemoryFactStore
 
-    current = runtime.build(
+    current = wiring.build(
         get_settings(),
         engines=MemoryEngineStore(),
         catalog=MemoryCatalogStore(),
         audit_store=MemoryAuditStore(),
         events=MemoryEventStore(),
     )
-    runtime.install(current)
+    wiring.install(current)
     ensure_admin(current.engines, ADMIN_KEY)
     bundles = MemoryBundleStore()
     publish_folder(bundles, GATE)
@@ -139,7 +139,7 @@ def setup_decision() -> dict[str, Any]:
         audit=AuditLog(current.audit_store, 90),
         alert=lambda **_: None,
     )
-    current.services["planning"] = service
+    current.planning = service
     service.collect_snapshot()
 
     handler = load_handler(Template().functions()["PlanFunction"])
@@ -163,7 +163,7 @@ def setup_decision() -> dict[str, Any]:
 
 
 def warm_decision() -> str:
-    from puraify import runtime
+    from puraify import wiring
 
     setup = setup_decision()
     policy, document, data, decisions = setup["policy"], setup["document"], setup["data"], setup["decisions"]
@@ -171,7 +171,7 @@ def warm_decision() -> str:
     with redirect_stdout(sink):
         first = json.loads(setup["call"]()["body"])
         assert first["allow"] is True and first["facts"]["change_freeze"]["age_seconds"] >= 0, first
-        from puraify.planning import policy as policy_module
+        from puraify.planning import rego as policy_module
 
         def as_json_text() -> object:
             # As before: the input always as JSON text, which rego-cpp parses on every evaluation.
@@ -181,7 +181,7 @@ def warm_decision() -> str:
             finally:
                 policy_module.exact_input = exact
 
-        budget = runtime.current().settings.plan_decision_budget_ms / 1000
+        budget = wiring.current().settings.plan_decision_budget_ms / 1000
         times = interleaved(
             {
                 "decide handler (auth, facts, evaluation, record)": setup["call"],
@@ -194,7 +194,7 @@ def warm_decision() -> str:
             },
             WARM_CALLS,
         )
-    runtime.install(None)
+    wiring.install(None)
     assert len(decisions.records) >= WARM_CALLS
     rows = {name: summary_us(values) for name, values in times.items()}
     lines = [f"### 1. Warm decision, fresh stored facts, in-memory stores ({WARM_CALLS} calls each, interleaved)", ""]
@@ -249,11 +249,12 @@ def hanging_provider(runs: int = 5, timeout: float = 0.5) -> str:
 def hot_reload(poll_seconds: float = 2.0, rounds: int = 3) -> str:
     from puraify.audit import AuditLog
     from puraify.planning.bundles import publish, read_folder
-    from puraify.planning.engine import PlanningService
     from puraify.planning.models import PlanDecideRequest
+    from puraify.planning.service import PlanningService
     from puraify.settings import Settings
-    from puraify.store.memory import MemoryAuditStore
-    from puraify.store.planning import MemoryDecisionStore, MemoryFactStore, S3BundleStore
+    from puraify.store.planning import S3BundleStore
+    from tests.fakes.engine_control import MemoryAuditStore
+    from tests.fakes.planning import MemoryDecisionStore, MemoryFactStore
 
     results = []
     with moto_endpoint() as endpoint:

@@ -17,7 +17,7 @@ from local.template import Template
 def moto_endpoint() -> Iterator[str]:
     """A moto server on a free port of 127.0.0.1; this process's environment is restored afterwards."""
     from local.runner import start_moto
-    from puraify import runtime
+    from puraify import wiring
 
     server = start_moto(port=0)
     host, port = server.get_host_and_port()
@@ -28,18 +28,18 @@ def moto_endpoint() -> Iterator[str]:
         server.stop()
         os.environ.clear()
         os.environ.update(saved)
-        runtime.reset()
+        wiring.reset()
 
 
 def use_template(endpoint: str, prefix: str, **environment: str) -> Template:
     """Create the template's resources under ``prefix`` and point this process at them, as a Lambda's."""
-    from puraify import runtime
+    from puraify import wiring
 
     template = Template(prefix=prefix)
     os.environ.update(aws_environment(endpoint))
     create_all(template)
     os.environ.update({**template.environment(), **environment})
-    runtime.reset()
+    wiring.reset()
     return template
 
 

@@ -137,9 +137,9 @@ def _reset_runtime() -> None:
     core = str(ROOT / "layers" / "core")
     if core not in sys.path:
         sys.path.insert(0, core)
-    from puraify import runtime
+    from puraify import wiring
 
-    runtime.reset()
+    wiring.reset()
 
 
 @contextlib.contextmanager

@@ -153,12 +153,12 @@ class LocalControlPlane:
         self._account = template.account
 
         sys.path.insert(0, str(ROOT / "layers" / "core"))
-        from puraify import runtime
+        from puraify import wiring
         from puraify.engine_control.bootstrap import ensure_admin, seed_catalog
         from puraify.errors import PuraifyError
 
-        runtime.reset()
-        current = runtime.current()
+        wiring.reset()
+        current = wiring.current()
         try:
             self.admin_key_shown, _ = ensure_admin(current.engines, self.admin_key)
             if self.admin_key and not self._check_admin_key(current, self.admin_key):
@@ -234,8 +234,8 @@ class LocalControlPlane:
     @staticmethod
     def _publish_default_policy(bucket: str) -> None:
         """The shipped gate bundle, unless a bundle is already active (never replace an operator's)."""
-        from puraify.planning.bundles import publish_folder
-        from puraify.store.planning import MANIFEST_KEY, S3BundleStore
+        from puraify.planning.bundles import MANIFEST_KEY, publish_folder
+        from puraify.store.planning import S3BundleStore
 
         store = S3BundleStore(bucket)
         if store.head(MANIFEST_KEY) is None:

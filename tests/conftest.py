@@ -82,13 +82,13 @@ class Aws:
 
 def use_resources(endpoint_url: str, prefix: str) -> Aws:
     """Create the template's resources under ``prefix`` and point this process at them."""
-    from puraify import runtime
+    from puraify import wiring
 
     template = Template(prefix=prefix)
     os.environ.update(aws_environment(endpoint_url))
     create_all(template)
     os.environ.update(template.environment())
-    runtime.reset()
+    wiring.reset()
     return Aws(endpoint_url, template)
 
 
@@ -98,17 +98,17 @@ def aws(moto_endpoint: str) -> Iterator[Aws]:
     yield use_resources(moto_endpoint, f"t{next(_prefixes)}-")
     os.environ.clear()
     os.environ.update(saved)
-    from puraify import runtime
+    from puraify import wiring
 
-    runtime.reset()
+    wiring.reset()
 
 
 @pytest.fixture
 def admin_key(aws: Aws) -> str:
-    from puraify import runtime
+    from puraify import wiring
     from puraify.engine_control.bootstrap import ensure_admin
 
-    key, _ = ensure_admin(runtime.current().engines, "pfk_test-admin-key-0123456789abcdefghijklmnopqrstu")
+    key, _ = ensure_admin(wiring.current().engines, "pfk_test-admin-key-0123456789abcdefghijklmnopqrstu")
     return key or "pfk_test-admin-key-0123456789abcdefghijklmnopqrstu"
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from snapshot_restore_py import register_after_restore, register_before_snapshot
 
-from puraify import runtime
+from puraify import wiring
 from puraify.auth import Principal
 from puraify.engine_control import models as m
 from puraify.http import handle_json_route
@@ -19,14 +19,14 @@ from puraify.observability import bind_invocation
 
 ROUTE = ("POST", "/actions/check")
 
-# SnapStart (template.yaml): one snapshot of an initialised instance starts many; see runtime.restored.
-register_before_snapshot(runtime.prepare_snapshot)
-register_after_restore(runtime.restored)
+# SnapStart (template.yaml): one snapshot of an initialised instance starts many; see wiring.restored.
+register_before_snapshot(wiring.prepare_snapshot)
+register_after_restore(wiring.restored)
 
 
 def check(caller: Principal, body: Any, request_id: str) -> dict[str, Any]:
     """One check's ``ActionCheckResponse``, or a batch's ``ActionCheckBatchResponse``, as its fields."""
-    control = runtime.current().engine_control
+    control = wiring.current().engine_control
     if isinstance(body, dict) and "checks" in body:
         return control.check_many(caller, m.ActionCheckBatchRequest.model_validate(body), request_id)
     return control.check(caller, m.ActionCheckRequest.model_validate(body, from_attributes=True), request_id)

@@ -2,14 +2,14 @@
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from puraify import planning, runtime
+from puraify import wiring
 from puraify.observability import logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
-    snapshot = planning.service(runtime.current()).collect_snapshot()
+    snapshot = wiring.current().planning.collect_snapshot()
     failed = sorted(fid for fid, fact in snapshot.facts.items() if fact.error)
     metrics.add_metric(name="FactsUnavailable", unit=MetricUnit.Count, value=len(failed))
     if failed:

@@ -5,7 +5,7 @@ from typing import Literal
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 
-from puraify import __version__, openapi, runtime
+from puraify import __version__, openapi, wiring
 from puraify.engine_control import models as m
 from puraify.engine_control.paths import FlagPath, PlatformPath
 from puraify.http import caller, create_app, handle, request_id
@@ -42,22 +42,22 @@ def docs_asset(asset: DOCS_ASSET) -> Response[str]:
 
 @app.get("/platforms/list")
 def list_platforms() -> m.PlatformListResponse:
-    return runtime.current().engine_control.list_platforms()
+    return wiring.current().engine_control.list_platforms()
 
 
 @app.put("/platforms/<name>")
 def put_platform(name: PlatformPath, body: m.PlatformPutRequest) -> m.PlatformView:
-    return runtime.current().engine_control.put_platform(caller(app), name, body, request_id(app))
+    return wiring.current().engine_control.put_platform(caller(app), name, body, request_id(app))
 
 
 @app.get("/config/global")
 def global_config() -> m.GlobalConfigResponse:
-    return runtime.current().engine_control.global_config()
+    return wiring.current().engine_control.global_config()
 
 
 @app.put("/config/flags/<name>")
 def put_flag(name: FlagPath, body: m.FlagPutRequest) -> m.FlagView:
-    return runtime.current().engine_control.put_flag(caller(app), name, body, request_id(app))
+    return wiring.current().engine_control.put_flag(caller(app), name, body, request_id(app))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -6,20 +6,22 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
-from puraify import environments, runtime
+from puraify import wiring
 from puraify.environments import models as m
+from puraify.environments import records as r
+from puraify.environments.service import Environments
 from puraify.http import caller, create_app, handle, if_none_match, is_schedule, request_id, respond, respond_cached
 from puraify.observability import logger, metrics
 from puraify.openapi import responses
 
 app = create_app()
 
-ProjectQuery = Annotated[str, Query(pattern=m.PROJECT_PATTERN)]
-EnvQuery = Annotated[str, Query(pattern=m.ENV_PATTERN)]
+ProjectQuery = Annotated[str, Query(pattern=r.PROJECT_PATTERN)]
+EnvQuery = Annotated[str, Query(pattern=r.ENV_PATTERN)]
 
 
-def _service() -> environments.Environments:
-    return environments.service(runtime.current())
+def _service() -> Environments:
+    return wiring.current().environments
 
 
 def _granted(project_id: str) -> None:

@@ -5,9 +5,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ValidationError
 
-from puraify import clock, openapi, runtime
-from puraify.engine_control import models as m
-from puraify.environments.queries import deployments
+from puraify import clock, openapi, wiring
 from puraify.errors import validation_error
 from puraify.http import caller, create_app, handle, is_schedule, parse_json_body, query, require_projects, respond
 from puraify.monitoring import models as mm
@@ -15,7 +13,6 @@ from puraify.monitoring import overview, queries
 from puraify.monitoring.engine_events import record_engine_event
 from puraify.monitoring.entitlement import WRITE_SCOPE, entitlement
 from puraify.monitoring.ingest import parse_payload
-from puraify.monitoring.service import monitoring
 from puraify.observability import logger, metrics
 from puraify.openapi import responses
 
@@ -59,17 +56,19 @@ def _transition(alert_id: str, to: str) -> mm.AlertResponse:
     principal = caller(app)
     principal.require(MANAGE_SCOPE)
     reason = _transition_body().reason
-    alert = monitoring(runtime.current()).alerts.transition(
+    alert = wiring.current().monitoring.alerts.transition(
         alert_id, to, by=principal.engine_id, reason=reason, authorize=_grant
     )
     return mm.AlertResponse.model_validate(alert)
 
 
 @app.post("/log/engine_event", responses=responses(202))
-def engine_event(body: m.EngineEventRequest) -> Response[m.EngineEventResponse]:
+def engine_event(body: mm.EngineEventRequest) -> Response[mm.EngineEventResponse]:
     caller(app).require(WRITE_SCOPE)
-    current = runtime.current()
-    stored = record_engine_event(current.events, caller(app), body, current.settings.event_retention_days)
+    current = wiring.current()
+    stored = record_engine_event(
+        current.monitoring.engine_events, caller(app), body, current.settings.event_retention_days
+    )
     return respond(202, stored)
 
 
@@ -85,7 +84,7 @@ def ingest_logs() -> Response[mm.LogIngestResponse]:
     payload = parse_json_body(app.current_event.decoded_body or "", check_values=False)
     batch = parse_payload(payload)
     require_projects(principal, [event.project_id for event in batch.events])
-    result = monitoring(runtime.current()).ingest(principal.engine_id, batch, entitlement(principal))
+    result = wiring.current().monitoring.ingest(principal.engine_id, batch, entitlement(principal))
     metrics.add_metric(name="EventsStored", unit=MetricUnit.Count, value=result.stored)
     return respond(202, mm.LogIngestResponse(accepted=result.accepted, rejected=result.rejected))
 
@@ -94,7 +93,7 @@ def ingest_logs() -> Response[mm.LogIngestResponse]:
 def raise_alert(body: mm.AlertRequest) -> Response[mm.AlertResponse]:
     caller(app).require(ALERT_SCOPE)
     _grant(body.project_id)
-    alert = monitoring(runtime.current()).alerts.raise_alert(**body.model_dump(), raised_by=caller(app).engine_id)
+    alert = wiring.current().monitoring.alerts.raise_alert(**body.model_dump(), raised_by=caller(app).engine_id)
     assert alert is not None
     return respond(201, mm.AlertResponse.model_validate(alert))
 
@@ -102,20 +101,20 @@ def raise_alert(body: mm.AlertRequest) -> Response[mm.AlertResponse]:
 @app.get("/monitoring/logs", openapi_extensions={"parameters": openapi.query_parameters(mm.LogsQuery)})
 def query_logs() -> dict:
     _reader()
-    return queries.logs(monitoring(runtime.current()).store, _params(mm.LogsQuery))
+    return queries.logs(wiring.current().monitoring.store, _params(mm.LogsQuery))
 
 
 @app.get("/monitoring/errors", openapi_extensions={"parameters": openapi.query_parameters(mm.ErrorsQuery)})
 def query_errors() -> dict:
     _reader()
-    service = monitoring(runtime.current())
+    service = wiring.current().monitoring
     return queries.errors(service.store, service.window_seconds, _params(mm.ErrorsQuery))
 
 
 @app.get("/monitoring/stats", openapi_extensions={"parameters": openapi.query_parameters(mm.StatsQuery)})
 def query_stats() -> dict:
     _reader()
-    service = monitoring(runtime.current())
+    service = wiring.current().monitoring
     return queries.stats(service.store, _params(mm.StatsQuery), service.versions)
 
 
@@ -123,7 +122,7 @@ def query_stats() -> dict:
 def list_alerts() -> mm.AlertsPage:
     _reader()
     q = _params(mm.AlertsQuery)  # checks the project grant
-    page = monitoring(runtime.current()).alerts.list_alerts(q.project_id, q.status, q.severity, q.limit, q.cursor)
+    page = wiring.current().monitoring.alerts.list_alerts(q.project_id, q.status, q.severity, q.limit, q.cursor)
     return mm.AlertsPage.model_validate(page)
 
 
@@ -148,10 +147,12 @@ def resolve_alert(alert_id: mm.Id) -> mm.AlertResponse:
 @app.get("/monitoring/audit", openapi_extensions={"parameters": openapi.query_parameters(mm.AuditQuery)})
 def query_audit() -> dict:
     _reader()
-    current = runtime.current()
+    current = wiring.current()
     q = _params(mm.AuditQuery)
-    marks = deployments(current, q.project_id, since=clock.iso(q.since) if q.since is not None else "", limit=500)
-    return queries.audit(monitoring(current).store, current.audit_store, q, marks)
+    marks = current.environments.deployment_markers(
+        q.project_id, since=clock.iso(q.since) if q.since is not None else "", limit=500
+    )
+    return queries.audit(current.monitoring.store, current.audit_store, q, marks)
 
 
 @app.get(
@@ -163,7 +164,7 @@ def query_deployments() -> dict:
     _reader()
     q = _params(mm.DeploymentsQuery)
     since = clock.iso(q.since) if q.since is not None else ""
-    found = deployments(runtime.current(), q.project_id, q.environment, since, q.limit)
+    found = wiring.current().environments.deployment_markers(q.project_id, q.environment, since, q.limit)
     return {"project_id": q.project_id, "environment": q.environment, "deployments": found}
 
 
@@ -171,18 +172,18 @@ def query_deployments() -> dict:
 @app.get("/monitoring/overview", openapi_extensions={"parameters": openapi.query_parameters(overview.OverviewQuery)})
 def query_overview() -> dict:
     _reader()
-    current = runtime.current()
+    current = wiring.current()
     q = _params(overview.OverviewQuery)
     every_project = caller(app).has_all_projects
-    return overview.overview(monitoring(current), overview.check_minutes(current), q, every_project=every_project)
+    return overview.overview(current.monitoring, current.monitoring.check_counts, q, every_project=every_project)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
     if is_schedule(event):
-        summary = monitoring(runtime.current()).scheduled()
+        summary = wiring.current().monitoring.scheduled()
         logger.info("monitoring schedule", extra=summary)
         return summary
-    current = runtime.current()
+    current = wiring.current()
     return handle(app, event, context, max_body_bytes=current.settings.log_max_body_bytes)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from puraify import planning, runtime
+from puraify import wiring
 from puraify.http import caller, create_app, handle, request_id, respond
 from puraify.observability import logger, metrics
 from puraify.openapi import responses
@@ -27,9 +27,7 @@ def decide(body: m.PlanDecideRequest) -> m.PlanDecideResponse:
     principal = caller(app)
     principal.require("plan:decide")
     principal.require_project(body.project_id)
-    decision = planning.service(runtime.current()).decide(
-        body, engine_id=principal.engine_id, request_id=request_id(app)
-    )
+    decision = wiring.current().planning.decide(body, engine_id=principal.engine_id, request_id=request_id(app))
     metrics.add_metric(name=f"PlanDecision_{decision.outcome}", unit=MetricUnit.Count, value=1)
     return decision
 
@@ -48,7 +46,7 @@ def decisions(
         principal.require_project(project_id)
     else:
         principal.require_all_projects("; name project_id")
-    return planning.service(runtime.current()).list_decisions(
+    return wiring.current().planning.list_decisions(
         deployment_id=deployment_id, project_id=project_id, since=since, limit=limit, cursor=cursor
     )
 
@@ -56,18 +54,18 @@ def decisions(
 @app.get("/plan/facts")
 def facts() -> m.FactsResponse:
     caller(app).require("plan:read")
-    return planning.service(runtime.current()).facts_view()
+    return wiring.current().planning.facts_view()
 
 
 @app.get("/plan/policy")
 def policy() -> m.PolicyStatusResponse:
     caller(app).require("plan:read")
-    return planning.service(runtime.current()).policy_status()
+    return wiring.current().planning.policy_status()
 
 
 @app.put("/plan/policy", responses=responses(201, 200, 409))
 def publish_policy(body: m.PolicyPutRequest) -> Response[m.PolicyPutResponse]:
-    published = planning.service(runtime.current()).publish(caller(app), body, request_id(app))
+    published = wiring.current().planning.publish(caller(app), body, request_id(app))
     return respond(201 if published.created else 200, published)
 
 

@@ -76,9 +76,9 @@ def console_plane(moto_endpoint: str) -> Iterator[LocalControlPlane]:
     plane.stop()
     os.environ.clear()
     os.environ.update(saved)
-    from puraify import runtime
+    from puraify import wiring
 
-    runtime.reset()
+    wiring.reset()
 
 
 @pytest.fixture(scope="module")

@@ -32,13 +32,13 @@ def _admin_record(engines):
 
 
 def test_ensure_admin_keeps_a_demoted_admin_demoted(aws, admin_key, invoke):
-    from puraify import runtime
+    from puraify import wiring
     from puraify.auth import hash_key
     from puraify.engine_control.bootstrap import ensure_admin
 
     # Given an admin demoted through the API
     _demote_admin(invoke, ("admin", admin_key))
-    engines = runtime.current().engines
+    engines = wiring.current().engines
     # When the runner starts again without PURAIFY_ADMIN_KEY
     shown, created = ensure_admin(engines, None)
     # Then nothing changes: no key shown, the scopes and projects the admins set stay
@@ -55,10 +55,10 @@ def test_ensure_admin_keeps_a_demoted_admin_demoted(aws, admin_key, invoke):
 
 
 def test_ensure_admin_creates_admin_with_every_scope_and_project_when_absent(aws):
-    from puraify import runtime
+    from puraify import wiring
     from puraify.engine_control.bootstrap import ensure_admin
 
-    engines = runtime.current().engines
+    engines = wiring.current().engines
     shown, created = ensure_admin(engines, None)
     assert created and shown and shown.startswith("pfk_")
     record = _admin_record(engines)

@@ -23,10 +23,10 @@ SEND = {"platform": "gmail", "action_type": "send_email"}
 @pytest.fixture
 def admin(admin_key: str) -> tuple[str, str]:
     from local.runner import SEED
-    from puraify import runtime
+    from puraify import wiring
     from puraify.engine_control.bootstrap import seed_catalog
 
-    seed_catalog(runtime.current().catalog, json.loads(SEED.read_text()))
+    seed_catalog(wiring.current().catalog, json.loads(SEED.read_text()))
     return (ADMIN, admin_key)
 
 

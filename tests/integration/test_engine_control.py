@@ -17,10 +17,10 @@ ADMIN = "admin"
 def admin(admin_key: str) -> tuple[str, str]:
     """The admin, with the starter catalog in place (permissions must name catalog actions)."""
     from local.runner import SEED
-    from puraify import runtime
+    from puraify import wiring
     from puraify.engine_control.bootstrap import seed_catalog
 
-    seed_catalog(runtime.current().catalog, json.loads(SEED.read_text()))
+    seed_catalog(wiring.current().catalog, json.loads(SEED.read_text()))
     return (ADMIN, admin_key)
 
 
@@ -28,10 +28,10 @@ def admin(admin_key: str) -> tuple[str, str]:
 def seeded(aws, admin, invoke):
     """The starter catalog plus engine ``action`` (gmail send_email, slack send_message)."""
     from local.runner import SEED
-    from puraify import runtime
+    from puraify import wiring
     from puraify.engine_control.bootstrap import seed_catalog
 
-    seed_catalog(runtime.current().catalog, json.loads(SEED.read_text()))
+    seed_catalog(wiring.current().catalog, json.loads(SEED.read_text()))
     reply = invoke("register/register", engine=admin)
     assert reply.status == 201, reply.body
     return ("action", reply.body["engine_key"])
@@ -235,13 +235,13 @@ def test_check_for_another_engine_needs_admin(seeded, admin, invoke):
 
 
 def test_check_fails_closed_when_store_unreachable(seeded, invoke, monkeypatch):
-    from puraify import runtime
+    from puraify import wiring
     from puraify.store import clients
 
-    runtime.current()  # warm: credentials cached, catalog not yet
+    wiring.current()  # warm: credentials cached, catalog not yet
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
-    runtime.reset()
+    wiring.reset()
     clients.reset()
     reply = invoke("check/check", engine=seeded)
     assert reply.status == 503
@@ -392,7 +392,7 @@ def test_engines_list_and_show_need_admin(seeded, invoke):
 
 
 def test_checks_are_counted_per_minute_in_the_aggregates_table(seeded, admin, invoke, aws):
-    from puraify import runtime
+    from puraify import wiring
 
     # When: one allowed, two denied by rule, one that cannot be decided for lack of an engine
     assert invoke("check/check", engine=seeded).body["allowed"] is True
@@ -401,7 +401,7 @@ def test_checks_are_counted_per_minute_in_the_aggregates_table(seeded, admin, in
     assert invoke("check/check", engine=seeded, body=denied).body["rule"] == "not_granted"
     missing = {"engine_id": "ghost", "platform": "gmail", "action_type": "send_email"}
     assert invoke("check/check", engine=admin, body=missing).status == 404
-    runtime.current().engine_control.counter.flush()
+    wiring.current().engine_control.counter.flush()
     # Then
     items = aws.client("dynamodb").query(
         TableName=aws.name("AggregatesTable"),
@@ -505,7 +505,7 @@ def test_batch_check_invalid_is_422_naming_the_item_and_audits_nothing(seeded, i
 
 
 def test_batch_check_fails_closed_when_the_audit_cannot_be_written(seeded, invoke, aws):
-    from puraify import runtime
+    from puraify import wiring
 
     assert invoke("check/check", engine=seeded).status == 200
     aws.client("dynamodb").delete_table(TableName=aws.name("AuditTable"))
@@ -516,7 +516,7 @@ def test_batch_check_fails_closed_when_the_audit_cannot_be_written(seeded, invok
     assert "results" not in reply.body
     from puraify.store.check_counts import DynamoCheckCountStore
 
-    runtime.current().engine_control.counter.flush()
+    wiring.current().engine_control.counter.flush()
     minutes = DynamoCheckCountStore(aws.name("AggregatesTable")).minutes("2000-01-01T00:00", "2999-12-31T23:59")
     assert sum(m.get("failed", 0) for m in minutes) == 3
     assert sum(m.get("allowed", 0) for m in minutes) == 1

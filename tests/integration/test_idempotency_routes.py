@@ -13,10 +13,10 @@ ADMIN = "admin"
 def admin(admin_key: str) -> tuple[str, str]:
     """The admin, with the starter catalog in place (permissions must name catalog actions)."""
     from local.runner import SEED
-    from puraify import runtime
+    from puraify import wiring
     from puraify.engine_control.bootstrap import seed_catalog
 
-    seed_catalog(runtime.current().catalog, json.loads(SEED.read_text()))
+    seed_catalog(wiring.current().catalog, json.loads(SEED.read_text()))
     return (ADMIN, admin_key)
 
 
@@ -126,10 +126,10 @@ def test_decide_retried_with_a_key_makes_one_decision(aws, admin, invoke):
 
 
 def test_failed_request_is_not_kept_and_runs_again(aws, admin, invoke, monkeypatch):
-    from puraify import runtime
+    from puraify import wiring
     from puraify.errors import UnavailableError
 
-    control = runtime.current().engine_control
+    control = wiring.current().engine_control
 
     def unavailable(*args, **kwargs):
         raise UnavailableError("the engine registry is temporarily unavailable; retry later", code="store_unavailable")

@@ -44,10 +44,10 @@ def _revoke_admin_behind_a_second_admin(moto_endpoint: str, key: str, prefix: st
     plane = LocalControlPlane(port=0, endpoint_url=moto_endpoint, admin_key=key, prefix=prefix, schedules=False)
     try:
         plane.start()
-        from puraify import runtime
+        from puraify import wiring
         from puraify.auth import Principal
 
-        control = runtime.current().engine_control
+        control = wiring.current().engine_control
         admin, ops = (Principal(engine_id=e, scopes=frozenset({"admin"})) for e in ("admin", "ops"))
         control.register(admin, EngineRegisterRequest(engine_id="ops", scopes=["admin"]), "r1")
         control.revoke(ops, "admin", "r2")

@@ -117,10 +117,10 @@ def test_decisions_across_projects_need_every_project(aws, admin, invoke):
 
 def test_check_with_an_ungranted_project_is_403_and_audited(aws, admin, invoke):
     from local.runner import SEED
-    from puraify import runtime
+    from puraify import wiring
     from puraify.engine_control.bootstrap import seed_catalog
 
-    seed_catalog(runtime.current().catalog, json.loads(SEED.read_text()))
+    seed_catalog(wiring.current().catalog, json.loads(SEED.read_text()))
     engine = _register(invoke, admin, "mailer", permissions={"gmail": ["send_email"]}, projects=["shop"])
     body = {"platform": "gmail", "action_type": "send_email"}
     assert invoke("check/check", engine=engine, body={**body, "project_id": "shop"}).body["allowed"] is True
@@ -140,7 +140,7 @@ def test_check_with_an_ungranted_project_is_403_and_audited(aws, admin, invoke):
     refused = [i for i in audit if i["status"]["S"] == "denied"]
     assert len(refused) == 1 and refused[0]["details"]["M"]["project_id"]["S"] == "bank"
     assert "project_id" not in refused[0] and "project_pk" not in refused[0]
-    (lent,) = runtime.current().audit_store.by_project("bank")
+    (lent,) = wiring.current().audit_store.by_project("bank")
     assert (lent["engine_id"], lent["caller_id"], lent["status"]) == ("mailer", "admin", "denied")
 
 

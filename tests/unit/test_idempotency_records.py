@@ -9,7 +9,7 @@ import pytest
 from local.gateway import LambdaContext
 from puraify.errors import ConflictError
 from puraify.idempotency import Idempotency
-from puraify.store.idempotency import MemoryPersistenceLayer
+from tests.fakes.idempotency import MemoryPersistenceLayer
 
 CONTEXT = LambdaContext("EnvFunction", "req-1")
 

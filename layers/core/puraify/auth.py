@@ -12,10 +12,10 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from puraify.cache import TtlCache
 from puraify.clock import now
-from puraify.engine_control.models import EngineRecord
 from puraify.errors import ForbiddenError, UnauthorizedError
 
 KEY_PREFIX = "pfk_"
@@ -84,12 +84,47 @@ class Principal:
             )
 
 
-def key_matches(record: EngineRecord, key: str, at: float) -> bool:
+class Credentials(Protocol):
+    """What authentication reads of an engine's record (Engine Control's ``EngineRecord``)."""
+
+    @property
+    def engine_id(self) -> str: ...
+    @property
+    def key_hash(self) -> str: ...
+    @property
+    def previous_key_hash(self) -> str | None: ...
+    @property
+    def previous_key_expires_at(self) -> float | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def scopes(self) -> list[str]: ...
+    @property
+    def permissions(self) -> dict[str, list[str]]: ...
+    @property
+    def projects(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class _Nobody:
+    """The record compared against for an unknown engine, so that timing does not tell which ids exist."""
+
+    engine_id: str = "-"
+    key_hash: str = "0" * 64
+    previous_key_hash: str | None = None
+    previous_key_expires_at: float | None = None
+    status: str = "revoked"
+    scopes: list[str] = field(default_factory=list)
+    permissions: dict[str, list[str]] = field(default_factory=dict)
+    projects: list[str] = field(default_factory=list)
+
+
+def key_matches(record: Credentials, key: str, at: float) -> bool:
     """Whether ``key`` is the engine's current key, or its previous one within the grace period."""
     return key_match(record, key, at) is not None
 
 
-def key_match(record: EngineRecord, key: str, at: float) -> str | None:
+def key_match(record: Credentials, key: str, at: float) -> str | None:
     """``"current"``, ``"previous"`` (the key a rotation replaced, within its grace period), or None."""
     digest = hash_key(key)
     if hmac.compare_digest(digest, record.key_hash):
@@ -99,17 +134,17 @@ def key_match(record: EngineRecord, key: str, at: float) -> str | None:
     return None
 
 
-_NOBODY = EngineRecord(engine_id="-", key_hash="0" * 64, status="revoked", created_at="", updated_at="")
+_NOBODY = _Nobody()
 
 
-class Authenticator:
+class Authenticator[R: Credentials]:
     """Resolves ``X-Engine-ID`` / ``X-Engine-Key`` to a Principal, with a bounded-staleness cache."""
 
-    def __init__(self, load_engine: Callable[[str], EngineRecord | None], cache: TtlCache[str, EngineRecord | None]):
+    def __init__(self, load_engine: Callable[[str], R | None], cache: TtlCache[str, R | None]):
         self._load = load_engine
         self.cache = cache
 
-    def engine(self, engine_id: str) -> EngineRecord | None:
+    def engine(self, engine_id: str) -> R | None:
         """The engine's record as this process currently sees it (cached)."""
         return self.cache.get(engine_id, self._load)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from pydantic_core import to_json
 
-from puraify import runtime
+from puraify import wiring
 from puraify.auth import Principal
 from puraify.errors import (
     BadRequestError,
@@ -302,7 +302,7 @@ def _handle(
         return app.resolve(event, context)
     logger.append_keys(engine_id=principal.engine_id)
     app.append_context(principal=principal, request_id=rid)
-    idempotency = runtime.current().idempotency
+    idempotency = wiring.current().idempotency
     if not idempotency.applies(event):
         return app.resolve(event, context)
     try:
@@ -321,7 +321,7 @@ def admit(event: dict[str, Any], rid: str, *, max_body_bytes: int | None = None)
 
     Raises the PuraifyError to answer with; a failed authentication is audited first.
     """
-    current = runtime.current()
+    current = wiring.current()
     limit = max_body_bytes or current.settings.max_body_bytes
     body = event.get("body") or ""
     if len(body) > limit:
@@ -415,7 +415,7 @@ def _decode_body(event: dict[str, Any]) -> None:
 
 
 def _audit_auth_failure(
-    current: runtime.Runtime, rid: str, claimed: str | None, route: tuple[str, str], source: str
+    current: wiring.Runtime, rid: str, claimed: str | None, route: tuple[str, str], source: str
 ) -> None:
     """Count the rejected credential in its aggregate (per source, engine id and minute), not as a record."""
     with suppress(UnavailableError):  # a 401 stays a 401; the log line was still written

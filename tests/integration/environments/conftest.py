@@ -53,17 +53,17 @@ class FakeGate:
 @pytest.fixture(scope="module")
 def shared_aws(moto_endpoint: str) -> Iterator[Any]:
     """One set of the template's resources for this module, with engine ``admin`` bootstrapped."""
-    from puraify import runtime
+    from puraify import wiring
     from puraify.engine_control.bootstrap import ensure_admin
     from tests.conftest import use_resources
 
     saved = dict(os.environ)
     aws = use_resources(moto_endpoint, f"envm{next(_tests)}-")
-    ensure_admin(runtime.current().engines, ADMIN_KEY)
+    ensure_admin(wiring.current().engines, ADMIN_KEY)
     yield aws
     os.environ.clear()
     os.environ.update(saved)
-    runtime.reset()
+    wiring.reset()
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def env_aws(shared_aws) -> Iterator[Any]:
     The service is installed into the module's runtime directly (no reset), so boto3 clients,
     which take a while to build, are reused across tests.
     """
-    from puraify import environments, runtime
+    from puraify import wiring
     from puraify.store.deployments import DynamoDeploymentStore
     from puraify.store.environments import DynamoEnvironmentStore
     from puraify.store.secrets import SecretsManagerStore
@@ -82,14 +82,14 @@ def env_aws(shared_aws) -> Iterator[Any]:
     prefix = f"{shared_aws.template.prefix}{next(_tests)}-"
     own = OwnTables(prefix=prefix)
     create_all(own)
-    rt = runtime.current()
-    service = environments.build(rt)
+    rt = wiring.current()
+    service = wiring.build_environments(rt)
     service.store = DynamoEnvironmentStore(own.physical_name("EnvironmentsTable"), own.physical_name("VersionsTable"))
     service.secrets = SecretsManagerStore(f"puraify/{prefix.rstrip('-')}/env")
     service.deployments = DynamoDeploymentStore(own.physical_name("DeploymentsTable"))
-    rt.services["environments"] = service
+    rt.environments = service
     yield Aws(shared_aws.endpoint_url, own)
-    rt.services.pop("environments", None)
+    del rt.environments  # the next use builds it anew on the module's tables
 
 
 @pytest.fixture
@@ -100,10 +100,10 @@ def admin(env_aws) -> tuple[str, str]:
 @pytest.fixture
 def gate(env_aws) -> FakeGate:
     """Replaces the Planning gate of this process's Environment Manager with a fake one."""
-    from puraify import environments, runtime
+    from puraify import wiring
 
     fake = FakeGate()
-    environments.service(runtime.current()).gate = fake
+    wiring.current().environments.gate = fake
     return fake
 
 

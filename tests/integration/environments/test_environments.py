@@ -191,10 +191,10 @@ def test_gate_denial_is_403_with_reasons_and_production_is_unchanged(pipeline, g
 
 
 def test_promote_with_real_gate_without_policy_fails_closed(pipeline, invoke):
-    from puraify import environments, runtime
-    from puraify.environments.gate import production_gate
+    from puraify import wiring
+    from puraify.wiring import production_gate
 
-    environments.service(runtime.current()).gate = production_gate(runtime.current())
+    wiring.current().environments.gate = production_gate(wiring.current())
     reply = _promote(invoke, pipeline, "staging", "production")
     assert reply.status in (403, 503), reply.body
     production = {e["env"]: e for e in invoke("env/list", engine=pipeline).body["environments"]}["production"]
@@ -257,10 +257,10 @@ def test_racing_promotions_of_different_versions_lose_no_update(pipeline, invoke
 
 
 def test_stale_write_is_refused_by_the_store_with_the_current_revision(pipeline):
-    from puraify import environments, runtime
+    from puraify import wiring
     from puraify.environments.errors import RevisionConflict
 
-    store = environments.service(runtime.current()).store
+    store = wiring.current().environments.store
     _, found = store.load("pf-777", ["staging"])
     stale = found["staging"].model_copy(update={"revision": 2})
     store.put_environment(stale, expected_revision=1)
@@ -359,17 +359,16 @@ def test_history_entries_have_the_documented_shape_and_page_by_revision(pipeline
 
 
 def test_versions_behind_counts_how_far_production_lags_staging(pipeline, invoke):
-    from puraify import runtime
-    from puraify.environments.queries import versions_behind
+    from puraify import wiring
 
-    rt = runtime.current()
-    assert versions_behind(rt, "pf-777") == 1  # production is empty, staging runs the first version
+    rt = wiring.current()
+    assert rt.environments.versions_behind("pf-777") == 1  # production is empty, staging runs the first version
     _promote(invoke, pipeline, "staging", "production")
     _publish(invoke, pipeline, STATE_2)
     _publish(invoke, pipeline, {**STATE_2, "feature_flags": []})
     _promote(invoke, pipeline, "development", "staging")
-    assert versions_behind(rt, "pf-777") == 2
-    assert versions_behind(rt, "pf-777", ahead="nowhere") is None
+    assert rt.environments.versions_behind("pf-777") == 2
+    assert rt.environments.versions_behind("pf-777", ahead="nowhere") is None
 
 
 # --- previews ----------------------------------------------------------------------------
@@ -378,11 +377,11 @@ def test_versions_behind_counts_how_far_production_lags_staging(pipeline, invoke
 def test_preview_expires_from_reads_and_the_scheduled_sweep_removes_records_and_secrets(
     pipeline, invoke, env_aws, scheduled
 ):
-    from puraify import environments, runtime
+    from puraify import wiring
 
     reply = _create(invoke, pipeline, "pr-7", base_from="staging", preview=True, ttl_hours=1)
     assert reply.status == 201 and reply.body["expires_at"]
-    service = environments.service(runtime.current())
+    service = wiring.current().environments
     later = time.time() + 3601
     service.clock = lambda: later
     listed = [e["env"] for e in invoke("env/list", engine=pipeline).body["environments"]]
@@ -456,9 +455,9 @@ def test_oversized_body_is_413_and_nothing_is_written(pipeline, invoke):
 def test_versions_with_state_reads_the_published_state(admin, invoke, env_aws):
     # Given a published version
     label = _publish(invoke, admin, STATE).body["version"]
-    from puraify import environments, runtime
+    from puraify import wiring
 
-    store = environments.service(runtime.current()).store
+    store = wiring.current().environments.store
     # When it is read with its state (DynamoDB rejects attribute names that no projection uses)
     with_state = store.versions("pf-777", [label], with_state=True)[label]
     summary = store.versions("pf-777", [label])[label]

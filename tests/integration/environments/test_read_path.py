@@ -77,7 +77,7 @@ def test_resolved_masks_secrets_for_engines_without_env_secrets(admin, gate, inv
 
 
 def test_resolved_reveals_secrets_to_env_secrets_and_audits_the_read(admin, gate, invoke, engine):
-    from puraify import runtime
+    from puraify import wiring
 
     _staging(invoke, admin)
     reader = engine("executor", "env:read", "env:secrets")
@@ -86,7 +86,7 @@ def test_resolved_reveals_secrets_to_env_secrets_and_audits_the_read(admin, gate
     assert reply.body["variables"]["STRIPE_KEY"] == {"value": "sk_live_1", "secret": True}
     reads = [
         r
-        for r in runtime.current().audit_store.by_project("pf-777")
+        for r in wiring.current().audit_store.by_project("pf-777")
         if r.get("action_type") == "read_secrets" and r["engine_id"] == reader[0]
     ]
     assert len(reads) == 1 and reads[0]["details"]["variables"] == ["STRIPE_KEY"]

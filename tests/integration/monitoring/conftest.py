@@ -27,13 +27,13 @@ _ids = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def aws(moto_endpoint: str) -> Iterator[Aws]:
-    from puraify import runtime
+    from puraify import wiring
 
     saved = dict(os.environ)
     yield use_resources(moto_endpoint, f"mon{uuid.uuid4().hex[:6]}-")
     os.environ.clear()
     os.environ.update(saved)
-    runtime.reset()
+    wiring.reset()
 
 
 @pytest.fixture
@@ -120,18 +120,18 @@ def slack_receiver() -> Iterator[SlackReceiver]:
 @pytest.fixture
 def slack(aws) -> Iterator[SlackReceiver]:
     """A receiver whose URL is in SSM (moto) under a parameter name only this test uses."""
-    from puraify import runtime
+    from puraify import wiring
 
     receiver = SlackReceiver()
     name = f"/puraify/test/{uuid.uuid4().hex}/slack-webhook-url"
     aws.client("ssm").put_parameter(Name=name, Value=receiver.url, Type="SecureString")
     previous = os.environ.get("PURAIFY_SLACK_WEBHOOK_PARAMETER", "")
     os.environ["PURAIFY_SLACK_WEBHOOK_PARAMETER"] = name
-    runtime.reset()
+    wiring.reset()
     yield receiver
     receiver.stop()
     os.environ["PURAIFY_SLACK_WEBHOOK_PARAMETER"] = previous
-    runtime.reset()
+    wiring.reset()
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from puraify import clock, runtime
-from puraify.monitoring.queries import open_critical_alerts
-from puraify.monitoring.service import monitoring
+from puraify import clock, wiring
 from tests.integration.monitoring.conftest import _register
 
 
@@ -41,21 +39,21 @@ def test_a_burst_raises_one_critical_alert_that_ack_and_resolve_close(aws, proje
     [alert] = _alerts(invoke, manager, project)
     assert alert["severity"] == "critical" and alert["status"] == "open"
     assert alert["raised_by"] == "monitoring" and alert["fingerprint"] and alert["regression"] is False
-    assert open_critical_alerts(runtime.current(), project) == 1
+    assert wiring.current().monitoring.open_critical_alerts(project) == 1
     alert_id = alert["alert_id"]
     # When acknowledged: still blocks
     ack = invoke("log/alert_acknowledge", engine=manager, path_params={"alert_id": alert_id},
                  body={"reason": "looking"})  # fmt: skip
     assert ack.status == 200, ack.body
     assert ack.body["status"] == "acknowledged" and ack.body["acknowledged_by"] == manager[0]
-    assert open_critical_alerts(runtime.current(), project) == 1
+    assert wiring.current().monitoring.open_critical_alerts(project) == 1
     again = invoke("log/alert_acknowledge", engine=manager, path_params={"alert_id": alert_id})
     assert again.status == 409 and again.body["error"]["details"][0]["status"] == "acknowledged"
     # When resolved (no body): the next plan decision no longer counts it
     done = invoke("log/alert_resolve", engine=manager, path_params={"alert_id": alert_id}, body="")
     assert done.status == 200 and done.body["status"] == "resolved" and done.body["resolved_by"] == manager[0]
     assert [h["status"] for h in done.body["history"]] == ["open", "acknowledged", "resolved"]
-    assert open_critical_alerts(runtime.current(), project) == 0
+    assert wiring.current().monitoring.open_critical_alerts(project) == 0
     late = invoke("log/alert_resolve", engine=manager, path_params={"alert_id": alert_id})
     assert late.status == 409 and late.body["error"]["details"][0]["alert"]["status"] == "resolved"
     # And the audit timeline shows who did what
@@ -105,7 +103,7 @@ def test_quiet_fingerprint_alert_resolves_itself_and_a_recurrence_is_a_regressio
 ):
     _burst(invoke, writer, project, 20)
     [alert] = _alerts(invoke, manager, project)
-    service = monitoring(runtime.current())
+    service = wiring.current().monitoring
     # Not quiet yet
     service.alerts.auto_resolve()
     assert _alerts(invoke, manager, project)[0]["status"] == "open"
@@ -114,7 +112,7 @@ def test_quiet_fingerprint_alert_resolves_itself_and_a_recurrence_is_a_regressio
     assert service.alerts.auto_resolve(at=later) >= 1  # other tests' alerts in these tables go quiet too
     [resolved] = _alerts(invoke, manager, project)
     assert resolved["status"] == "resolved" and resolved["resolved_by"] == "monitoring"
-    assert open_critical_alerts(runtime.current(), project) == 0
+    assert wiring.current().monitoring.open_critical_alerts(project) == 0
     # Then the same error again opens a new alert, marked as a regression
     monkeypatch.setattr(clock, "now", lambda: later + 60)
     _burst(invoke, writer, project, 1, start=500)

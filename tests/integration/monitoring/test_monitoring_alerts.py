@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from puraify import clock, runtime
+from puraify import clock, wiring
 
 
 def _error(project: str, i: int, **overrides):
@@ -132,16 +132,13 @@ def test_fingerprint_over_threshold_raises_critical_alert(aws, project, writer, 
 
 
 def runtime_open_critical(project: str) -> int:
-    from puraify.monitoring.queries import open_critical_alerts
 
-    return open_critical_alerts(runtime.current(), project)
+    return wiring.current().monitoring.open_critical_alerts(project)
 
 
 def test_raise_alert_in_process(aws, project, slack):
-    from puraify.monitoring.alerts import raise_alert
 
-    alert = raise_alert(
-        runtime.current(),
+    alert = wiring.current().monitoring.raise_alert(
         project_id=project,
         event_type="policy_rejected",
         severity="critical",

@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from puraify import runtime
-from puraify.monitoring.service import monitoring
+from puraify import wiring
 from puraify.store.clients import client
 
 
@@ -27,7 +26,7 @@ def _events(project: str, n: int, message: str = "sent") -> list[dict]:
 @contextmanager
 def _event_writes():
     """Counts the write requests that create events (PutItem or TransactWriteItems on the events table)."""
-    table = runtime.current().settings.events_table
+    table = wiring.current().settings.events_table
     dynamodb = client("dynamodb")
     seen: Counter[str] = Counter()
 
@@ -49,7 +48,7 @@ def _event_writes():
 @pytest.fixture
 def blind_pre_read(monkeypatch):
     """The batch's stored-already check sees nothing: as when another writer stores an event just after it."""
-    store = monitoring(runtime.current()).store
+    store = wiring.current().monitoring.store
     monkeypatch.setattr(type(store), "existing_events", lambda self, keys: set())
 
 
@@ -103,7 +102,7 @@ def test_event_stored_by_another_writer_between_two_attempts_is_not_counted_twic
     other = _events(project, 150, message="from the other writer")
     dynamodb = client("dynamodb")
     real = dynamodb.transact_write_items
-    table = runtime.current().settings.events_table
+    table = wiring.current().settings.events_table
     attempts: list[int] = []
 
     def racing(**kwargs):
@@ -135,7 +134,7 @@ def test_own_transaction_whose_reply_was_lost_and_retried_is_still_counted(
 ):
     dynamodb = client("dynamodb")
     real = dynamodb.transact_write_items
-    table = runtime.current().settings.events_table
+    table = wiring.current().settings.events_table
 
     def reply_lost(**kwargs):
         if any(next(iter(e.values())).get("TableName") == table for e in kwargs["TransactItems"]):

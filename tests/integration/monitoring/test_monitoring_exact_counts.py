@@ -13,11 +13,9 @@ import httpx
 import pytest
 
 from local.template import ROOT
-from puraify import clock, runtime
+from puraify import clock, wiring
 from puraify.errors import UnavailableError
 from puraify.monitoring.ingest import repair_counts
-from puraify.monitoring.queries import open_critical_alerts
-from puraify.monitoring.service import monitoring
 from puraify.store.clients import client
 
 # One function instance: the real LogFunction handler in its own process, sending the same batch
@@ -91,7 +89,7 @@ def test_same_batch_sent_concurrently_to_two_instances_is_counted_once(aws, proj
     assert codes == [[202] * 4, [202] * 4]
     errors = invoke("log/errors", engine=reader, query={"project_id": project}).body
     assert errors["total"] == 15 and [g["count"] for g in errors["errors"]] == [15]
-    assert open_critical_alerts(runtime.current(), project) == 0
+    assert wiring.current().monitoring.open_critical_alerts(project) == 0
 
 
 def test_batch_of_several_transactions_sent_concurrently_to_two_instances_is_counted_once(
@@ -111,7 +109,7 @@ def test_batch_of_several_transactions_sent_concurrently_to_two_instances_is_cou
 def test_counter_failure_after_store_is_repaired_once_by_the_schedule(
     aws, project, writer, reader, invoke, monkeypatch
 ):
-    service = monitoring(runtime.current())
+    service = wiring.current().monitoring
 
     def fail(*args, **kwargs):
         raise UnavailableError("the error aggregates are temporarily unavailable", code="store_unavailable")

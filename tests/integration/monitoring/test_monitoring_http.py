@@ -64,20 +64,20 @@ def test_alert_over_http_reaches_slack_through_the_ssm_parameter(plane, http, pr
 
     import boto3
 
-    from puraify import runtime
+    from puraify import wiring
 
     receiver = slack_receiver
     ssm = boto3.session.Session().client("ssm", endpoint_url=plane.endpoint_url, region_name="us-east-1")
     name = os.environ["PURAIFY_SLACK_WEBHOOK_PARAMETER"]
     ssm.put_parameter(Name=name, Value=receiver.url, Type="SecureString", Overwrite=True)
-    runtime.reset()
+    wiring.reset()
     try:
         body = {"project_id": project, "event_type": "error", "severity": "critical",
                 "message": "Failed to send message - token expired", "triggered_by": "execution_engine"}  # fmt: skip
         reply = http.post("/monitoring/alert", json=body)
     finally:
         ssm.delete_parameter(Name=name)
-        runtime.reset()
+        wiring.reset()
     assert reply.status_code == 201 and reply.json()["notified"] is True
     assert reply.json()["delivery"]["channels"] == {"sns": "sent", "slack": "sent"}
     assert [m["text"].splitlines()[0] for m in receiver.received] == [f"[CRITICAL] {project} - error"]

@@ -148,17 +148,17 @@ def test_busy_project_spreads_over_shards(aws, project, writer, invoke):
 
 
 def test_store_outage_is_503_without_internals(aws, project, writer, reader, invoke, monkeypatch):
-    from puraify import runtime
+    from puraify import wiring
 
     # Given the events table is unreachable (a name that does not exist)
     monkeypatch.setenv("EVENTS_TABLE", "missing-events-table")
-    runtime.reset()
+    wiring.reset()
     try:
         reply = invoke("log/ingest", engine=writer, body={"events": [_event(project, 1)]})
         read = invoke("log/logs", engine=reader, query={"project_id": project})
     finally:
         monkeypatch.undo()
-        runtime.reset()
+        wiring.reset()
     # Then
     assert reply.status == 503 and read.status == 503
     assert reply.body["error"]["code"] == "store_unavailable"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from puraify import clock, runtime
+from puraify import clock, wiring
 from puraify.monitoring.queries import encode_cursor
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -179,14 +179,12 @@ def test_expired_items_are_never_returned(aws, project, sample, writer, alerter,
 
 
 def test_error_summary_for_the_planning_engine(aws, project, writer, invoke):
-    from puraify.monitoring.queries import error_summary
-
     start = clock.now()
     _ingest(
         invoke,
         writer,
         [_event(project, i) for i in range(8)] + [_event(project, 10 + i, status="error") for i in range(2)],
     )
-    summary = error_summary(runtime.current(), project, start - 1)
+    summary = wiring.current().monitoring.error_summary(project, start - 1)
     assert (summary["events"], summary["errors"], summary["error_rate"]) == (10, 2, 0.2)
-    assert error_summary(runtime.current(), "pf_none", start - 1)["error_rate"] == 0.0
+    assert wiring.current().monitoring.error_summary("pf_none", start - 1)["error_rate"] == 0.0

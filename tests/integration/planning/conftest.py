@@ -1,14 +1,12 @@
 """Fixtures for the Planning Engine's integration tests.
 
-``system`` stands in for Monitoring and the Environment Manager through the agreed interfaces
-(``puraify.monitoring.queries``, ``puraify.monitoring.alerts``, ``puraify.environments.queries``),
-installed as modules for one test, so the real providers run against state the test controls.
+``system`` stands in for Monitoring and the Environment Manager through the Planning Engine's ports
+(``puraify.planning.ports``: MonitoringFacts, EnvironmentFacts, Alert), handed to the real providers
+for one test, so they run against state the test controls.
 """
 
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,27 +23,56 @@ class System:
     critical_alerts: int = 0
     versions_behind: int | None = 0
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    monitoring: Any = None
+
+
+class FakeMonitoring:
+    """Monitoring as the Planning Engine sees it; version health is the real Monitoring's."""
+
+    def __init__(self, state: System):
+        self.state = state
+
+    def error_summary(self, project_id: str, since_epoch: float, environment: str | None = None) -> dict[str, Any]:
+        return {"events": 200, "errors": 0, "error_rate": self.state.error_rate}
+
+    def open_critical_alerts(self, project_id: str) -> int:
+        return self.state.critical_alerts
+
+    def version_health(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        from puraify import wiring
+
+        return wiring.current().monitoring.version_health(*args, **kwargs)
+
+    def raise_alert(self, **fields: Any) -> dict[str, Any]:
+        self.state.alerts.append(fields)
+        return fields
+
+
+class FakeEnvironments:
+    def __init__(self, state: System):
+        self.state = state
+
+    def versions_behind(self, project_id: str, environment: str = "production", ahead: str = "staging") -> int | None:
+        return self.state.versions_behind
 
 
 @pytest.fixture
-def system(monkeypatch) -> System:
+def system(aws, monkeypatch) -> System:
+    """Every Planning Engine this test builds (also after ``wiring.reset()``) reads the fakes."""
+    from puraify import wiring
+    from puraify.planning.providers import builtin_providers
+
     state = System()
-    queries = types.ModuleType("puraify.monitoring.queries")
-    queries.error_summary = lambda rt, project_id, since, **_: {
-        "events": 200,
-        "errors": 0,
-        "error_rate": state.error_rate,
-    }
-    queries.open_critical_alerts = lambda rt, project_id: state.critical_alerts
-    alerts = types.ModuleType("puraify.monitoring.alerts")
-    alerts.raise_alert = lambda rt, **fields: state.alerts.append(fields)
-    environments = types.ModuleType("puraify.environments.queries")
-    environments.versions_behind = lambda rt, project_id, environment="production", ahead="staging": (
-        state.versions_behind
-    )
-    monkeypatch.setitem(sys.modules, "puraify.monitoring.queries", queries)
-    monkeypatch.setitem(sys.modules, "puraify.monitoring.alerts", alerts)
-    monkeypatch.setitem(sys.modules, "puraify.environments.queries", environments)
+    state.monitoring = FakeMonitoring(state)
+    real = wiring.build_planning
+
+    def build_planning(rt: Any) -> Any:
+        planning = real(rt)
+        planning.providers = builtin_providers(rt.settings, state.monitoring, FakeEnvironments(state), rt.catalog)
+        planning.alert = lambda **fields: state.monitoring.raise_alert(**fields)
+        return planning
+
+    monkeypatch.setattr(wiring, "build_planning", build_planning)
     return state
 
 

@@ -95,12 +95,10 @@ def test_decisions_list_a_fail_safe_decision_made_without_a_policy(aws, admin, s
 
 
 def test_decide_with_a_failing_provider_fails_safe_naming_the_fact(aws, admin, system, gate, invoke, monkeypatch):
-    import sys
-
-    def broken(rt, project_id):
+    def broken(project_id):
         raise RuntimeError("alerts table unreachable")
 
-    monkeypatch.setattr(sys.modules["puraify.monitoring.queries"], "open_critical_alerts", broken)
+    monkeypatch.setattr(system.monitoring, "open_critical_alerts", broken)
     reply = invoke("plan/decide", engine=admin)
     assert reply.body["allow"] is False
     assert reply.body["fail_safe"] is True
@@ -112,10 +110,10 @@ def test_decide_with_a_failing_provider_fails_safe_naming_the_fact(aws, admin, s
 
 
 def test_decide_in_pause_mode_answers_pause_never_allow(aws, admin, system, invoke, monkeypatch):
-    from puraify import runtime
+    from puraify import wiring
 
     monkeypatch.setenv("PURAIFY_PLAN_FAIL_SAFE_MODE", "pause")
-    runtime.reset()
+    wiring.reset()
     reply = invoke("plan/decide", engine=admin)
     assert (reply.body["allow"], reply.body["outcome"], reply.body["fail_safe"]) == (False, "pause", True)
 
@@ -133,9 +131,9 @@ def _store_snapshot(service, age: float, **values) -> None:
 
 
 def test_decide_recollects_a_stale_snapshot_and_uses_a_fresh_one(aws, admin, system, gate, invoke):
-    from puraify import planning, runtime
+    from puraify import wiring
 
-    service = planning.service(runtime.current())
+    service = wiring.current().planning
     # Given: a snapshot collected 60 s ago (limit 45 s) says gmail is in maintenance; the catalog says not
     _store_snapshot(service, 60, platforms_in_maintenance=["gmail"])
     # Then: the decision collects the catalog facts itself instead of using stale ones
@@ -225,25 +223,25 @@ def test_scopes_decide_needs_plan_decide_and_reads_need_plan_read(aws, system, g
 
 
 def test_decision_store_failure_is_503_not_an_answer(aws, admin, system, gate, invoke):
-    from puraify import planning, runtime
+    from puraify import wiring
 
-    planning.service(runtime.current()).decisions.table = "no-such-table"
+    wiring.current().planning.decisions.table = "no-such-table"
     reply = invoke("plan/decide", engine=admin)
     assert reply.status == 503
     assert reply.body["error"]["code"] == "store_unavailable"
 
 
 def test_decide_promotion_runs_a_stored_decision_for_the_environment_manager(aws, system, gate):
-    from puraify import runtime
-    from puraify.planning.gate import decide_promotion
+    from puraify import wiring
+    from puraify.planning.gate import DeploymentGate
 
     system.versions_behind = 8
-    verdict = decide_promotion(
-        runtime.current(), project_id="pf-777", environment="production", version="v12", deployment_id="promo-1"
+    verdict = DeploymentGate(wiring.current().planning).promotion(
+        project_id="pf-777", environment="production", version="v12", deployment_id="promo-1"
     )
     assert verdict.allow is False
     assert verdict.reasons == ["production lags staging by 8 versions (at most 5 allowed)"]
-    stored = runtime.current().services["planning"].decisions.by_deployment("promo-1", "0", 10)
+    stored = wiring.current().planning.decisions.by_deployment("promo-1", "0", 10)
     assert [d["decision_id"] for d in stored] == [verdict.decision_id]
     assert stored[0]["engine_id"] == "environment-manager"
     assert stored[0]["version"] == "v12"

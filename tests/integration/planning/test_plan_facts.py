@@ -78,36 +78,36 @@ def test_facts_route_without_a_snapshot_is_stale_and_empty(aws, admin, invoke):
 
 
 def test_http_fact_is_collected_and_reaches_the_policy_input(aws, admin, monkeypatch, metrics_server):
-    from puraify import planning, runtime
+    from puraify import wiring
 
     monkeypatch.setenv("PURAIFY_PLAN_HTTP_FACTS", json.dumps({"latency_p99": metrics_server["url"]}))
-    runtime.reset()
-    facts = planning.service(runtime.current()).collect_snapshot().facts
+    wiring.reset()
+    facts = wiring.current().planning.collect_snapshot().facts
     assert facts["latency_p99"].value == 0.2
     assert facts["latency_p99"].error is None
 
 
 def test_http_fact_with_an_old_timestamp_is_stale(aws, admin, monkeypatch, metrics_server):
-    from puraify import planning, runtime
+    from puraify import wiring
     from puraify.clock import iso
 
     metrics_server["body"] = {"value": 12, "timestamp": iso(time.time() - 120)}
     monkeypatch.setenv("PURAIFY_PLAN_HTTP_FACTS", json.dumps({"queue_depth": metrics_server["url"]}))
-    runtime.reset()
+    wiring.reset()
     run_collect()
-    seen = planning.service(runtime.current()).facts_view().facts["queue_depth"]
+    seen = wiring.current().planning.facts_view().facts["queue_depth"]
     assert seen.value == 12
     assert seen.stale is True
     assert seen.age_seconds >= 120
 
 
 def test_http_fact_that_fails_or_hangs_is_unavailable_within_the_timeout(aws, monkeypatch, metrics_server):
-    from puraify import planning, runtime
+    from puraify import wiring
 
     monkeypatch.setenv("PURAIFY_PLAN_HTTP_FACTS", json.dumps({"slow": metrics_server["url"]}))
     monkeypatch.setenv("PURAIFY_PLAN_PROVIDER_TIMEOUT_SECONDS", "1.0")  # generous: CI machines are busy
-    runtime.reset()
-    service = planning.service(runtime.current())
+    wiring.reset()
+    service = wiring.current().planning
     metrics_server["status"] = 500
     assert "HTTP 500" in service.collect_snapshot().facts["slow"].error
     metrics_server["status"], metrics_server["delay"] = 200, 6.0
@@ -118,11 +118,11 @@ def test_http_fact_that_fails_or_hangs_is_unavailable_within_the_timeout(aws, mo
 
 
 def test_http_fact_that_is_not_finite_json_is_an_error_not_a_value(aws, monkeypatch, metrics_server):
-    from puraify import planning, runtime
+    from puraify import wiring
 
     monkeypatch.setenv("PURAIFY_PLAN_HTTP_FACTS", json.dumps({"weird": metrics_server["url"]}))
-    runtime.reset()
+    wiring.reset()
     metrics_server["body"] = float("nan")
-    fact = planning.service(runtime.current()).collect_snapshot().facts["weird"]
+    fact = wiring.current().planning.collect_snapshot().facts["weird"]
     assert fact.value is None
     assert "NaN is not a JSON number" in fact.error

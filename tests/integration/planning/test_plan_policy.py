@@ -114,12 +114,12 @@ def test_publish_needs_admin(aws, engine, invoke):
 def test_new_revision_in_s3_takes_effect_after_the_poll_interval_without_restart(
     aws, admin, system, gate, bucket, invoke, monkeypatch
 ):
-    from puraify import planning, runtime
+    from puraify import wiring
     from puraify.planning.bundles import publish
 
     system.error_rate = 0.03
     assert invoke("plan/decide", engine=admin).body["allow"] is True
-    loader = planning.service(runtime.current()).loader
+    loader = wiring.current().planning.loader
     # When: another process publishes a stricter revision straight to the bucket
     publish(bucket, {k: v.encode() for k, v in _files(**{"data.json": _stricter_data(0.02)}).items()},
             revision="gate-2", entrypoint="gate/decision")  # fmt: skip
@@ -133,7 +133,7 @@ def test_new_revision_in_s3_takes_effect_after_the_poll_interval_without_restart
 
 
 def test_tampered_bundle_is_rejected_last_good_stays_and_an_alert_is_raised(aws, admin, system, gate, bucket, invoke):
-    from puraify import planning, runtime
+    from puraify import wiring
     from puraify.planning.bundles import publish
 
     assert invoke("plan/decide", engine=admin).body["policy"]["revision"] == "gate-1"
@@ -147,7 +147,7 @@ def test_tampered_bundle_is_rejected_last_good_stays_and_an_alert_is_raised(aws,
     manifest = json.loads(bucket.get("manifest.json"))
     manifest["files"]["gate.rego"]["version_id"] = None
     bucket.put("manifest.json", json.dumps(manifest).encode())
-    planning.service(runtime.current()).loader.checked_at = None
+    wiring.current().planning.loader.checked_at = None
     # When
     system.error_rate = 0.5
     decision = invoke("plan/decide", engine=admin).body
@@ -162,13 +162,13 @@ def test_tampered_bundle_is_rejected_last_good_stays_and_an_alert_is_raised(aws,
 
 
 def test_bundle_whose_result_is_malformed_is_rejected(aws, admin, system, gate, bucket, invoke):
-    from puraify import planning, runtime
+    from puraify import wiring
     from puraify.planning.bundles import publish
 
     assert invoke("plan/policy", engine=admin).body["revision"] == "gate-1"
     bad = 'package gate\n\ndecision := {"allow": "yes", "deny": []}\n'
     publish(bucket, {"gate.rego": bad.encode()}, revision="gate-4", entrypoint="gate/decision")
-    planning.service(runtime.current()).loader.checked_at = None
+    wiring.current().planning.loader.checked_at = None
     status = invoke("plan/policy", engine=admin).body
     assert status["revision"] == "gate-1"
     assert status["last_rejected"]["revision"] == "gate-4"
@@ -178,13 +178,13 @@ def test_bundle_whose_result_is_malformed_is_rejected(aws, admin, system, gate, 
 def test_cold_start_with_a_bad_active_manifest_uses_the_newest_good_earlier_one(
     aws, admin, system, gate, bucket, invoke
 ):
-    from puraify import runtime
+    from puraify import wiring
     from puraify.planning.bundles import publish
 
     publish(bucket, {"gate.rego": b"package gate\n\ndecision := {\n"}, revision="broken", entrypoint="gate/decision")
     publish(bucket, {"gate.rego": b"package gate\n\ndecision := {\n"}, revision="broken-2", entrypoint="gate/decision")
     # When: a fresh process (a new Lambda instance) starts and decides
-    runtime.reset()
+    wiring.reset()
     decision = invoke("plan/decide", engine=admin).body
     status = invoke("plan/policy", engine=admin).body
     # Then

@@ -11,10 +11,10 @@ def _promote(invoke, who):
 
 
 def test_change_freeze_blocks_a_promotion_with_the_reason_then_lifting_it_lets_it_through(aws, admin, gate, invoke):
-    from puraify import environments, runtime
-    from puraify.environments.gate import production_gate
+    from puraify import wiring
+    from puraify.wiring import production_gate
 
-    environments.service(runtime.current()).gate = production_gate(runtime.current())
+    wiring.current().environments.gate = production_gate(wiring.current())
     body = {"project_id": "pf-777", "environment": "development", "state": STATE}
     assert invoke("env/publish", engine=admin, body=body).status == 201
     for name, base in (("staging", {"base_from": "development"}), ("production", {})):

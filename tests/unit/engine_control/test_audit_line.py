@@ -14,7 +14,7 @@ from puraify.audit import AuditLog, write_lines
 from puraify.errors import UnavailableError
 from puraify.observability import bind_invocation, logger
 from puraify.store import audit as audit_store
-from puraify.store.memory import MemoryAuditStore
+from tests.fakes.engine_control import MemoryAuditStore
 
 
 @pytest.fixture

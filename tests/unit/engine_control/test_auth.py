@@ -8,7 +8,7 @@ import pytest
 
 from puraify.auth import Authenticator, hash_key, key_matches, new_key
 from puraify.cache import TtlCache
-from puraify.engine_control.models import EngineRecord
+from puraify.engine_control.records import EngineRecord
 from puraify.errors import ForbiddenError, UnauthorizedError
 
 

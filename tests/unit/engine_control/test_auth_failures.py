@@ -12,7 +12,7 @@ import pytest
 from local.template import Template
 from puraify.audit import AUTH_FAILURE_SAMPLES, AuditLog
 from puraify.observability import logger
-from puraify.store.memory import MemoryAuditStore
+from tests.fakes.engine_control import MemoryAuditStore
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from puraify.engine_control.check_counts import CheckCounter
 from puraify.errors import UnavailableError
-from puraify.store.memory import MemoryCheckCountStore
+from tests.fakes.engine_control import MemoryCheckCountStore
 
 
 class FailingStore(MemoryCheckCountStore):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from puraify.engine_control.decisions import decide
-from puraify.engine_control.models import Catalog, EngineRecord, Flag, Platform
+from puraify.engine_control.records import Catalog, EngineRecord, Flag, Platform
 
 
 def engine(**permissions: list[str]) -> EngineRecord:

@@ -11,9 +11,10 @@ from puraify.auth import Authenticator, Principal, hash_key
 from puraify.cache import TtlCache
 from puraify.engine_control import models as m
 from puraify.engine_control.check_counts import CheckCounter
+from puraify.engine_control.records import EngineRecord
 from puraify.engine_control.service import EngineControl
 from puraify.errors import ConflictError, PuraifyError
-from puraify.store.memory import MemoryAuditStore, MemoryCatalogStore, MemoryCheckCountStore, MemoryEngineStore
+from tests.fakes.engine_control import MemoryAuditStore, MemoryCatalogStore, MemoryCheckCountStore, MemoryEngineStore
 
 
 def admin_principal(engine_id: str) -> Principal:
@@ -25,7 +26,7 @@ def control() -> EngineControl:
     engines = MemoryEngineStore()
     for engine_id in ("a", "b"):
         engines.create(
-            m.EngineRecord(
+            EngineRecord(
                 engine_id=engine_id, key_hash=hash_key(engine_id), scopes=["admin"], created_at="t", updated_at="t"
             )
         )

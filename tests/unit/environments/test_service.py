@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from puraify.audit import AuditLog
 from puraify.auth import Principal
 from puraify.environments import models as m
 from puraify.environments.errors import RevisionConflict
-from puraify.environments.gate import UNAVAILABLE, GateDecision, production_gate
-from puraify.environments.memory import MemoryEnvironmentStore, MemorySecretStore
+from puraify.environments.gate import GateDecision
 from puraify.environments.service import Environments
 from puraify.errors import ConflictError, ForbiddenError, NotFoundError
-from puraify.store.memory import MemoryAuditStore
+from puraify.wiring import production_gate
+from tests.fakes.engine_control import MemoryAuditStore
+from tests.fakes.environments import MemoryDeploymentStore, MemoryEnvironmentStore, MemorySecretStore
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 STATE = {"entities": ["User"], "flows": {"signup": {"steps": ["create"]}}, "feature_flags": ["BETA_FORM"]}
@@ -51,6 +50,7 @@ def envs(clock, gate_calls) -> Environments:
         gate=gate,
         url_base="https://preview.example/",
         clock=clock,
+        deployments=MemoryDeploymentStore(),
     )
 
 
@@ -126,16 +126,23 @@ def test_gate_denial_leaves_production_untouched(envs):
     assert found["production"].version is None and found["production"].revision == 1
 
 
-def test_gate_without_planning_module_denies_unless_switched_off(monkeypatch):
-    class Rt:
-        class settings:  # noqa: N801 - a stand-in for the Settings object
-            production_gate = "on"
+def test_gate_is_the_planning_engines_decision_unless_switched_off():
+    from types import SimpleNamespace
 
-    monkeypatch.setitem(sys.modules, "puraify.planning.gate", None)
-    decision = production_gate(Rt())(project_id="p", environment="production", version="v1.0.0", deployment_id="d")
-    assert decision.allow is False and decision.reasons == [UNAVAILABLE]
-    Rt.settings.production_gate = "off"
-    assert production_gate(Rt())(project_id="p", environment="production", version="v1.0.0", deployment_id="d").allow
+    asked = []
+
+    class Planning:
+        def decide(self, body, *, engine_id, request_id):
+            asked.append((body.project_id, body.version, engine_id))
+            return SimpleNamespace(allow=False, deny_reasons=["error rate 7% > 5%"], decision_id="d1")
+
+    rt = SimpleNamespace(settings=SimpleNamespace(production_gate="on"), planning=Planning())
+    decision = production_gate(rt)(project_id="p", environment="production", version="v1.0.0", deployment_id="d")
+    assert decision.allow is False and decision.reasons == ["error rate 7% > 5%"]
+    assert asked == [("p", "v1.0.0", "environment-manager")]
+    rt.settings.production_gate = "off"
+    assert production_gate(rt)(project_id="p", environment="production", version="v1.0.0", deployment_id="d").allow
+    assert len(asked) == 1
 
 
 def test_rollback_restores_pointer_and_the_config_of_that_version(envs):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from puraify.environments import versions as v
-from puraify.environments.models import PlatformState, VersionRecord, looks_secret
+from puraify.environments.records import PlatformState, VersionRecord, looks_secret
 
 
 def _record(label: str, state: dict) -> VersionRecord:

@@ -10,12 +10,12 @@ import pytest
 from puraify.audit import AuditLog
 from puraify.auth import Principal
 from puraify.environments import models as m
+from puraify.environments import records as r
 from puraify.environments.gate import GateDecision
-from puraify.environments.memory import MemoryEnvironmentStore, MemorySecretStore
 from puraify.environments.service import Environments
 from puraify.environments.watch import UNDECIDED_GRACE_SECONDS, WATCH_ACTOR
-from puraify.store.deployments import MemoryDeploymentStore
-from puraify.store.memory import MemoryAuditStore
+from tests.fakes.engine_control import MemoryAuditStore
+from tests.fakes.environments import MemoryDeploymentStore, MemoryEnvironmentStore, MemorySecretStore
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 V1 = {"entities": ["User"], "flows": {"signup": {"steps": ["create"]}}}
@@ -107,7 +107,7 @@ def v2_baking(envs) -> m.EnvPromoteResponse:
     return _promote(envs, "development", "production", bake_seconds=20)
 
 
-def _production(envs: Environments) -> m.EnvironmentRecord:
+def _production(envs: Environments) -> r.EnvironmentRecord:
     return envs.store.load("pf-1", ["production"])[1]["production"]
 
 

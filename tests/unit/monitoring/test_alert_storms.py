@@ -13,7 +13,7 @@ from puraify.monitoring.entitlement import entitlement, nobody
 from puraify.monitoring.ingest import parse_payload
 from puraify.monitoring.service import create
 from puraify.settings import Settings
-from puraify.store.monitoring_memory import MemoryMonitoringStore
+from tests.fakes.monitoring import MemoryMonitoringStore
 from tests.unit.monitoring.test_monitoring_logic import FakeTopic
 
 EVERYWHERE = entitlement(Principal("execution", scopes=frozenset({"report"})))

@@ -13,9 +13,8 @@ from puraify.monitoring.fingerprint import fingerprint, normalize_message, parse
 from puraify.monitoring.ingest import parse_payload
 from puraify.monitoring.models import LogsQuery, StatsQuery
 from puraify.monitoring.queries import percentile, stats, summarize
-from puraify.monitoring.service import create
 from puraify.settings import Settings
-from puraify.store.monitoring_memory import MemoryMonitoringStore
+from tests.fakes.monitoring import memory_monitoring
 
 
 class FakeTopic:
@@ -39,7 +38,7 @@ def topic() -> FakeTopic:
 @pytest.fixture
 def service(topic):
     settings = Settings(alerts_topic_arn="arn:aws:sns:us-east-1:123456789012:alerts", slack_webhook_parameter="")
-    return create(settings, MemoryMonitoringStore(), parameters=None, topic=topic)
+    return memory_monitoring(settings, topic=topic)
 
 
 # An engine entitled to report for every environment (``report``): its floods are critical.
@@ -256,7 +255,7 @@ def test_threshold_alert_names_a_flow_only_when_all_its_errors_share_it(service)
 
 
 def test_alert_without_any_channel_is_stored_and_not_notified(topic):
-    service = create(Settings(alerts_topic_arn="", slack_webhook_parameter=""), MemoryMonitoringStore(), None, topic)
+    service = memory_monitoring(Settings(alerts_topic_arn="", slack_webhook_parameter=""), topic=topic)
     args = {"project_id": "pf_1", "event_type": "e", "message": "m", "triggered_by": "x"}
     alert = service.alerts.raise_alert(severity="critical", **args)
     assert alert["notified"] is False and alert["delivery"] == {"status": "no_channels"}

@@ -8,10 +8,9 @@ from pydantic import ValidationError
 from puraify import clock
 from puraify.monitoring.ingest import parse_payload
 from puraify.monitoring.overview import OverviewQuery, check_series, minute_key, minute_of, overview
-from puraify.monitoring.service import create
 from puraify.settings import Settings
-from puraify.store.memory import MemoryCheckCountStore
-from puraify.store.monitoring_memory import MemoryMonitoringStore
+from tests.fakes.engine_control import MemoryCheckCountStore
+from tests.fakes.monitoring import memory_monitoring
 
 NOW = 1_796_160_000.0  # a whole minute
 
@@ -63,7 +62,7 @@ def test_overview_query_rejects_ranges_over_a_day_and_inverted_ranges():
 
 def test_overview_gives_a_projects_errors_per_window_and_groups_with_their_trend():
     settings = Settings(alerts_topic_arn="", slack_webhook_parameter="")
-    service = create(settings, MemoryMonitoringStore(), parameters=None, topic=None)
+    service = memory_monitoring(settings)
     error = {"project_id": "pf_1", "event_type": "execution", "engine": "ex", "platform": "slack", "status": "error"}
     events = [{**error, "error_type": "api_timeout", "message": f"request {i} timed out"} for i in range(3)]
     events.append({**error, "status": "success"})

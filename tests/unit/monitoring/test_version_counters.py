@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from puraify.monitoring import versions
-from puraify.store.monitoring_versions import MemoryVersionCounterStore
+from tests.fakes.monitoring import MemoryVersionCounterStore
 
 AT = 1_800_000_030.0
 

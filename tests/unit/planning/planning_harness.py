@@ -9,10 +9,10 @@ from typing import Any
 
 from puraify.audit import AuditLog
 from puraify.planning.bundles import publish_folder
-from puraify.planning.engine import PlanningService
+from puraify.planning.service import PlanningService
 from puraify.settings import Settings
-from puraify.store.memory import MemoryAuditStore
-from puraify.store.planning import MemoryBundleStore, MemoryDecisionStore, MemoryFactStore
+from tests.fakes.engine_control import MemoryAuditStore
+from tests.fakes.planning import MemoryBundleStore, MemoryDecisionStore, MemoryFactStore
 
 GATE = Path(__file__).resolve().parents[3] / "policies" / "gate"
 HEALTHY = {

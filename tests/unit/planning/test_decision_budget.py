@@ -8,8 +8,9 @@ from planning_harness import make_harness
 from puraify.auth import Principal
 from puraify.errors import ValidationFailedError
 from puraify.planning.bundles import publish
+from puraify.planning.compiler import compile_bundle
 from puraify.planning.models import PlanDecideRequest, PolicyPutRequest
-from puraify.planning.policy import BundleRejectedError, compile_bundle
+from puraify.planning.rego import BundleRejectedError
 
 ADMIN = Principal("admin", frozenset({"admin"}), projects=frozenset({"*"}))
 BUDGET_MS = 100

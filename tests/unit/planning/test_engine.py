@@ -8,8 +8,10 @@ import pytest
 from planning_harness import GATE, make_harness
 
 from puraify.planning.bundles import publish, read_folder
+from puraify.planning.compiler import compile_bundle
+from puraify.planning.loader import PolicyLoader
 from puraify.planning.models import PlanDecideRequest
-from puraify.planning.policy import PolicyEvaluationError, PolicyLoader, compile_bundle, validate_result
+from puraify.planning.rego import PolicyEvaluationError, validate_result
 
 REQUEST = PlanDecideRequest(deployment_id="deployment-123", environment="production", project_id="pf-777")
 
@@ -63,7 +65,7 @@ def test_fresh_global_snapshot_is_reused_instead_of_recollected(harness):
 
 def test_loader_checks_at_most_every_poll_interval():
     files, _ = read_folder(GATE)
-    from puraify.store.planning import MemoryBundleStore
+    from tests.fakes.planning import MemoryBundleStore
 
     store = MemoryBundleStore()
     publish(store, files, revision="a", entrypoint="gate/decision")

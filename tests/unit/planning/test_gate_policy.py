@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from puraify.planning.bundles import read_folder
-from puraify.planning.policy import CompiledPolicy, compile_bundle
+from puraify.planning.compiler import compile_bundle
+from puraify.planning.rego import CompiledPolicy
 
 GATE = Path(__file__).resolve().parents[3] / "policies" / "gate"
 SUITE = json.loads((GATE / "cases_test.json").read_text())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from puraify.planning.policy import compile_bundle, exact_input
+from puraify.planning.compiler import compile_bundle
+from puraify.planning.rego import exact_input
 
 POLICY = b"""package t
 

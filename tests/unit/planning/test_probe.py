@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from puraify.planning.policy import BundleRejectedError, compile_bundle
+from puraify.planning.compiler import compile_bundle
+from puraify.planning.rego import BundleRejectedError
 
 GATE = Path(__file__).resolve().parents[3] / "policies" / "gate"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from puraify.auth import ADMIN_SCOPE, ALL_PROJECTS, hash_key, new_key
 from puraify.clock import iso
-from puraify.engine_control.models import EngineRecord, Platform
-from puraify.engine_control.service import CatalogStore, EngineStore
+from puraify.engine_control.ports import CatalogStore, EngineStore
+from puraify.engine_control.records import EngineRecord, Platform
 from puraify.errors import ConflictError
 
 ADMIN_ID = "admin"

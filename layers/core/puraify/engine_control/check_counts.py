@@ -16,18 +16,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Protocol
 
 from puraify.clock import expires_at
+from puraify.engine_control.ports import CheckCountStore
 from puraify.errors import UnavailableError
 from puraify.observability import logger
 
-PARTITION = "CHECKS"
 MAX_PENDING_MINUTES = 60  # a store down for an hour: older minutes are dropped (and logged), memory stays bounded
-
-
-class CheckCountStore(Protocol):
-    def add(self, minute: str, counts: dict[str, int], expires_at: int) -> None: ...
 
 
 def minute_of(timestamp: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from puraify.engine_control.models import Catalog, EngineRecord
+from puraify.engine_control.records import Catalog, EngineRecord
 
 
 class Decision(NamedTuple):  # a tuple: made for every check, at a third of a frozen dataclass's cost

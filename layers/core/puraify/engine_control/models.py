@@ -1,10 +1,13 @@
-"""Engine Control's records and its API's request and response bodies (the public contract)."""
+"""Engine Control's API: request and response bodies (the public contract). Stored shapes are in records.py."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
+
+from puraify.contract import Model, Request
+from puraify.engine_control.records import ActionSpec, PlatformStatus
 
 EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
 PlatformName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
@@ -13,81 +16,8 @@ Scope = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_:.-]{1,64}$")]
 # A project grant: a project id, or "*" for every project.
 ProjectGrant = Annotated[str, StringConstraints(pattern=r"^(\*|[A-Za-z0-9_.:-]{1,128})$")]
 FlagName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-PlatformStatus = Literal["available", "maintenance", "disabled"]
 
 Permissions = dict[PlatformName, list[ActionName]]
-
-# The deployment gate's flag: the only one without a platform. Like every flag, enabled means what
-# it targets may run: switched off, deployments into protected environments stop (a change freeze).
-DEPLOYMENTS_FLAG = "deployments"
-
-
-class Model(BaseModel):
-    """Base of every model here: its schema is built at first use, so a function builds only those it uses."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
-class Request(Model):
-    """Base of request bodies: unknown fields are an error, not silently dropped.
-
-    Strings are taken exactly as sent: policy files, variable values and secrets are content whose
-    digests must match the sender's, and an id with stray spaces fails its pattern (422) instead of
-    being silently changed.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-
-# --- records kept in the store -------------------------------------------------------------
-
-
-class EngineRecord(Model):
-    engine_id: str
-    key_hash: str
-    previous_key_hash: str | None = None
-    previous_key_expires_at: float | None = None
-    permissions: dict[str, list[str]] = {}
-    scopes: list[str] = []
-    projects: list[str] = []
-    description: str = ""
-    status: Literal["active", "revoked"] = "active"
-    created_at: str
-    updated_at: str
-
-
-class ActionSpec(Model):
-    model_config = ConfigDict(extra="forbid")
-
-    required_scopes: list[Annotated[str, StringConstraints(min_length=1, max_length=128)]] = Field(
-        default_factory=list, max_length=32
-    )
-
-
-class Platform(Model):
-    name: str
-    status: PlatformStatus = "available"
-    api_version: str = "v1"
-    actions: dict[str, ActionSpec] = {}
-    updated_at: str = ""
-    updated_by: str = ""
-
-
-class Flag(Model):
-    name: str
-    enabled: bool
-    platform: str | None = None
-    action_type: str | None = None
-    description: str = ""
-    updated_at: str = ""
-    updated_by: str = ""
-
-
-class Catalog(Model):
-    """Everything a check reads besides the engine: platforms and feature flags."""
-
-    platforms: dict[str, Platform] = {}
-    flags: dict[str, Flag] = {}
 
 
 # --- API bodies ----------------------------------------------------------------------------
@@ -248,24 +178,3 @@ class GlobalConfigResponse(Model):
     api_version: str
     api_versions: dict[str, str]
     feature_flags: dict[str, FlagView]
-
-
-def _storable_details(value: dict[str, Any]) -> dict[str, Any]:
-    """Monitoring's size and DynamoDB number rules (a 422, not a failed write)."""
-    from puraify.monitoring.models import _small_details  # that module imports this one
-
-    return _small_details(value) or {}
-
-
-class EngineEventRequest(Request):
-    event_type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    platform: Annotated[str, StringConstraints(max_length=64)] | None = None
-    action_type: Annotated[str, StringConstraints(max_length=64)] | None = None
-    status: Annotated[str, StringConstraints(max_length=32)] | None = None
-    message: str | None = Field(default=None, max_length=4096)
-    details: Annotated[dict[str, Any], AfterValidator(_storable_details)] = Field(default_factory=dict)
-    event_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
-
-
-class EngineEventResponse(Model):
-    event_id: str

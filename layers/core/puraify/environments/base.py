@@ -14,7 +14,7 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -22,7 +22,9 @@ from puraify.audit import AuditLog
 from puraify.auth import Principal
 from puraify.clock import expires_at, iso, now
 from puraify.environments import models as m
+from puraify.environments import records as r
 from puraify.environments.errors import RevisionConflict
+from puraify.environments.ports import Alert, DeploymentStore, EnvironmentStore, Gate, Judge, SecretStore
 from puraify.errors import (
     ConflictError,
     ForbiddenError,
@@ -39,82 +41,9 @@ MAX_RELEASES = 500
 MAX_CONFIG_BYTES = 100_000
 
 
-class PromotionGate(Protocol):
-    @property
-    def allow(self) -> bool: ...
-    @property
-    def reasons(self) -> list[str]: ...
-    @property
-    def decision_id(self) -> str: ...
-
-
-Gate = Callable[..., PromotionGate]
-Alert = Callable[..., dict[str, Any]]
-
-
-class Judgement(Protocol):
-    """A post_deploy decision as the watch uses it (see ``puraify.environments.gate``)."""
-
-    @property
-    def verdict(self) -> str: ...
-    @property
-    def reasons(self) -> list[str]: ...
-    @property
-    def notes(self) -> list[str]: ...
-    @property
-    def decision_id(self) -> str: ...
-    @property
-    def candidate(self) -> dict[str, Any] | None: ...
-    @property
-    def baseline(self) -> dict[str, Any] | None: ...
-
-
-Judge = Callable[..., Judgement]
-
-
-class DeploymentStore(Protocol):
-    def put(self, record: m.DeploymentRecord) -> None: ...
-    def replace(self, record: m.DeploymentRecord, expected_checks: int) -> None: ...
-    def delete(self, record: m.DeploymentRecord) -> None: ...
-    def get(self, project_id: str, key: str) -> m.DeploymentRecord | None: ...
-    def latest(self, project_id: str, environment: str) -> m.DeploymentRecord | None: ...
-    def recent(
-        self, project_id: str, environment: str | None = None, since: str = "", limit: int = 100
-    ) -> list[m.DeploymentRecord]: ...
-    def baking(self, limit: int = 100) -> list[m.DeploymentRecord]: ...
-
-
-class EnvironmentStore(Protocol):
-    def load(
-        self, project_id: str, envs: list[str]
-    ) -> tuple[m.ProjectRecord | None, dict[str, m.EnvironmentRecord]]: ...
-
-    def list_environments(self, project_id: str) -> list[m.EnvironmentRecord]: ...
-    def versions(self, project_id: str, labels: list[str], with_state: bool = False) -> dict[str, m.VersionRecord]: ...
-
-    def version_hash(self, project_id: str, label: str) -> str | None: ...
-    def history_entry(self, project_id: str, env: str, revision: int) -> m.HistoryRecord | None: ...
-    def history(self, project_id: str, env: str, limit: int, before: int | None = None) -> list[m.HistoryRecord]: ...
-
-    def expired_previews(self, at: float, limit: int = 100) -> list[m.EnvironmentRecord]: ...
-    def put_environment(self, record: m.EnvironmentRecord, expected_revision: int | None) -> None: ...
-    def put_history(self, entries: list[m.HistoryRecord]) -> None: ...
-    def put_version(self, record: m.VersionRecord) -> None: ...
-    def delete_version(self, project_id: str, label: str) -> None: ...
-    def put_project(self, record: m.ProjectRecord, expected_seq: int | None) -> None: ...
-    def delete_environment(self, project_id: str, env: str) -> None: ...
-
-
-class SecretStore(Protocol):
-    def name(self, project_id: str, env: str, variable: str) -> str: ...
-    def put(self, project_id: str, env: str, variable: str, value: str, token: str) -> tuple[str, str]: ...
-    def get(self, name: str, version: str) -> str: ...
-    def delete(self, name: str) -> bool: ...
-
-
-def history_of(head: m.EnvironmentRecord) -> m.HistoryRecord:
+def history_of(head: r.EnvironmentRecord) -> r.HistoryRecord:
     """The history entry of the head's current revision."""
-    return m.HistoryRecord(
+    return r.HistoryRecord(
         project_id=head.project_id,
         env=head.env,
         revision=head.revision,
@@ -127,12 +56,12 @@ def history_of(head: m.EnvironmentRecord) -> m.HistoryRecord:
     )
 
 
-def _fingerprint(variable: m.Variable) -> str:
+def _fingerprint(variable: r.Variable) -> str:
     raw = f"s:{variable.secret_id}:{variable.secret_version}" if variable.secret else f"p:{variable.value}"
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def fingerprints(variables: dict[str, m.Variable]) -> dict[str, str]:
+def fingerprints(variables: dict[str, r.Variable]) -> dict[str, str]:
     return {name: _fingerprint(var) for name, var in variables.items()}
 
 
@@ -168,7 +97,7 @@ class EnvironmentsBase:
         gate: Gate,
         url_base: str,
         clock: Callable[[], float] = now,
-        deployments: DeploymentStore | None = None,
+        deployments: DeploymentStore,
         judge: Judge | None = None,
         alert: Alert | None = None,
         default_bake_seconds: int = 600,
@@ -180,10 +109,6 @@ class EnvironmentsBase:
         self.gate = gate
         self.url_base = url_base.rstrip("/")
         self.clock = clock
-        if deployments is None:
-            from puraify.store.deployments import MemoryDeploymentStore
-
-            deployments = MemoryDeploymentStore()
         self.deployments = deployments
         self.judge = judge
         self.alert = alert
@@ -194,33 +119,33 @@ class EnvironmentsBase:
 
     def _authorize(self, caller: Principal, env: str) -> None:
         caller.require(WRITE)
-        if env == m.PRODUCTION:
+        if env == r.PRODUCTION:
             caller.require(PRODUCTION_SCOPE)
 
-    def alive(self, head: m.EnvironmentRecord) -> bool:
+    def alive(self, head: r.EnvironmentRecord) -> bool:
         return head.expires_at is None or head.expires_at > self.clock()
 
-    def _load(self, project_id: str, envs: list[str]) -> tuple[m.ProjectRecord, dict[str, m.EnvironmentRecord]]:
+    def _load(self, project_id: str, envs: list[str]) -> tuple[r.ProjectRecord, dict[str, r.EnvironmentRecord]]:
         project, found = self.store.load(project_id, envs)
         if project is None:
             raise NotFoundError(f"project '{project_id}' not found", code="project_not_found")
         return project, found
 
-    def _require(self, found: dict[str, m.EnvironmentRecord], project_id: str, env: str) -> m.EnvironmentRecord:
+    def _require(self, found: dict[str, r.EnvironmentRecord], project_id: str, env: str) -> r.EnvironmentRecord:
         head = found.get(env)
         if head is None or not self.alive(head):
             raise NotFoundError(f"environment '{env}' of project '{project_id}' not found", code="env_not_found")
         return head
 
-    def _expect(self, head: m.EnvironmentRecord, expected: int | None) -> None:
+    def _expect(self, head: r.EnvironmentRecord, expected: int | None) -> None:
         if expected is not None and expected != head.revision:
             raise RevisionConflict(head.project_id, head.env, head.revision)
 
     def _commit(
         self,
-        previous: m.EnvironmentRecord | None,
-        head: m.EnvironmentRecord,
-        deployment: m.DeploymentRecord | None = None,
+        previous: r.EnvironmentRecord | None,
+        head: r.EnvironmentRecord,
+        deployment: r.DeploymentRecord | None = None,
         *,
         ending_watch: str | None = None,
     ) -> None:
@@ -250,13 +175,13 @@ class EnvironmentsBase:
             self._cancel_watch(previous.project_id, previous.watch, head)
 
     def _deployment(
-        self, head: m.EnvironmentRecord, *, bake_seconds: int = 0, rolled_back_from: str | None = None
-    ) -> m.DeploymentRecord:
+        self, head: r.EnvironmentRecord, *, bake_seconds: int = 0, rolled_back_from: str | None = None
+    ) -> r.DeploymentRecord:
         """The deployment (marker) a change of ``head`` makes; ``baking`` when it is to be watched."""
         change = head.last_change
         assert head.version is not None and change.deployment_id is not None
         at = self.clock()
-        return m.DeploymentRecord(
+        return r.DeploymentRecord(
             deployment_id=change.deployment_id,
             project_id=head.project_id,
             environment=head.env,
@@ -275,7 +200,7 @@ class EnvironmentsBase:
             expires_at=expires_at(self.deployment_retention_days, at),
         )
 
-    def _cancel_watch(self, project_id: str, key: str, head: m.EnvironmentRecord) -> None:
+    def _cancel_watch(self, project_id: str, key: str, head: r.EnvironmentRecord) -> None:
         """End the bake of deployment ``key``: ``head``'s change replaced what it was judging."""
         try:
             deployment = self.deployments.get(project_id, key)
@@ -302,17 +227,17 @@ class EnvironmentsBase:
             {"deployment_id": deployment.deployment_id, "version": deployment.version, "reason": deployment.reason},
         )
 
-    def _point(self, head: m.EnvironmentRecord, version: m.VersionRecord) -> None:
+    def _point(self, head: r.EnvironmentRecord, version: r.VersionRecord) -> None:
         head.version, head.version_seq = version.label, version.seq
         head.version_hash, head.version_flags = version.content_hash, version.flags
         self._remember_release(head)
 
-    def _follow(self, head: m.EnvironmentRecord, source: m.EnvironmentRecord) -> None:
+    def _follow(self, head: r.EnvironmentRecord, source: r.EnvironmentRecord) -> None:
         head.version, head.version_seq = source.version, source.version_seq
         head.version_hash, head.version_flags = source.version_hash, source.version_flags
         self._remember_release(head)
 
-    def _remember_release(self, head: m.EnvironmentRecord) -> None:
+    def _remember_release(self, head: r.EnvironmentRecord) -> None:
         if head.version is None:
             return
         releases = {**head.releases, head.version: head.revision}
@@ -342,17 +267,17 @@ class EnvironmentsBase:
             )
         return m.GateView(decision_id=result.decision_id, reasons=reasons)
 
-    def _secret(self, project_id: str, env: str, name: str, value: str) -> m.Variable:
+    def _secret(self, project_id: str, env: str, name: str, value: str) -> r.Variable:
         secret_id, version = self.secrets.put(project_id, env, name, value, token=str(uuid.uuid4()))
-        return m.Variable(secret=True, secret_id=secret_id, secret_version=version)
+        return r.Variable(secret=True, secret_id=secret_id, secret_version=version)
 
     def _apply(
         self,
         project_id: str,
         env: str,
-        variables: dict[str, m.Variable],
+        variables: dict[str, r.Variable],
         patch: dict[str, m.VariableInput | None],
-    ) -> tuple[dict[str, m.Variable], list[str]]:
+    ) -> tuple[dict[str, r.Variable], list[str]]:
         """Apply a merge patch of variables; secrets go to the secret store, unchanged values are skipped."""
         changed = []
         own_prefix = self.secrets.name(project_id, env, "")
@@ -363,7 +288,7 @@ class EnvironmentsBase:
                     changed.append(name)
                 continue
             value, flagged = (given, None) if isinstance(given, str) else (given.value, given.secret)
-            secret = m.looks_secret(name) or flagged is True or (flagged is None and old is not None and old.secret)
+            secret = r.looks_secret(name) or flagged is True or (flagged is None and old is not None and old.secret)
             if secret:
                 if (
                     old is not None
@@ -376,11 +301,11 @@ class EnvironmentsBase:
             else:
                 if old is not None and not old.secret and old.value == value:
                     continue
-                variables[name] = m.Variable(value=value)
+                variables[name] = r.Variable(value=value)
             changed.append(name)
         return variables, sorted(changed)
 
-    def _check_size(self, base: dict[str, m.Variable], patch: dict[str, Any]) -> None:
+    def _check_size(self, base: dict[str, r.Variable], patch: dict[str, Any]) -> None:
         size = sum(len(k) + len(x.value or "") + 128 for k, x in base.items() if k not in patch)
         size += sum(len(k) + len(x if isinstance(x, str) else x.value) + 128 for k, x in patch.items())
         if size > MAX_CONFIG_BYTES:
@@ -388,22 +313,22 @@ class EnvironmentsBase:
                 f"the environment's configuration would exceed {MAX_CONFIG_BYTES} bytes", code="config_too_large"
             )
 
-    def _value(self, var: m.Variable) -> str | None:
+    def _value(self, var: r.Variable) -> str | None:
         if var.secret:
             return self.secrets.get(var.secret_id or "", var.secret_version or "")
         return var.value
 
     @staticmethod
-    def _shown(var: m.Variable | None) -> str | None:
+    def _shown(var: r.Variable | None) -> str | None:
         if var is None:
             return None
-        return m.MASK if var.secret else var.value
+        return r.MASK if var.secret else var.value
 
     @staticmethod
-    def _effective_flags(head: m.EnvironmentRecord) -> dict[str, bool]:
+    def _effective_flags(head: r.EnvironmentRecord) -> dict[str, bool]:
         return {**head.version_flags, **head.flags}
 
-    def _view(self, head: m.EnvironmentRecord) -> m.EnvironmentView:
+    def _view(self, head: r.EnvironmentRecord) -> m.EnvironmentView:
         return m.EnvironmentView(
             project_id=head.project_id,
             env=head.env,
@@ -424,7 +349,7 @@ class EnvironmentsBase:
         )
 
     @staticmethod
-    def _entry_view(entry: m.HistoryRecord) -> m.HistoryEntryView:
+    def _entry_view(entry: r.HistoryRecord) -> m.HistoryEntryView:
         change = entry.last_change
         return m.HistoryEntryView(
             project_id=entry.project_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from puraify.auth import Principal
 from puraify.clock import iso
 from puraify.environments import models as m
+from puraify.environments import records as r
 from puraify.environments import versions as v
 from puraify.environments.base import (
     EnvironmentsBase,
@@ -44,7 +45,7 @@ class Configuration(EnvironmentsBase):
         head.secret_names = sorted(set(head.secret_names) | {x.secret_id for x in variables.values() if x.secret_id})
         head.updated_at, head.updated_by = at, caller.engine_id
         change = m.Change(env_vars_changed=changed, feature_flags=flag_names)
-        head.last_change = m.LastChange(
+        head.last_change = r.LastChange(
             action="config", created_by=caller.engine_id, timestamp=at, request_id=request_id, changes=change
         )
         self._remember_release(head)

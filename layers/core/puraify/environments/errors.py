@@ -41,3 +41,12 @@ class ProjectChanged(ConflictError):
 
     def __init__(self, project_id: str):
         super().__init__(f"another version of project '{project_id}' was published concurrently; retry")
+
+
+class DeploymentChanged(ConflictError):
+    """Another instance of the deployment watch updated the deployment first."""
+
+    code = "deployment_changed"
+
+    def __init__(self, deployment_id: str):
+        super().__init__(f"deployment {deployment_id} changed concurrently")

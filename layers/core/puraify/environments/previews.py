@@ -9,6 +9,7 @@ import uuid
 from puraify.auth import Principal
 from puraify.clock import iso
 from puraify.environments import models as m
+from puraify.environments import records as r
 from puraify.environments.base import (
     EnvironmentsBase,
     fingerprints,
@@ -39,9 +40,9 @@ class Previews(EnvironmentsBase):
         at = iso(self.clock())
         deployment_id = uuid.uuid4().hex
         gate = None
-        if env == m.PRODUCTION and base and base.version:
+        if env == r.PRODUCTION and base and base.version:
             gate = self._gate(caller, request_id, pid, env, base.version, deployment_id)
-        variables: dict[str, m.Variable] = {}
+        variables: dict[str, r.Variable] = {}
         written: set[str] = set()
         for name, var in (base.variables if base else {}).items():
             if name in body.env_variables:
@@ -56,8 +57,8 @@ class Previews(EnvironmentsBase):
         patched, _ = self._apply(pid, env, variables, dict(body.env_variables))
         written |= {var.secret_id for var in patched.values() if var.secret and var.secret_id}
         flags = {**(base.flags if base else {}), **body.feature_flags}
-        ttl = body.ttl_hours or m.DEFAULT_TTL_HOURS
-        change = m.LastChange(
+        ttl = body.ttl_hours or r.DEFAULT_TTL_HOURS
+        change = r.LastChange(
             action="create",
             created_by=caller.engine_id,
             timestamp=at,
@@ -67,7 +68,7 @@ class Previews(EnvironmentsBase):
             gate_decision_id=gate.decision_id if gate else None,
             changes=m.Change(env_vars_changed=sorted(patched), feature_flags=sorted(flags)),
         )
-        head = m.EnvironmentRecord(
+        head = r.EnvironmentRecord(
             project_id=pid,
             env=env,
             variables=patched,
@@ -89,7 +90,7 @@ class Previews(EnvironmentsBase):
         self._audit(caller, request_id, "create_env", pid, env, {"base_from": body.base_from, "preview": body.preview})
         return self._created(head)
 
-    def _created(self, head: m.EnvironmentRecord) -> m.EnvCreateResponse:
+    def _created(self, head: r.EnvironmentRecord) -> m.EnvCreateResponse:
         view = self._view(head)
         return m.EnvCreateResponse(
             env=head.env,
@@ -113,7 +114,7 @@ class Previews(EnvironmentsBase):
             logger.info("preview sweep", extra={"removed": removed, "secrets_deleted": deleted})
         return m.SweepResult(removed=removed, secrets_deleted=deleted)
 
-    def _remove(self, head: m.EnvironmentRecord) -> int:
+    def _remove(self, head: r.EnvironmentRecord) -> int:
         deleted = sum(1 for name in head.secret_names if self.secrets.delete(name))
         self.store.delete_environment(head.project_id, head.env)
         return deleted
@@ -121,7 +122,7 @@ class Previews(EnvironmentsBase):
     def _request_fingerprint(self, body: m.EnvCreateRequest) -> str:
         shown = body.model_dump(mode="json")
         shown["env_variables"] = {
-            k: (x if isinstance(x, str) and not m.looks_secret(k) else m.MASK)
+            k: (x if isinstance(x, str) and not r.looks_secret(k) else r.MASK)
             for k, x in shown["env_variables"].items()
         }
         return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()

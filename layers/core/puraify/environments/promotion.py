@@ -7,6 +7,7 @@ import uuid
 from puraify.auth import Principal
 from puraify.clock import iso
 from puraify.environments import models as m
+from puraify.environments import records as r
 from puraify.environments import versions as v
 from puraify.environments.base import (
     MAX_RELEASES,
@@ -55,7 +56,7 @@ class Promotion(EnvironmentsBase):
         known = self.store.versions(pid, [source.version, target.version or ""])
         deployment_id = uuid.uuid4().hex
         gate = None
-        if target_name == m.PRODUCTION:
+        if target_name == r.PRODUCTION:
             gate = self._gate(caller, request_id, pid, target_name, source.version, deployment_id)
         changes = v.diff(known.get(target.version or ""), known.get(source.version))
         env_updated = v.changed_names(target.released, fingerprints(target.variables))
@@ -65,7 +66,7 @@ class Promotion(EnvironmentsBase):
         self._follow(head, source)
         head.released = fingerprints(head.variables)
         head.updated_at, head.updated_by = at, caller.engine_id
-        head.last_change = m.LastChange(
+        head.last_change = r.LastChange(
             action="promote",
             created_by=caller.engine_id,
             timestamp=at,
@@ -80,7 +81,7 @@ class Promotion(EnvironmentsBase):
         )
         bake = body.bake_seconds
         if bake is None:
-            bake = self.default_bake_seconds if target_name == m.PRODUCTION else 0
+            bake = self.default_bake_seconds if target_name == r.PRODUCTION else 0
         deployment = self._deployment(head, bake_seconds=bake)
         self._commit(target, head, deployment)
         self._audit(
@@ -120,7 +121,7 @@ class Promotion(EnvironmentsBase):
         body: m.EnvRollbackRequest,
         request_id: str,
         *,
-        undoing: m.DeploymentRecord | None = None,
+        undoing: r.DeploymentRecord | None = None,
     ) -> m.EnvRollbackResponse:
         """The rollback; ``undoing`` is the baking deployment the watch rolls back (its watch ends here)."""
         pid, env, label = body.project_id, body.environment, body.version
@@ -158,7 +159,7 @@ class Promotion(EnvironmentsBase):
         head.released = fingerprints(head.variables)
         head.updated_at, head.updated_by = at, caller.engine_id
         changes = v.diff(known.get(current.version or ""), target)
-        head.last_change = m.LastChange(
+        head.last_change = r.LastChange(
             action="rollback",
             created_by=caller.engine_id,
             timestamp=at,

@@ -7,6 +7,7 @@ import uuid
 from puraify.auth import Principal
 from puraify.clock import iso
 from puraify.environments import models as m
+from puraify.environments import records as r
 from puraify.environments import versions as v
 from puraify.environments.base import (
     EnvironmentsBase,
@@ -26,7 +27,7 @@ class Publishing(EnvironmentsBase):
         """
         pid, env = body.project_id, body.environment
         self._authorize(caller, env)
-        if env == m.PRODUCTION:
+        if env == r.PRODUCTION:
             raise ConflictError(
                 "production changes only through promotion or rollback; publish into development",
                 code="publish_into_production",
@@ -50,7 +51,7 @@ class Publishing(EnvironmentsBase):
         previous = known.get(current.version) if current and current.version else None
         changes = v.diff(previous, version)
         flags_before = self._effective_flags(current) if current else {}
-        change = m.LastChange(
+        change = r.LastChange(
             action="publish",
             created_by=caller.engine_id,
             timestamp=at,
@@ -62,7 +63,7 @@ class Publishing(EnvironmentsBase):
             ),
         )
         if current is None:
-            head = m.EnvironmentRecord(
+            head = r.EnvironmentRecord(
                 project_id=pid, env=env, created_at=at, updated_at=at, updated_by=caller.engine_id, last_change=change
             )
         else:
@@ -80,18 +81,18 @@ class Publishing(EnvironmentsBase):
     def _new_version(
         self,
         caller: Principal,
-        project: m.ProjectRecord | None,
-        known: dict[str, m.VersionRecord],
+        project: r.ProjectRecord | None,
+        known: dict[str, r.VersionRecord],
         body: m.VersionPublishRequest,
         digest: str,
-    ) -> tuple[m.VersionRecord, str]:
+    ) -> tuple[r.VersionRecord, str]:
         entities, flows, flags = v.summarize(body.state)
         latest = known.get(project.latest_label) if project else None
         kind = v.bump_kind(latest, entities, flows)
         label = body.label or v.bump(project.highest_label if project else None, kind)
         bump = "label" if body.label else ("initial" if project is None else kind)
         at = iso(self.clock())
-        version = m.VersionRecord(
+        version = r.VersionRecord(
             project_id=body.project_id,
             label=label,
             seq=(project.latest_seq if project else 0) + 1,
@@ -105,7 +106,7 @@ class Publishing(EnvironmentsBase):
             created_by=caller.engine_id,
         )
         self.store.put_version(version)
-        updated = m.ProjectRecord(
+        updated = r.ProjectRecord(
             project_id=body.project_id,
             latest_label=label,
             latest_seq=version.seq,
@@ -123,7 +124,7 @@ class Publishing(EnvironmentsBase):
 
     def _published(
         self,
-        head: m.EnvironmentRecord,
+        head: r.EnvironmentRecord,
         *,
         created: bool,
         bump: str | None,

@@ -1,33 +1,32 @@
-"""Read-only answers for other services (the Planning Engine's fact providers)."""
+"""Read-only answers for other services: the Planning Engine's facts and Monitoring's timelines."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from puraify.environments import models as m
-from puraify.environments import service
+from puraify.environments.base import EnvironmentsBase
 
 
-def versions_behind(rt: Any, project_id: str, environment: str = "production", ahead: str = "staging") -> int | None:
-    """How many versions ``environment`` lags ``ahead`` (0 when level or ahead); None if either is missing.
+class Queries(EnvironmentsBase):
+    def versions_behind(self, project_id: str, environment: str = "production", ahead: str = "staging") -> int | None:
+        """How many versions ``environment`` lags ``ahead`` (0 when level or ahead); None if either is missing.
 
-    Counted in publish order: ``ahead``'s version sequence minus ``environment``'s (an empty
-    environment counts as sequence 0). One strongly consistent batch read.
-    """
-    environments = service(rt)
-    _, found = environments.store.load(project_id, [environment, ahead])
-    behind, front = found.get(environment), found.get(ahead)
-    if behind is None or front is None or not environments.alive(behind) or not environments.alive(front):
-        return None
-    return max(0, front.version_seq - behind.version_seq)
+        Counted in publish order: ``ahead``'s version sequence minus ``environment``'s (an empty
+        environment counts as sequence 0). One strongly consistent batch read.
+        """
+        _, found = self.store.load(project_id, [environment, ahead])
+        behind, front = found.get(environment), found.get(ahead)
+        if behind is None or front is None or not self.alive(behind) or not self.alive(front):
+            return None
+        return max(0, front.version_seq - behind.version_seq)
 
+    def deployment_markers(
+        self, project_id: str, environment: str | None = None, since: str = "", limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The project's (or one environment's) deployment markers since ``since`` (ISO), newest first.
 
-def deployments(
-    rt: Any, project_id: str, environment: str | None = None, since: str = "", limit: int = 100
-) -> list[dict[str, Any]]:
-    """The project's (or one environment's) deployment markers since ``since`` (ISO), newest first.
-
-    For Monitoring's ``GET /monitoring/deployments`` and audit timeline. One Query.
-    """
-    found = service(rt).deployments.recent(project_id, environment, since, limit)
-    return [m.DeploymentView.model_validate(d.model_dump()).model_dump(mode="json") for d in found]
+        For Monitoring's ``GET /monitoring/deployments`` and audit timeline. One Query.
+        """
+        found = self.deployments.recent(project_id, environment, since, limit)
+        return [m.DeploymentView.model_validate(d.model_dump()).model_dump(mode="json") for d in found]

@@ -10,17 +10,21 @@ entry when it is not stored yet. No history entry is lost and no multi-item tran
 
 from __future__ import annotations
 
-from puraify.environments.base import EnvironmentsBase, EnvironmentStore, Gate, SecretStore, fingerprints, history_of
+from puraify.environments.base import EnvironmentsBase, fingerprints, history_of
 from puraify.environments.compare import Comparison
 from puraify.environments.configuration import Configuration
+from puraify.environments.ports import EnvironmentStore, Gate, SecretStore
 from puraify.environments.previews import Previews
 from puraify.environments.promotion import Promotion
 from puraify.environments.publish import Publishing
+from puraify.environments.queries import Queries
 from puraify.environments.reads import Reads
 from puraify.environments.watch import Watching
 
 __all__ = ["Environments", "EnvironmentStore", "Gate", "SecretStore", "fingerprints", "history_of"]
 
 
-class Environments(Publishing, Watching, Promotion, Configuration, Comparison, Reads, Previews, EnvironmentsBase):
+class Environments(
+    Publishing, Watching, Promotion, Configuration, Comparison, Reads, Queries, Previews, EnvironmentsBase
+):
     """Projects' environments, versions, promotion, rollback and configuration (one module per verb)."""

@@ -7,7 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from puraify.environments.models import PlatformState, VersionDiff, VersionRecord
+from puraify.environments.models import VersionDiff
+from puraify.environments.records import PlatformState, VersionRecord
 
 Bump = Literal["minor", "patch"]
 

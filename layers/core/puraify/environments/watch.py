@@ -27,6 +27,7 @@ from contextlib import suppress
 from puraify.auth import Principal
 from puraify.clock import iso
 from puraify.environments import models as m
+from puraify.environments import records as r
 from puraify.environments.promotion import Promotion
 from puraify.errors import ConflictError, PuraifyError, UnavailableError
 from puraify.observability import logger
@@ -59,7 +60,7 @@ class Watching(Promotion):
             logger.info("deployment watch", extra=summary.model_dump())
         return summary
 
-    def judge_deployment(self, deployment: m.DeploymentRecord) -> str:
+    def judge_deployment(self, deployment: r.DeploymentRecord) -> str:
         """Judge one baking deployment now and act on the verdict; returns its state afterwards."""
         seen = deployment.checks
         _, found = self.store.load(deployment.project_id, [deployment.environment])
@@ -88,7 +89,7 @@ class Watching(Promotion):
         decision = m.BakeDecision(
             decision_id=judged.decision_id,
             at=iso(at),
-            verdict=judged.verdict if judged.verdict in m.VERDICTS else "undecided",
+            verdict=judged.verdict if judged.verdict in r.VERDICTS else "undecided",
             reasons=list(judged.reasons),
             notes=list(judged.notes),
             candidate=judged.candidate,
@@ -110,17 +111,17 @@ class Watching(Promotion):
 
     # --- outcomes ------------------------------------------------------------------------
 
-    def _save(self, deployment: m.DeploymentRecord, seen: int) -> str:
+    def _save(self, deployment: r.DeploymentRecord, seen: int) -> str:
         deployment.checks = seen + 1
         with suppress(ConflictError):  # another tick or a manual change got there first; its write stands
             self.deployments.replace(deployment, seen)
         return deployment.state
 
-    def _finish(self, deployment: m.DeploymentRecord, seen: int, state: m.DeploymentState, reason: str) -> str:
+    def _finish(self, deployment: r.DeploymentRecord, seen: int, state: m.DeploymentState, reason: str) -> str:
         deployment.state, deployment.reason, deployment.finished_at = state, reason, iso(self.clock())
         return self._save(deployment, seen)
 
-    def _no_signal(self, deployment: m.DeploymentRecord, seen: int, reason: str) -> str:
+    def _no_signal(self, deployment: r.DeploymentRecord, seen: int, reason: str) -> str:
         state = self._finish(deployment, seen, "no_signal", reason)
         self._raise(
             deployment,
@@ -131,7 +132,7 @@ class Watching(Promotion):
         return state
 
     def _roll_back(
-        self, deployment: m.DeploymentRecord, seen: int, head: m.EnvironmentRecord, decision: m.BakeDecision
+        self, deployment: r.DeploymentRecord, seen: int, head: r.EnvironmentRecord, decision: m.BakeDecision
     ) -> str:
         reasons = "; ".join(decision.reasons) or "the post_deploy rule denied it"
         # Claim the deployment first: of two overlapping ticks only one goes on to roll back.
@@ -182,7 +183,7 @@ class Watching(Promotion):
         )
         return self._finish(deployment, seen, "rolled_back", reasons)
 
-    def _raise(self, deployment: m.DeploymentRecord, severity: str, event_type: str, message: str) -> str | None:
+    def _raise(self, deployment: r.DeploymentRecord, severity: str, event_type: str, message: str) -> str | None:
         """Raise an alert through Monitoring; the watch's action stands even if alerting fails."""
         if self.alert is None:
             logger.warning("alert not raised: no alert channel", extra={"message": message})

@@ -16,7 +16,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import httpx
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,10 +25,8 @@ from puraify import clock
 from puraify.cache import TtlCache
 from puraify.errors import ConflictError, NotFoundError, UnavailableError, ValidationFailedError
 from puraify.monitoring.fingerprint import at_least, normalize_message
+from puraify.monitoring.ports import AlertStore, Parameters, Topic
 from puraify.observability import logger, metrics
-
-if TYPE_CHECKING:
-    from puraify.runtime import Runtime
 
 CHANNELS = ("sns", "slack")
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
@@ -36,27 +34,6 @@ _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 class ChannelFailure(Exception):
     """One channel could not deliver; the message is stored with the alert."""
-
-
-class AlertStore(Protocol):
-    def create_alert(self, alert: dict[str, Any]) -> None: ...
-    def update_delivery(self, alert: dict[str, Any]) -> None: ...
-    def find_alert(self, alert_id: str) -> dict[str, Any] | None: ...
-    def transition_alert(
-        self, alert: dict[str, Any], to: str, allowed_from: tuple[str, ...], step: dict[str, Any]
-    ) -> dict[str, Any] | None: ...
-    def escalate_alert(
-        self, alert_sk: str, project_id: str, severity: str, step: dict[str, Any]
-    ) -> dict[str, Any] | None: ...
-    def list_alerts(
-        self, project_id: str, *, status: str | None, severity: str | None, limit: int, before: str | None
-    ) -> tuple[list[dict[str, Any]], bool]: ...
-    def count_unresolved(self, project_id: str, severity: str) -> int: ...
-    def unresolved_fingerprint_alerts(self, limit: int = 1000) -> list[dict[str, Any]]: ...
-    def group_counts(self, keys: list[tuple[str, int, str]]) -> dict[tuple[str, int, str], dict[str, Any]]: ...
-    def due_alerts(self, at: float, limit: int = 100) -> list[dict[str, Any]]: ...
-    def claim_retry(self, alert: dict[str, Any], until: float) -> bool: ...
-    def pass_gate(self, project_id: str, key: str, at: float, window: float, expires_at: int) -> tuple[bool, int]: ...
 
 
 class Dispatcher:
@@ -67,8 +44,8 @@ class Dispatcher:
         *,
         topic_arn: str,
         slack_parameter: str,
-        parameters: Any,
-        topic: Any,
+        parameters: Parameters,
+        topic: Topic,
         timeout: float,
         parameter_ttl: float = 60.0,
     ):
@@ -428,31 +405,3 @@ def decode_position(cursor: str) -> str:
             "1 invalid field(s)",
             details=[{"field": "query.cursor", "message": "not a cursor from this API", "type": "value_error"}],
         ) from error
-
-
-def raise_alert(
-    rt: Runtime,
-    *,
-    project_id: str,
-    event_type: str,
-    severity: str,
-    message: str,
-    triggered_by: str,
-    raised_by: str = "monitoring",
-) -> dict[str, Any]:
-    """Raise an alert from another service in-process (e.g. the Planning Engine's fail-safe decisions).
-
-    Returns the stored alert with ``alert_id`` and ``notified``; store failures raise UnavailableError.
-    """
-    from puraify.monitoring.service import monitoring
-
-    found = monitoring(rt).alerts.raise_alert(
-        project_id=project_id,
-        event_type=event_type,
-        severity=severity,
-        message=message,
-        triggered_by=triggered_by,
-        raised_by=raised_by,
-    )
-    assert found is not None
-    return found

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Protocol
 
 from puraify.auth import Principal
 from puraify.clock import expires_at, iso, now
-from puraify.engine_control.models import EngineEventRequest, EngineEventResponse
-
-
-class EventStore(Protocol):
-    def put(self, event: dict[str, Any]) -> None: ...
+from puraify.monitoring.models import EngineEventRequest, EngineEventResponse
+from puraify.monitoring.ports import EventStore
 
 
 def record_engine_event(

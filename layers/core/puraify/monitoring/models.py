@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -20,7 +19,7 @@ from pydantic import (
 )
 
 from puraify.clock import LATEST_EPOCH, now, parse_time
-from puraify.engine_control.models import Request
+from puraify.contract import Model, Request, small_attributes, small_details, storable_number
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -29,73 +28,8 @@ SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
 ERROR_STATUSES = frozenset({"error", "failed", "failure"})
 MAX_BATCH = 500
 MAX_PAGE = 1000
-MAX_DETAILS_BYTES = 8 * 1024
 FUTURE_TOLERANCE = timedelta(days=1)
-
-
-MAX_DETAILS_DEPTH = 8
-MAX_ATTRIBUTES = 32
-MAX_ATTRIBUTES_BYTES = 8 * 1024
-# DynamoDB numbers: 38 significant digits, magnitude 1e-130 .. 9.99e125 (or 0).
-MIN_NUMBER = 1e-130
-MAX_NUMBER = 9.9e125
 DEFAULT_EVENT_TYPES = {"error": "error", "other": "action", "none": "event"}
-
-
-def storable_number(value: float | int) -> None:
-    """Reject a number DynamoDB cannot store."""
-    if isinstance(value, bool):
-        return
-    if isinstance(value, int):
-        if abs(value) >= 10**38:
-            raise ValueError("numbers must have at most 38 digits")
-        return
-    if math.isnan(value) or math.isinf(value):
-        raise ValueError("numbers must be finite")
-    if value != 0 and not MIN_NUMBER <= abs(value) <= MAX_NUMBER:
-        raise ValueError("numbers must be 0 or between 1e-130 and 9.9e125 in magnitude (what DynamoDB stores)")
-
-
-def _storable(value: Any, depth: int = 0, what: str = "details") -> None:
-    """Reject what DynamoDB would refuse (so one bad event cannot fail a whole batch)."""
-    if depth > MAX_DETAILS_DEPTH:
-        raise ValueError(f"{what} may nest at most {MAX_DETAILS_DEPTH} levels")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str) or not key:
-                raise ValueError(f"{what} keys must be non-empty strings")
-            _storable(item, depth + 1, what)
-    elif isinstance(value, list):
-        for item in value:
-            _storable(item, depth + 1, what)
-    elif isinstance(value, bool) or value is None or isinstance(value, str):
-        return
-    elif isinstance(value, int | float):
-        try:
-            storable_number(value)
-        except ValueError as error:
-            raise ValueError(f"{what} {error}") from None
-    else:
-        raise ValueError(f"{what} values must be JSON values")
-
-
-def _bounded(value: dict[str, Any] | None, what: str, max_bytes: int) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if len(json.dumps(value, default=str)) > max_bytes:
-        raise ValueError(f"{what} must serialize to at most {max_bytes} bytes")
-    _storable(value, what=what)
-    return value
-
-
-def _small_details(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    return _bounded(value, "details", MAX_DETAILS_BYTES)
-
-
-def _small_attributes(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is not None and len(value) > MAX_ATTRIBUTES:
-        raise ValueError(f"at most {MAX_ATTRIBUTES} attributes (unknown fields), got {len(value)}")
-    return _bounded(value, "attributes", MAX_ATTRIBUTES_BYTES) or None
 
 
 def _finite_duration(value: float | None) -> float | None:
@@ -135,8 +69,8 @@ class LogEvent(Request):
     environment: Name | None = None
     version: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     request_id: Label | None = None
-    details: Annotated[dict[str, Any] | None, AfterValidator(_small_details)] = None
-    attributes: Annotated[dict[str, Any] | None, AfterValidator(_small_attributes)] = None
+    details: Annotated[dict[str, Any] | None, AfterValidator(small_details)] = None
+    attributes: Annotated[dict[str, Any] | None, AfterValidator(small_attributes)] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -216,7 +150,7 @@ class AlertRequest(Request):
     message: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
     triggered_by: Name
     flow_id: Id | None = None
-    details: Annotated[dict[str, Any] | None, AfterValidator(_small_details)] = None
+    details: Annotated[dict[str, Any] | None, AfterValidator(small_details)] = None
 
 
 AlertStatus = Literal["open", "acknowledged", "resolved"]
@@ -352,3 +286,25 @@ class AlertsQuery(Query):
 def default_since(since: float | None, hours: int = 24) -> float:
     """A read's lower time bound: the caller's, else the last ``hours``."""
     return since if since is not None else now() - hours * 3600
+
+
+# --- POST /log/engine_event (an engine's own event, the seed's route) ---
+
+
+def _storable_details(value: dict[str, Any]) -> dict[str, Any]:
+    """The size and DynamoDB number rules of details (a 422, not a failed write)."""
+    return small_details(value) or {}
+
+
+class EngineEventRequest(Request):
+    event_type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    platform: Annotated[str, StringConstraints(max_length=64)] | None = None
+    action_type: Annotated[str, StringConstraints(max_length=64)] | None = None
+    status: Annotated[str, StringConstraints(max_length=32)] | None = None
+    message: str | None = Field(default=None, max_length=4096)
+    details: Annotated[dict[str, Any], AfterValidator(_storable_details)] = Field(default_factory=dict)
+    event_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
+
+
+class EngineEventResponse(Model):
+    event_id: str

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from puraify import clock
 from puraify.errors import validation_error
 from puraify.monitoring.models import Id, TimeParam
+from puraify.monitoring.ports import CheckCounts
 
 if TYPE_CHECKING:
     from puraify.monitoring.service import Monitoring
-    from puraify.runtime import Runtime
 
 DENY_PREFIX = "deny#"
 MAX_RANGE_SECONDS = 24 * 3600
@@ -43,10 +43,6 @@ def minute_key(epoch: float) -> str:
 
 def _minute_epoch(sk: str) -> int:
     return int(clock.parse_iso(sk.removeprefix("MIN#") + ":00Z"))
-
-
-class CheckCounts(Protocol):
-    def minutes(self, first: str, last: str) -> list[dict[str, Any]]: ...
 
 
 class OverviewQuery(BaseModel):
@@ -174,10 +170,3 @@ def overview(service: Monitoring, checks: CheckCounts, q: OverviewQuery, *, ever
         "checks": check_series(minutes, q.since, q.until) if minutes is not None else None,
         "project": project_series(service, q.project_id, q.since, q.until, q.top) if q.project_id else None,
     }
-
-
-def check_minutes(rt: Runtime) -> CheckCounts:
-    """The check path's per-minute counters, read from the aggregates table."""
-    from puraify.store.check_counts import DynamoCheckCountStore
-
-    return rt.service("check_minutes", lambda r: DynamoCheckCountStore(r.settings.aggregates_table))

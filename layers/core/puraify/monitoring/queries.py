@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from puraify import clock
 from puraify.monitoring.alerts import decode_position as decode_cursor
 from puraify.monitoring.alerts import encode_position as encode_cursor
 from puraify.monitoring.alerts import view
 from puraify.monitoring.models import ERROR_STATUSES, AuditQuery, ErrorsQuery, LogsQuery, StatsQuery, default_since
-from puraify.monitoring.versions import reported
+from puraify.monitoring.ports import HIGH
 from puraify.monitoring.versions import stats as version_stats
-from puraify.store.monitoring import HIGH
-
-if TYPE_CHECKING:
-    from puraify.runtime import Runtime
 
 STATS_MAX_EVENTS = 100_000
 MAX_ALERTS_READ = 5_000
@@ -292,25 +288,3 @@ def summarize(store: Any, window_seconds: int, project_id: str, since_epoch: flo
         "errors": failures,
         "error_rate": round(failures / events, 4) if events else 0.0,
     }
-
-
-def error_summary(rt: Runtime, project_id: str, since_epoch: float, environment: str | None = None) -> dict[str, Any]:
-    """``{"events", "errors", "error_rate"}`` of a project since ``since_epoch``. For the Planning Engine.
-
-    With ``environment`` (the pre-deploy gate): only the events of engines entitled to report for
-    it, by the minute (``monitoring.entitlement``). Without: every event, rounded down to the
-    aggregation window (5 minutes by default).
-    """
-    from puraify.monitoring.service import monitoring
-
-    service = monitoring(rt)
-    if environment is not None:
-        return reported(service.versions, project_id, environment, since_epoch)
-    return summarize(service.store, service.window_seconds, project_id, since_epoch)
-
-
-def open_critical_alerts(rt: Runtime, project_id: str) -> int:
-    """How many critical alerts the project raised within the open period (24 h by default)."""
-    from puraify.monitoring.service import monitoring
-
-    return monitoring(rt).alerts.open_critical(project_id)

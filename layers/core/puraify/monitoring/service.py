@@ -1,35 +1,89 @@
-"""Monitoring wired once per runtime: ``monitoring(rt)`` builds the store, dispatcher and policy."""
+"""The Monitoring service: its stores, alerts and ingest configuration, and what other services ask of it.
+
+``create`` builds it from the settings over the stores and channels it is given (the wiring gives the
+DynamoDB/SNS/SSM adapters, unit tests the fakes of ``tests/fakes``). The Planning Engine reads its facts
+(``error_summary``, ``open_critical_alerts``, ``version_health``) and the Planning Engine and the
+Environment Manager raise alerts through it (``raise_alert``): the ports they declare.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from puraify.errors import UnavailableError
 from puraify.monitoring.alerts import AlertPolicy, Alerts, Dispatcher
 from puraify.monitoring.entitlement import Entitled, nobody
 from puraify.monitoring.fingerprint import parse_rules
 from puraify.monitoring.ingest import IngestConfig, IngestResult, ParsedBatch, ingest, repair_counts
+from puraify.monitoring.ports import CheckCounts, EventStore, MonitoringStore, Parameters, Topic, VersionCounterStore
+from puraify.monitoring.queries import summarize
+from puraify.monitoring.versions import health, reported
 from puraify.observability import logger
 from puraify.settings import Settings
-
-if TYPE_CHECKING:
-    from puraify.runtime import Runtime
 
 
 @dataclass
 class Monitoring:
     """The monitoring service of one runtime: its store, alerts and ingest configuration."""
 
-    store: Any
+    store: MonitoringStore
     alerts: Alerts
     config: IngestConfig
-    versions: Any = None  # per-version counters (puraify.monitoring.versions); None: not counted
+    versions: VersionCounterStore  # per-version counters: the watch's and the gate's facts
+    check_counts: CheckCounts  # Engine Control's per-minute check counts (the overview)
+    engine_events: EventStore  # POST /log/engine_event
 
     @property
     def window_seconds(self) -> int:
         """The aggregation window (the error threshold's window)."""
         return self.config.window_seconds
+
+    def error_summary(self, project_id: str, since_epoch: float, environment: str | None = None) -> dict[str, Any]:
+        """``{"events", "errors", "error_rate"}`` of a project since ``since_epoch``. For the Planning Engine.
+
+        With ``environment`` (the pre-deploy gate): only the events of engines entitled to report for
+        it, by the minute (``monitoring.entitlement``). Without: every event, rounded down to the
+        aggregation window (5 minutes by default).
+        """
+        if environment is not None:
+            return reported(self.versions, project_id, environment, since_epoch)
+        return summarize(self.store, self.window_seconds, project_id, since_epoch)
+
+    def open_critical_alerts(self, project_id: str) -> int:
+        """How many critical alerts the project raised within the open period (24 h by default)."""
+        return self.alerts.open_critical(project_id)
+
+    def version_health(
+        self, project_id: str, version: str, environment: str, since: float, until: float | None = None
+    ) -> dict[str, Any]:
+        """A version's health in an environment: for the Planning Engine's post_deploy facts."""
+        return health(self.versions, project_id, version, environment, since, until)
+
+    def raise_alert(
+        self,
+        *,
+        project_id: str,
+        event_type: str,
+        severity: str,
+        message: str,
+        triggered_by: str,
+        raised_by: str = "monitoring",
+    ) -> dict[str, Any]:
+        """Raise an alert from another service in-process (e.g. the Planning Engine's fail-safe decisions).
+
+        Returns the stored alert with ``alert_id`` and ``notified``; store failures raise UnavailableError.
+        """
+        found = self.alerts.raise_alert(
+            project_id=project_id,
+            event_type=event_type,
+            severity=severity,
+            message=message,
+            triggered_by=triggered_by,
+            raised_by=raised_by,
+        )
+        assert found is not None
+        return found
 
     def ingest(self, reporter: str, batch: ParsedBatch, entitled: Entitled = nobody) -> IngestResult:
         """Store a parsed batch reported by engine ``reporter`` (``entitled``: see ``monitoring.entitlement``)."""
@@ -51,7 +105,16 @@ class Monitoring:
         return summary
 
 
-def create(settings: Settings, store: Any, parameters: Any, topic: Any) -> Monitoring:
+def create(
+    settings: Settings,
+    store: MonitoringStore,
+    parameters: Parameters,
+    topic: Topic,
+    *,
+    versions: VersionCounterStore,
+    check_counts: CheckCounts,
+    engine_events: EventStore,
+) -> Monitoring:
     """A Monitoring service over the given store and channels (DynamoDB/SNS/SSM, or fakes)."""
     dispatcher = Dispatcher(
         topic_arn=settings.alerts_topic_arn,
@@ -81,21 +144,4 @@ def create(settings: Settings, store: Any, parameters: Any, topic: Any) -> Monit
         alerts_per_minute_project=settings.alerts_per_minute_per_project,
         alerts_per_minute_engine=settings.alerts_per_minute_per_engine,
     )
-    return Monitoring(store, Alerts(store, dispatcher, policy), config)
-
-
-def _build(rt: Runtime) -> Monitoring:
-    from puraify.store.monitoring import DynamoMonitoringStore
-    from puraify.store.monitoring_channels import SnsTopic, SsmParameters
-    from puraify.store.monitoring_versions import DynamoVersionCounterStore
-
-    s = rt.settings
-    store = DynamoMonitoringStore(s.events_table, s.aggregates_table, s.alerts_table, s.event_shards)
-    service = create(s, store, SsmParameters(), SnsTopic())
-    service.versions = DynamoVersionCounterStore(s.aggregates_table)
-    return service
-
-
-def monitoring(rt: Runtime) -> Monitoring:
-    """This runtime's Monitoring service (built on first use)."""
-    return rt.service("monitoring", _build)
+    return Monitoring(store, Alerts(store, dispatcher, policy), config, versions, check_counts, engine_events)

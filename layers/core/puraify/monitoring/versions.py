@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from puraify import clock
-
-if TYPE_CHECKING:
-    from puraify.runtime import Runtime
+from puraify.monitoring.ports import VersionCounterStore
 
 WINDOW_SECONDS = 60
 ANY_ENVIRONMENT = "-"
@@ -32,31 +30,6 @@ BOUNDS: tuple[float, ...] = (
     1000, 1500, 2000, 3000, 5000, 7000, 10000, 15000, 20000, 30000, 60000,
 )  # fmt: skip
 BUCKETS = len(BOUNDS) + 1  # the last holds everything above 60 s
-
-
-class VersionCounterStore(Protocol):
-    def add_version_counts(
-        self,
-        project_id: str,
-        version: str,
-        environment: str,
-        window_start: int,
-        counts: dict[str, int],
-        expires_at: int,
-        reporter: str,
-    ) -> None: ...
-
-    def add_reported_counts(
-        self, project_id: str, environment: str, window_start: int, counts: dict[str, int], expires_at: int
-    ) -> None: ...
-
-    def reported_windows(self, project_id: str, environment: str, low: int, high: int) -> list[dict[str, Any]]: ...
-
-    def version_windows(
-        self, project_id: str, version: str, environment: str, low: int, high: int
-    ) -> list[dict[str, Any]]: ...
-
-    def versions_seen(self, project_id: str, version: str) -> list[dict[str, Any]]: ...
 
 
 def bucket(duration_ms: float) -> int:
@@ -218,12 +191,3 @@ def stats(store: VersionCounterStore, project_id: str, version: str, environment
         ),
         "environments": rows,
     }
-
-
-def version_health(
-    rt: Runtime, project_id: str, version: str, environment: str, since: float, until: float | None = None
-) -> dict[str, Any]:
-    """``health`` over this runtime's store: for the Planning Engine's post_deploy facts."""
-    from puraify.monitoring.service import monitoring
-
-    return health(monitoring(rt).versions, project_id, version, environment, since, until)

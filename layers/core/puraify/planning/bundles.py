@@ -14,23 +14,17 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel
 
 from puraify.clock import iso
 from puraify.errors import ConflictError, ValidationFailedError
-from puraify.store.planning import MANIFEST_KEY
+from puraify.planning.ports import BundleStore
 
+MANIFEST_KEY = "manifest.json"  # the active bundle: every revision's files, by S3 version id
 DATA_FILE = "data.json"
 FOLDER_META = "bundle.json"  # a folder's revision and entrypoint; not part of the bundle
-
-
-class BundleStore(Protocol):
-    def put(self, key: str, body: bytes, content_type: str = ...) -> str | None: ...
-    def get(self, key: str, version_id: str | None = None) -> bytes | None: ...
-    def head(self, key: str) -> str | None: ...
-    def versions(self, key: str, limit: int) -> list[str]: ...
 
 
 class ManifestFile(BaseModel):
@@ -130,24 +124,3 @@ def publish_folder(store: BundleStore, folder: Path | str, revision: str | None 
     digest = bundle_digest({name: sha256(body) for name, body in files.items()})
     chosen = revision or meta.get("revision") or f"sha-{digest[:12]}"
     return publish(store, files, revision=chosen, entrypoint=meta.get("entrypoint", "gate/decision"))
-
-
-def main(argv: list[str] | None = None) -> None:
-    import argparse
-
-    from puraify.settings import get_settings
-    from puraify.store.planning import S3BundleStore
-
-    parser = argparse.ArgumentParser(description="Publish a policy bundle folder to the policy bucket")
-    parser.add_argument("folder")
-    parser.add_argument("--revision")
-    parser.add_argument("--bucket", help="defaults to POLICY_BUCKET")
-    args = parser.parse_args(argv)
-    store = S3BundleStore(args.bucket or get_settings().policy_bucket)
-    manifest, created = publish_folder(store, args.folder, args.revision)
-    state = "published" if created else "already published; made active"
-    print(f"{state}: revision {manifest.revision} sha256 {manifest.sha256} entrypoint {manifest.entrypoint}")
-
-
-if __name__ == "__main__":
-    main()

@@ -9,7 +9,7 @@ It also times the bundle on the decision inputs it is given (the current facts):
 still running at the budget cannot be interrupted, so the child says so and exits, and the bundle
 is rejected without this process ever running it.
 
-Run as ``python -m puraify.planning.probe``: reads ``{"files": {name: base64}, "entrypoint": ...,
+The child is ``python -m puraify.planning.compiler``: it reads ``{"files": {name: base64}, "entrypoint": ...,
 "samples": [...], "budget_seconds": ...}`` on stdin, compiles, evaluates the probe input and the
 samples, and exits 0, or 2 with the reason on stderr.
 """
@@ -51,7 +51,7 @@ def probe(
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter and module, input on stdin
-            [sys.executable, "-m", "puraify.planning.probe"],
+            [sys.executable, "-m", "puraify.planning.compiler"],
             input=request,
             capture_output=True,
             text=True,
@@ -67,27 +67,3 @@ def probe(
     if done.returncode < 0 or done.returncode == 134:
         raise ProbeFailedError(f"the policy engine crashed compiling this bundle ({reason or 'no message'})")
     raise ProbeFailedError(reason or f"compile failed (exit {done.returncode})")
-
-
-def _main() -> None:
-    from puraify.planning.policy import BundleRejectedError, compile_bundle
-
-    request = json.loads(sys.stdin.read())
-    files = {name: base64.b64decode(body) for name, body in request["files"].items()}
-    try:
-        compile_bundle(
-            files,
-            revision="probe",
-            entrypoint=request["entrypoint"],
-            isolate=False,
-            samples=request.get("samples") or [],
-            budget_seconds=request.get("budget_seconds"),
-        )
-    except BundleRejectedError as error:
-        sys.stderr.write(f"{error}\n")
-        sys.stderr.flush()
-        os._exit(2)  # not sys.exit: an over-budget evaluation may still be running on its thread
-
-
-if __name__ == "__main__":
-    _main()

@@ -1,12 +1,12 @@
 """The built-in fact providers: they read the control plane's own state, and external JSON over HTTP.
 
-Monitoring and the Environment Manager are imported lazily: where one is not deployed, its
-provider reports its facts as unavailable (and the decision fails safe), never a default value.
+Monitoring, the Environment Manager and the catalog reach them through the ports in
+``puraify.planning.ports``; a read that fails makes its facts unavailable (and the decision fails
+safe), never a default value.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 from typing import Any
@@ -14,21 +14,13 @@ from typing import Any
 import httpx
 
 from puraify.clock import now, parse_iso
-from puraify.engine_control.models import DEPLOYMENTS_FLAG
-from puraify.planning.facts import FactContext, Provider, ProviderUnavailableError, Scope
+from puraify.contract import DEPLOYMENTS_FLAG
+from puraify.planning.facts import FactContext, Provider, Scope
 from puraify.planning.models import Fact
+from puraify.planning.ports import CatalogReader, EnvironmentFacts, MonitoringFacts
+from puraify.settings import Settings
 
 MAX_HTTP_FACT_BYTES = 64 * 1024  # a fact is stored with every decision that uses it
-
-
-def _function(module: str, name: str) -> Any:
-    try:
-        found = getattr(importlib.import_module(module), name, None)
-    except ImportError as error:
-        raise ProviderUnavailableError(f"{module} is not installed") from error
-    if found is None:
-        raise ProviderUnavailableError(f"{module}.{name} does not exist")
-    return found
 
 
 class ErrorRateProvider:
@@ -39,13 +31,13 @@ class ErrorRateProvider:
     fact_ids: tuple[str, ...] = ("error_rate",)
     scope: Scope = "project"
 
-    def __init__(self, rt: Any, window_seconds: int):
-        self.rt = rt
+    def __init__(self, monitoring: MonitoringFacts, window_seconds: int):
+        self.monitoring = monitoring
         self.window_seconds = window_seconds
 
     def collect(self, context: FactContext) -> dict[str, Any]:
-        summary = _function("puraify.monitoring.queries", "error_summary")(
-            self.rt, context.project_id, now() - self.window_seconds, environment=context.environment
+        summary = self.monitoring.error_summary(
+            context.project_id, now() - self.window_seconds, environment=context.environment
         )
         rate = summary["error_rate"]
         if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1 or math.isnan(rate):
@@ -60,11 +52,11 @@ class CriticalAlertsProvider:
     fact_ids: tuple[str, ...] = ("open_critical_alerts",)
     scope: Scope = "project"
 
-    def __init__(self, rt: Any):
-        self.rt = rt
+    def __init__(self, monitoring: MonitoringFacts):
+        self.monitoring = monitoring
 
     def collect(self, context: FactContext) -> dict[str, Any]:
-        count = _function("puraify.monitoring.queries", "open_critical_alerts")(self.rt, context.project_id)
+        count = self.monitoring.open_critical_alerts(context.project_id)
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"open_critical_alerts must be a non-negative integer, got {count!r}")
         return {"open_critical_alerts": count}
@@ -83,7 +75,7 @@ class CatalogProvider:
     fact_ids: tuple[str, ...] = ("platforms_in_maintenance", "change_freeze")
     scope: Scope = "global"
 
-    def __init__(self, catalog_store: Any):
+    def __init__(self, catalog_store: CatalogReader):
         self.catalog_store = catalog_store
 
     def collect(self, context: FactContext) -> dict[str, Any]:
@@ -102,13 +94,11 @@ class VersionLagProvider:
     fact_ids: tuple[str, ...] = ("versions_behind",)
     scope: Scope = "project"
 
-    def __init__(self, rt: Any):
-        self.rt = rt
+    def __init__(self, environments: EnvironmentFacts):
+        self.environments = environments
 
     def collect(self, context: FactContext) -> dict[str, Any]:
-        lag = _function("puraify.environments.queries", "versions_behind")(
-            self.rt, context.project_id, environment="production", ahead="staging"
-        )
+        lag = self.environments.versions_behind(context.project_id, environment="production", ahead="staging")
         if lag is not None and (isinstance(lag, bool) or not isinstance(lag, int) or lag < 0):
             raise ValueError(f"versions_behind must be a non-negative integer or null, got {lag!r}")
         return {"versions_behind": lag}
@@ -123,19 +113,18 @@ class VersionHealthProvider:
     fact_ids: tuple[str, ...] = ("candidate_health", "baseline_health")
     scope: Scope = "deployment"
 
-    def __init__(self, rt: Any, baseline_seconds: int):
-        self.rt = rt
+    def __init__(self, monitoring: MonitoringFacts, baseline_seconds: int):
+        self.monitoring = monitoring
         self.baseline_seconds = baseline_seconds
 
     def collect(self, context: FactContext) -> dict[str, Any]:
         if not context.version or context.since is None:
             raise ValueError("a post_deploy decision names the version and when its deployment started")
-        health = _function("puraify.monitoring.versions", "version_health")
-        candidate = health(self.rt, context.project_id, context.version, context.environment, context.since)
+        health = self.monitoring.version_health
+        candidate = health(context.project_id, context.version, context.environment, context.since)
         baseline = None
         if context.baseline_version:
             baseline = health(
-                self.rt,
                 context.project_id,
                 context.baseline_version,
                 context.environment,
@@ -187,14 +176,15 @@ def http_providers(config: str, timeout: float) -> list[Provider]:
     return [HttpProvider(fact_id, url, timeout) for fact_id, url in sorted(mapping.items())]
 
 
-def builtin_providers(rt: Any) -> list[Provider]:
+def builtin_providers(
+    settings: Settings, monitoring: MonitoringFacts, environments: EnvironmentFacts, catalog: CatalogReader
+) -> list[Provider]:
     """Every provider this deployment runs: the control plane's own state plus configured URLs."""
-    settings = rt.settings
     return [
-        ErrorRateProvider(rt, settings.plan_error_window_seconds),
-        CriticalAlertsProvider(rt),
-        CatalogProvider(rt.catalog),
-        VersionLagProvider(rt),
-        VersionHealthProvider(rt, settings.bake_baseline_seconds),
+        ErrorRateProvider(monitoring, settings.plan_error_window_seconds),
+        CriticalAlertsProvider(monitoring),
+        CatalogProvider(catalog),
+        VersionLagProvider(environments),
+        VersionHealthProvider(monitoring, settings.bake_baseline_seconds),
         *http_providers(settings.plan_http_facts, settings.plan_provider_timeout_seconds),
     ]

@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from puraify.engine_control.models import Catalog, Flag, Platform
+from puraify.engine_control.records import Catalog, Flag, Platform
 from puraify.store.clients import client
 from puraify.store.items import query_all, to_item, unavailable
 

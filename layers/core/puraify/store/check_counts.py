@@ -1,4 +1,4 @@
-"""Per-minute check counts in the AggregatesTable (the contract is in ``puraify.engine_control.check_counts``)."""
+"""Per-minute check counts in the AggregatesTable (the port is ``puraify.engine_control.ports.CheckCountStore``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from puraify.clock import now
-from puraify.engine_control.check_counts import PARTITION
 from puraify.store.clients import client
 from puraify.store.items import query_all, to_item, to_value, unavailable
+
+PARTITION = "CHECKS"  # one item per minute: sk = MIN#<minute>
 
 
 class DynamoCheckCountStore:

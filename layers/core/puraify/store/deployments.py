@@ -12,26 +12,18 @@ overlapping ticks (or a tick and a manual change) cannot both act on it.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from puraify import clock
-from puraify.environments.models import DeploymentRecord
-from puraify.errors import ConflictError
+from puraify.environments.errors import DeploymentChanged
+from puraify.environments.records import DeploymentRecord
 from puraify.store.clients import client
 from puraify.store.items import from_item, is_condition_failure, to_item, unavailable
 
 _WHAT = "the deployment store"
 _KEYS = ("pk", "sk", "ts", "baking_pk", "bake_ends_epoch")
-
-
-class DeploymentChanged(ConflictError):
-    code = "deployment_changed"
-
-    def __init__(self, deployment_id: str):
-        super().__init__(f"deployment {deployment_id} changed concurrently")
 
 
 def _item(record: DeploymentRecord) -> dict[str, Any]:
@@ -140,47 +132,3 @@ class DynamoDeploymentStore:
             return getattr(client("dynamodb"), operation)(**kwargs)
         except (BotoCoreError, ClientError) as error:
             raise unavailable(error, _WHAT) from error
-
-
-class MemoryDeploymentStore:
-    """The same behaviour in memory, for unit tests and benchmarks."""
-
-    def __init__(self) -> None:
-        self.records: dict[tuple[str, str], DeploymentRecord] = {}
-        self._lock = threading.Lock()
-
-    def put(self, record: DeploymentRecord) -> None:
-        with self._lock:
-            self.records[(record.project_id, record.key)] = record.model_copy(deep=True)
-
-    def replace(self, record: DeploymentRecord, expected_checks: int) -> None:
-        with self._lock:
-            current = self.records.get((record.project_id, record.key))
-            if current is None or current.checks != expected_checks:
-                raise DeploymentChanged(record.deployment_id)
-            self.records[(record.project_id, record.key)] = record.model_copy(deep=True)
-
-    def delete(self, record: DeploymentRecord) -> None:
-        self.records.pop((record.project_id, record.key), None)
-
-    def get(self, project_id: str, key: str) -> DeploymentRecord | None:
-        found = self.records.get((project_id, key))
-        return found.model_copy(deep=True) if found else None
-
-    def latest(self, project_id: str, environment: str) -> DeploymentRecord | None:
-        found = self.recent(project_id, environment, limit=1)
-        return found[0] if found else None
-
-    def recent(
-        self, project_id: str, environment: str | None = None, since: str = "", limit: int = 100
-    ) -> list[DeploymentRecord]:
-        found = [
-            r.model_copy(deep=True)
-            for (p, _), r in self.records.items()
-            if p == project_id and environment in (None, r.environment) and r.created_at >= since
-        ]
-        return sorted(found, key=lambda r: (r.created_at, r.deployment_id), reverse=True)[:limit]
-
-    def baking(self, limit: int = 100) -> list[DeploymentRecord]:
-        found = [r.model_copy(deep=True) for r in self.records.values() if r.state == "baking"]
-        return sorted(found, key=lambda r: r.started_epoch + (r.bake_seconds or 0))[:limit]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from botocore.exceptions import BotoCoreError, ClientError
 
 from puraify.auth import ADMIN_SCOPE
-from puraify.engine_control.models import EngineRecord
+from puraify.engine_control.records import EngineRecord
 from puraify.errors import ConflictError, NotFoundError, PuraifyError
 from puraify.store.clients import client
 from puraify.store.items import from_item, is_condition_failure, to_item, to_value, unavailable

@@ -23,7 +23,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from puraify.environments.errors import EnvironmentExists, LabelTaken, ProjectChanged, RevisionConflict
-from puraify.environments.models import EnvironmentRecord, HistoryRecord, ProjectRecord, VersionRecord
+from puraify.environments.records import EnvironmentRecord, HistoryRecord, ProjectRecord, VersionRecord
 from puraify.store.clients import client
 from puraify.store.items import from_item, is_condition_failure, to_item, to_value, unavailable
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from puraify.monitoring.ports import ChannelError
 from puraify.store.clients import client
-
-
-class ChannelError(Exception):
-    """A notification channel failed; the message is safe to store with the alert."""
 
 
 class SsmParameters:

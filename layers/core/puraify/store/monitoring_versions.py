@@ -9,7 +9,6 @@ them cannot collide with another's range.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 from urllib.parse import quote
 
@@ -130,52 +129,3 @@ class DynamoVersionCounterStore:
             return getattr(client("dynamodb"), operation)(**kwargs)
         except (BotoCoreError, ClientError) as error:
             raise unavailable(error, _WHAT) from error
-
-
-class MemoryVersionCounterStore:
-    """The same counters in memory, for unit tests."""
-
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], dict[str, Any]] = {}
-        self._lock = threading.Lock()
-
-    def add_version_counts(
-        self,
-        project_id: str,
-        version: str,
-        environment: str,
-        window_start: int,
-        counts: dict[str, int],
-        expires_at: int,
-        reporter: str,
-    ) -> None:
-        sk = _sk(version, environment, window_start, reporter)
-        self._add(project_id, sk, counts, expires_at=expires_at, window_start=window_start, version=version,
-                  environment=environment, reporter=reporter)  # fmt: skip
-
-    def add_reported_counts(
-        self, project_id: str, environment: str, window_start: int, counts: dict[str, int], expires_at: int
-    ) -> None:
-        sk = _reported_sk(environment, window_start)
-        self._add(project_id, sk, counts, expires_at=expires_at, window_start=window_start, environment=environment)
-
-    def _add(self, project_id: str, sk: str, counts: dict[str, int], **sets: Any) -> None:
-        with self._lock:
-            item = self.items.setdefault((project_id, sk), {})
-            for name, n in counts.items():
-                item[name] = item.get(name, 0) + n
-            item.update(sets)
-
-    def version_windows(
-        self, project_id: str, version: str, environment: str, low: int, high: int
-    ) -> list[dict[str, Any]]:
-        lo, hi = _sk(version, environment, max(low, 0)), _last(version, environment, max(high, 0))
-        return [dict(i) for (p, sk), i in sorted(self.items.items()) if p == project_id and lo <= sk <= hi]
-
-    def reported_windows(self, project_id: str, environment: str, low: int, high: int) -> list[dict[str, Any]]:
-        lo, hi = _reported_sk(environment, max(low, 0)), _reported_sk(environment, max(high, 0))
-        return [dict(i) for (p, sk), i in sorted(self.items.items()) if p == project_id and lo <= sk <= hi]
-
-    def versions_seen(self, project_id: str, version: str) -> list[dict[str, Any]]:
-        prefix = _prefix(version)
-        return [dict(i) for (p, sk), i in sorted(self.items.items()) if p == project_id and sk.startswith(prefix)]

@@ -8,7 +8,7 @@ from typing import Any
 
 from puraify.auth import ADMIN_SCOPE
 from puraify.clock import now
-from puraify.engine_control.models import Catalog, EngineRecord, Flag, Platform
+from puraify.engine_control.records import Catalog, EngineRecord, Flag, Platform
 from puraify.errors import ConflictError, NotFoundError
 
 

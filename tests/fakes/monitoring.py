@@ -10,8 +10,10 @@ from typing import Any
 
 from puraify import clock
 from puraify.errors import UnavailableError
-from puraify.store.monitoring import GROUP_FIELDS, HIGH, SUBJECT_FIELDS, window_key
-from puraify.store.monitoring_caps import MemoryAlertCaps
+from puraify.monitoring.ports import HIGH
+from puraify.store.monitoring import GROUP_FIELDS, SUBJECT_FIELDS, window_key
+from puraify.store.monitoring_versions import _last, _prefix, _reported_sk, _sk
+from tests.fakes.alert_caps import MemoryAlertCaps
 
 
 def _alert_key(alert: dict[str, Any]) -> tuple[str, str]:
@@ -291,3 +293,80 @@ class MemoryMonitoringStore(MemoryAlertCaps):
             seen = gate["suppressed"]
             gate.update(last_notified_at=at, suppressed=gate["suppressed"] - seen)
             return True, seen - 1
+
+
+class MemoryVersionCounterStore:
+    """The same counters in memory, for unit tests."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def add_version_counts(
+        self,
+        project_id: str,
+        version: str,
+        environment: str,
+        window_start: int,
+        counts: dict[str, int],
+        expires_at: int,
+        reporter: str,
+    ) -> None:
+        sk = _sk(version, environment, window_start, reporter)
+        self._add(project_id, sk, counts, expires_at=expires_at, window_start=window_start, version=version,
+                  environment=environment, reporter=reporter)  # fmt: skip
+
+    def add_reported_counts(
+        self, project_id: str, environment: str, window_start: int, counts: dict[str, int], expires_at: int
+    ) -> None:
+        sk = _reported_sk(environment, window_start)
+        self._add(project_id, sk, counts, expires_at=expires_at, window_start=window_start, environment=environment)
+
+    def _add(self, project_id: str, sk: str, counts: dict[str, int], **sets: Any) -> None:
+        with self._lock:
+            item = self.items.setdefault((project_id, sk), {})
+            for name, n in counts.items():
+                item[name] = item.get(name, 0) + n
+            item.update(sets)
+
+    def version_windows(
+        self, project_id: str, version: str, environment: str, low: int, high: int
+    ) -> list[dict[str, Any]]:
+        lo, hi = _sk(version, environment, max(low, 0)), _last(version, environment, max(high, 0))
+        return [dict(i) for (p, sk), i in sorted(self.items.items()) if p == project_id and lo <= sk <= hi]
+
+    def reported_windows(self, project_id: str, environment: str, low: int, high: int) -> list[dict[str, Any]]:
+        lo, hi = _reported_sk(environment, max(low, 0)), _reported_sk(environment, max(high, 0))
+        return [dict(i) for (p, sk), i in sorted(self.items.items()) if p == project_id and lo <= sk <= hi]
+
+    def versions_seen(self, project_id: str, version: str) -> list[dict[str, Any]]:
+        prefix = _prefix(version)
+        return [dict(i) for (p, sk), i in sorted(self.items.items()) if p == project_id and sk.startswith(prefix)]
+
+
+class MemoryParameters:
+    """SSM parameters in memory: ``values`` by name."""
+
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        self.values = dict(values or {})
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+
+def memory_monitoring(
+    settings: Any, store: MemoryMonitoringStore | None = None, parameters: Any = None, topic: Any = None
+) -> Any:
+    """A Monitoring service over in-memory stores (the wiring's ``_monitoring`` with fakes)."""
+    from puraify.monitoring.service import create
+    from tests.fakes.engine_control import MemoryCheckCountStore, MemoryEventStore
+
+    return create(
+        settings,
+        store if store is not None else MemoryMonitoringStore(),
+        parameters if parameters is not None else MemoryParameters(),
+        topic,
+        versions=MemoryVersionCounterStore(),
+        check_counts=MemoryCheckCountStore(),
+        engine_events=MemoryEventStore(),
+    )

@@ -13,8 +13,8 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
 
 from puraify.audit import AuditLog, Status
 from puraify.auth import ADMIN_SCOPE, Principal
@@ -23,36 +23,14 @@ from puraify.errors import UnavailableError, ValidationFailedError
 from puraify.observability import logger
 from puraify.planning import bundles
 from puraify.planning import models as m
+from puraify.planning.compiler import compile_bundle
 from puraify.planning.facts import FactContext, Provider, collect, problem, view
-from puraify.planning.policy import (
-    BundleRejectedError,
-    PolicyBudgetExceededError,
-    PolicyEvaluationError,
-    PolicyLoader,
-    PolicyResult,
-    Rejection,
-    compile_bundle,
-    status_time,
-)
+from puraify.planning.loader import PolicyLoader, Rejection, status_time
+from puraify.planning.ports import Alert, BundleStore, DecisionStore, FactStore
+from puraify.planning.rego import BundleRejectedError, PolicyBudgetExceededError, PolicyEvaluationError, PolicyResult
 from puraify.settings import Settings
 
 GLOBAL_SCOPE = "global"
-Alert = Callable[..., None]
-
-
-class FactStore(Protocol):
-    def put_snapshot(self, snapshot: dict[str, Any]) -> None: ...
-    def latest(self, scope: str) -> dict[str, Any] | None: ...
-
-
-class DecisionStore(Protocol):
-    def put(self, record: dict[str, Any]) -> None: ...
-    def by_deployment(
-        self, deployment_id: str, since: str, limit: int, before: str | None = None, project_id: str | None = None
-    ) -> list[dict[str, Any]]: ...
-    def by_project(
-        self, project_id: str, since: str, limit: int, before: str | None = None
-    ) -> list[dict[str, Any]]: ...
 
 
 class PlanningService:
@@ -62,7 +40,7 @@ class PlanningService:
         settings: Settings,
         facts: FactStore,
         decisions: DecisionStore,
-        bundle_store: bundles.BundleStore,
+        bundle_store: BundleStore,
         providers: Sequence[Provider],
         audit: AuditLog,
         alert: Alert,

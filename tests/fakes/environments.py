@@ -4,29 +4,41 @@ from __future__ import annotations
 
 import threading
 
-from puraify.environments import models as m
-from puraify.environments.errors import EnvironmentExists, LabelTaken, ProjectChanged, RevisionConflict
+from puraify.environments.errors import (
+    DeploymentChanged,
+    EnvironmentExists,
+    LabelTaken,
+    ProjectChanged,
+    RevisionConflict,
+)
+from puraify.environments.records import (
+    DeploymentRecord,
+    EnvironmentRecord,
+    HistoryRecord,
+    ProjectRecord,
+    VersionRecord,
+)
 from puraify.errors import UnavailableError
 
 
 class MemoryEnvironmentStore:
     def __init__(self) -> None:
-        self.projects: dict[str, m.ProjectRecord] = {}
-        self.heads: dict[tuple[str, str], m.EnvironmentRecord] = {}
-        self.entries: dict[tuple[str, str, int], m.HistoryRecord] = {}
-        self.version_records: dict[tuple[str, str], m.VersionRecord] = {}
+        self.projects: dict[str, ProjectRecord] = {}
+        self.heads: dict[tuple[str, str], EnvironmentRecord] = {}
+        self.entries: dict[tuple[str, str, int], HistoryRecord] = {}
+        self.version_records: dict[tuple[str, str], VersionRecord] = {}
         self.fail_history_writes = 0
         self._lock = threading.Lock()
 
-    def load(self, project_id: str, envs: list[str]) -> tuple[m.ProjectRecord | None, dict[str, m.EnvironmentRecord]]:
+    def load(self, project_id: str, envs: list[str]) -> tuple[ProjectRecord | None, dict[str, EnvironmentRecord]]:
         project = self.projects.get(project_id)
         found = {e: self.heads[(project_id, e)].model_copy(deep=True) for e in envs if (project_id, e) in self.heads}
         return (project.model_copy() if project else None), found
 
-    def list_environments(self, project_id: str) -> list[m.EnvironmentRecord]:
+    def list_environments(self, project_id: str) -> list[EnvironmentRecord]:
         return [h.model_copy(deep=True) for (p, _), h in self.heads.items() if p == project_id]
 
-    def versions(self, project_id: str, labels: list[str], with_state: bool = False) -> dict[str, m.VersionRecord]:
+    def versions(self, project_id: str, labels: list[str], with_state: bool = False) -> dict[str, VersionRecord]:
         found = {}
         for label in labels:
             record = self.version_records.get((project_id, label))
@@ -38,10 +50,10 @@ class MemoryEnvironmentStore:
         record = self.version_records.get((project_id, label))
         return record.content_hash if record else None
 
-    def history_entry(self, project_id: str, env: str, revision: int) -> m.HistoryRecord | None:
+    def history_entry(self, project_id: str, env: str, revision: int) -> HistoryRecord | None:
         return self.entries.get((project_id, env, revision))
 
-    def history(self, project_id: str, env: str, limit: int, before: int | None = None) -> list[m.HistoryRecord]:
+    def history(self, project_id: str, env: str, limit: int, before: int | None = None) -> list[HistoryRecord]:
         found = [
             e
             for (p, n, r), e in self.entries.items()
@@ -49,11 +61,11 @@ class MemoryEnvironmentStore:
         ]
         return sorted(found, key=lambda e: e.revision, reverse=True)[:limit]
 
-    def expired_previews(self, at: float, limit: int = 100) -> list[m.EnvironmentRecord]:
+    def expired_previews(self, at: float, limit: int = 100) -> list[EnvironmentRecord]:
         found = [h for h in self.heads.values() if h.preview and h.expires_at is not None and h.expires_at <= at]
         return found[:limit]
 
-    def put_environment(self, record: m.EnvironmentRecord, expected_revision: int | None) -> None:
+    def put_environment(self, record: EnvironmentRecord, expected_revision: int | None) -> None:
         key = (record.project_id, record.env)
         with self._lock:
             current = self.heads.get(key)
@@ -63,14 +75,14 @@ class MemoryEnvironmentStore:
                 raise RevisionConflict(record.project_id, record.env, current.revision if current else None)
             self.heads[key] = record.model_copy(deep=True)
 
-    def put_history(self, entries: list[m.HistoryRecord]) -> None:
+    def put_history(self, entries: list[HistoryRecord]) -> None:
         if self.fail_history_writes:
             self.fail_history_writes -= 1
             raise UnavailableError("the environment store is temporarily unavailable; retry later")
         for entry in entries:
             self.entries[(entry.project_id, entry.env, entry.revision)] = entry.model_copy(deep=True)
 
-    def put_version(self, record: m.VersionRecord) -> None:
+    def put_version(self, record: VersionRecord) -> None:
         with self._lock:
             if (record.project_id, record.label) in self.version_records:
                 raise LabelTaken(record.project_id, record.label)
@@ -79,7 +91,7 @@ class MemoryEnvironmentStore:
     def delete_version(self, project_id: str, label: str) -> None:
         self.version_records.pop((project_id, label), None)
 
-    def put_project(self, record: m.ProjectRecord, expected_seq: int | None) -> None:
+    def put_project(self, record: ProjectRecord, expected_seq: int | None) -> None:
         with self._lock:
             current = self.projects.get(record.project_id)
             if (current.latest_seq if current else None) != expected_seq:
@@ -112,3 +124,47 @@ class MemorySecretStore:
 
     def delete(self, name: str) -> bool:
         return self.values.pop(name, None) is not None
+
+
+class MemoryDeploymentStore:
+    """The same behaviour in memory, for unit tests and benchmarks."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], DeploymentRecord] = {}
+        self._lock = threading.Lock()
+
+    def put(self, record: DeploymentRecord) -> None:
+        with self._lock:
+            self.records[(record.project_id, record.key)] = record.model_copy(deep=True)
+
+    def replace(self, record: DeploymentRecord, expected_checks: int) -> None:
+        with self._lock:
+            current = self.records.get((record.project_id, record.key))
+            if current is None or current.checks != expected_checks:
+                raise DeploymentChanged(record.deployment_id)
+            self.records[(record.project_id, record.key)] = record.model_copy(deep=True)
+
+    def delete(self, record: DeploymentRecord) -> None:
+        self.records.pop((record.project_id, record.key), None)
+
+    def get(self, project_id: str, key: str) -> DeploymentRecord | None:
+        found = self.records.get((project_id, key))
+        return found.model_copy(deep=True) if found else None
+
+    def latest(self, project_id: str, environment: str) -> DeploymentRecord | None:
+        found = self.recent(project_id, environment, limit=1)
+        return found[0] if found else None
+
+    def recent(
+        self, project_id: str, environment: str | None = None, since: str = "", limit: int = 100
+    ) -> list[DeploymentRecord]:
+        found = [
+            r.model_copy(deep=True)
+            for (p, _), r in self.records.items()
+            if p == project_id and environment in (None, r.environment) and r.created_at >= since
+        ]
+        return sorted(found, key=lambda r: (r.created_at, r.deployment_id), reverse=True)[:limit]
+
+    def baking(self, limit: int = 100) -> list[DeploymentRecord]:
+        found = [r.model_copy(deep=True) for r in self.records.values() if r.state == "baking"]
+        return sorted(found, key=lambda r: r.started_epoch + (r.bake_seconds or 0))[:limit]

@@ -1,0 +1,172 @@
+"""The check: may engine E do action A on platform P, decided, counted and audited (single and batch)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any, NamedTuple
+
+from puraify.audit import Status
+from puraify.auth import ON_BEHALF_SCOPE, Principal
+from puraify.clock import now
+from puraify.engine_control import models as m
+from puraify.engine_control.base import EngineControlBase
+from puraify.engine_control.decisions import Decision, decide
+from puraify.engine_control.records import Catalog, EngineRecord
+from puraify.errors import (
+    ForbiddenError,
+    NotFoundError,
+    PuraifyError,
+    UnavailableError,
+)
+
+
+def _counted(status: str) -> str:
+    """A check's status as the console counts it: ``error`` (not decided) is ``failed``."""
+    return "failed" if status == "error" else status
+
+
+class Checked(NamedTuple):
+    """One decided check: its audit record, its reply, and the error that stopped it (if one did)."""
+
+    record: dict[str, Any]
+    reply: dict[str, Any]  # an ActionCheckResponse's fields, in its order (tests compare it with the model)
+    rule: str | None = None
+    error: PuraifyError | None = None
+
+
+class Checks(EngineControlBase):
+    def check(self, caller: Principal, body: m.ActionCheckRequest, request_id: str) -> dict[str, Any]:
+        """Decide and audit one action check: an ``ActionCheckResponse``'s fields, ready to serialise.
+
+        Fails closed: an undecidable check raises 503. The reply is built from typed values, so it is
+        not validated again (that was a tenth of a check); a test holds it to the model.
+        """
+        checked = self._decide(caller, body, request_id, now(), self.catalog)
+        try:
+            if checked.error is not None:
+                with suppress(UnavailableError):  # the error being raised tells the caller; the line was written
+                    self.audit.write(checked.record)
+                self._count(checked.record, checked.rule)
+                raise checked.error
+            try:
+                self.audit.write(checked.record)
+            except PuraifyError:
+                self._count(checked.record | {"status": "error"})  # an unaudited decision is not made
+                raise
+            self._count(checked.record, checked.rule)
+            return checked.reply
+        finally:
+            self.counter.flush_if_due()
+
+    def check_many(self, caller: Principal, body: m.ActionCheckBatchRequest, request_id: str) -> dict[str, Any]:
+        """Decide up to 25 checks, audited in one store write; one result per check, in order
+        (an ``ActionCheckBatchResponse``'s fields, like ``check``'s reply).
+
+        A check the caller may not make (another engine's without ``checks:on_behalf``, an unknown engine) is
+        a denial in its place. Fails closed as a whole: if one check cannot be decided, or the audit
+        write fails, the batch raises 503 and every check is audited as an error.
+        """
+        at = now()
+        catalog = functools.cache(self.catalog)  # one catalog and one read of each engine per batch
+        engine = functools.cache(self.auth.engine)
+        checked = [
+            self._decide(caller, check, request_id, at, catalog, item, engine) for item, check in enumerate(body.checks)
+        ]
+        try:
+            return self._answer_batch(checked, request_id)
+        finally:
+            self.counter.flush_if_due()
+
+    def _answer_batch(self, checked: list[Checked], request_id: str) -> dict[str, Any]:
+        failure = next((c.error for c in checked if c.error is not None and c.error.status not in (403, 404)), None)
+        if failure is None:
+            try:
+                self.audit.write_many([c.record for c in checked])
+            except PuraifyError as error:
+                failure = error
+        if failure is not None:
+            reason = f"batch not decided: {failure.message}"
+            failed = [c.record | {"status": "error", "reason": reason} for c in checked]
+            with suppress(UnavailableError):
+                self.audit.write_many(failed)
+            for record in failed:
+                self._count(record)
+            raise failure
+        self.counter.count_many([(c.record["timestamp"], _counted(c.record["status"]), c.rule) for c in checked])
+        return {"results": [c.reply for c in checked], "request_id": request_id}
+
+    def _decide(
+        self,
+        caller: Principal,
+        body: m.ActionCheckRequest,
+        request_id: str,
+        at: float,
+        catalog: Callable[[], Catalog],
+        item: int | None = None,
+        engine_of: Callable[[str], EngineRecord | None] | None = None,
+    ) -> Checked:
+        """The check's reply (a denial naming the error, if one stops it) and its audit record, not yet written.
+
+        The record names the caller beside the checked engine and lives in the caller's partition, so
+        it never moves another engine's ``last_seen_at``. A check refused before it is decided is
+        filed under a project only if the caller holds that project (the project it asked for is kept
+        in ``details``): a caller cannot write into another project's timeline.
+        """
+        engine_id = body.engine_id or caller.engine_id
+        error: PuraifyError | None = None
+        try:
+            if engine_id != caller.engine_id and not caller.has_scope(ON_BEHALF_SCOPE):
+                raise ForbiddenError(
+                    f"checking another engine needs the '{ON_BEHALF_SCOPE}' scope", code="missing_scope"
+                )
+            if body.project_id is not None:
+                caller.require_project(body.project_id)
+            engine = (engine_of or self.auth.engine)(engine_id)
+            if engine is None or engine.status != "active":
+                raise NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
+            if body.project_id is not None and engine_id != caller.engine_id:
+                Principal(engine_id=engine_id, projects=frozenset(engine.projects)).require_project(body.project_id)
+            decision = decide(engine, catalog(), body.platform, body.action_type)
+        except PuraifyError as failed:
+            error = failed
+            decision = Decision(False, failed.code, failed.message)
+        project_id, flow_id = body.project_id, body.flow_id
+        details: dict[str, Any] | None = {"rule": decision.rule} if decision.rule else None
+        if error is None:
+            status: Status = "allowed" if decision.allowed else "denied"
+        else:
+            status = "denied" if error.status in (403, 404) else "error"
+            if project_id is not None and not caller.has_project(project_id):
+                details = {"rule": decision.rule, "project_id": project_id, "flow_id": flow_id}
+                project_id = flow_id = None
+        record = self.audit.build(
+            kind="check",
+            request_id=request_id,
+            engine_id=engine_id,
+            caller_id=caller.engine_id,
+            status=status,
+            platform=body.platform,
+            action_type=body.action_type,
+            reason=decision.reason,
+            project_id=project_id,
+            flow_id=flow_id,
+            details=details,
+            at=at,
+            item=item,
+        )
+        reply = {
+            "allowed": decision.allowed,
+            "required_scopes": decision.required_scopes,
+            "reason": decision.reason,
+            "rule": decision.rule,
+            "engine_id": engine_id,
+            "platform": body.platform,
+            "action_type": body.action_type,
+            "request_id": request_id,
+        }
+        return Checked(record, reply, decision.rule, error)
+
+    def _count(self, record: dict[str, Any], rule: str | None = None) -> None:
+        self.counter.count(record["timestamp"], _counted(record["status"]), rule)

@@ -1,0 +1,255 @@
+"""The one place that names the AWS adapters and joins the services: a typed Runtime per process.
+
+Every service declares what it needs from outside itself in its ``ports.py`` (stores, channels,
+other services); this module is the only one that builds an implementation of each and hands it
+over. A Lambda builds its Runtime once per cold start (``current()``); each service is built on
+first use, so the check function never builds the Planning Engine. Tests ``install()`` a runtime
+over in-memory fakes (``tests/fakes``), or ``reset()`` after pointing the process at another
+endpoint. A missing dependency is an error at startup, never a silent in-memory stand-in.
+
+    functions/<name>/app.py -> puraify.http -> puraify.wiring -> puraify.store (adapters)
+                                                              -> puraify.<service> (logic, ports)
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from puraify import settings as settings_module
+from puraify.audit import AuditLog, AuditStore
+from puraify.auth import Authenticator
+from puraify.cache import TtlCache
+from puraify.engine_control.check_counts import CheckCounter
+from puraify.engine_control.ports import CatalogStore, CheckCountStore, EngineStore
+from puraify.engine_control.records import EngineRecord
+from puraify.engine_control.service import EngineControl
+from puraify.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+
+    from puraify.environments.service import Environments
+    from puraify.idempotency import Idempotency
+    from puraify.monitoring.service import Monitoring
+    from puraify.planning.service import PlanningService
+
+
+@dataclass
+class Runtime:
+    """The stores and services of one process. Services are built on first use; a test may set one."""
+
+    settings: Settings
+    engines: EngineStore
+    catalog: CatalogStore
+    audit_store: AuditStore
+    auth: Authenticator[EngineRecord]
+    audit: AuditLog
+    engine_control: EngineControl
+    idempotency_layer: Callable[[], BasePersistenceLayer]  # Powertools' persistence layer, made on first use
+
+    @cached_property
+    def idempotency(self) -> Idempotency:
+        """Retries of the routes that take an Idempotency-Key; imported on first use (the check has none)."""
+        from puraify.idempotency import Idempotency
+
+        return Idempotency(self.idempotency_layer(), self.settings.idempotency_ttl_seconds)
+
+    @cached_property
+    def monitoring(self) -> Monitoring:
+        return build_monitoring(self)
+
+    @cached_property
+    def environments(self) -> Environments:
+        return build_environments(self)
+
+    @cached_property
+    def planning(self) -> PlanningService:
+        return build_planning(self)
+
+
+def build(
+    settings: Settings,
+    *,
+    engines: EngineStore,
+    catalog: CatalogStore,
+    audit_store: AuditStore,
+    check_counts: CheckCountStore,
+    idempotency_layer: Callable[[], BasePersistenceLayer],
+) -> Runtime:
+    """A runtime over the given stores: the DynamoDB adapters in Lambda, fakes in unit tests."""
+    counter = CheckCounter(
+        check_counts,
+        retention_days=settings.aggregate_retention_days,
+        flush_seconds=settings.check_count_flush_seconds,
+    )
+    auth: Authenticator[EngineRecord] = Authenticator(
+        engines.get, TtlCache(settings.cache_ttl_seconds, settings.negative_cache_ttl_seconds)
+    )
+    audit = AuditLog(audit_store, settings.audit_retention_days)
+    control = EngineControl(
+        engines,
+        catalog,
+        audit,
+        auth,
+        counter,
+        cache_ttl_seconds=settings.cache_ttl_seconds,
+        rotation_grace_seconds=settings.key_rotation_grace_seconds,
+        self_rotation_max_grace_seconds=settings.self_rotation_max_grace_seconds,
+        api_version=settings.api_version,
+    )
+    return Runtime(settings, engines, catalog, audit_store, auth, audit, control, idempotency_layer)
+
+
+def build_default() -> Runtime:
+    """The runtime of a deployed function: every store on its DynamoDB table."""
+    from puraify.store.audit import DynamoAuditStore
+    from puraify.store.catalog import DynamoCatalogStore
+    from puraify.store.check_counts import DynamoCheckCountStore
+    from puraify.store.engines import DynamoEngineStore
+
+    settings = settings_module.get_settings()
+
+    def idempotency_layer() -> BasePersistenceLayer:
+        from puraify.store.idempotency import dynamo_persistence
+
+        return dynamo_persistence(settings.idempotency_table)
+
+    return build(
+        settings,
+        engines=DynamoEngineStore(settings.engines_table),
+        catalog=DynamoCatalogStore(settings.catalog_table),
+        audit_store=DynamoAuditStore(settings.audit_table),
+        check_counts=DynamoCheckCountStore(settings.aggregates_table),
+        idempotency_layer=idempotency_layer,
+    )
+
+
+# --- the services, each over its adapters and joined to the services it needs ----------------------
+
+
+def build_monitoring(rt: Runtime) -> Monitoring:
+    from puraify.monitoring.service import create
+    from puraify.store.check_counts import DynamoCheckCountStore
+    from puraify.store.events import DynamoEventStore
+    from puraify.store.monitoring import DynamoMonitoringStore
+    from puraify.store.monitoring_channels import SnsTopic, SsmParameters
+    from puraify.store.monitoring_versions import DynamoVersionCounterStore
+
+    s = rt.settings
+    return create(
+        s,
+        DynamoMonitoringStore(s.events_table, s.aggregates_table, s.alerts_table, s.event_shards),
+        SsmParameters(),
+        SnsTopic(),
+        versions=DynamoVersionCounterStore(s.aggregates_table),
+        check_counts=DynamoCheckCountStore(s.aggregates_table),
+        engine_events=DynamoEventStore(s.events_table),
+    )
+
+
+def build_environments(rt: Runtime) -> Environments:
+    from puraify.environments.service import Environments
+    from puraify.store.deployments import DynamoDeploymentStore
+    from puraify.store.environments import DynamoEnvironmentStore
+    from puraify.store.secrets import SecretsManagerStore
+
+    s = rt.settings
+    return Environments(
+        DynamoEnvironmentStore(s.environments_table, s.versions_table),
+        SecretsManagerStore(s.secrets_prefix),
+        rt.audit,
+        gate=production_gate(rt),
+        url_base=s.preview_url_base,
+        deployments=DynamoDeploymentStore(s.deployments_table),
+        judge=lambda **request: _deployment_gate(rt).post_deploy(**request),
+        alert=lambda **fields: rt.monitoring.raise_alert(**fields),
+        default_bake_seconds=round(s.deployment_bake_minutes * 60),
+        deployment_retention_days=s.deployment_retention_days,
+    )
+
+
+def production_gate(rt: Runtime) -> Callable[..., Any]:
+    """The Environment Manager's gate: the Planning Engine's decision (``PURAIFY_PRODUCTION_GATE=off``: none)."""
+    from puraify.environments.gate import GateDecision
+
+    if rt.settings.production_gate == "off":
+        return lambda **_: GateDecision(allow=True, reasons=["production gate disabled by setting"])
+    return lambda **request: _deployment_gate(rt).promotion(**request)
+
+
+def _deployment_gate(rt: Runtime) -> Any:
+    from puraify.planning.gate import DeploymentGate
+
+    return DeploymentGate(rt.planning)
+
+
+def build_planning(rt: Runtime) -> PlanningService:
+    from puraify.planning.providers import builtin_providers
+    from puraify.planning.service import PlanningService
+    from puraify.store.planning import DynamoDecisionStore, DynamoFactStore, S3BundleStore
+
+    s = rt.settings
+    return PlanningService(
+        settings=s,
+        facts=DynamoFactStore(s.plan_facts_table),
+        decisions=DynamoDecisionStore(s.plan_decisions_table),
+        bundle_store=S3BundleStore(s.policy_bucket),
+        providers=builtin_providers(s, rt.monitoring, rt.environments, rt.catalog),
+        audit=rt.audit,
+        alert=lambda **fields: rt.monitoring.raise_alert(**fields),
+    )
+
+
+# --- this process's runtime ---------------------------------------------------------------------
+
+_current: Runtime | None = None
+
+
+def current() -> Runtime:
+    global _current
+    if _current is None:
+        _current = build_default()
+    return _current
+
+
+def install(runtime: Runtime | None) -> None:
+    global _current
+    _current = runtime
+
+
+def reset() -> None:
+    """Forget settings, clients and caches: the next request rebuilds them from the environment."""
+    from puraify.store import clients
+
+    install(None)
+    settings_module.get_settings.cache_clear()
+    clients.reset()
+
+
+def prepare_snapshot() -> None:
+    """SnapStart, before the snapshot: settings, stores and services built once for every restored
+    instance. Nothing unique to an instance exists yet (no AWS client, connection or credentials)."""
+    current().engine_control.counter.flush()
+
+
+def restored() -> None:
+    """SnapStart, after a restore: make anew what one snapshot must not share between instances.
+
+    Random state (reseeded), AWS clients with their connections and credentials (rebuilt on first
+    use), cached engines and catalog (a snapshot's entries are of unknown age, which would break the
+    revocation bound), and the check counter's tally (counted by the instance that took the snapshot).
+    """
+    from puraify import observability
+    from puraify.store import clients
+
+    random.seed()
+    clients.reset()
+    observability.restored()
+    if _current is not None:
+        _current.auth.cache.invalidate()
+        _current.engine_control.forget_cached()
+        _current.engine_control.counter.discard()
