@@ -11,9 +11,8 @@ from puraify import clock
 from puraify.auth import Principal
 from puraify.monitoring.entitlement import entitlement, nobody
 from puraify.monitoring.ingest import parse_payload
-from puraify.monitoring.service import create
 from puraify.settings import Settings
-from tests.fakes.monitoring import MemoryMonitoringStore
+from tests.fakes.monitoring import memory_monitoring
 from tests.unit.monitoring.test_monitoring_logic import FakeTopic
 
 EVERYWHERE = entitlement(Principal("execution", scopes=frozenset({"report"})))
@@ -35,7 +34,7 @@ def one_minute(monkeypatch):
 @pytest.fixture
 def service(topic):
     settings = Settings(alerts_topic_arn="arn:aws:sns:us-east-1:123456789012:alerts", slack_webhook_parameter="")
-    return create(settings, MemoryMonitoringStore(), parameters=None, topic=topic)
+    return memory_monitoring(settings, topic=topic)
 
 
 def _error(message: str, project: str = "pf_1") -> dict:
