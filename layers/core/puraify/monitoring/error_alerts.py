@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from puraify.errors import UnavailableError
+from puraify.monitoring.alerts import Alerts
 from puraify.monitoring.fingerprint import at_least
 from puraify.monitoring.models import SEVERITIES
+from puraify.monitoring.ports import MonitoringStore
 from puraify.observability import logger
 
 STORM_FINGERPRINT = "alert_storm"
@@ -41,7 +43,12 @@ class Wanted:
 
 
 def evaluate_alerts(
-    store: Any, alerts: Any, config: Any, groups: list[dict[str, Any]], at: float, reporter: str | None = None
+    store: MonitoringStore,
+    alerts: Alerts,
+    config: Any,
+    groups: list[dict[str, Any]],
+    at: float,
+    reporter: str | None = None,
 ) -> list[dict[str, Any]]:
     """Raise or escalate the alerts the just-counted error groups call for, within the per-minute caps.
 
@@ -91,7 +98,7 @@ def evaluate_alerts(
     return raised
 
 
-def _slots(store: Any, config: Any, project: str, reporter: str | None, wanted: int, at: float) -> int:
+def _slots(store: MonitoringStore, config: Any, project: str, reporter: str | None, wanted: int, at: float) -> int:
     """How many of ``wanted`` new alerts this minute's caps still allow (taken from both budgets)."""
     minute = int(at // 60) * 60
     cap = config.alerts_per_minute_project
@@ -137,7 +144,7 @@ def _wanted(config: Any, group: dict[str, Any], count: float, entitled: float, s
     return Wanted(group, severity, message, count, regression=regression)
 
 
-def _raise(store: Any, alerts: Any, want: Wanted, reporter: str | None) -> dict[str, Any] | None:
+def _raise(store: MonitoringStore, alerts: Alerts, want: Wanted, reporter: str | None) -> dict[str, Any] | None:
     group = want.group
     project, fp = group["project_id"], group["fingerprint"]
     if want.escalate is not None:
@@ -170,7 +177,7 @@ def _raise(store: Any, alerts: Any, want: Wanted, reporter: str | None) -> dict[
 
 
 def _storm(
-    store: Any, alerts: Any, config: Any, project: str, held: list[Wanted], reporter: str | None
+    store: MonitoringStore, alerts: Alerts, config: Any, project: str, held: list[Wanted], reporter: str | None
 ) -> dict[str, Any] | None:
     """Raise the project's ``alert_storm`` alert for ``held``, or add them to its unresolved one."""
     samples = [w.group["fingerprint"] for w in held[:STORM_SAMPLES]]

@@ -23,10 +23,12 @@ from pydantic import ValidationError
 
 from puraify import clock
 from puraify.errors import PayloadTooLargeError, UnavailableError, ValidationFailedError, validation_error
+from puraify.monitoring.alerts import Alerts
 from puraify.monitoring.entitlement import Entitled, nobody
 from puraify.monitoring.error_alerts import evaluate_alerts
 from puraify.monitoring.fingerprint import fingerprint, severity_of
 from puraify.monitoring.models import MAX_BATCH, SEVERITIES, LogEvent
+from puraify.monitoring.ports import MonitoringStore, VersionCounterStore
 from puraify.monitoring.versions import count as count_versions
 from puraify.observability import logger
 
@@ -112,12 +114,12 @@ SAMPLE_CHARS = 500
 
 
 def ingest(
-    store: Any,
-    alerts: Any,
+    store: MonitoringStore,
+    alerts: Alerts,
     config: IngestConfig,
     reporter: str,
     batch: ParsedBatch,
-    versions: Any = None,
+    versions: VersionCounterStore | None = None,
     entitled: Entitled = nobody,
 ) -> IngestResult:
     """Store the batch's valid events once each, count each stored event once, and raise the alerts they call for.
@@ -307,7 +309,7 @@ def counter_updates(ledgers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
-def apply_counts(store: Any, ledgers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def apply_counts(store: MonitoringStore, ledgers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Apply ledgers (as few transactions as fit 100 items); returns the counter updates applied here."""
     applied: list[dict[str, Any]] = []
     group: list[dict[str, Any]] = []
@@ -321,7 +323,7 @@ def apply_counts(store: Any, ledgers: list[dict[str, Any]]) -> list[dict[str, An
     return [u for u in counter_updates(applied) if u["kind"] == "group"]
 
 
-def repair_counts(store: Any, alerts: Any, config: IngestConfig, at: float | None = None) -> int:
+def repair_counts(store: MonitoringStore, alerts: Alerts, config: IngestConfig, at: float | None = None) -> int:
     """Apply the ledgers their writers left behind (older than a minute); returns how many were applied."""
     at = clock.now() if at is None else at
     stale = store.stale_ledgers(at - 60)

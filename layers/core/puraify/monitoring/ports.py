@@ -123,6 +123,14 @@ class EventStore(Protocol):
     def put(self, event: dict[str, Any]) -> None: ...
 
 
+class AuditReader(Protocol):
+    """Engine Control's audited decisions, as the audit timeline reads them (the audit table)."""
+
+    def by_project(
+        self, project_id: str, *, since: str = "", flow_id: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]: ...
+
+
 class Parameters(Protocol):
     """Where the Slack webhook URL is kept (SSM): None when the parameter does not exist; ChannelError."""
 

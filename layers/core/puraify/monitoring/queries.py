@@ -13,7 +13,7 @@ from puraify.monitoring.alerts import decode_position as decode_cursor
 from puraify.monitoring.alerts import encode_position as encode_cursor
 from puraify.monitoring.alerts import view
 from puraify.monitoring.models import ERROR_STATUSES, AuditQuery, ErrorsQuery, LogsQuery, StatsQuery, default_since
-from puraify.monitoring.ports import HIGH
+from puraify.monitoring.ports import HIGH, AuditReader, MonitoringStore, VersionCounterStore
 from puraify.monitoring.versions import stats as version_stats
 
 STATS_MAX_EVENTS = 100_000
@@ -53,7 +53,7 @@ def _filters(values: dict[str, str | None]) -> dict[str, str]:
     return found
 
 
-def logs(store: Any, q: LogsQuery) -> dict[str, Any]:
+def logs(store: MonitoringStore, q: LogsQuery) -> dict[str, Any]:
     """One page of a project's events, newest first, and the cursor of the next page (or None)."""
     index, subject = _index(q.flow_id, q.session_id, q.user_id, q.status)
     filters = _filters(
@@ -104,7 +104,7 @@ def _subject_value(q: Any, subject: str) -> str | None:
     return getattr(q, subject) if subject else None
 
 
-def errors(store: Any, window_seconds: int, q: ErrorsQuery) -> dict[str, Any]:
+def errors(store: MonitoringStore, window_seconds: int, q: ErrorsQuery) -> dict[str, Any]:
     """Errors grouped by fingerprint since ``q.since`` (at window granularity), most frequent first."""
     since = default_since(q.since)
     window = int(since // window_seconds) * window_seconds
@@ -153,14 +153,14 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-def stats(store: Any, q: StatsQuery, versions: Any = None) -> dict[str, Any]:
+def stats(store: MonitoringStore, q: StatsQuery, versions: VersionCounterStore | None = None) -> dict[str, Any]:
     """Per platform and action: count, errors, error rate, retries, duration p50/p95/max.
 
     Asked for a ``version``: that version's health per environment from the per-version counters
     (stored aggregates: a few items whatever the traffic; latency percentiles from a histogram).
     """
     since = default_since(q.since)
-    if q.version is not None:
+    if q.version is not None and versions is not None:
         return version_stats(versions, q.project_id, q.version, q.environment, since)
     items, truncated = store.query_events(
         q.project_id,
@@ -204,7 +204,7 @@ def stats(store: Any, q: StatsQuery, versions: Any = None) -> dict[str, Any]:
 
 
 def audit(
-    store: Any, audit_store: Any, q: AuditQuery, deployments: list[dict[str, Any]] | None = None
+    store: MonitoringStore, audit_store: AuditReader, q: AuditQuery, deployments: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """The ordered timeline of a project or one flow: events, alerts, control-plane decisions, and the
     deployments (markers) that happened meanwhile, with the end of each bake."""
@@ -275,7 +275,7 @@ def _deployment_entries(deployments: list[dict[str, Any]], low: str) -> list[dic
     return entries
 
 
-def summarize(store: Any, window_seconds: int, project_id: str, since_epoch: float) -> dict[str, Any]:
+def summarize(store: MonitoringStore, window_seconds: int, project_id: str, since_epoch: float) -> dict[str, Any]:
     """Events and errors since ``since_epoch`` (from the per-window counters)."""
     window = int(since_epoch // window_seconds) * window_seconds
     windows, _ = store.totals(project_id, window)
