@@ -10,6 +10,7 @@ from puraify.auth import ADMIN_SCOPE
 from puraify.clock import now
 from puraify.engine_control.records import Catalog, EngineRecord, Flag, Platform
 from puraify.errors import ConflictError, NotFoundError
+from tests.fakes import stored
 
 
 class MemoryEngineStore:
@@ -70,7 +71,7 @@ class MemoryAuditStore:
         self.auth_failures: dict[tuple[str, str], dict[str, Any]] = {}
 
     def put(self, record: dict[str, Any]) -> None:
-        self.records.append(dict(record))  # AuditLog builds a fresh record per call and never changes it
+        self.records.append(stored(record))
 
     def last_seen(self, engine_id: str) -> str | None:
         key = f"ENGINE#{engine_id}"
@@ -78,7 +79,7 @@ class MemoryAuditStore:
         return max(seen, default=None)
 
     def put_many(self, records: list[dict[str, Any]]) -> None:
-        self.records.extend(dict(r) for r in records)
+        self.records.extend(stored(r) for r in records)
 
     def add_auth_failure(self, aggregate: dict[str, Any], sample: dict[str, Any], *, samples: int, at: str) -> int:
         item = self.auth_failures.setdefault((aggregate["pk"], aggregate["sk"]), {**aggregate, "count": 0})

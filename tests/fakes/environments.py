@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from puraify.clock import now
 from puraify.environments.errors import (
     DeploymentChanged,
     EnvironmentExists,
@@ -62,8 +63,11 @@ class MemoryEnvironmentStore:
         return sorted(found, key=lambda e: e.revision, reverse=True)[:limit]
 
     def expired_previews(self, at: float, limit: int = 100) -> list[EnvironmentRecord]:
-        found = [h for h in self.heads.values() if h.preview and h.expires_at is not None and h.expires_at <= at]
-        return found[:limit]
+        """Expired preview heads, the earliest expiry first, in whole seconds (the adapter's ``by_expiry`` index)."""
+        found = [
+            h for h in self.heads.values() if h.preview and h.expires_at is not None and int(h.expires_at) <= int(at)
+        ]
+        return [h.model_copy(deep=True) for h in sorted(found, key=lambda h: int(h.expires_at or 0))][:limit]
 
     def put_environment(self, record: EnvironmentRecord, expected_revision: int | None) -> None:
         key = (record.project_id, record.env)
@@ -120,7 +124,11 @@ class MemorySecretStore:
         return name, token
 
     def get(self, name: str, version: str) -> str:
-        return self.values[name][version]
+        """The value of one version; an unknown secret or version is the adapter's 503, not a KeyError."""
+        found = self.values.get(name, {}).get(version)
+        if found is None:
+            raise UnavailableError("the secret store is temporarily unavailable; retry later", code="store_unavailable")
+        return found
 
     def delete(self, name: str) -> bool:
         return self.values.pop(name, None) is not None
@@ -134,7 +142,11 @@ class MemoryDeploymentStore:
         self._lock = threading.Lock()
 
     def put(self, record: DeploymentRecord) -> None:
+        """A new deployment; its key is never overwritten (the adapter's conditional put fails as a 503)."""
         with self._lock:
+            if (record.project_id, record.key) in self.records:
+                raise UnavailableError("the deployment store is temporarily unavailable; retry later",
+                                       code="store_unavailable")  # fmt: skip
             self.records[(record.project_id, record.key)] = record.model_copy(deep=True)
 
     def replace(self, record: DeploymentRecord, expected_checks: int) -> None:
@@ -161,10 +173,15 @@ class MemoryDeploymentStore:
         found = [
             r.model_copy(deep=True)
             for (p, _), r in self.records.items()
-            if p == project_id and environment in (None, r.environment) and r.created_at >= since
+            if p == project_id and environment in (None, r.environment) and r.created_at >= since and _live(r)
         ]
         return sorted(found, key=lambda r: (r.created_at, r.deployment_id), reverse=True)[:limit]
 
     def baking(self, limit: int = 100) -> list[DeploymentRecord]:
-        found = [r.model_copy(deep=True) for r in self.records.values() if r.state == "baking"]
-        return sorted(found, key=lambda r: r.started_epoch + (r.bake_seconds or 0))[:limit]
+        found = [r.model_copy(deep=True) for r in self.records.values() if r.state == "baking" and _live(r)]
+        return sorted(found, key=lambda r: int(r.started_epoch + (r.bake_seconds or 0)))[:limit]
+
+
+def _live(record: DeploymentRecord) -> bool:
+    """Not expired: the adapter's reads filter ``expires_at`` (DynamoDB's TTL deletes late, emulators never)."""
+    return record.expires_at > now()

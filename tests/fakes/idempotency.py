@@ -28,14 +28,14 @@ class MemoryPersistenceLayer(BasePersistenceLayer):
         return record
 
     def _put_record(self, data_record: DataRecord) -> None:
-        now = time.time()
+        now = int(time.time())  # DynamoDB's condition compares whole seconds: ``expiration < :now``
         with self._lock:
             existing = self.records.get(data_record.idempotency_key)
             in_progress_lapsed = (
                 existing is not None
                 and existing.status == "INPROGRESS"
                 and existing.in_progress_expiry_timestamp is not None
-                and existing.in_progress_expiry_timestamp < now * 1000
+                and existing.in_progress_expiry_timestamp < int(time.time() * 1000)
             )
             if existing is not None and (existing.expiry_timestamp or 0) >= now and not in_progress_lapsed:
                 self._validate_payload(data_payload=data_record, stored_data_record=existing)

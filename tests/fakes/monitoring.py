@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -28,7 +29,7 @@ def _shown(item: dict[str, Any], field: str) -> Any:
 
 
 class MemoryMonitoringStore(MemoryAlertCaps):
-    def __init__(self) -> None:
+    def __init__(self, shards: int = 4) -> None:
         super().__init__()
         self.events: dict[tuple[str, str], dict[str, Any]] = {}
         self.aggregates: dict[tuple[str, str], dict[str, Any]] = {}
@@ -37,9 +38,17 @@ class MemoryMonitoringStore(MemoryAlertCaps):
         self.ledgers: dict[str, dict[str, Any]] = {}
         self.alert_ids: dict[str, tuple[str, str]] = {}
         self.fingerprints: dict[tuple[str, str], dict[str, Any]] = {}
+        self.shards = shards
         self.fail_counting = False  # tests: the counter write fails after the events are stored
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
+
+    def shard(self, event_id: str) -> int:
+        """The DynamoDB store's shard of an event id (``shards`` of them)."""
+        return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=4).digest(), "big") % self.shards
+
+    def event_key(self, project_id: str, event_id: str) -> dict[str, str]:
+        return {"pk": f"EV#{project_id}#{self.shard(event_id)}", "sk": event_id}
 
     def existing_events(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         self.calls["read"] += 1
@@ -59,6 +68,8 @@ class MemoryMonitoringStore(MemoryAlertCaps):
                 key = (record["project_id"], record["event_id"])
                 if key not in self.events:
                     self.events[key] = {**copy.deepcopy(record), "ledger_id": ledger_id}
+                    created.append(record)
+                elif self.events[key]["ledger_id"] == ledger_id:  # our own write, retried: ours, as in DynamoDB
                     created.append(record)
         return created, []
 
@@ -163,7 +174,7 @@ class MemoryMonitoringStore(MemoryAlertCaps):
             for i in self._aggregates(project_id, "F", since_window)
             if all(_shown(i, k) == v for k, v in (filters or {}).items())
         ]
-        return found[:limit], len(found) > limit
+        return found[:limit], len(found) >= limit  # as the DynamoDB store: truncated when it reached the limit
 
     def totals(self, project_id: str, since_window: int) -> tuple[list[dict[str, Any]], bool]:
         self.calls["read"] += 1
@@ -226,7 +237,7 @@ class MemoryMonitoringStore(MemoryAlertCaps):
             and (status is None or a["status"] == status)
             and (severity is None or a["severity"] == severity)
         ]
-        return found[:limit], len(found) > limit
+        return found[:limit], len(found) >= limit  # as the DynamoDB store: a full page may have a next one
 
     def count_unresolved(self, project_id: str, severity: str) -> int:
         self.calls["read"] += 1
@@ -273,6 +284,15 @@ class MemoryMonitoringStore(MemoryAlertCaps):
                 return False
             stored["next_attempt_at"] = until
             return True
+
+    def alerts(self, project_id: str, since: str = "", limit: int = 1000) -> list[dict[str, Any]]:
+        self.calls["read"] += 1
+        found = [
+            copy.deepcopy(a)
+            for (project, sk), a in sorted(self.alert_items.items())
+            if project == project_id and sk >= since and a["expires_at"] > clock.now()
+        ]
+        return found[:limit]
 
     def due_alerts(self, at: float, limit: int = 100) -> list[dict[str, Any]]:
         self.calls["read"] += 1
@@ -333,7 +353,7 @@ class MemoryVersionCounterStore:
         self, project_id: str, version: str, environment: str, low: int, high: int
     ) -> list[dict[str, Any]]:
         lo, hi = _sk(version, environment, max(low, 0)), _last(version, environment, max(high, 0))
-        return [dict(i) for (p, sk), i in sorted(self.items.items()) if p == project_id and lo <= sk <= hi]
+        return [dict(i) for (p, sk), i in sorted(self.items.items()) if p == project_id and lo <= sk <= hi and _live(i)]
 
     def reported_windows(self, project_id: str, environment: str, low: int, high: int) -> list[dict[str, Any]]:
         lo, hi = _reported_sk(environment, max(low, 0)), _reported_sk(environment, max(high, 0))
@@ -341,7 +361,16 @@ class MemoryVersionCounterStore:
 
     def versions_seen(self, project_id: str, version: str) -> list[dict[str, Any]]:
         prefix = _prefix(version)
-        return [dict(i) for (p, sk), i in sorted(self.items.items()) if p == project_id and sk.startswith(prefix)]
+        return [
+            dict(i)
+            for (p, sk), i in sorted(self.items.items())
+            if p == project_id and sk.startswith(prefix) and _live(i)
+        ]
+
+
+def _live(item: dict[str, Any]) -> bool:
+    """Not expired: the adapters' reads filter ``expires_at`` (DynamoDB's TTL deletes late, emulators never)."""
+    return bool(item["expires_at"] > clock.now())
 
 
 class MemoryParameters:

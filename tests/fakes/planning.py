@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from puraify.clock import now
+from tests.fakes import stored
 
 
 class MemoryFactStore:
@@ -14,7 +15,7 @@ class MemoryFactStore:
         self.snapshots: dict[str, list[dict[str, Any]]] = {}
 
     def put_snapshot(self, snapshot: dict[str, Any]) -> None:
-        self.snapshots.setdefault(snapshot["scope"], []).append(copy.deepcopy(snapshot))
+        self.snapshots.setdefault(snapshot["scope"], []).append(stored(snapshot))
 
     def latest(self, scope: str) -> dict[str, Any] | None:
         found = sorted(self.snapshots.get(scope, []), key=lambda s: s["collected_iso"])
@@ -28,7 +29,7 @@ class MemoryDecisionStore:
         self.records: list[dict[str, Any]] = []
 
     def put(self, record: dict[str, Any]) -> None:
-        self.records.append(copy.deepcopy(record))
+        self.records.append(stored(record))
 
     def by_deployment(
         self, deployment_id: str, since: str, limit: int, before: str | None = None, project_id: str | None = None

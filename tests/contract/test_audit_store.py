@@ -1,0 +1,85 @@
+"""AuditStore: audit records as ``AuditLog.build`` makes them, and the reads Engine Control and the
+Monitoring timeline make of them (``last_seen``, ``by_engine``, ``by_project``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from puraify.audit import AuditLog
+from puraify.clock import now
+from puraify.store.audit import DynamoAuditStore
+from tests.fakes.engine_control import MemoryAuditStore
+
+
+@pytest.fixture
+def store(side: str, resources) -> DynamoAuditStore | MemoryAuditStore:
+    if side == "fake":
+        return MemoryAuditStore()
+    return DynamoAuditStore(resources("AuditTable").name("AuditTable"))
+
+
+def record(engine_id: str, request_id: str, at: float, kind: str = "check", **fields: Any) -> dict[str, Any]:
+    built = AuditLog(MemoryAuditStore(), retention_days=30).build(
+        kind=kind, request_id=request_id, engine_id=engine_id, status="allowed", at=at, **fields
+    )
+    return built
+
+
+def expire(item: dict[str, Any]) -> dict[str, Any]:
+    return {**item, "expires_at": int(now()) - 60}
+
+
+def test_put_then_by_engine_returns_the_record_without_its_none_fields(store) -> None:
+    stored = record("e1", "r1", now(), platform="shop", action_type="buy", details={"n": 1})
+    store.put(stored)
+    (found,) = store.by_engine("e1")
+    assert found == {k: v for k, v in stored.items() if v is not None}
+
+
+def test_by_engine_is_oldest_first_limited_and_leaves_out_expired_records(store) -> None:
+    at = now() - 100
+    store.put_many([record("e1", f"r{n}", at + n) for n in range(4)] + [record("e2", "x", at)])
+    store.put(expire(record("e1", "old", at - 50)))
+    assert [r["request_id"] for r in store.by_engine("e1")] == ["r0", "r1", "r2", "r3"]
+    assert [r["request_id"] for r in store.by_engine("e1", limit=2)] == ["r0", "r1"]
+
+
+def test_by_project_finds_only_records_about_the_project(store) -> None:
+    at = now() - 100
+    store.put_many(
+        [
+            record("e1", "a", at, project_id="p1"),
+            record("e2", "b", at + 1, project_id="p1"),
+            record("e1", "c", at + 2, project_id="p2"),
+            record("e1", "d", at + 3),
+        ]
+    )
+    store.put(expire(record("e1", "old", at - 50, project_id="p1")))
+    assert [r["request_id"] for r in store.by_project("p1")] == ["b", "a"]  # newest first
+
+
+def test_a_batch_keeps_every_check_apart(store) -> None:
+    at = now()
+    audit = AuditLog(MemoryAuditStore(), retention_days=30)
+    batch = [
+        audit.build(kind="check", request_id="r1", engine_id="e1", status="denied", at=at, item=n) for n in range(3)
+    ]
+    store.put_many(batch)
+    assert [r["item"] for r in store.by_engine("e1")] == [0, 1, 2]
+
+
+def test_last_seen_is_the_newest_authenticated_request(store) -> None:
+    at = now() - 100
+    assert store.last_seen("e1") is None
+    store.put(record("e1", "r1", at))
+    store.put(record("e1", "r2", at + 10, kind="admin"))
+    store.put(record("e1", "r3", at + 20, kind="auth"))  # a rejected credential claiming e1
+    store.put(record("e2", "r4", at + 30))
+    assert store.last_seen("e1") == record("e1", "r2", at + 10)["timestamp"]
+
+
+def test_last_seen_ignores_an_engine_with_only_rejected_credentials(store) -> None:
+    store.put(record("e1", "r1", now(), kind="auth"))
+    assert store.last_seen("e1") is None

@@ -1,0 +1,55 @@
+"""CatalogStore: platforms and flags, one put per item, read back whole in one load."""
+
+from __future__ import annotations
+
+import pytest
+
+from puraify.engine_control.ports import CatalogStore
+from puraify.engine_control.records import ActionSpec, Catalog, Flag, Platform
+from puraify.store.catalog import DynamoCatalogStore
+from tests.fakes.engine_control import MemoryCatalogStore
+
+
+@pytest.fixture
+def store(side: str, resources) -> CatalogStore:
+    if side == "fake":
+        return MemoryCatalogStore()
+    return DynamoCatalogStore(resources("CatalogTable").name("CatalogTable"))
+
+
+def test_an_empty_catalog_loads_empty(store: CatalogStore) -> None:
+    assert store.load() == Catalog()
+
+
+def test_platforms_and_flags_load_as_they_were_put(store: CatalogStore) -> None:
+    shop = Platform(name="shop", actions={"buy": ActionSpec(required_scopes=["orders:write"])}, updated_by="admin")
+    store.put_platform(shop)
+    store.put_platform(Platform(name="crm", status="maintenance"))
+    flag = Flag(name="beta", enabled=True, platform="shop", action_type="buy", description="d")
+    store.put_flag(flag)
+    catalog = store.load()
+    assert catalog.platforms == {"shop": shop, "crm": Platform(name="crm", status="maintenance")}
+    assert catalog.flags == {"beta": flag}
+
+
+def test_a_put_replaces_the_item_of_the_same_name(store: CatalogStore) -> None:
+    store.put_platform(Platform(name="shop", actions={"buy": ActionSpec()}))
+    store.put_platform(Platform(name="shop", status="disabled"))
+    store.put_flag(Flag(name="beta", enabled=True, platform="shop"))
+    store.put_flag(Flag(name="beta", enabled=False))
+    catalog = store.load()
+    assert catalog.platforms["shop"] == Platform(name="shop", status="disabled")
+    assert catalog.flags["beta"] == Flag(name="beta", enabled=False)
+
+
+def test_a_platform_and_a_flag_may_share_a_name(store: CatalogStore) -> None:
+    store.put_platform(Platform(name="x"))
+    store.put_flag(Flag(name="x", enabled=True))
+    catalog = store.load()
+    assert set(catalog.platforms) == set(catalog.flags) == {"x"}
+
+
+def test_the_loaded_catalog_is_a_copy(store: CatalogStore) -> None:
+    store.put_platform(Platform(name="shop"))
+    store.load().platforms["shop"].status = "disabled"
+    assert store.load().platforms["shop"].status == "available"
