@@ -46,6 +46,9 @@ class AuditStore(Protocol):
     def add_auth_failure(self, aggregate: dict[str, Any], sample: dict[str, Any], *, samples: int, at: str) -> int: ...
 
     def put_many(self, records: list[dict[str, Any]]) -> None: ...
+    def by_project(
+        self, project_id: str, *, since: str = "", flow_id: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]: ...
 
 
 class AuditLog:
