@@ -144,11 +144,12 @@ def test_applying_ledgers_adds_their_counts(store: EventLog) -> None:
 
 
 def test_stale_ledgers_are_those_written_before_and_not_applied(store: EventLog) -> None:
-    ledgers = [build_ledger([event(n)], now() - 120 + n, CONFIG, f"{n:08x}" + "0" * 24) for n in range(1, 4)]
+    start = now()  # one clock reading: a slow emulator must not move the bound past the third ledger
+    ledgers = [build_ledger([event(n)], start - 120 + n, CONFIG, f"{n:08x}" + "0" * 24) for n in range(1, 4)]
     for ledger in ledgers:
         store.put_ledger(ledger)
     store.apply_ledgers([ledgers[0]], counter_updates)
-    assert store.stale_ledgers(now() - 120 + 2.5) == [ledgers[1]]
+    assert store.stale_ledgers(start - 120 + 2.5) == [ledgers[1]]
     assert sorted(x["ledger_id"] for x in store.stale_ledgers(now())) == [
         ledgers[1]["ledger_id"],
         ledgers[2]["ledger_id"],
