@@ -107,23 +107,26 @@ def test_an_unexpired_record_is_kept(layer) -> None:
         layer.save_inprogress(REQUEST)
 
 
-def test_a_record_expiring_this_second_is_kept(layer) -> None:
-    """DynamoDB's condition is ``expiration < now`` in whole seconds: a record is kept through its last second."""
-    for attempt in range(3):  # a clock that ticks over to the next second mid-test decides nothing: again
-        request = {**REQUEST, "key": f"k-{attempt}"}
-        while time.time() % 1 > 0.2:
-            time.sleep(0.02)
-        second = int(time.time())
-        layer._put_record(completed(layer, second, request))
-        try:
-            layer.save_inprogress(request)
-            kept = False
-        except IdempotencyItemAlreadyExistsError:
-            kept = True
-        if int(time.time()) == second:
-            assert kept
-            return
-    pytest.skip("the clock ticked over the second in every attempt")
+def test_a_record_expiring_this_second_is_kept(layer, monkeypatch) -> None:
+    """DynamoDB's condition is ``expiration < now`` in whole seconds: a record is kept through its last second.
+
+    Both layers take ``now`` from the caller's clock (Powertools sends it as ``:now``), so the test fixes that
+    clock half way through the record's last second instead of racing the real one.
+    """
+    import datetime
+    from types import SimpleNamespace
+
+    from aws_lambda_powertools.utilities.idempotency.persistence import dynamodb as dynamodb_layer
+
+    from tests.fakes import idempotency as memory_layer
+
+    second = int(time.time()) + 30
+    frozen = SimpleNamespace(now=lambda *_: datetime.datetime.fromtimestamp(second + 0.5))
+    monkeypatch.setattr(dynamodb_layer, "dt", SimpleNamespace(datetime=frozen))
+    monkeypatch.setattr(memory_layer, "time", SimpleNamespace(time=lambda: second + 0.5))
+    layer._put_record(completed(layer, second))
+    with pytest.raises(IdempotencyItemAlreadyExistsError):
+        layer.save_inprogress(REQUEST)
 
 
 def test_an_in_progress_record_whose_invocation_timed_out_is_replaced(layer) -> None:
