@@ -117,6 +117,16 @@ def load_event(path: str) -> dict[str, Any]:
     return json.loads((EVENTS / f"{path}.json").read_text())
 
 
+def event_of(method: str, path: str) -> dict[str, Any]:
+    """The event in ``events/`` of a route (``"GET", "/env/{project_id}"``): there is one per route."""
+    key = f"{method} {path}"
+    for file in sorted(EVENTS.rglob("*.json")):
+        event = json.loads(file.read_text())
+        if event.get("routeKey") == key:
+            return event
+    raise AssertionError(f"no event in events/ for {key}: add one (it serves the tests and sam local invoke)")
+
+
 @dataclass
 class Reply:
     status: int
@@ -160,7 +170,10 @@ class Invoker:
         )
         result = load_handler(function)(event, LambdaContext(function.logical_id, event["requestContext"]["requestId"]))
         raw_body = result.get("body") or ""
-        return Reply(result["statusCode"], json.loads(raw_body) if raw_body else None, result.get("headers") or {})
+        headers = result.get("headers") or {}
+        if not raw_body or result.get("isBase64Encoded") or "json" not in headers.get("Content-Type", "json"):
+            return Reply(result["statusCode"], raw_body or None, headers)  # the console's and docs' assets
+        return Reply(result["statusCode"], json.loads(raw_body), headers)
 
 
 @pytest.fixture(scope="session")

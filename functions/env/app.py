@@ -24,64 +24,51 @@ def _service() -> Environments:
     return wiring.current().environments
 
 
-def _granted(project_id: str) -> None:
-    caller(app).require_project(project_id)
-
-
 @app.post("/env/versions", responses=responses(201, 200, 404, 409))
 def publish(body: m.VersionPublishRequest) -> Response[m.VersionPublishResponse]:
-    _granted(body.project_id)
     published = _service().publish(caller(app), body, request_id(app))
     return respond(201 if published.created else 200, published)
 
 
 @app.post("/env/create", responses=responses(201, 404, 409))
 def create(body: m.EnvCreateRequest) -> Response[m.EnvCreateResponse]:
-    _granted(body.project_id)
     return respond(201, _service().create(caller(app), body, request_id(app)))
 
 
 @app.post("/env/promote", responses=responses(200, 404, 409))
 def promote(body: m.EnvPromoteRequest) -> m.EnvPromoteResponse:
-    _granted(body.project_id)
     return _service().promote(caller(app), body, request_id(app))
 
 
 @app.post("/env/rollback", responses=responses(200, 404, 409))
 def rollback(body: m.EnvRollbackRequest) -> m.EnvRollbackResponse:
-    _granted(body.project_id)
     return _service().rollback(caller(app), body, request_id(app))
 
 
 @app.get("/env/compare", responses=responses(200, 404))
 def compare(project_id: ProjectQuery, source: EnvQuery, target: EnvQuery) -> m.EnvCompareResponse:
-    _granted(project_id)
     return _service().compare(caller(app), project_id, source, target)
 
 
 @app.get("/env/<project_id>/versions/<label>", responses=responses(200, 304))
 def version(project_id: str, label: str) -> Response[m.VersionView | None]:
-    _granted(project_id)
     found = _service().version(caller(app), project_id, label, if_none_match(app))
     return respond_cached(found.etag, found.body)
 
 
 @app.get("/env/<project_id>/<environment>/resolved", responses=responses(200, 304))
 def resolved(project_id: str, environment: str) -> Response[m.ResolvedView | None]:
-    _granted(project_id)
     found = _service().resolved(caller(app), project_id, environment, request_id(app), if_none_match(app))
     return respond_cached(found.etag, found.body)
 
 
 @app.get("/env/<project_id>/<environment>/deployment", responses=responses(200, 404))
 def deployment(project_id: str, environment: str) -> m.DeploymentView:
-    _granted(project_id)
     return _service().deployment(caller(app), project_id, environment)
 
 
 @app.get("/env/<project_id>")
 def list_environments(project_id: str) -> m.EnvListResponse:
-    _granted(project_id)
     return _service().list_environments(caller(app), project_id)
 
 
@@ -92,13 +79,11 @@ def history(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> m.EnvHistoryResponse:
-    _granted(project_id)
     return _service().history(caller(app), project_id, environment, limit, before)
 
 
 @app.put("/env/<project_id>/<environment>/config", responses=responses(200, 409))
 def update_config(project_id: str, environment: str, body: m.EnvConfigRequest) -> m.EnvConfigResponse:
-    _granted(project_id)
     return _service().update_config(caller(app), project_id, environment, body, request_id(app))
 
 

@@ -1,7 +1,7 @@
 """The Planning Engine's API: deployment decisions, their audit, facts, and the policy bundle.
 
-Scopes: ``POST /plan/decide`` needs ``plan:decide``; the reads need ``plan:read``; publishing a
-bundle (``PUT /plan/policy``) needs ``admin``. Admin holds every scope.
+Scopes and grants are checked by the service (``PlanningService.*_for``): ``POST /plan/decide`` needs
+``plan:decide``; the reads need ``plan:read``; publishing a bundle (``PUT /plan/policy``) needs ``admin``.
 """
 
 from typing import Annotated
@@ -24,10 +24,7 @@ IdParam = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 
 @app.post("/plan/decide")
 def decide(body: m.PlanDecideRequest) -> m.PlanDecideResponse:
-    principal = caller(app)
-    principal.require("plan:decide")
-    principal.require_project(body.project_id)
-    decision = wiring.current().planning.decide(body, engine_id=principal.engine_id, request_id=request_id(app))
+    decision = wiring.current().planning.decide_for(caller(app), body, request_id(app))
     metrics.add_metric(name=f"PlanDecision_{decision.outcome}", unit=MetricUnit.Count, value=1)
     return decision
 
@@ -40,27 +37,19 @@ def decisions(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> m.DecisionListResponse:
-    principal = caller(app)
-    principal.require("plan:read")
-    if project_id:
-        principal.require_project(project_id)
-    else:
-        principal.require_all_projects("; name project_id")
-    return wiring.current().planning.list_decisions(
-        deployment_id=deployment_id, project_id=project_id, since=since, limit=limit, cursor=cursor
+    return wiring.current().planning.decisions_for(
+        caller(app), deployment_id=deployment_id, project_id=project_id, since=since, limit=limit, cursor=cursor
     )
 
 
 @app.get("/plan/facts")
 def facts() -> m.FactsResponse:
-    caller(app).require("plan:read")
-    return wiring.current().planning.facts_view()
+    return wiring.current().planning.facts_for(caller(app))
 
 
 @app.get("/plan/policy")
 def policy() -> m.PolicyStatusResponse:
-    caller(app).require("plan:read")
-    return wiring.current().planning.policy_status()
+    return wiring.current().planning.policy_for(caller(app))
 
 
 @app.put("/plan/policy", responses=responses(201, 200, 409))

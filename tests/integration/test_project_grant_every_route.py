@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT, Template
+from local.template import Template
 from puraify import openapi
+from tests.conftest import event_of
 
 OTHER = "proj-b"  # the project named in every request; the caller is granted only MINE
 MINE = "proj-a"
@@ -56,15 +57,6 @@ def _project_routes() -> list[tuple[str, str, bool]]:
 ROUTES = _project_routes()
 
 
-def _event_of(method: str, path: str) -> dict[str, Any]:
-    key = f"{method} {path}"
-    for file in sorted((ROOT / "events").rglob("*.json")):
-        event = json.loads(file.read_text())
-        if event.get("routeKey") == key:
-            return event
-    raise AssertionError(f"no event in events/ for {key}: add one (it serves this test and sam local invoke)")
-
-
 def _name_other_project(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: OTHER if k == "project_id" else _name_other_project(v) for k, v in value.items()}
@@ -75,7 +67,7 @@ def _name_other_project(value: Any) -> Any:
 
 def _request(method: str, path: str, in_body: bool) -> dict[str, Any]:
     """The route's event, naming OTHER wherever it names a project (and in the query where it may)."""
-    event = copy.deepcopy(_event_of(method, path))
+    event = copy.deepcopy(event_of(method, path))
     params = event.get("pathParameters") or {}
     raw = path
     for name, value in params.items():

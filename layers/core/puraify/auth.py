@@ -76,6 +76,19 @@ class Principal:
                 f"engine '{self.engine_id}' is not granted project '{project_id}'", code="project_not_granted"
             )
 
+    def require_projects(self, project_ids: list[str]) -> None:
+        """403 ``project_not_granted`` for a whole batch if any item names an ungranted project.
+
+        All or nothing, so a batch is never half written; ``details`` names each offending item by index.
+        """
+        denied = [(i, p) for i, p in enumerate(project_ids) if not self.has_project(p)]
+        if denied:
+            raise ForbiddenError(
+                f"engine '{self.engine_id}' is not granted project(s) {', '.join(sorted({p for _, p in denied}))}",
+                code="project_not_granted",
+                details=[{"index": i, "project_id": p, "message": "project not granted"} for i, p in denied[:50]],
+            )
+
     def require_all_projects(self, hint: str = "") -> None:
         """Raise 403 unless the caller holds ``"*"``: for reads that span projects."""
         if not self.has_all_projects:

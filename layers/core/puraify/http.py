@@ -25,7 +25,6 @@ from puraify import wiring
 from puraify.auth import Principal
 from puraify.errors import (
     BadRequestError,
-    ForbiddenError,
     NotFoundError,
     PayloadTooLargeError,
     PuraifyError,
@@ -252,20 +251,6 @@ def create_app() -> APIGatewayHttpResolver:
 def caller(app: APIGatewayHttpResolver) -> Principal:
     """The authenticated engine of the current request."""
     return app.context["principal"]
-
-
-def require_projects(principal: Principal, project_ids: list[str]) -> None:
-    """403 ``project_not_granted`` for a whole batch if any item names an ungranted project.
-
-    All or nothing, so a batch is never half written; ``details`` names each offending event by index.
-    """
-    denied = [(i, p) for i, p in enumerate(project_ids) if not principal.has_project(p)]
-    if denied:
-        raise ForbiddenError(
-            f"engine '{principal.engine_id}' is not granted project(s) {', '.join(sorted({p for _, p in denied}))}",
-            code="project_not_granted",
-            details=[{"index": i, "project_id": p, "message": "project not granted"} for i, p in denied[:50]],
-        )
 
 
 def request_id(app: APIGatewayHttpResolver) -> str:

@@ -15,7 +15,7 @@ from puraify.wiring import production_gate
 from tests.fakes.engine_control import MemoryAuditStore
 from tests.fakes.environments import MemoryDeploymentStore, MemoryEnvironmentStore, MemorySecretStore
 
-ADMIN = Principal("admin", frozenset({"admin"}))
+ADMIN = Principal("admin", frozenset({"admin"}), projects=frozenset({"*"}))
 STATE = {"entities": ["User"], "flows": {"signup": {"steps": ["create"]}}, "feature_flags": ["BETA_FORM"]}
 
 

@@ -17,7 +17,7 @@ from puraify.environments.watch import UNDECIDED_GRACE_SECONDS, WATCH_ACTOR
 from tests.fakes.engine_control import MemoryAuditStore
 from tests.fakes.environments import MemoryDeploymentStore, MemoryEnvironmentStore, MemorySecretStore
 
-ADMIN = Principal("admin", frozenset({"admin"}))
+ADMIN = Principal("admin", frozenset({"admin"}), projects=frozenset({"*"}))
 V1 = {"entities": ["User"], "flows": {"signup": {"steps": ["create"]}}}
 V2 = {"entities": ["User", "Order"], "flows": {"signup": {"steps": ["create", "mail"]}}}
 

@@ -117,10 +117,16 @@ class EnvironmentsBase:
 
     # --- plumbing ------------------------------------------------------------------------
 
-    def _authorize(self, caller: Principal, env: str) -> None:
+    def _authorize(self, caller: Principal, project_id: str, env: str) -> None:
+        caller.require_project(project_id)  # the grant first: 403 before anything is read or written
         caller.require(WRITE)
         if env == r.PRODUCTION:
             caller.require(PRODUCTION_SCOPE)
+
+    def _reader(self, caller: Principal, project_id: str) -> None:
+        """A read of the project: its grant, then ``env:read``."""
+        caller.require_project(project_id)
+        caller.require(READ)
 
     def alive(self, head: r.EnvironmentRecord) -> bool:
         return head.expires_at is None or head.expires_at > self.clock()

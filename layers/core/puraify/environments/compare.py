@@ -6,7 +6,6 @@ from puraify.auth import Principal
 from puraify.environments import models as m
 from puraify.environments import versions as v
 from puraify.environments.base import (
-    READ,
     SECRETS_SCOPE,
     EnvironmentsBase,
     history_of,
@@ -19,7 +18,7 @@ class Comparison(EnvironmentsBase):
 
     def list_environments(self, caller: Principal, project_id: str) -> m.EnvListResponse:
         """The project's live environments (expired previews are gone) with their version and revisions."""
-        caller.require(READ)
+        self._reader(caller, project_id)
         project_id = validate_path("path.project_id", project_id, m.ProjectId)
         project, _ = self._load(project_id, [])
         order = {name: i for i, name in enumerate(m.STANDARD)}
@@ -33,7 +32,7 @@ class Comparison(EnvironmentsBase):
         self, caller: Principal, project_id: str, env: str, limit: int = 50, before: int | None = None
     ) -> m.EnvHistoryResponse:
         """The environment's changes, newest first; ``before`` pages to older revisions."""
-        caller.require(READ)
+        self._reader(caller, project_id)
         project_id = validate_path("path.project_id", project_id, m.ProjectId)
         env = validate_path("path.environment", env, m.EnvName)
         _, found = self._load(project_id, [env])
@@ -54,7 +53,7 @@ class Comparison(EnvironmentsBase):
 
         Secret variables are compared by name and presence; their values only for ``env:secrets``.
         """
-        caller.require(READ)
+        self._reader(caller, project_id)
         _, found = self._load(project_id, [source, target])
         src = self._require(found, project_id, source)
         tgt = self._require(found, project_id, target)

@@ -22,7 +22,7 @@ class Configuration(EnvironmentsBase):
         """Set or remove variables and flags: a new configuration revision, or none if nothing changes."""
         project_id = validate_path("path.project_id", project_id, m.ProjectId)
         env = validate_path("path.environment", env, m.EnvName)
-        self._authorize(caller, env)
+        self._authorize(caller, project_id, env)
         _, found = self._load(project_id, [env])
         current = self._require(found, project_id, env)
         self._expect(current, body.expected_revision)

@@ -24,7 +24,7 @@ class Previews(EnvironmentsBase):
     def create(self, caller: Principal, body: m.EnvCreateRequest, request_id: str) -> m.EnvCreateResponse:
         """A new environment from a base (its version and configuration) overlaid with the given variables."""
         pid, env = body.project_id, body.new_environment
-        self._authorize(caller, env)
+        self._authorize(caller, pid, env)
         names = [env] + ([body.base_from] if body.base_from else [])
         _, found = self._load(pid, names)
         fingerprint = self._request_fingerprint(body)

@@ -29,7 +29,7 @@ class Promotion(EnvironmentsBase):
         source's version (a retried promotion) is answered ``already_deployed`` without a change.
         """
         pid, source_name, target_name = body.project_id, body.source_env, body.target_env
-        self._authorize(caller, target_name)
+        self._authorize(caller, pid, target_name)
         if source_name == target_name:
             raise ConflictError("cannot promote an environment into itself", code="same_environment")
         _, found = self._load(pid, [source_name, target_name])
@@ -125,7 +125,7 @@ class Promotion(EnvironmentsBase):
     ) -> m.EnvRollbackResponse:
         """The rollback; ``undoing`` is the baking deployment the watch rolls back (its watch ends here)."""
         pid, env, label = body.project_id, body.environment, body.version
-        self._authorize(caller, env)
+        self._authorize(caller, body.project_id, env)
         _, found = self._load(pid, [env])
         current = self._require(found, pid, env)
         self._expect(current, body.expected_revision)

@@ -26,7 +26,7 @@ class Publishing(EnvironmentsBase):
         Publishing the state the environment already runs (a retry) returns that version unchanged.
         """
         pid, env = body.project_id, body.environment
-        self._authorize(caller, env)
+        self._authorize(caller, pid, env)
         if env == r.PRODUCTION:
             raise ConflictError(
                 "production changes only through promotion or rollback; publish into development",

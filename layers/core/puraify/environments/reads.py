@@ -13,7 +13,7 @@ from typing import Any
 
 from puraify.auth import Principal
 from puraify.environments import models as m
-from puraify.environments.base import READ, SECRETS_SCOPE, EnvironmentsBase, validate_path
+from puraify.environments.base import SECRETS_SCOPE, EnvironmentsBase, validate_path
 from puraify.errors import NotFoundError
 
 
@@ -141,7 +141,7 @@ class Reads(EnvironmentsBase):
     def _read_path(
         self, caller: Principal, project_id: str, *, env: str | None = None, label: str | None = None
     ) -> tuple[str, str]:
-        caller.require(READ)
+        self._reader(caller, project_id)
         project_id = validate_path("path.project_id", project_id, m.ProjectId)
         if label is not None:
             return project_id, validate_path("path.label", label, m.Label)

@@ -155,8 +155,12 @@ class Watching(Promotion):
         request_id = f"watch-{uuid.uuid4().hex}"
         try:
             rolled = self._rollback(
-                # The watch acts for the control plane itself: every project, only the scopes a rollback needs.
-                Principal(engine_id=WATCH_ACTOR, scopes=frozenset({"env:write", "env:production"})),
+                # The watch acts for the control plane itself: only this project, only the scopes a rollback needs.
+                Principal(
+                    engine_id=WATCH_ACTOR,
+                    scopes=frozenset({"env:write", "env:production"}),
+                    projects=frozenset({deployment.project_id}),
+                ),
                 m.EnvRollbackRequest(
                     project_id=deployment.project_id,
                     environment=deployment.environment,

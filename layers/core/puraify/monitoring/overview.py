@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from puraify import clock
 from puraify.errors import validation_error
 from puraify.monitoring.models import Id, TimeParam
-from puraify.monitoring.ports import CheckCounts
-
-if TYPE_CHECKING:
-    from puraify.monitoring.service import Monitoring
+from puraify.monitoring.ports import CheckCounts, MonitoringStore
 
 DENY_PREFIX = "deny#"
 MAX_RANGE_SECONDS = 24 * 3600
@@ -100,20 +97,21 @@ def check_series(items: list[dict[str, Any]], since: float, until: float) -> dic
     }
 
 
-def project_series(service: Monitoring, project_id: str, since: float, until: float, top: int) -> dict[str, Any]:
+def project_series(
+    store: MonitoringStore, window: int, project_id: str, since: float, until: float, top: int
+) -> dict[str, Any]:
     """A project's events and errors per aggregation window and its top error groups, each with its trend."""
-    window = service.window_seconds
     first = int(since // window) * window
     starts = _buckets(since, until, window)
     index = {start: n for n, start in enumerate(starts)}
-    totals, _ = service.store.totals(project_id, first)
+    totals, _ = store.totals(project_id, first)
     events, errors = [0] * len(starts), [0] * len(starts)
     for item in totals:
         slot = index.get(int(item.get("window_start", -1)))
         if slot is not None:
             events[slot] += int(item.get("events", 0))
             errors[slot] += int(item.get("errors", 0))
-    windows, truncated = service.store.error_groups(project_id, first)
+    windows, truncated = store.error_groups(project_id, first)
     groups: dict[str, dict[str, Any]] = {}
     for item in windows:
         slot = index.get(int(item.get("window_start", -1)))
@@ -153,7 +151,9 @@ def project_series(service: Monitoring, project_id: str, since: float, until: fl
     }
 
 
-def overview(service: Monitoring, checks: CheckCounts, q: OverviewQuery, *, every_project: bool) -> dict[str, Any]:
+def overview(
+    store: MonitoringStore, window: int, checks: CheckCounts, q: OverviewQuery, *, every_project: bool
+) -> dict[str, Any]:
     """Everything the console's overview charts, for ``q.since``..``q.until`` (at most 24 h).
 
     ``checks`` counts every engine's checks in every project: ``None`` unless ``every_project``
@@ -168,5 +168,5 @@ def overview(service: Monitoring, checks: CheckCounts, q: OverviewQuery, *, ever
         "since": clock.iso(q.since),
         "until": clock.iso(q.until),
         "checks": check_series(minutes, q.since, q.until) if minutes is not None else None,
-        "project": project_series(service, q.project_id, q.since, q.until, q.top) if q.project_id else None,
+        "project": project_series(store, window, q.project_id, q.since, q.until, q.top) if q.project_id else None,
     }

@@ -8,19 +8,40 @@ Environment Manager raise alerts through it (``raise_alert``): the ports they de
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from puraify import clock
+from puraify.auth import Principal
 from puraify.errors import UnavailableError
+from puraify.monitoring import models as mm
+from puraify.monitoring import overview, queries
 from puraify.monitoring.alerts import AlertPolicy, Alerts, Dispatcher
-from puraify.monitoring.entitlement import Entitled, nobody
+from puraify.monitoring.engine_events import record_engine_event
+from puraify.monitoring.entitlement import WRITE_SCOPE, Entitled, entitlement, nobody
 from puraify.monitoring.fingerprint import parse_rules
 from puraify.monitoring.ingest import IngestConfig, IngestResult, ParsedBatch, ingest, repair_counts
-from puraify.monitoring.ports import CheckCounts, EventStore, MonitoringStore, Parameters, Topic, VersionCounterStore
+from puraify.monitoring.ports import (
+    AuditReader,
+    CheckCounts,
+    EventStore,
+    MonitoringStore,
+    Parameters,
+    Topic,
+    VersionCounterStore,
+)
 from puraify.monitoring.queries import summarize
 from puraify.monitoring.versions import health, reported
 from puraify.observability import logger
 from puraify.settings import Settings
+
+READ_SCOPE = "logs:read"
+MANAGE_SCOPE = "alerts:manage"
+ALERT_SCOPE = "alerts:write"
+
+# The Environment Manager's deployment markers of a project (environment, since, limit), for the reads.
+Markers = Callable[[str, str | None, str, int], list[dict[str, Any]]]
 
 
 @dataclass
@@ -88,6 +109,75 @@ class Monitoring:
     def ingest(self, reporter: str, batch: ParsedBatch, entitled: Entitled = nobody) -> IngestResult:
         """Store a parsed batch reported by engine ``reporter`` (``entitled``: see ``monitoring.entitlement``)."""
         return ingest(self.store, self.alerts, self.config, reporter, batch, self.versions, entitled)
+
+    # --- what an engine may ask (every access check of the Monitoring routes) -----------------
+
+    def _reader(self, caller: Principal, project_id: str | None) -> None:
+        """``logs:read``, and the grant of the project the read names (the overview may name none)."""
+        caller.require(READ_SCOPE)
+        if project_id is not None:
+            caller.require_project(project_id)
+
+    def ingest_for(self, caller: Principal, batch: ParsedBatch) -> IngestResult:
+        """``POST /monitoring/logs``: ``logs:write`` and every event's project (all or nothing)."""
+        caller.require(WRITE_SCOPE)
+        caller.require_projects([event.project_id for event in batch.events])
+        return self.ingest(caller.engine_id, batch, entitlement(caller))
+
+    def engine_event_for(self, caller: Principal, body: mm.EngineEventRequest) -> mm.EngineEventResponse:
+        """``POST /log/engine_event``: ``logs:write``."""
+        caller.require(WRITE_SCOPE)
+        return record_engine_event(self.engine_events, caller, body, self.config.event_retention_days)
+
+    def raise_alert_for(self, caller: Principal, body: mm.AlertRequest) -> dict[str, Any]:
+        """``POST /monitoring/alert``: ``alerts:write`` and the project's grant."""
+        caller.require(ALERT_SCOPE)
+        caller.require_project(body.project_id)
+        alert = self.alerts.raise_alert(**body.model_dump(), raised_by=caller.engine_id)
+        assert alert is not None
+        return alert
+
+    def transition_for(self, caller: Principal, alert_id: str, to: str, reason: str | None) -> dict[str, Any]:
+        """Acknowledge or resolve: ``alerts:manage`` and the grant of the alert's project."""
+        caller.require(MANAGE_SCOPE)
+        return self.alerts.transition(
+            alert_id, to, by=caller.engine_id, reason=reason, authorize=caller.require_project
+        )
+
+    def alerts_for(self, caller: Principal, q: mm.AlertsQuery) -> dict[str, Any]:
+        self._reader(caller, q.project_id)
+        return self.alerts.list_alerts(q.project_id, q.status, q.severity, q.limit, q.cursor)
+
+    def logs_for(self, caller: Principal, q: mm.LogsQuery) -> dict[str, Any]:
+        self._reader(caller, q.project_id)
+        return queries.logs(self.store, q)
+
+    def errors_for(self, caller: Principal, q: mm.ErrorsQuery) -> dict[str, Any]:
+        self._reader(caller, q.project_id)
+        return queries.errors(self.store, self.window_seconds, q)
+
+    def stats_for(self, caller: Principal, q: mm.StatsQuery) -> dict[str, Any]:
+        self._reader(caller, q.project_id)
+        return queries.stats(self.store, q, self.versions)
+
+    def audit_for(self, caller: Principal, q: mm.AuditQuery, audit: AuditReader, markers: Markers) -> dict[str, Any]:
+        """The timeline: events, alerts, decisions (``audit``) and deployments (``markers``)."""
+        self._reader(caller, q.project_id)
+        since = clock.iso(q.since) if q.since is not None else ""
+        return queries.audit(self.store, audit, q, markers(q.project_id, None, since, 500))
+
+    def deployments_for(self, caller: Principal, q: mm.DeploymentsQuery, markers: Markers) -> dict[str, Any]:
+        self._reader(caller, q.project_id)
+        since = clock.iso(q.since) if q.since is not None else ""
+        found = markers(q.project_id, q.environment, since, q.limit)
+        return {"project_id": q.project_id, "environment": q.environment, "deployments": found}
+
+    def overview_for(self, caller: Principal, q: overview.OverviewQuery) -> dict[str, Any]:
+        """The console's charts; a project's series need its grant, the every-project checks need ``*``."""
+        self._reader(caller, q.project_id)
+        return overview.overview(
+            self.store, self.window_seconds, self.check_counts, q, every_project=caller.has_all_projects
+        )
 
     def scheduled(self) -> dict[str, int]:
         """The schedule's pass: retry owed notifications, count left-behind ledgers, resolve quiet alerts."""

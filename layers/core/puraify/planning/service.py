@@ -9,7 +9,6 @@ gets 503, not an answer.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import uuid
@@ -21,7 +20,7 @@ from puraify.auth import ADMIN_SCOPE, Principal
 from puraify.clock import expires_at, iso, now
 from puraify.errors import UnavailableError, ValidationFailedError
 from puraify.observability import logger
-from puraify.planning import bundles
+from puraify.planning import bundles, decision_log
 from puraify.planning import models as m
 from puraify.planning.compiler import compile_bundle
 from puraify.planning.facts import FactContext, Provider, collect, problem, view
@@ -31,6 +30,8 @@ from puraify.planning.rego import BundleRejectedError, PolicyBudgetExceededError
 from puraify.settings import Settings
 
 GLOBAL_SCOPE = "global"
+DECIDE_SCOPE = "plan:decide"
+READ_SCOPE = "plan:read"
 
 
 class PlanningService:
@@ -229,8 +230,17 @@ class PlanningService:
             persist=False,  # the decisions table is this audit's store, with its own retention
         )
 
-    def list_decisions(
+    # --- what an engine may ask (every access check of the Planning Engine's routes) -------------
+
+    def decide_for(self, caller: Principal, body: m.PlanDecideRequest, request_id: str) -> m.PlanDecideResponse:
+        """``POST /plan/decide``: ``plan:decide`` and the project's grant."""
+        caller.require(DECIDE_SCOPE)
+        caller.require_project(body.project_id)
+        return self.decide(body, engine_id=caller.engine_id, request_id=request_id)
+
+    def decisions_for(
         self,
+        caller: Principal,
         *,
         deployment_id: str | None,
         project_id: str | None,
@@ -238,25 +248,25 @@ class PlanningService:
         limit: int,
         cursor: str | None = None,
     ) -> m.DecisionListResponse:
-        """Stored decisions of a deployment or a project, newest first, a page at a time."""
-        if not deployment_id and not project_id:
-            raise ValidationFailedError(
-                "give deployment_id or project_id",
-                details=[{"field": "query.deployment_id", "message": "deployment_id or project_id is required"}],
-            )
-        floor = parse_since(since)
-        before = decode_cursor(cursor) if cursor else None
-        if deployment_id:
-            records = self.decisions.by_deployment(deployment_id, floor, limit + 1, before, project_id or None)
+        """``GET /plan/decisions``: ``plan:read``, and the project's grant (by deployment alone: ``*``)."""
+        caller.require(READ_SCOPE)
+        if project_id:
+            caller.require_project(project_id)
         else:
-            records = self.decisions.by_project(project_id or "", floor, limit + 1, before)
-        page = records[:limit]
-        more = len(records) > limit
-        last = page[-1] if page else None
-        return m.DecisionListResponse(
-            decisions=[m.PlanDecideResponse.model_validate(r) for r in page],
-            next_cursor=encode_cursor(f"{last['evaluated_at']}#{last['decision_id']}") if more and last else None,
+            caller.require_all_projects("; name project_id")
+        return decision_log.page(
+            self.decisions, deployment_id=deployment_id, project_id=project_id, since=since, limit=limit, cursor=cursor
         )
+
+    def facts_for(self, caller: Principal) -> m.FactsResponse:
+        """``GET /plan/facts``: ``plan:read``."""
+        caller.require(READ_SCOPE)
+        return self.facts_view()
+
+    def policy_for(self, caller: Principal) -> m.PolicyStatusResponse:
+        """``GET /plan/policy``: ``plan:read``."""
+        caller.require(READ_SCOPE)
+        return self.policy_status()
 
     # --- policy --------------------------------------------------------------------------
 
@@ -408,44 +418,6 @@ def policy_facts(views: dict[str, m.FactView]) -> dict[str, dict[str, Any]]:
             entry["error"] = seen.error
         out[fid] = entry
     return out
-
-
-def encode_cursor(position: str) -> str:
-    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The position a cursor from this API stands for; 422 for anything else."""
-    try:
-        position = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-    except (ValueError, UnicodeDecodeError) as error:
-        raise _bad_cursor() from error
-    if "#" not in position or len(position) > 200:
-        raise _bad_cursor()
-    return position
-
-
-def _bad_cursor() -> ValidationFailedError:
-    return ValidationFailedError(
-        "1 invalid field(s)",
-        details=[{"field": "query.cursor", "message": "not a cursor from this API", "type": "value_error"}],
-    )
-
-
-def parse_since(since: str | None) -> str:
-    """``since`` (ISO-8601 or epoch seconds) as the sortable ISO form of the decision keys."""
-    from puraify.clock import parse_time
-
-    if not since:
-        return "0"  # sorts before every timestamp; DynamoDB rejects an empty key value
-    try:
-        epoch = parse_time(since)
-    except ValueError as error:
-        raise ValidationFailedError(
-            "since must be an ISO-8601 timestamp or epoch seconds",
-            details=[{"field": "query.since", "message": str(error), "type": "datetime_parsing"}],
-        ) from error
-    return iso(epoch)
 
 
 def fact_max_ages(settings: Settings) -> dict[str, float]:
