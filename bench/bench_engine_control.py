@@ -144,16 +144,11 @@ def warm_check() -> tuple[str, dict[str, float]]:
     from puraify.http import handle
     from puraify.observability import logger, metrics
     from puraify.settings import get_settings
-    from tests.fakes.engine_control import MemoryAuditStore, MemoryCatalogStore, MemoryEngineStore, MemoryEventStore
+    from tests.fakes.engine_control import MemoryAuditStore
+    from tests.fakes.runtime import memory_runtime
 
     audit = MemoryAuditStore()
-    current = wiring.build(
-        get_settings(),
-        engines=MemoryEngineStore(),
-        catalog=MemoryCatalogStore(),
-        audit_store=audit,
-        events=MemoryEventStore(),
-    )
+    current = memory_runtime(get_settings(), audit_store=audit)
     wiring.install(current)
     _seed(current)
     handler = load_handler(Template().functions()["CheckFunction"])

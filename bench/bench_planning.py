@@ -109,16 +109,10 @@ def setup_decision() -> dict[str, Any]:
     from puraify.planning.compiler import compile_bundle
     from puraify.planning.service import PlanningService
     from puraify.settings import get_settings
-    from tests.fakes.engine_control import MemoryAuditStore, MemoryCatalogStore, MemoryEngineStore, MemoryEventStore
     from tests.fakes.planning import MemoryBundleStore, MemoryDecisionStore, MemoryFactStore
+    from tests.fakes.runtime import memory_runtime
 
-    current = wiring.build(
-        get_settings(),
-        engines=MemoryEngineStore(),
-        catalog=MemoryCatalogStore(),
-        audit_store=MemoryAuditStore(),
-        events=MemoryEventStore(),
-    )
+    current = memory_runtime(get_settings())
     wiring.install(current)
     ensure_admin(current.engines, ADMIN_KEY)
     bundles = MemoryBundleStore()

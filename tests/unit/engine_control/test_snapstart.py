@@ -14,12 +14,10 @@ from puraify.engine_control.records import EngineRecord
 from puraify.settings import Settings
 from puraify.store import clients
 from tests.fakes.engine_control import (
-    MemoryAuditStore,
-    MemoryCatalogStore,
     MemoryCheckCountStore,
     MemoryEngineStore,
 )
-from tests.fakes.idempotency import MemoryPersistenceLayer
+from tests.fakes.runtime import memory_runtime
 
 
 def test_the_check_function_registers_both_hooks():
@@ -32,14 +30,7 @@ def test_restore_forgets_caches_clients_tally_and_random_state(monkeypatch):
     # Given: an instance as it is snapshotted, with an engine and the catalog cached and a tally pending
     engines, counts = MemoryEngineStore(), MemoryCheckCountStore()
     engines.create(EngineRecord(engine_id="e1", key_hash=hash_key("k"), created_at="t", updated_at="t"))
-    current = wiring.build(
-        Settings(check_count_flush_seconds=60),
-        engines=engines,
-        catalog=MemoryCatalogStore(),
-        audit_store=MemoryAuditStore(),
-        check_counts=counts,
-        idempotency_layer=MemoryPersistenceLayer,
-    )
+    current = memory_runtime(Settings(check_count_flush_seconds=60), engines=engines, check_counts=counts)
     wiring.install(current)
     try:
         current.auth.engine("e1")
