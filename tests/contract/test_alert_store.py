@@ -132,6 +132,9 @@ def test_list_alerts_is_newest_first_filtered_and_pages_with_before(store: Alert
     assert ids(store.list_alerts("p1", status="open", severity="critical", limit=10, before=None)[0]) == [
         "al-03", "al-01"
     ]  # fmt: skip
+    store.transition_alert(alert(4), "acknowledged", ("open",), step("acknowledged"))
+    unresolved = store.list_alerts("p1", status="unresolved", severity=None, limit=10, before=None)[0]
+    assert ids(unresolved) == ["al-04", "al-03", "al-02", "al-01"]  # acknowledged and open, not resolved al-05
 
 
 def test_a_page_that_fills_its_limit_says_there_may_be_more(store: AlertStore) -> None:

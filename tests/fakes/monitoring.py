@@ -234,7 +234,7 @@ class MemoryMonitoringStore(MemoryAlertCaps):
             if project == project_id
             and (before is None or sk < before)
             and a["expires_at"] > clock.now()
-            and (status is None or a["status"] == status)
+            and (status is None or a["status"] == status or (status == "unresolved" and a["status"] != "resolved"))
             and (severity is None or a["severity"] == severity)
         ]
         return found[:limit], len(found) >= limit  # as the DynamoDB store: a full page may have a next one

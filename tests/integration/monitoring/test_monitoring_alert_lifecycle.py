@@ -47,6 +47,9 @@ def test_a_burst_raises_one_critical_alert_that_ack_and_resolve_close(aws, proje
     assert ack.status == 200, ack.body
     assert ack.body["status"] == "acknowledged" and ack.body["acknowledged_by"] == manager[0]
     assert wiring.current().monitoring.open_critical_alerts(project) == 1
+    # The console's default list, unresolved, still shows it (open and acknowledged); resolved does not
+    assert [a["alert_id"] for a in _alerts(invoke, manager, project, status="unresolved")] == [alert_id]
+    assert _alerts(invoke, manager, project, status="open") == []
     again = invoke("log/alert_acknowledge", engine=manager, path_params={"alert_id": alert_id})
     assert again.status == 409 and again.body["error"]["details"][0]["status"] == "acknowledged"
     # When resolved (no body): the next plan decision no longer counts it
@@ -54,6 +57,7 @@ def test_a_burst_raises_one_critical_alert_that_ack_and_resolve_close(aws, proje
     assert done.status == 200 and done.body["status"] == "resolved" and done.body["resolved_by"] == manager[0]
     assert [h["status"] for h in done.body["history"]] == ["open", "acknowledged", "resolved"]
     assert wiring.current().monitoring.open_critical_alerts(project) == 0
+    assert _alerts(invoke, manager, project, status="unresolved") == []
     late = invoke("log/alert_resolve", engine=manager, path_params={"alert_id": alert_id})
     assert late.status == 409 and late.body["error"]["details"][0]["alert"]["status"] == "resolved"
     # And the audit timeline shows who did what

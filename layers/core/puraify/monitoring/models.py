@@ -276,8 +276,10 @@ class AuditQuery(Query):
 
 
 class AlertsQuery(Query):
+    """``status=unresolved`` lists open and acknowledged alerts together (the console's default)."""
+
     project_id: Id
-    status: AlertStatus | None = None
+    status: AlertStatus | Literal["unresolved"] | None = None
     severity: Severity | None = None
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     cursor: Annotated[str, StringConstraints(max_length=512)] | None = None

@@ -173,8 +173,8 @@ class AlertTables(MonitoringTables):
         conditions = ["expires_at > :now"]
         if status:
             names["#s"] = "status"
-            values[":st"] = status
-            conditions.append("#s = :st")
+            values[":st"] = "resolved" if status == "unresolved" else status
+            conditions.append("#s <> :st" if status == "unresolved" else "#s = :st")
         if severity:
             values[":sev"] = severity
             conditions.append("severity = :sev")
