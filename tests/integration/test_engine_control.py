@@ -375,6 +375,8 @@ def test_engines_list_and_show_never_return_key_hashes(seeded, admin, invoke, aw
     )["Items"]
     kinds = {r["kind"]["S"]: r["timestamp"]["S"] for r in records}
     assert shown.body["last_seen_at"] == kinds["check"]  # not the later failed authentication
+    seen = {e["engine_id"]: e["last_seen_at"] for e in listed.body["engines"]}
+    assert seen["action"] == kinds["check"]  # the list carries it too (the console's "last seen")
     assert "auth" not in kinds  # counted in its aggregate, outside the engine's partition
 
 

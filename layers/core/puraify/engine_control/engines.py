@@ -141,10 +141,13 @@ class Engines(EngineControlBase):
         )
 
     def list_engines(self, caller: Principal) -> m.EngineListResponse:
-        """Every engine, revoked ones included, sorted by id (admin only, never a key hash)."""
+        """Every engine, revoked ones included, sorted by id, each with the time of its last audited
+        request (admin only, never a key hash). One small audit Query per engine (its newest 25 records)."""
         caller.require(ADMIN_SCOPE)
         records = sorted(self.engines.list(), key=lambda r: r.engine_id)
-        return m.EngineListResponse(engines=[_engine_view(r) for r in records])
+        return m.EngineListResponse(
+            engines=[_engine_view(r, last_seen_at=self.last_seen(r.engine_id)) for r in records]
+        )
 
     def get_engine(self, caller: Principal, engine_id: str) -> m.EngineView:
         """One engine with the time of its last audited request (admin only, never a key hash)."""
