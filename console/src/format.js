@@ -48,6 +48,18 @@ export function sinceFor(range, now = Date.now()) {
   return new Date(now - Number(match[1]) * units[match[2]] * 1000).toISOString();
 }
 
+/**
+ * A relative range ("1h", "24h", "7d") as the `since` and `until` the API takes, both from one reading of
+ * the clock and in whole seconds, so `until - since` is exactly the range: a server bounding the span
+ * (the overview's 24 hours) never sees it a few milliseconds over, whatever its own clock says.
+ */
+export function rangeFor(range, now = Date.now()) {
+  const until = Math.floor(now / 1000) * 1000;
+  const since = Date.parse(sinceFor(range, until));
+  const iso = (ms) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");
+  return { since: iso(since), until: iso(until) };
+}
+
 /** "gmail: send_email, read" lines <-> {"gmail": ["send_email", "read"]}. */
 export function parsePermissions(text) {
   const permissions = {};

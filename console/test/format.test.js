@@ -9,6 +9,7 @@ import {
   permissionLines,
   projectChoice,
   projectGrants,
+  rangeFor,
   seconds,
   sinceFor,
   stamp,
@@ -56,4 +57,13 @@ test("project grants: a choice of none, some or all becomes the API's list, and 
     gmail: ["send_email", "read_email"],
     slack: [],
   });
+});
+
+test("a relative range is exactly its span, in whole seconds from one clock reading", () => {
+  const { since, until } = rangeFor("24h", Date.parse("2026-12-01T12:00:00.987Z"));
+  assert.equal(until, "2026-12-01T12:00:00Z");
+  assert.equal(since, "2026-11-30T12:00:00Z");
+  assert.equal((Date.parse(until) - Date.parse(since)) / 1000, 86400);
+  assert.deepEqual(rangeFor("7d", NOW), { since: "2026-11-24T12:00:00Z", until: "2026-12-01T12:00:00Z" });
+  assert.throws(() => rangeFor("soon", NOW));
 });

@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
 # A loaded 2-core machine answers a cold route in seconds: wait as long for what a person would see.
 expect.set_options(timeout=20_000)
 WRITE_BUTTON = re.compile(
-    r"^(Register|Rotate|Revoke|Edit|Set |Make available|Disable|Enable|Acknowledge|Resolve|Promote|Roll back)"
+    r"^(Register|Rotate|Revoke|Edit|Set |Make available|Disable|Enable|Acknowledge|Resolve|Promote|Roll back|Create)"
 )
 
 
@@ -90,17 +90,34 @@ def api(console_plane: LocalControlPlane) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture
-def page(browser: Any, console_plane: LocalControlPlane) -> Iterator[Any]:
-    """A fresh tab (own session storage) at 1280 px; fails the test on a CSP violation or a page error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=console_plane.base_url)
-    tab = context.new_page()
+def console_problem(message: Any) -> str | None:
+    """A console message that is a defect: any error or CSP violation (an invalid `pattern` is one).
+
+    Chromium also logs every non-2xx fetch as "Failed to load resource"; those are answers the console
+    handles (a 403 shown as "Not allowed", a 404 read as "no environments yet"), not errors of the page.
+    """
+    text = message.text
+    if "Content Security Policy" in text:
+        return text
+    if message.type == "error" and not text.startswith("Failed to load resource"):
+        return f"console error: {text}"
+    return None
+
+
+def watch_problems(tab: Any) -> list[str]:
+    """Collects page errors and console errors of ``tab``; the test asserts the list stays empty."""
     problems: list[str] = []
     tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    tab.on(
-        "console",
-        lambda message: problems.append(message.text) if "Content Security Policy" in message.text else None,
-    )
+    tab.on("console", lambda message: (found := console_problem(message)) and problems.append(found))
+    return problems
+
+
+@pytest.fixture
+def page(browser: Any, console_plane: LocalControlPlane) -> Iterator[Any]:
+    """A fresh tab (own session storage) at 1280 px; fails the test on any console error or page error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=console_plane.base_url)
+    tab = context.new_page()
+    problems = watch_problems(tab)
     tab.set_default_timeout(15_000)
     yield tab
     context.close()

@@ -133,6 +133,8 @@ def test_an_operator_acknowledges_and_resolves_an_alert(page, api):
     row = page.get_by_role("row", name=re.compile("Stripe charges failing"))
     row.get_by_role("button", name="Acknowledge").click()
     page.get_by_role("dialog").get_by_role("button", name="Acknowledge").click()
+    expect(row).to_contain_text("ack by admin")  # the default list is unresolved: open and acknowledged
+    page.get_by_label("Show").select_option("open")
     expect(row).to_have_count(0)
     page.get_by_label("Show").select_option("acknowledged")
     row = page.get_by_role("row", name=re.compile("Stripe charges failing"))

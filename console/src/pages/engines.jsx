@@ -64,7 +64,7 @@ export function Engines() {
     { label: "Scopes", cell: (e) => (e.scopes || []).join(", ") || "–" },
     { label: "Permissions", class: "clip-wide", cell: (e) => describePermissions(e.permissions) },
     { label: "Projects", cell: (e) => <Projects projects={e.projects} /> },
-    ageColumn("Updated", (e) => e.updated_at), // the list has no last-seen time (one audit query per engine)
+    ageColumn("Last seen", (e) => e.last_seen_at), // its newest audited request; "never" before the first
     {
       label: "Actions",
       show: admin,
@@ -108,7 +108,7 @@ export function Engines() {
       <section class="card">
         <h2>Engines</h2>
         <Async state={state} label="Loading engines" empty="No engines registered yet.">
-          {(engines) => <Table columns={columns} rows={engines} />}
+          {(engines) => <Table columns={columns} rows={engines} class="pin-first" />}
         </Async>
       </section>
       {dialog?.kind === "rotate" && (
@@ -257,7 +257,7 @@ function Register({ onRegistered }) {
       <h2 id="register-title">Register an engine</h2>
       <label>
         Engine id
-        <input {...field("engine_id")} required pattern="[a-z0-9_-]{1,64}" placeholder="action" />
+        <input {...field("engine_id")} required pattern="[a-z0-9_\-]{1,64}" title="1 to 64 of a-z, 0-9, _ and -" placeholder="action" />
       </label>
       <label>
         Description

@@ -64,11 +64,24 @@ export function Environments() {
   };
   return (
     <div class="page">
-      <Async state={state} label="Loading environments" empty="This project has no environments yet: publish a version (POST /env/versions, or the SDK) to create one." isEmpty={(d) => !d?.environments?.length}>
+      {write && state.data && (
+        <CreateEnvironment
+          envs={state.data.environments}
+          onCreated={(r) => {
+            setResult(r);
+            changed();
+          }}
+        />
+      )}
+      <Async state={state} label="Loading environments" empty="This project has no environments yet: publish a version into development (POST /env/versions, the SDK or `puraify env publish`), then create staging and production from it here." isEmpty={(d) => !d?.environments?.length}>
         {(data) => {
           const envs = data.environments;
           const source = pair.source || envs[0]?.env;
           const target = pair.target || envs[1]?.env || envs[0]?.env;
+          const left = envs.find((e) => e.env === source);
+          const right = envs.find((e) => e.env === target);
+          // Nothing to promote when the target already runs the source's version.
+          const sameVersion = left && right && left.version === right.version;
           return (
             <>
               <section class="card">
@@ -96,19 +109,26 @@ export function Environments() {
                       ))}
                     </select>
                   </label>
-                  {write && source !== target && (
+                  {write && source !== target && !sameVersion && left?.version && (
                     <button type="button" class="primary" onClick={() => setPromoting({ source, target })}>
                       Promote {source} → {target}
                     </button>
+                  )}
+                  {source !== target && sameVersion && (
+                    <span class="muted">
+                      Both run <span class="mono">{left.version || "no version"}</span>: nothing to promote.
+                    </span>
                   )}
                 </div>
                 {source === target ? (
                   <Empty>Choose two different environments.</Empty>
                 ) : (
-                  <Compare key={`${source}>${target}:${state.data === data}`} envs={envs} source={source} target={target} />
+                  // Keyed by both revisions: a promotion, rollback or configuration change compares again.
+                  <Compare key={`${source}@${left?.revision}>${target}@${right?.revision}`} envs={envs} source={source} target={target} />
                 )}
               </section>
-              {result && <PromotionResult result={result} onDone={() => setResult(null)} />}
+              {result?.created && <CreatedResult result={result} onDone={() => setResult(null)} />}
+              {result && !result.created && <PromotionResult result={result} onDone={() => setResult(null)} />}
               {historyOf && <History key={`${historyOf.env}:${historyOf.at}`} env={historyOf.env} write={write} onChanged={changed} />}
             </>
           );
@@ -125,6 +145,145 @@ export function Environments() {
         />
       )}
     </div>
+  );
+}
+
+const STANDARD = ["development", "staging", "production"];
+
+/** What the first day needs next: development -> staging -> production, each from the one before. */
+export function nextStandard(envs) {
+  const names = new Set(envs.map((e) => e.env));
+  const next = STANDARD.find((name) => !names.has(name));
+  if (!next) return { name: "", base: envs[0]?.env || "" };
+  const before = STANDARD[STANDARD.indexOf(next) - 1];
+  return { name: next, base: before && names.has(before) ? before : envs[0]?.env || "" };
+}
+
+/** POST /env/create: a new environment from a base (its version and configuration), or a preview that expires. */
+function CreateEnvironment({ envs, onCreated }) {
+  const { api, project } = useCtx();
+  const suggested = nextStandard(envs);
+  const [open, setOpen] = useState(false);
+  const [form, setForm] = useState({ name: suggested.name, base: suggested.base, preview: false, ttl: "72" });
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const preview = form.preview && !STANDARD.includes(form.name);
+  async function submit(event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    const body = { project_id: project, new_environment: form.name.trim() };
+    if (form.base) body.base_from = form.base;
+    if (form.preview) {
+      body.preview = true;
+      if (form.ttl) body.ttl_hours = Number(form.ttl);
+    }
+    try {
+      const created = await api.post("/env/create", body);
+      setOpen(false);
+      onCreated({ created: true, ...created });
+    } catch (e) {
+      if (e.code === "promotion_denied") onCreated({ ok: false, error: e, target: body.new_environment });
+      else setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+  if (!open) {
+    return (
+      <div class="toolbar">
+        <button
+          type="button"
+          class="primary"
+          onClick={() => {
+            setForm({ name: suggested.name, base: suggested.base, preview: false, ttl: "72" });
+            setOpen(true);
+          }}
+          aria-expanded="false"
+        >
+          Create an environment
+        </button>
+        {suggested.name && suggested.base && (
+          <span class="muted">
+            Next: {suggested.name} from {suggested.base}
+          </span>
+        )}
+      </div>
+    );
+  }
+  return (
+    <form class="card form" onSubmit={submit} aria-labelledby="create-env-title">
+      <h2 id="create-env-title">Create an environment</h2>
+      <p class="muted">
+        It starts with the base's version, variables (secrets copied under its own names) and flags. Creating production from a base with a version asks the
+        Planning gate first; after that, production changes by promotion.
+      </p>
+      <label>
+        Name
+        <input
+          name="new_environment"
+          required
+          pattern="[a-z0-9][a-z0-9\-]{0,31}"
+          title="lowercase letters, digits and -, at most 32"
+          list="standard-environments"
+          value={form.name}
+          onInput={(e) => setForm({ ...form, name: e.target.value })}
+        />
+      </label>
+      <datalist id="standard-environments">
+        {STANDARD.filter((n) => !envs.some((e) => e.env === n)).map((n) => (
+          <option value={n} />
+        ))}
+      </datalist>
+      <label>
+        From
+        <select name="base_from" value={form.base} onChange={(e) => setForm({ ...form, base: e.target.value })}>
+          <option value="">nothing (an empty environment)</option>
+          {envs.map((e) => (
+            <option value={e.env}>
+              {e.env} ({e.version || "no version"})
+            </option>
+          ))}
+        </select>
+      </label>
+      <label class="inline">
+        <input type="checkbox" name="preview" checked={form.preview} onChange={(e) => setForm({ ...form, preview: e.target.checked })} /> A preview
+        (expires; never development, staging or production)
+      </label>
+      {form.preview && (
+        <label>
+          Expires after (hours)
+          <input type="number" name="ttl_hours" min="1" max="720" value={form.ttl} onInput={(e) => setForm({ ...form, ttl: e.target.value })} />
+        </label>
+      )}
+      {form.preview && !preview && <p class="bad-text">A standard environment cannot be a preview: choose another name.</p>}
+      <ErrorBox error={error} />
+      <div class="actions">
+        <button type="submit" class="primary" disabled={busy || (form.preview && !preview)}>
+          {busy ? "Creating…" : form.preview ? "Create preview" : "Create"}
+        </button>
+        <button type="button" class="secondary" onClick={() => setOpen(false)}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function CreatedResult({ result, onDone }) {
+  return (
+    <section class="card result allowed" role="status">
+      <h2>
+        {result.env} created {result.preview && <Badge kind="info">preview</Badge>}
+      </h2>
+      <p>
+        It runs <span class="mono">{result.linked_version || "no version"}</span>
+        {result.expires_at ? ` and expires ${ago(result.expires_at)} (${stamp(result.expires_at)})` : ""}.
+      </p>
+      <button type="button" class="secondary" onClick={onDone}>
+        Dismiss
+      </button>
+    </section>
   );
 }
 

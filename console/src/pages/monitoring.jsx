@@ -4,7 +4,7 @@ import { Async, Empty, useAsync } from "../components/async.jsx";
 import { Detail, useConfirm } from "../components/dialogs.jsx";
 import { Badge, Json } from "../components/display.jsx";
 import { ageColumn, PagedTable, Table, usePages } from "../components/tables.jsx";
-import { ago, count, sinceFor, stamp } from "../format.js";
+import { ago, count, rangeFor, sinceFor, stamp } from "../format.js";
 
 const TABS = [
   ["logs", "Logs"],
@@ -36,7 +36,17 @@ export function Monitoring() {
   );
 }
 
-const EMPTY_FILTERS = { engine: "", platform: "", status: "", event_type: "", flow_id: "", since: "", until: "", limit: "50" };
+const EMPTY_FILTERS = { engine: "", platform: "", status: "", event_type: "", flow_id: "", range: "", since: "", until: "", limit: "50" };
+export const RELATIVE_RANGES = [
+  ["1h", "last hour"],
+  ["24h", "last 24 hours"],
+  ["7d", "last 7 days"],
+];
+
+/** The query of a log search: a relative range becomes since/until at the moment of searching. */
+function logQuery({ range, ...filters }) {
+  return range ? { ...filters, ...rangeFor(range) } : filters;
+}
 
 const LOG_COLUMNS = (select) => [
   {
@@ -72,7 +82,7 @@ function Logs() {
         class="card filters"
         onSubmit={(e) => {
           e.preventDefault();
-          setFilters({ ...draft });
+          setFilters(logQuery(draft));
         }}
         aria-label="Log filters"
       >
@@ -81,8 +91,17 @@ function Logs() {
         {field("status", "Status", { placeholder: "error, success…" })}
         {field("event_type", "Event type")}
         {field("flow_id", "Flow id")}
-        {field("since", "Since", { placeholder: "2026-12-01T10:00:00Z" })}
-        {field("until", "Until", { placeholder: "ISO-8601 or epoch" })}
+        <label>
+          Range
+          <select name="range" value={draft.range} onChange={(e) => setDraft({ ...draft, range: e.target.value })}>
+            <option value="">from the fields below</option>
+            {RELATIVE_RANGES.map(([value, label]) => (
+              <option value={value}>{label}</option>
+            ))}
+          </select>
+        </label>
+        {!draft.range && field("since", "Since", { placeholder: "2026-12-01T10:00:00Z" })}
+        {!draft.range && field("until", "Until", { placeholder: "ISO-8601 or epoch" })}
         {field("limit", "Per page", { type: "number", min: "1", max: "1000" })}
         <div class="actions">
           <button type="submit" class="primary">
@@ -162,7 +181,8 @@ function Errors() {
 function Alerts() {
   const { api, project, can } = useCtx();
   const manage = can("alerts:manage");
-  const [status, setStatus] = useState("open");
+  // Unresolved (open and acknowledged) by default: acknowledging an alert does not make it vanish.
+  const [status, setStatus] = useState("unresolved");
   const [ask, confirmation] = useConfirm();
   const pages = usePages(
     (cursor) => api.get("/monitoring/alerts", { project_id: project, status: status || undefined, cursor }),
@@ -233,6 +253,7 @@ function Alerts() {
         <label class="inline">
           Show
           <select value={status} onChange={(e) => setStatus(e.target.value)} name="alert_status">
+            <option value="unresolved">unresolved</option>
             <option value="open">open</option>
             <option value="acknowledged">acknowledged</option>
             <option value="resolved">resolved</option>

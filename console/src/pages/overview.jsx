@@ -4,7 +4,7 @@ import { Async, Empty, ErrorBox, useAsync } from "../components/async.jsx";
 import { Sparkline, TimeChart } from "../components/charts.jsx";
 import { Badge } from "../components/display.jsx";
 import { Table } from "../components/tables.jsx";
-import { ago, count, sinceFor } from "../format.js";
+import { ago, count, rangeFor } from "../format.js";
 import { errorGroupColumns } from "./monitoring.jsx";
 
 const RANGES = [
@@ -45,9 +45,10 @@ export function Overview() {
   const [range, setRange] = useState("1h");
   const [updated, setUpdated] = useState(null);
   const state = useAsync(async () => {
-    const since = sinceFor(range);
+    // Both ends from one clock reading at request time: the span is exactly the range (at most 24 h).
+    const { since, until } = rangeFor(range);
     const [overview, alerts, policy, decisions] = await Promise.all([
-      api.get("/monitoring/overview", { project_id: project, since }),
+      api.get("/monitoring/overview", { project_id: project, since, until }),
       project ? optional(api.get("/monitoring/alerts", { project_id: project, status: "open", limit: 10 })) : null,
       optional(api.get("/plan/policy")).catch((error) => ({ error })),
       project ? api.get("/plan/decisions", { project_id: project, limit: 5 }).catch((error) => ({ error })) : null,

@@ -92,7 +92,7 @@ export function Planning() {
                 <p class="muted">
                   Snapshot collected {ago(data.collected_at)} {data.stale && <Badge kind="warn">stale</Badge>}
                 </p>
-                <Table columns={FACT_COLUMNS} rows={Object.entries(data.facts)} scroll={false} />
+                <Table columns={FACT_COLUMNS} rows={Object.entries(data.facts)} />
               </>
             )}
           </Async>

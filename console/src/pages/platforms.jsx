@@ -119,11 +119,11 @@ export function Platforms() {
           <>
             <section class="card">
               <h2>Platforms</h2>
-              <Table columns={platformColumns} rows={platforms} />
+              <Table columns={platformColumns} rows={platforms} class="pin-first" />
             </section>
             <section class="card">
               <h2>Feature flags</h2>
-              {flags.length ? <Table columns={flagColumns} rows={flags} /> : <Empty>No feature flags.</Empty>}
+              {flags.length ? <Table columns={flagColumns} rows={flags} class="pin-first" /> : <Empty>No feature flags.</Empty>}
             </section>
           </>
         )}
