@@ -36,9 +36,18 @@ def decisions(
     since: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
+    decision_id: IdParam = None,
+    request_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,256}$")] = None,
 ) -> m.DecisionListResponse:
     return wiring.current().planning.decisions_for(
-        caller(app), deployment_id=deployment_id, project_id=project_id, since=since, limit=limit, cursor=cursor
+        caller(app),
+        deployment_id=deployment_id,
+        project_id=project_id,
+        since=since,
+        limit=limit,
+        cursor=cursor,
+        decision_id=decision_id,
+        request_id=request_id,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -171,6 +172,27 @@ def test_decisions_are_listed_newest_first_by_deployment_and_project(aws, admin,
         "decisions": [],
         "next_cursor": None,
     }
+
+
+def test_a_decision_is_found_by_its_id_or_request_id_among_the_projects(aws, admin, system, gate, invoke, monkeypatch):
+    """The console's link from a decision id or a request id to its record: the project's decisions read
+    newest first a page at a time (one decision a page here, so the look-up pages), filtered by the id."""
+    from puraify.planning import decision_log
+
+    monkeypatch.setattr(decision_log, "FIND_PAGE", 1)
+    made = [invoke("plan/decide", engine=admin).body for _ in range(3)]
+    oldest = made[0]["decision_id"]
+    found = invoke("plan/decisions", engine=admin, query={"project_id": "pf-777", "decision_id": oldest})
+    assert found.status == 200 and [d["decision_id"] for d in found.body["decisions"]] == [oldest]
+    assert found.body["next_cursor"] is None
+    missing = invoke("plan/decisions", engine=admin, query={"project_id": "pf-777", "decision_id": "nope"})
+    assert missing.body["decisions"] == []
+    elsewhere = invoke("plan/decisions", engine=admin, query={"project_id": "pf-other", "decision_id": oldest})
+    assert elsewhere.body["decisions"] == []  # another project's look-up never finds it
+    # Every sample call carries the sample event's request id: all three are that request's
+    sample = json.loads(Path("events/plan/decide.json").read_text())["requestContext"]["requestId"]
+    by_request = invoke("plan/decisions", engine=admin, query={"project_id": "pf-777", "request_id": sample})
+    assert [d["decision_id"] for d in by_request.body["decisions"]] == [d["decision_id"] for d in reversed(made)]
 
 
 @pytest.mark.parametrize(

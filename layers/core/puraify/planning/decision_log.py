@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from puraify.clock import iso, parse_time
 from puraify.errors import ValidationFailedError
 from puraify.planning import models as m
 from puraify.planning.ports import DecisionStore
+
+FIND_PAGE = 500  # decisions read a page at a time when looking one up by id
+FIND_READ_LIMIT = 5000  # the newest decisions of a project a look-up by id reads at most
 
 
 def page(
@@ -38,6 +42,47 @@ def page(
         decisions=[m.PlanDecideResponse.model_validate(r) for r in found],
         next_cursor=encode_cursor(f"{last['evaluated_at']}#{last['decision_id']}") if more and last else None,
     )
+
+
+def find(
+    decisions: DecisionStore,
+    *,
+    deployment_id: str | None,
+    project_id: str | None,
+    since: str | None,
+    decision_id: str | None,
+    request_id: str | None,
+) -> m.DecisionListResponse:
+    """The decisions of one id (``decision_id``, or the ``request_id`` that made them) among the newest
+    ``FIND_READ_LIMIT`` of a project (or deployment), newest first.
+
+    Decision ids are random, so no key leads to one: the decisions are read newest first, a page of
+    ``FIND_PAGE`` at a time, and filtered. A decision older than that many is not found.
+    """
+    if not deployment_id and not project_id:
+        raise ValidationFailedError(
+            "give deployment_id or project_id",
+            details=[{"field": "query.deployment_id", "message": "deployment_id or project_id is required"}],
+        )
+    floor = parse_since(since)
+
+    def matches(record: dict[str, Any]) -> bool:
+        return (decision_id is None or record.get("decision_id") == decision_id) and (
+            request_id is None or record.get("request_id") == request_id
+        )
+
+    found: list[dict[str, Any]] = []
+    before: str | None = None
+    for _ in range(FIND_READ_LIMIT // FIND_PAGE):
+        if deployment_id:
+            records = decisions.by_deployment(deployment_id, floor, FIND_PAGE, before, project_id or None)
+        else:
+            records = decisions.by_project(project_id or "", floor, FIND_PAGE, before)
+        found += [r for r in records if matches(r)]
+        if len(records) < FIND_PAGE or (decision_id and found):
+            break
+        before = f"{records[-1]['evaluated_at']}#{records[-1]['decision_id']}"
+    return m.DecisionListResponse(decisions=[m.PlanDecideResponse.model_validate(r) for r in found])
 
 
 def encode_cursor(position: str) -> str:

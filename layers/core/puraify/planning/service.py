@@ -247,13 +247,25 @@ class PlanningService:
         since: str | None,
         limit: int,
         cursor: str | None = None,
+        decision_id: str | None = None,
+        request_id: str | None = None,
     ) -> m.DecisionListResponse:
-        """``GET /plan/decisions``: ``plan:read``, and the project's grant (by deployment alone: ``*``)."""
+        """``GET /plan/decisions``: ``plan:read``, and the project's grant (by deployment alone: ``*``);
+        with ``decision_id`` or ``request_id``, the decisions of that id (``decision_log.find``)."""
         caller.require(READ_SCOPE)
         if project_id:
             caller.require_project(project_id)
         else:
             caller.require_all_projects("; name project_id")
+        if decision_id or request_id:
+            return decision_log.find(
+                self.decisions,
+                deployment_id=deployment_id,
+                project_id=project_id,
+                since=since,
+                decision_id=decision_id,
+                request_id=request_id,
+            )
         return decision_log.page(
             self.decisions, deployment_id=deployment_id, project_id=project_id, since=since, limit=limit, cursor=cursor
         )
