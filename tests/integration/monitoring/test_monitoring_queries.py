@@ -121,6 +121,10 @@ def test_errors_are_grouped_by_fingerprint_most_frequent_first(aws, project, wri
     assert "timed out" in groups[0]["sample_message"]
     only_gmail = invoke("log/errors", engine=reader, query={"project_id": project, "platform": "gmail"}).body
     assert [g["count"] for g in only_gmail["errors"]] == [1]
+    # An error group's events: the logs filtered by its fingerprint (the console's group -> events link)
+    query = {"project_id": project, "fingerprint": groups[1]["fingerprint"], "status": "error"}
+    events = invoke("log/logs", engine=reader, query=query).body["logs"]
+    assert sorted(e["event_id"] for e in events) == ["e0050", "e0051"]
 
 
 def test_stats_per_platform_and_action(aws, project, writer, reader, invoke):

@@ -217,6 +217,7 @@ class LogsQuery(Query):
     environment: Name | None = None
     version: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     request_id: Label | None = None
+    fingerprint: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
     since: TimeParam = None
     until: TimeParam = None
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)

@@ -65,6 +65,7 @@ def logs(store: MonitoringStore, q: LogsQuery) -> dict[str, Any]:
             "environment": q.environment,
             "version": q.version,
             "request_id": q.request_id,
+            "fingerprint": q.fingerprint,  # an error group's events
             # the subject the index does not select on is a filter
             **{k: v for k, v in (("flow_id", q.flow_id), ("session_id", q.session_id), ("user_id", q.user_id))
                if v is not None and k != subject},
