@@ -10,6 +10,8 @@ import { Monitoring } from "./pages/monitoring.jsx";
 import { Overview } from "./pages/overview.jsx";
 import { Planning } from "./pages/planning.jsx";
 import { Platforms } from "./pages/platforms.jsx";
+import { Search } from "./pages/search.jsx";
+import { hashParams, links } from "./links.js";
 
 const PAGES = [
   { path: "overview", title: "Overview", view: Overview },
@@ -18,6 +20,7 @@ const PAGES = [
   { path: "monitoring", title: "Monitoring", view: Monitoring },
   { path: "environments", title: "Environments", view: Environments },
   { path: "planning", title: "Planning", view: Planning },
+  { path: "search", title: "Search", view: Search, hidden: true }, // the header's Find box opens it
 ];
 const PROJECT_KEY = "puraify.console.project";
 
@@ -77,11 +80,12 @@ function SignIn({ api, notice, onSignedIn }) {
   );
 }
 
-function Shell({ session, path, onSignOut, project, setProject }) {
+function Shell({ session, path, query, onSignOut, project, setProject }) {
   const readOnly = !can(session, "admin");
   const page = PAGES.find((p) => p.path === path);
   const View = page.view;
   const [draft, setDraft] = useState(project);
+  useEffect(() => setDraft(project), [project]);
   useEffect(() => {
     document.title = `${page.title} · PURAIFY console`;
   }, [page]);
@@ -93,7 +97,7 @@ function Shell({ session, path, onSignOut, project, setProject }) {
       <header class="top">
         <div class="brand">PURAIFY</div>
         <nav aria-label="Pages">
-          {PAGES.map((p) => (
+          {PAGES.filter((p) => !p.hidden).map((p) => (
             <a href={`#/${p.path}`} aria-current={p.path === path ? "page" : undefined}>
               {p.title}
             </a>
@@ -119,6 +123,17 @@ function Shell({ session, path, onSignOut, project, setProject }) {
             Open
           </button>
         </form>
+        <form
+          class="find"
+          role="search"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const q = e.currentTarget.elements.q.value.trim();
+            if (q) location.hash = links.search(q);
+          }}
+        >
+          <input name="q" type="search" aria-label="Find" title="an engine, a project, an alert, a request or a decision by its id" placeholder="Find an id…" />
+        </form>
         <div class="who">
           <span class="mono" title={session.scopes.join(", ")}>
             {session.engineId}
@@ -131,7 +146,7 @@ function Shell({ session, path, onSignOut, project, setProject }) {
       </header>
       <main id="main" tabIndex={-1}>
         <h1>{page.title}</h1>
-        <View key={`${path}:${project}`} />
+        <View key={`${path}:${project}:${query}`} />
       </main>
     </>
   );
@@ -141,6 +156,7 @@ function App() {
   const [session, setSession] = useState(() => loadSession(sessionStorage));
   const [notice, setNotice] = useState(null);
   const [path, setPath] = useState(currentPath);
+  const [query, setQuery] = useState(() => location.hash.split("?")[1] || "");
   const [project, setProjectState] = useState(() => sessionStorage.getItem(PROJECT_KEY) || "");
   const api = useMemo(
     () =>
@@ -155,7 +171,14 @@ function App() {
     [],
   );
   useEffect(() => {
-    const onHash = () => setPath(currentPath());
+    const onHash = () => {
+      setPath(currentPath());
+      setQuery(location.hash.split("?")[1] || "");
+      // A link may open another project (`?project=`): the search's results do.
+      const wanted = hashParams().project;
+      if (wanted) setProject(wanted);
+    };
+    onHash();
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
   }, []);
@@ -184,7 +207,7 @@ function App() {
   };
   return (
     <Ctx.Provider value={{ api, session, project, can: (scope) => can(session, scope) }}>
-      <Shell session={session} path={path} onSignOut={signOut} project={project} setProject={setProject} />
+      <Shell session={session} path={path} query={query} onSignOut={signOut} project={project} setProject={setProject} />
     </Ctx.Provider>
   );
 }

@@ -67,3 +67,13 @@ test("a relative range is exactly its span, in whole seconds from one clock read
   assert.deepEqual(rangeFor("7d", NOW), { since: "2026-11-24T12:00:00Z", until: "2026-12-01T12:00:00Z" });
   assert.throws(() => rangeFor("soon", NOW));
 });
+
+test("links carry their params in the hash and read back", async () => {
+  const { hashParams, linkTo, links, shifted } = await import("../src/links.js");
+  assert.equal(linkTo("monitoring", { tab: "logs", status: "error", engine: "" }), "#/monitoring?tab=logs&status=error");
+  assert.deepEqual(hashParams("#/monitoring?tab=logs&fingerprint=ab%23c"), { tab: "logs", fingerprint: "ab#c" });
+  assert.deepEqual(hashParams("#/overview"), {});
+  assert.equal(shifted("2026-12-01T12:00:00.123456Z", -900), "2026-12-01T11:45:00Z");
+  assert.equal(links.decision("d1"), "#/planning?decision=d1");
+  assert.equal(links.versionErrors("v1.1.0", "staging"), "#/monitoring?tab=logs&version=v1.1.0&environment=staging&status=error");
+});

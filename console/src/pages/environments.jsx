@@ -5,6 +5,7 @@ import { Confirm, useConfirm } from "../components/dialogs.jsx";
 import { Badge } from "../components/display.jsx";
 import { ageColumn, Table } from "../components/tables.jsx";
 import { ago, stamp } from "../format.js";
+import { links } from "../links.js";
 
 export function Environments() {
   const { api, project, can } = useCtx();
@@ -32,7 +33,21 @@ export function Environments() {
         </>
       ),
     },
-    { label: "Active version", class: "mono", cell: (e) => e.version || "–" },
+    {
+      label: "Active version",
+      cell: (e) => (
+        <>
+          <span class="mono">{e.version || "–"}</span>
+          {e.version && (
+            <div>
+              <a href={links.versionErrors(e.version, e.env)} aria-label={`Errors of ${e.version} in ${e.env}`}>
+                errors
+              </a>
+            </div>
+          )}
+        </>
+      ),
+    },
     {
       label: "Revision",
       cell: (e) => (
@@ -423,7 +438,11 @@ function PromotionResult({ result, onDone }) {
             <li>{r}</li>
           ))}
         </ul>
-        {decision && <p class="muted">Decision {decision}</p>}
+        {decision && (
+          <p class="muted">
+            Decision <a href={links.decision(decision)}>{decision}</a>
+          </p>
+        )}
         <button type="button" class="secondary" onClick={onDone}>
           Dismiss
         </button>
@@ -443,7 +462,7 @@ function PromotionResult({ result, onDone }) {
       </p>
       {result.gate && (
         <p>
-          Gate: allowed (decision <span class="mono">{result.gate.decision_id}</span>)
+          Gate: allowed (decision <a href={links.decision(result.gate.decision_id)} class="mono">{result.gate.decision_id}</a>)
           {result.gate.reasons?.length ? ` · ${result.gate.reasons.join("; ")}` : ""}
         </p>
       )}
@@ -486,6 +505,15 @@ function History({ env, write, onChanged }) {
                 {h.previous_version && h.previous_version !== h.version && <span class="muted"> (was {h.previous_version})</span>}
                 {h.source_env && <span class="muted"> from {h.source_env}</span>} <span class="muted">by {h.created_by}</span>
                 {h.changes?.env_vars_changed?.length > 0 && <div class="muted">variables: {h.changes.env_vars_changed.join(", ")}</div>}
+                <div class="links">
+                  {h.version && <a href={links.versionErrors(h.version, env)}>errors of {h.version}</a>}
+                  {h.gate_decision_id && (
+                    <>
+                      {" · "}
+                      <a href={links.decision(h.gate_decision_id)}>gate decision</a>
+                    </>
+                  )}
+                </div>
                 {write && i > 0 && h.version && (
                   <button type="button" class="secondary small" onClick={() => rollBack(h)}>
                     Roll back to {h.version}

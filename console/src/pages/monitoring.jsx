@@ -5,17 +5,21 @@ import { Detail, useConfirm } from "../components/dialogs.jsx";
 import { Badge, Json } from "../components/display.jsx";
 import { ageColumn, PagedTable, Table, usePages } from "../components/tables.jsx";
 import { ago, count, rangeFor, sinceFor, stamp } from "../format.js";
+import { hashParams, links, linkTo, shifted } from "../links.js";
+import { SessionReplay } from "./session.jsx";
 
 const TABS = [
   ["logs", "Logs"],
   ["errors", "Error groups"],
   ["alerts", "Alerts"],
   ["audit", "Audit timeline"],
+  ["sessions", "Session replay"],
 ];
 
 export function Monitoring() {
   const { project } = useCtx();
-  const [tab, setTab] = useState("logs");
+  const params = hashParams();
+  const [tab, setTab] = useState(TABS.some(([id]) => id === params.tab) ? params.tab : "logs");
   if (!project) return <p class="notice">Choose a project (in the header) to search its logs, errors, alerts and audit trail.</p>;
   return (
     <div class="page">
@@ -27,16 +31,32 @@ export function Monitoring() {
         ))}
       </div>
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
-        {tab === "logs" && <Logs />}
-        {tab === "errors" && <Errors />}
+        {tab === "logs" && <Logs params={params} />}
+        {tab === "errors" && <Errors fingerprint={params.fingerprint} />}
         {tab === "alerts" && <Alerts />}
         {tab === "audit" && <Audit />}
+        {tab === "sessions" && <SessionReplay initial={params.session || ""} />}
       </div>
     </div>
   );
 }
 
-const EMPTY_FILTERS = { engine: "", platform: "", status: "", event_type: "", flow_id: "", range: "", since: "", until: "", limit: "50" };
+const EMPTY_FILTERS = {
+  engine: "",
+  platform: "",
+  status: "",
+  event_type: "",
+  flow_id: "",
+  session_id: "",
+  request_id: "",
+  version: "",
+  environment: "",
+  fingerprint: "",
+  range: "",
+  since: "",
+  until: "",
+  limit: "50",
+};
 export const RELATIVE_RANGES = [
   ["1h", "last hour"],
   ["24h", "last 24 hours"],
@@ -64,10 +84,16 @@ const LOG_COLUMNS = (select) => [
   { label: "Message", class: "clip-wide", cell: (e) => e.message || "" },
 ];
 
-function Logs() {
+/** The filters a link asked for (`#/monitoring?tab=logs&fingerprint=…&status=error`). */
+function linkedFilters(params) {
+  const given = Object.fromEntries(Object.entries(params || {}).filter(([k]) => k in EMPTY_FILTERS));
+  return { ...EMPTY_FILTERS, ...given };
+}
+
+function Logs({ params }) {
   const { api, project } = useCtx();
-  const [draft, setDraft] = useState(EMPTY_FILTERS);
-  const [filters, setFilters] = useState(EMPTY_FILTERS);
+  const [draft, setDraft] = useState(() => linkedFilters(params));
+  const [filters, setFilters] = useState(() => logQuery(linkedFilters(params)));
   const [selected, setSelected] = useState(null);
   const pages = usePages((cursor) => api.get("/monitoring/logs", { project_id: project, ...filters, cursor }), (p) => p.logs, [api, project, filters]);
   const field = (name, label, props = {}) => (
@@ -91,6 +117,11 @@ function Logs() {
         {field("status", "Status", { placeholder: "error, success…" })}
         {field("event_type", "Event type")}
         {field("flow_id", "Flow id")}
+        {field("session_id", "Session id")}
+        {field("request_id", "Request id")}
+        {field("version", "Version")}
+        {field("environment", "Environment")}
+        {field("fingerprint", "Error group", { placeholder: "fingerprint" })}
         <label>
           Range
           <select name="range" value={draft.range} onChange={(e) => setDraft({ ...draft, range: e.target.value })}>
@@ -125,11 +156,24 @@ function Logs() {
       </section>
       {selected && (
         <Detail title={`Event ${selected.event_id || ""}`} onClose={() => setSelected(null)}>
+          <EventLinks event={selected} />
           <Json value={selected} />
         </Detail>
       )}
     </>
   );
+}
+
+/** From an event to what it belongs to: its error group, its session, its request's records, its flow's events. */
+function EventLinks({ event }) {
+  const items = [
+    event.fingerprint && <a href={links.errorGroup(event.fingerprint)}>its error group</a>,
+    event.session_id && <a href={links.session(event.session_id)}>replay session {event.session_id}</a>,
+    event.request_id && <a href={links.search(event.request_id)}>request {event.request_id}</a>,
+    event.flow_id && <a href={linkTo("monitoring", { tab: "logs", flow_id: event.flow_id })}>flow {event.flow_id}</a>,
+    event.version && <a href={links.versionErrors(event.version, event.environment)}>errors of {event.version}</a>,
+  ].filter(Boolean);
+  return items.length ? <p class="links">{items.map((item, i) => [i ? " · " : "", item])}</p> : null;
 }
 
 /** The columns of an error-groups table; `extra` columns (a trend) go before the last-seen ones. */
@@ -150,31 +194,121 @@ export function errorGroupColumns(extra = [], seen = [ageColumn("First seen", (g
     ...extra,
     ...seen,
     ageColumn("Last seen", (g) => g.last_seen),
+    {
+      label: "Go to",
+      class: "row-actions",
+      cell: (g) => (
+        <>
+          <a href={links.groupEvents(g.fingerprint)} aria-label={`Events of ${g.error_type || "error"} on ${g.platform || "–"}`}>
+            Events
+          </a>
+          {" · "}
+          <a href={links.errorGroup(g.fingerprint)} aria-label={`Deployments around ${g.error_type || "error"} on ${g.platform || "–"}`}>
+            Deployments
+          </a>
+        </>
+      ),
+    },
   ];
 }
 
-function Errors() {
+function Errors({ fingerprint }) {
   const { api, project } = useCtx();
-  const [range, setRange] = useState("24h");
+  const [range, setRange] = useState(fingerprint ? "30d" : "24h");
   const state = useAsync(() => api.get("/monitoring/errors", { project_id: project, since: sinceFor(range) }), [api, project, range]);
+  const focused = fingerprint && state.data?.errors?.find((g) => g.fingerprint === fingerprint);
   return (
-    <section class="card">
-      <div class="toolbar">
-        <h2>Error groups</h2>
-        <label class="inline">
-          Since
-          <select value={range} onChange={(e) => setRange(e.target.value)} name="errors_range">
-            <option value="1h">1 hour</option>
-            <option value="24h">24 hours</option>
-            <option value="7d">7 days</option>
-            <option value="30d">30 days</option>
-          </select>
-        </label>
-      </div>
-      <Async state={state} label="Loading error groups" empty="No errors in this range." isEmpty={(d) => !d?.errors?.length}>
-        {(data) => <Table columns={errorGroupColumns()} rows={data.errors} />}
+    <>
+      {fingerprint && state.data && (focused ? <GroupAround group={focused} /> : <p class="notice">That error group has no occurrence in this range.</p>)}
+      <section class="card">
+        <div class="toolbar">
+          <h2>Error groups</h2>
+          <label class="inline">
+            Since
+            <select value={range} onChange={(e) => setRange(e.target.value)} name="errors_range">
+              <option value="1h">1 hour</option>
+              <option value="24h">24 hours</option>
+              <option value="7d">7 days</option>
+              <option value="30d">30 days</option>
+            </select>
+          </label>
+        </div>
+        <Async state={state} label="Loading error groups" empty="No errors in this range." isEmpty={(d) => !d?.errors?.length}>
+          {(data) => <Table columns={errorGroupColumns()} rows={data.errors} />}
+        </Async>
+      </section>
+    </>
+  );
+}
+
+const AROUND_SECONDS = 24 * 3600; // deployments this long before an error group's first occurrence count as "around" it
+
+/**
+ * One error group with the deployments around it: those from a day before its first occurrence to its
+ * last, each marked before, during or after, so "which release brought this?" is one look.
+ */
+function GroupAround({ group }) {
+  const { api, project } = useCtx();
+  const deployments = useAsync(
+    () => api.get("/monitoring/deployments", { project_id: project, since: shifted(group.first_seen, -AROUND_SECONDS), limit: 100 }),
+    [api, project, group.fingerprint],
+  );
+  const when = (d) => (d.created_at < group.first_seen ? "before first seen" : d.created_at <= group.last_seen ? "while occurring" : "after last seen");
+  const columns = [
+    ageColumn("Deployed", (d) => d.created_at),
+    { label: "Environment", cell: (d) => d.environment },
+    { label: "Version", class: "mono", cell: (d) => `${d.previous_version || "–"} → ${d.version}` },
+    { label: "Action", cell: (d) => `${d.action}${d.source_env ? ` from ${d.source_env}` : ""} by ${d.actor}` },
+    { label: "When", cell: (d) => <Badge kind={when(d) === "before first seen" ? "warn" : ""}>{when(d)}</Badge> },
+    { label: "Errors", cell: (d) => <a href={links.versionErrors(d.version, d.environment)}>errors of {d.version}</a> },
+  ];
+  return (
+    <section class="card" aria-label="Error group">
+      <h2>
+        <Badge kind={group.severity}>{group.severity}</Badge> {group.error_type || "error"} on {group.platform || "–"}
+      </h2>
+      <p class="muted clip-wide">{group.sample_message}</p>
+      <dl class="facts">
+        <dt>Occurrences</dt>
+        <dd>{count(group.count)}</dd>
+        <dt>First seen</dt>
+        <dd>
+          {stamp(group.first_seen)} {group.first_seen_version && <span class="mono">({group.first_seen_version})</span>}
+        </dd>
+        <dt>Last seen</dt>
+        <dd>
+          {stamp(group.last_seen)} {group.last_seen_version && <span class="mono">({group.last_seen_version})</span>}
+        </dd>
+      </dl>
+      <p>
+        <a href={links.groupEvents(group.fingerprint)}>Its events</a>
+      </p>
+      <h3>Deployments around it</h3>
+      <Async
+        state={deployments}
+        label="Loading deployments"
+        empty="No deployment from a day before its first occurrence on."
+        isEmpty={(d) => !d?.deployments?.filter((x) => x.created_at <= group.last_seen).length}
+      >
+        {(data) => <Table columns={columns} rows={data.deployments.filter((d) => d.created_at <= group.last_seen)} />}
       </Async>
     </section>
+  );
+}
+
+/** From an alert to its error group and events (an error alert), or to the events around it. */
+export function AlertLinks({ alert }) {
+  if (alert.fingerprint) {
+    return (
+      <div class="links">
+        <a href={links.errorGroup(alert.fingerprint)}>Error group</a> · <a href={links.groupEvents(alert.fingerprint)}>Events</a>
+      </div>
+    );
+  }
+  return (
+    <div class="links">
+      <a href={links.eventsAround(alert.created_at, { flow_id: alert.flow_id })}>Events around it</a>
+    </div>
   );
 }
 
@@ -212,7 +346,10 @@ function Alerts() {
       cell: (a) => (
         <>
           <strong>{a.event_type}</strong> {a.message}
-          <div class="muted">by {a.triggered_by || "–"}</div>
+          <div class="muted">
+            by {a.triggered_by || "–"} · <span class="mono">{a.alert_id}</span>
+          </div>
+          <AlertLinks alert={a} />
         </>
       ),
     },
@@ -330,7 +467,14 @@ function Timeline({ asked, api, project }) {
                     <Badge kind={entry.kind === "alert" ? "bad" : entry.kind === "decision" ? "info" : ""}>{entry.kind}</Badge>{" "}
                     {entry.kind === "event" && `${entry.engine || ""} ${entry.event_type} ${entry.platform || ""} ${entry.status || ""}`}
                     {entry.kind === "alert" && `${entry.severity} ${entry.message}`}
-                    {entry.kind === "decision" && `${entry.decision} ${entry.engine_id} ${entry.platform || ""} ${entry.action_type || ""} → ${entry.status}`}
+                    {entry.kind === "decision" && `${entry.decision} ${entry.engine_id} ${entry.platform || ""} ${entry.action_type || ""} → ${entry.status} `}
+                    {entry.kind === "decision" && entry.request_id && <a href={links.search(entry.request_id)}>request {entry.request_id}</a>}
+                    {entry.kind.startsWith("deployment") && (
+                      <>
+                        {`${entry.action} ${entry.environment}: ${entry.previous_version || "–"} → ${entry.version} `}
+                        <a href={links.versionErrors(entry.version, entry.environment)}>errors of {entry.version}</a>
+                      </>
+                    )}
                   </li>
                 ))}
               </ol>

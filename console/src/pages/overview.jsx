@@ -5,6 +5,7 @@ import { Sparkline, TimeChart } from "../components/charts.jsx";
 import { Badge } from "../components/display.jsx";
 import { Table } from "../components/tables.jsx";
 import { ago, count, rangeFor } from "../format.js";
+import { links } from "../links.js";
 import { errorGroupColumns } from "./monitoring.jsx";
 
 const RANGES = [
@@ -196,7 +197,7 @@ function OverviewBody({ data, project }) {
             <ul class="list">
               {decisions.decisions.map((d) => (
                 <li>
-                  <Badge kind={d.allow ? "ok" : "bad"}>{d.outcome}</Badge> {d.environment} · {d.deployment_id}
+                  <Badge kind={d.allow ? "ok" : "bad"}>{d.outcome}</Badge> {d.environment} · <a href={links.decision(d.decision_id)}>{d.deployment_id}</a>
                   <span class="muted"> · {ago(d.evaluated_at)}</span>
                   {!d.allow && d.deny_reasons?.length > 0 && <div class="muted">{d.deny_reasons.join("; ")}</div>}
                 </li>

@@ -1,10 +1,11 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { useCtx } from "../app.jsx";
-import { Async, Empty, useAsync } from "../components/async.jsx";
+import { Async, Empty, ErrorBox, useAsync } from "../components/async.jsx";
 import { Detail } from "../components/dialogs.jsx";
 import { Badge, Json } from "../components/display.jsx";
 import { PagedTable, Table, usePages } from "../components/tables.jsx";
 import { ago, seconds, stamp } from "../format.js";
+import { hashParams, links } from "../links.js";
 
 /** Policy revisions in the order decisions used them (newest first), with when each was first and last used. */
 export function revisionsOf(decisions) {
@@ -44,6 +45,15 @@ export function Planning() {
     [api, project],
   );
   const [selected, setSelected] = useState(null);
+  // A link to one decision (`#/planning?decision=<id>`): looked up in the open project, then shown.
+  const linked = hashParams().decision;
+  const wanted = useAsync(
+    () => (linked && project ? api.get("/plan/decisions", { project_id: project, decision_id: linked }) : null),
+    [api, project, linked],
+  );
+  useEffect(() => {
+    if (wanted.data?.decisions?.length) setSelected(wanted.data.decisions[0]);
+  }, [wanted.data]);
   const decisionColumns = [
     {
       label: "When",
@@ -68,6 +78,12 @@ export function Planning() {
   ];
   return (
     <div class="page">
+      {linked && wanted.data && !wanted.data.decisions.length && (
+        <p class="notice">
+          No decision <span class="mono">{linked}</span> in project {project} (among its newest 5,000).
+        </p>
+      )}
+      {linked && wanted.error && <ErrorBox error={wanted.error} retry={wanted.reload} />}
       <section class="card">
         <h2>Decisions</h2>
         {!project ? (
@@ -138,6 +154,11 @@ export function Planning() {
       </div>
       {selected && (
         <Detail title={`Decision ${selected.decision_id}`} onClose={() => setSelected(null)}>
+          <p>
+            <Badge kind={selected.allow ? "ok" : "bad"}>{selected.outcome}</Badge> {selected.environment} · deployment{" "}
+            <span class="mono">{selected.deployment_id}</span> · {stamp(selected.evaluated_at)}
+            {selected.deny_reasons?.length ? ` · ${selected.deny_reasons.join("; ")}` : ""}
+          </p>
           <Json value={selected} />
         </Detail>
       )}
