@@ -42,13 +42,13 @@ test: $(STAMP) lint $(CONSOLE_BUILT)
 
 # DynamoDB on DynamoDB Local (bound to 127.0.0.1), the rest on moto: installs it into .emulators/ on first use.
 test-dynamodb-local: $(STAMP)
-	$(PY) -m local.suite dynamodb-local
+	$(PY) -m local.suite dynamodb-local -n 2 --dist loadfile
 
 # Every service on LocalStack 4.14.0 (installed into .emulators/ on first use), inside its own network
 # namespace: its DynamoDB child listens on every interface. Nothing is fetched inside the namespace.
 test-localstack: $(STAMP)
 	$(PY) -m local.suite install localstack
-	unshare -n sh -c 'ip link set lo up && exec $(PY) -m local.suite localstack'
+	unshare -n sh -c 'ip link set lo up && exec $(PY) -m local.suite localstack -n 2 --dist loadfile'
 
 # A LocalStack for `make run` on 127.0.0.1:4566 (LOCALSTACK_PORT): `AWS_ENDPOINT_URL=http://127.0.0.1:4566 make run`.
 # Its DynamoDB is bound to 127.0.0.1 by the agent local/localstack.py gives it. Keeps nothing (Community has no persistence).

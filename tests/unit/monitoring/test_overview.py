@@ -71,8 +71,8 @@ def test_overview_gives_a_projects_errors_per_window_and_groups_with_their_trend
     counts = MemoryCheckCountStore()
     counts.add(minute_of(now), {"allowed": 1, "denied": 1, "deny#not_granted": 1}, int(now + 86400))
     query = OverviewQuery.model_validate({"project_id": "pf_1", "since": str(now - 3600)})
-    result = overview(service, counts, query, every_project=True)
-    assert overview(service, counts, query, every_project=False)["checks"] is None
+    result = overview(service.store, service.window_seconds, counts, query, every_project=True)
+    assert overview(service.store, service.window_seconds, counts, query, every_project=False)["checks"] is None
     assert result["checks"]["totals"] == {"allowed": 1, "denied": 1, "failed": 0}
     assert result["checks"]["top_deny_rules"] == [{"rule": "not_granted", "count": 1}]
     project = result["project"]
