@@ -10,9 +10,10 @@ from pydantic import BaseModel, ValidationError
 
 from puraify import openapi, wiring
 from puraify.errors import validation_error
-from puraify.http import caller, create_app, handle, is_schedule, parse_json_body, query, respond
+from puraify.http import caller, create_app, handle, is_schedule, parse_json_body, query, raw_body, respond
+from puraify.monitoring import metrics as prometheus
 from puraify.monitoring import models as mm
-from puraify.monitoring import overview
+from puraify.monitoring import otlp, overview
 from puraify.monitoring.ingest import parse_payload
 from puraify.observability import logger, metrics
 from puraify.openapi import responses
@@ -58,6 +59,37 @@ def ingest_logs() -> Response[mm.LogIngestResponse]:
     result = wiring.current().monitoring.ingest_for(caller(app), batch)
     metrics.add_metric(name="EventsStored", unit=MetricUnit.Count, value=result.stored)
     return respond(202, mm.LogIngestResponse(accepted=result.accepted, rejected=result.rejected))
+
+
+@app.post(
+    "/v1/logs",
+    responses=responses(200, 400, 403, 413, media_type=(otlp.PROTOBUF, otlp.JSON)),
+    openapi_extensions={"requestBody": otlp.REQUEST_BODY},
+)
+def export_logs() -> Response[bytes]:
+    """OpenTelemetry logs (OTLP/HTTP, protobuf or JSON): each LogRecord becomes one event (docs/otlp.md)."""
+    current = wiring.current()
+    headers = app.current_event.headers or {}
+    done = current.monitoring.export_logs_for(
+        caller(app),
+        raw_body(app.current_event.raw_event),
+        headers.get("content-type"),
+        headers.get("content-encoding"),
+        current.settings.log_max_body_bytes,
+    )
+    metrics.add_metric(name="EventsStored", unit=MetricUnit.Count, value=done.stored)
+    return Response(status_code=200, content_type=done.content_type, body=done.body)
+
+
+@app.get(
+    "/metrics",
+    responses=responses(200, 403, 422, media_type="text/plain"),
+    openapi_extensions={"parameters": openapi.query_parameters(prometheus.MetricsQuery)},
+)
+def scrape_metrics() -> Response[str]:
+    """Prometheus text exposition from stored aggregates: the caller's granted projects only (docs/otlp.md)."""
+    text = wiring.current().monitoring.metrics_for(caller(app), prometheus.parse_query(query(app)))
+    return Response(status_code=200, content_type=prometheus.CONTENT_TYPE, body=text)
 
 
 @app.post("/monitoring/alert", responses=responses(201))

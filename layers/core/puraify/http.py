@@ -55,6 +55,9 @@ PUBLIC_ROUTES = frozenset(
     }
 )
 JSON = "application/json"
+# Routes whose body is not JSON text: OTLP/HTTP sends protobuf (binary) or JSON, possibly gzipped. Their
+# handlers read the raw body themselves (``raw_body``) and check its type; size limits still apply.
+RAW_BODY_ROUTES = frozenset({("POST", "/v1/logs")})
 # On every answer: a browser never second-guesses the declared type (a JSON reply read as HTML or script).
 NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
@@ -278,7 +281,7 @@ def _handle(
     rid = event_request_id(event)
     try:
         principal = admit(event, rid, max_body_bytes=max_body_bytes)
-        if event.get("isBase64Encoded"):
+        if event.get("isBase64Encoded") and not _raw_body_route(event):
             event = {**event, "body": request_body_text(event), "isBase64Encoded": False}
     except PuraifyError as error:
         return _raw_error(error, rid)
@@ -318,7 +321,8 @@ def admit(event: dict[str, Any], rid: str, *, max_body_bytes: int | None = None)
         _decode_body(event)
         return None
     headers = event.get("headers") or {}
-    if body and "json" not in headers.get("content-type", ""):
+    raw = _raw_body_route(event)
+    if body and not raw and "json" not in headers.get("content-type", ""):
         # The API speaks only JSON; curl -d sends a form content type for JSON bodies.
         event["headers"] = headers = {**headers, "content-type": "application/json"}
     claimed = headers.get("x-engine-id")
@@ -327,8 +331,24 @@ def admit(event: dict[str, Any], rid: str, *, max_body_bytes: int | None = None)
     except UnauthorizedError:
         _audit_auth_failure(current, rid, claimed, route, str(http.get("sourceIp") or "-"))
         raise
-    _decode_body(event)
+    if not raw:
+        _decode_body(event)
     return principal
+
+
+def _raw_body_route(event: dict[str, Any]) -> bool:
+    return tuple((event.get("routeKey") or "").split(" ", 1)) in RAW_BODY_ROUTES
+
+
+def raw_body(event: dict[str, Any]) -> bytes:
+    """The request body as bytes, as the client sent it (API Gateway's base64 undone): for ``RAW_BODY_ROUTES``."""
+    body = event.get("body") or ""
+    if not event.get("isBase64Encoded"):
+        return body.encode()
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise BadRequestError("the request body is not valid base64", code="invalid_encoding") from error
 
 
 def json_body(event: dict[str, Any]) -> Any:

@@ -133,11 +133,13 @@ def build_default() -> Runtime:
 
 def build_monitoring(rt: Runtime) -> Monitoring:
     from puraify.monitoring.service import create
+    from puraify.planning.bundles import published
     from puraify.store.check_counts import DynamoCheckCountStore
     from puraify.store.events import DynamoEventStore
     from puraify.store.monitoring import DynamoMonitoringStore
     from puraify.store.monitoring_channels import SnsTopic, SsmParameters
     from puraify.store.monitoring_versions import DynamoVersionCounterStore
+    from puraify.store.planning import S3BundleStore
 
     s = rt.settings
     return create(
@@ -148,6 +150,9 @@ def build_monitoring(rt: Runtime) -> Monitoring:
         versions=DynamoVersionCounterStore(s.aggregates_table),
         check_counts=DynamoCheckCountStore(s.aggregates_table),
         engine_events=DynamoEventStore(s.events_table),
+        # Joined at call time: the Environment Manager and the Planning Engine are built on first use.
+        deployment_states=lambda project_id, limit: rt.environments.deployment_states(project_id, limit),
+        policy_bundle=lambda: published(S3BundleStore(s.policy_bucket)),
     )
 
 

@@ -30,3 +30,18 @@ class Queries(EnvironmentsBase):
         """
         found = self.deployments.recent(project_id, environment, since, limit)
         return [m.DeploymentView.model_validate(d.model_dump()).model_dump(mode="json") for d in found]
+
+    def deployment_states(self, project_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest deployment of each of the project's first ``limit`` environments (for ``GET /metrics``).
+
+        ``[{"environment", "state", "version"}]``; an environment never deployed to is left out. One Query
+        of the environments, then one (newest first, one item) per environment.
+        """
+        found = []
+        for env in sorted(self.store.list_environments(project_id), key=lambda e: e.env)[:limit]:
+            if not self.alive(env):
+                continue
+            latest = self.deployments.latest(project_id, env.env)
+            if latest is not None:
+                found.append({"environment": env.env, "state": latest.state, "version": latest.version})
+        return found

@@ -117,6 +117,18 @@ class CheckCounts(Protocol):
     def minutes(self, first: str, last: str) -> list[dict[str, Any]]: ...
 
 
+class DeploymentStates(Protocol):
+    """The Environment Manager's latest deployment per environment of a project: ``[{environment, state, version}]``."""
+
+    def __call__(self, project_id: str, limit: int) -> list[dict[str, Any]]: ...
+
+
+class PolicyBundle(Protocol):
+    """The Planning Engine's active policy bundle: ``{revision, sha256}``, None when none is published."""
+
+    def __call__(self) -> dict[str, Any] | None: ...
+
+
 class EventStore(Protocol):
     """The engine events of ``POST /log/engine_event``."""
 

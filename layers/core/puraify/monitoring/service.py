@@ -15,8 +15,8 @@ from typing import Any
 from puraify import clock
 from puraify.auth import Principal
 from puraify.errors import UnavailableError
+from puraify.monitoring import metrics, otlp, overview, queries
 from puraify.monitoring import models as mm
-from puraify.monitoring import overview, queries
 from puraify.monitoring.alerts import AlertPolicy, Alerts, Dispatcher
 from puraify.monitoring.engine_events import record_engine_event
 from puraify.monitoring.entitlement import WRITE_SCOPE, Entitled, entitlement, nobody
@@ -25,9 +25,11 @@ from puraify.monitoring.ingest import IngestConfig, IngestResult, ParsedBatch, i
 from puraify.monitoring.ports import (
     AuditReader,
     CheckCounts,
+    DeploymentStates,
     EventStore,
     MonitoringStore,
     Parameters,
+    PolicyBundle,
     Topic,
     VersionCounterStore,
 )
@@ -54,6 +56,8 @@ class Monitoring:
     versions: VersionCounterStore  # per-version counters: the watch's and the gate's facts
     check_counts: CheckCounts  # Engine Control's per-minute check counts (the overview)
     engine_events: EventStore  # POST /log/engine_event
+    deployment_states: DeploymentStates | None = None  # the Environment Manager's, for GET /metrics
+    policy_bundle: PolicyBundle | None = None  # the Planning Engine's, for GET /metrics
 
     @property
     def window_seconds(self) -> int:
@@ -179,6 +183,25 @@ class Monitoring:
             self.store, self.window_seconds, self.check_counts, q, every_project=caller.has_all_projects
         )
 
+    def export_logs_for(
+        self, caller: Principal, body: bytes, content_type: str | None, content_encoding: str | None, max_bytes: int
+    ) -> otlp.Export:
+        """``POST /v1/logs``: as ``POST /monitoring/logs``, ``logs:write`` and every record's project (all or
+        nothing, before anything is written); the scope is checked before the body is read."""
+        caller.require(WRITE_SCOPE)
+        kind, mapped = otlp.decode(body, content_type, content_encoding, max_bytes)
+        caller.require_projects([event.project_id for event in mapped.events])
+        return otlp.store(self.ingest, caller.engine_id, entitlement(caller), kind, mapped)
+
+    def metrics_for(self, caller: Principal, q: metrics.MetricsQuery) -> str:
+        """``GET /metrics``: ``metrics:read``; the series of the caller's granted (or named and granted) projects."""
+        caller.require(metrics.SCOPE)
+        projects = metrics.projects_for(caller, q)
+        sources = metrics.Sources(
+            self.store, self.window_seconds, self.check_counts, self.deployment_states, self.policy_bundle
+        )
+        return metrics.exposition(sources, projects, every_project=caller.has_all_projects)
+
     def scheduled(self) -> dict[str, int]:
         """The schedule's pass: retry owed notifications, count left-behind ledgers, resolve quiet alerts."""
         summary: dict[str, int] = {}
@@ -204,6 +227,8 @@ def create(
     versions: VersionCounterStore,
     check_counts: CheckCounts,
     engine_events: EventStore,
+    deployment_states: DeploymentStates | None = None,
+    policy_bundle: PolicyBundle | None = None,
 ) -> Monitoring:
     """A Monitoring service over the given store and channels (DynamoDB/SNS/SSM, or fakes)."""
     dispatcher = Dispatcher(
@@ -234,4 +259,13 @@ def create(
         alerts_per_minute_project=settings.alerts_per_minute_per_project,
         alerts_per_minute_engine=settings.alerts_per_minute_per_engine,
     )
-    return Monitoring(store, Alerts(store, dispatcher, policy), config, versions, check_counts, engine_events)
+    return Monitoring(
+        store,
+        Alerts(store, dispatcher, policy),
+        config,
+        versions,
+        check_counts,
+        engine_events,
+        deployment_states,
+        policy_bundle,
+    )

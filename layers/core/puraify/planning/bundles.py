@@ -56,6 +56,15 @@ def revision_prefix(revision: str) -> str:
     return f"bundles/{revision}/"
 
 
+def published(store: BundleStore) -> dict[str, Any] | None:
+    """The active manifest's ``revision``, ``sha256`` and ``published_at`` (one read); None when none is published."""
+    raw = store.get(MANIFEST_KEY)
+    if raw is None:
+        return None
+    manifest = Manifest.model_validate_json(raw)
+    return {"revision": manifest.revision, "sha256": manifest.sha256, "published_at": manifest.published_at}
+
+
 def check_files(files: dict[str, bytes]) -> None:
     """A bundle needs at least one ``.rego`` file, and its ``data.json`` (if any) must be a JSON object."""
     if not any(name.endswith(".rego") for name in files):
