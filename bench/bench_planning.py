@@ -29,7 +29,16 @@ GATE = ROOT / "policies" / "gate"
 WARM_CALLS = 3000
 ADMIN_KEY = "pfk_bench-admin-key-0123456789abcdefghijklmnopqrstuv"
 HEALTHY = {
-    "error_rate": 0.012,
+    "version_health": {
+        "version": "v1.5.0",
+        "environment": "staging",
+        "window_seconds": 3600,
+        "since": "2026-12-07T00:00:00Z",
+        "events": 500,
+        "errors": 6,
+        "error_rate": 0.012,
+        "latency_p95_ms": 180,
+    },  # fmt: skip
     "open_critical_alerts": 0,
     "platforms_in_maintenance": [],
     "change_freeze": False,
@@ -60,9 +69,19 @@ def python_gate(document: dict[str, Any], data: dict[str, Any]) -> dict[str, Any
     def pct(x: float) -> str:
         return _num(round(x * 1000) / 10)
 
-    rate = fresh("error_rate")
-    if rate is not None and rate > limits["max_error_rate"]:
-        deny.add(f"error rate {pct(rate)}% is above {pct(limits['max_error_rate'])}%")
+    health = fresh("version_health")
+    if health is not None:
+        judged = f"{health['version']} in {health['environment']} over the last {health['window_seconds']}s"
+        if health["events"] >= gate["pre_deploy"]["min_events"]:
+            if health["error_rate"] > limits["max_error_rate"]:
+                deny.add(f"error rate of {judged} is {pct(health['error_rate'])}% over {health['events']} events: "
+                         f"above {pct(limits['max_error_rate'])}%")  # fmt: skip
+            p95 = health.get("latency_p95_ms")
+            if isinstance(p95, int | float) and p95 > limits["max_latency_p95_ms"]:
+                deny.add(f"p95 latency of {judged} is {p95} ms: above {limits['max_latency_p95_ms']} ms")
+        elif gate["pre_deploy"]["on_no_signal"] == "deny":
+            deny.add(f"no signal: {judged} served {health['events']} event(s) "
+                     f"(at least {gate['pre_deploy']['min_events']} needed to judge it)")  # fmt: skip
     alerts = fresh("open_critical_alerts")
     if alerts is not None and alerts > limits["max_open_critical_alerts"]:
         deny.add(f"{alerts} critical alert(s) open (at most {limits['max_open_critical_alerts']} allowed)")
@@ -120,7 +139,7 @@ def setup_decision() -> dict[str, Any]:
     decisions = MemoryDecisionStore()
     global_values = {k: HEALTHY[k] for k in ("platforms_in_maintenance", "change_freeze")}
     providers = [
-        _Static("monitoring", {k: HEALTHY[k] for k in ("error_rate", "open_critical_alerts")}),
+        _Static("monitoring", {k: HEALTHY[k] for k in ("version_health", "open_critical_alerts")}),
         _Static("environments", {"versions_behind": HEALTHY["versions_behind"]}),
         _Static("catalog", global_values, scope="global"),
     ]

@@ -426,7 +426,13 @@ def test_env_create_promote_history_compare_rollback(plane, admin):
     assert compared.returncode == 0 and "BASE_URL" in compared.stdout and "BETA" in compared.stdout
 
     rolled = puraify("env", "rollback", project, "staging", "v1.0.0", url=plane.base_url, engine=admin)
-    assert rolled.returncode == 0 and rolled.stdout.strip() == "staging: v1.1.0 -> v1.0.0 (rolled_back)"
+    assert rolled.returncode == 0, rolled.stderr
+    assert rolled.stdout.splitlines()[0] == "staging: v1.1.0 -> v1.0.0 (rolled_back)"
+    assert rolled.stdout.splitlines()[1].startswith("gate decision ")
+    forward = puraify("env", "rollback", project, "staging", "v1.1.0", url=plane.base_url, engine=admin)
+    assert forward.returncode == 6 and "not_a_rollback" in forward.stderr, forward.stderr
+    unforced = puraify("env", "rollback", project, "staging", "v1.1.0", "--force", url=plane.base_url, engine=admin)
+    assert unforced.returncode != 0 and "--force needs --reason" in unforced.stderr
     listed = json.loads(puraify("--json", "env", "list", project, url=plane.base_url, engine=admin).stdout)
     assert {e["env"]: e["version"] for e in listed["environments"]} == {"development": "v1.1.0", "staging": "v1.0.0"}
 

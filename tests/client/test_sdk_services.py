@@ -174,7 +174,7 @@ async def test_promote_parses_diff_and_keeps_extra_fields(mocked):
     cp = mocked(lambda request: reply(200, body))
     promoted = await cp.env.promote("pf-777", "staging", "production")
     assert promoted.diff_from_previous.entities_added == ["Notification"]
-    assert promoted.model_extra["gate"]["decision_id"] == "dec-1"
+    assert promoted.gate is not None and promoted.gate.decision_id == "dec-1"
 
 
 async def test_config_patch_sends_nulls_to_remove_and_secret_inputs(mocked, recorder):

@@ -162,14 +162,29 @@ def env_promote(
 @click.argument("project")
 @click.argument("environment")
 @click.argument("version")
+@click.option("--force", is_flag=True, help="Admin: go to VERSION although it is not a rollback (needs --reason).")
+@click.option("--reason", help="Why the rollback is forced (audited and alerted).")
 @pass_options
-def env_rollback(options: Options, project: str, environment: str, version: str) -> None:
-    """Put ENVIRONMENT back to VERSION (its pointer and its configuration)."""
-    result = options.run(lambda cp: cp.env.rollback(project, environment, version))
+def env_rollback(
+    options: Options, project: str, environment: str, version: str, force: bool, reason: str | None
+) -> None:
+    """Put ENVIRONMENT back to VERSION (its pointer and its configuration).
+
+    Only back: VERSION must be one it ran before its current one that no rollback left
+    (`puraify env history` lists them). The gate judges every rollback (phase rollback).
+    """
+    if force and not reason:
+        raise click.UsageError("--force needs --reason")
+    result = options.run(lambda cp: cp.env.rollback(project, environment, version, force=force, reason=reason))
     if options.as_json:
         output.emit_json(output.plain(result))
-    else:
-        click.echo(f"{environment}: {result.previous_version or '-'} -> {result.environment.version} ({result.status})")
+        return
+    forced = " forced" if result.forced else ""
+    click.echo(
+        f"{environment}: {result.previous_version or '-'} -> {result.environment.version} ({result.status}{forced})"
+    )
+    if result.gate is not None:
+        click.echo(f"gate decision {result.gate.decision_id}" + "".join(f"\n  {r}" for r in result.gate.reasons))
 
 
 @env.command("compare")

@@ -105,6 +105,7 @@ class EnvPromoteResponse(Response):
     revision: int | None = None
     deployment_id: str | None = None
     bake: BakeView | None = None
+    gate: GateView | None = None
 
 
 class EnvironmentView(Response):
@@ -127,12 +128,24 @@ class EnvRollbackRequest(Request):
     environment: str
     version: str
     expected_revision: int | None = Field(default=None, ge=1)
+    force: bool | None = None
+    reason: str | None = None
+
+
+class GateView(Response):
+    """The gate decision a change passed: its id, and its notes (e.g. "no signal" on the promoted version)."""
+
+    decision_id: str
+    reasons: list[str] = []
 
 
 class EnvRollbackResponse(Response):
     status: str
     previous_version: str | None = None
     environment: EnvironmentView
+    deployment_id: str | None = None
+    gate: GateView | None = None
+    forced: bool = False
 
 
 class EnvConfigRequest(Request):
@@ -172,6 +185,7 @@ class EnvHistoryResponse(Response):
     env: str | None = None
     entries: list[HistoryEntry]
     next_before: int | None = None
+    rollback_versions: list[str] = []
 
 
 class VariableDiffEntry(Response):
@@ -348,11 +362,28 @@ class Environments(Service):
         return await self.transport.call("POST", "/env/promote", EnvPromoteResponse, safety=IDEMPOTENT, body=body)
 
     async def rollback(
-        self, project_id: str, environment: str, version: str, *, expected_revision: int | None = None
+        self,
+        project_id: str,
+        environment: str,
+        version: str,
+        *,
+        expected_revision: int | None = None,
+        force: bool = False,
+        reason: str | None = None,
     ) -> EnvRollbackResponse:
-        """Put an environment's pointer and configuration back to what they were at ``version``."""
+        """Put an environment's pointer and configuration back to what they were at ``version``.
+
+        Only back: ``version`` must be one it ran before its current one that no rollback left (else
+        ``ConflictError`` ``not_a_rollback``, its details naming those that qualify, as does
+        ``history(...).rollback_versions``). An admin may ``force`` another with a ``reason``.
+        """
         body = EnvRollbackRequest(
-            project_id=project_id, environment=environment, version=version, expected_revision=expected_revision
+            project_id=project_id,
+            environment=environment,
+            version=version,
+            expected_revision=expected_revision,
+            force=force or None,
+            reason=reason,
         )
         return await self.transport.call("POST", "/env/rollback", EnvRollbackResponse, safety=IDEMPOTENT, body=body)
 

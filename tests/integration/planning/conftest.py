@@ -19,7 +19,7 @@ ADMIN = "admin"
 
 @dataclass
 class System:
-    error_rate: float = 0.01
+    error_rate: float | None = None  # set: every version's health (200 events at this rate), not Monitoring's
     critical_alerts: int = 0
     versions_behind: int | None = 0
     alerts: list[dict[str, Any]] = field(default_factory=list)
@@ -33,12 +33,15 @@ class FakeMonitoring:
         self.state = state
 
     def error_summary(self, project_id: str, since_epoch: float, environment: str | None = None) -> dict[str, Any]:
-        return {"events": 200, "errors": 0, "error_rate": self.state.error_rate}
+        return {"events": 200, "errors": 0, "error_rate": self.state.error_rate or 0.0}
 
     def open_critical_alerts(self, project_id: str) -> int:
         return self.state.critical_alerts
 
     def version_health(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if self.state.error_rate is not None:
+            rate = self.state.error_rate
+            return {"events": 200, "errors": round(200 * rate), "error_rate": rate, "latency_p95_ms": 100}
         from puraify import wiring
 
         return wiring.current().monitoring.version_health(*args, **kwargs)

@@ -19,7 +19,7 @@ def test_decide_healthy_production_is_allowed_with_facts_policy_and_audit(aws, a
     assert (body["allow"], body["outcome"], body["deny_reasons"], body["fail_safe"]) == (True, "allow", [], False)
     assert body["policy"] == {"revision": "gate-1", "sha256": gate.sha256}
     assert set(body["facts"]) == {
-        "error_rate",
+        "version_health",
         "open_critical_alerts",
         "platforms_in_maintenance",
         "change_freeze",
@@ -38,7 +38,7 @@ def test_decide_healthy_production_is_allowed_with_facts_policy_and_audit(aws, a
     assert item["decision_id"]["S"] == body["decision_id"]
     assert item["policy"]["M"]["sha256"]["S"] == gate.sha256
     assert item["config_revision"]["S"] == body["config_revision"]
-    assert "error_rate" in item["facts"]["M"]
+    assert "version_health" in item["facts"]["M"]
     assert int(item["expires_at"]["N"]) > now() + 89 * 86400
 
 
@@ -48,7 +48,11 @@ def test_decide_error_rate_above_threshold_denies_with_the_reason(aws, admin, sy
     assert reply.status == 200
     assert reply.body["allow"] is False
     assert reply.body["outcome"] == "deny"
-    assert reply.body["deny_reasons"] == ["error rate 7.5% is above 5%"]
+    assert reply.body["deny_reasons"] == [
+        "error rate of v1.5.0 in staging over the last 3600s is 7.5% over 200 events: above 5%"
+    ]
+    judged = reply.body["facts"]["version_health"]["value"]
+    assert (judged["version"], judged["environment"], judged["window_seconds"]) == ("v1.5.0", "staging", 3600)
     assert reply.body["fail_safe"] is False
     assert system.alerts == []  # a policy denial is an answer, not an incident
 
@@ -159,7 +163,9 @@ def test_decisions_are_listed_newest_first_by_deployment_and_project(aws, admin,
     by_deployment = invoke("plan/decisions", engine=admin, query={"deployment_id": "deployment-123"})
     assert by_deployment.status == 200
     assert [d["decision_id"] for d in by_deployment.body["decisions"]] == [second["decision_id"], first["decision_id"]]
-    assert by_deployment.body["decisions"][0]["deny_reasons"] == ["error rate 50% is above 5%"]
+    assert by_deployment.body["decisions"][0]["deny_reasons"] == [
+        "error rate of v1.5.0 in staging over the last 3600s is 50% over 200 events: above 5%"
+    ]
     by_project = invoke("plan/decisions", engine=admin, query={"project_id": "pf-777"})
     assert [d["decision_id"] for d in by_project.body["decisions"]] == [
         other["decision_id"],
@@ -269,20 +275,38 @@ def test_decide_promotion_runs_a_stored_decision_for_the_environment_manager(aws
     assert stored[0]["version"] == "v12"
 
 
-def test_decide_reads_the_error_rate_that_monitoring_aggregated(aws, admin, gate, invoke):
-    # Given: the real Monitoring service, fed through its own ingestion route (2 of 10 events failed)
-    for i in range(10):
-        status = "failed" if i < 2 else "success"
+def test_decide_judges_the_promoted_version_in_its_source_environment_not_the_project(aws, admin, gate, invoke):
+    # Given: the real Monitoring, fed through its own ingestion route: v2.0.0 failed 2 of 10 times in
+    # staging, while a version never deployed anywhere (v9.9.9) failed every time
+    def log(i: int, version: str, status: str) -> None:
         event = {"project_id": "pf-real", "event_type": "execution", "engine": "execution", "platform": "slack",
-                 "action": "send_message", "status": status, "event_id": f"evt-{i}"}  # fmt: skip
+                 "action": "send_message", "status": status, "event_id": f"evt-{version}-{i}", "version": version,
+                 "environment": "staging"}  # fmt: skip
         assert invoke("log/ingest", engine=admin, body=event).status in (200, 201, 202)
+
+    for i in range(10):
+        log(i, "v2.0.0", "failed" if i < 2 else "success")
+        log(i, "v9.9.9", "failed")
+    body = {"deployment_id": "d-real", "environment": "production", "project_id": "pf-real", "source_env": "staging"}
     # When
-    reply = invoke(
-        "plan/decide", engine=admin, body={"deployment_id": "d-real", "environment": "staging", "project_id": "pf-real"}
+    reply = invoke("plan/decide", engine=admin, body={**body, "version": "v2.0.0"})
+    # Then: only v2.0.0's own events count, and the fact says what was judged
+    judged = reply.body["facts"]["version_health"]["value"]
+    assert (judged["version"], judged["environment"], judged["events"], judged["error_rate"]) == (
+        "v2.0.0",
+        "staging",
+        10,
+        0.2,
     )
-    # Then
-    assert reply.body["facts"]["error_rate"]["value"] == 0.2
-    assert reply.body["deny_reasons"] == ["error rate 20% is above 5%"]
+    assert reply.body["deny_reasons"] == [
+        "error rate of v2.0.0 in staging over the last 3600s is 20% over 10 events: above 5%"
+    ]
+    # and a version with no traffic is "no signal": allowed by the shipped data, with the note
+    quiet = invoke("plan/decide", engine=admin, body={**body, "version": "v2.0.1"}).body
+    assert (quiet["allow"], quiet["deny_reasons"]) == (True, [])
+    assert quiet["notes"] == [
+        "no signal: v2.0.1 in staging over the last 3600s served 0 event(s) (at least 10 needed to judge it)"
+    ]
 
 
 def test_decisions_page_with_a_cursor_until_the_last_page(aws, admin, system, gate, invoke):

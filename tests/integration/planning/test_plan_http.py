@@ -32,7 +32,7 @@ def test_publish_then_decide_over_http(http):
     body = decided.json()
     assert body["policy"]["revision"] == "gate-http"
     assert (body["allow"], body["deny_reasons"], body["fail_safe"]) == (True, [], False), body
-    assert body["facts"]["error_rate"]["value"] == 0
+    assert body["facts"]["version_health"]["value"]["events"] == 0  # no version named: nothing judged
     assert body["facts"]["versions_behind"]["value"] is None  # no environments yet: nothing to compare
 
     listed = http.get("/plan/decisions", params={"deployment_id": "deployment-123"})

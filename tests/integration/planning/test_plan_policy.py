@@ -129,7 +129,9 @@ def test_new_revision_in_s3_takes_effect_after_the_poll_interval_without_restart
     loader.checked_at -= loader.poll_seconds
     decision = invoke("plan/decide", engine=admin).body
     assert decision["policy"]["revision"] == "gate-2"
-    assert decision["deny_reasons"] == ["error rate 3% is above 2%"]
+    assert decision["deny_reasons"] == [
+        "error rate of v1.5.0 in staging over the last 3600s is 3% over 200 events: above 2%"
+    ]
 
 
 def test_tampered_bundle_is_rejected_last_good_stays_and_an_alert_is_raised(aws, admin, system, gate, bucket, invoke):

@@ -101,6 +101,7 @@ def test_promotion_keeps_target_config_and_reports_updated_variables(envs, gate_
             "environment": "production",
             "version": "v1.0.0",
             "deployment_id": promoted.deployment_id,
+            "source_env": "staging",
         }
     ]
     _, found = envs.store.load("pf-1", ["production"])

@@ -16,7 +16,16 @@ from tests.fakes.planning import MemoryBundleStore, MemoryDecisionStore, MemoryF
 
 GATE = Path(__file__).resolve().parents[3] / "policies" / "gate"
 HEALTHY = {
-    "error_rate": 0.01,
+    "version_health": {
+        "version": "v2",
+        "environment": "production",
+        "window_seconds": 3600,
+        "since": "2026-12-07T00:00:00Z",
+        "events": 200,
+        "errors": 2,
+        "error_rate": 0.01,
+        "latency_p95_ms": 120,
+    },
     "open_critical_alerts": 0,
     "platforms_in_maintenance": [],
     "change_freeze": False,
@@ -56,7 +65,7 @@ class Harness:
 def make_harness(publish: bool = True, **settings: Any) -> Harness:
     alerts: list[dict[str, Any]] = []
     providers = {
-        "monitoring": StaticProvider("monitoring", {k: HEALTHY[k] for k in ("error_rate", "open_critical_alerts")}),
+        "monitoring": StaticProvider("monitoring", {k: HEALTHY[k] for k in ("version_health", "open_critical_alerts")}),
         "catalog": StaticProvider(
             "catalog", {k: HEALTHY[k] for k in ("platforms_in_maintenance", "change_freeze")}, scope="global"
         ),

@@ -77,9 +77,9 @@ def test_publishing_a_bundle_slow_on_the_current_facts_is_422_and_the_last_good_
 
 def test_a_bundle_slow_only_on_a_fact_seen_in_real_decisions_is_rejected_too():
     harness = make_harness(plan_decision_budget_ms=BUDGET_MS)
-    harness.service.decide(request(), engine_id="ci", request_id="r-3")  # error_rate is a project fact
+    harness.service.decide(request(), engine_id="ci", request_id="r-3")  # version_health is a project fact
     with pytest.raises(ValidationFailedError, match="decision budget"):
-        harness.service.publish(ADMIN, put_request("slow-3", "input.facts.error_rate.value >= 0"), "r-4")
+        harness.service.publish(ADMIN, put_request("slow-3", "input.facts.version_health.value.error_rate >= 0"), "r-4")
     assert harness.service.policy_status().revision == "gate-1"
 
 

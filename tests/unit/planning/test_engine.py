@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from planning_harness import GATE, make_harness
+from planning_harness import GATE, HEALTHY, make_harness
 
 from puraify.planning.bundles import publish, read_folder
 from puraify.planning.compiler import compile_bundle
@@ -40,7 +40,7 @@ def test_hung_provider_denies_fail_safe_within_its_timeout():
 
 def test_pause_mode_answers_pause_on_fail_safe_but_deny_on_policy_denial():
     harness = make_harness(plan_fail_safe_mode="pause", plan_provider_timeout_seconds=0.2)
-    harness.providers["monitoring"].values["error_rate"] = 0.5
+    harness.providers["monitoring"].values["version_health"] = {**HEALTHY["version_health"], "error_rate": 0.5}
     assert decide(harness).outcome == "deny"
     harness.providers["lag"].error = RuntimeError("down")
     paused = decide(harness)
@@ -102,8 +102,8 @@ def test_policy_that_errors_at_evaluation_time_fails_safe():
     rego = (
         b"package gate\n\nimport rego.v1\n\n"
         b"ratio := 1 / input.facts.open_critical_alerts.value\n\n"
-        b'decision := {"allow": ratio > 0, "deny": []} if input.facts.error_rate\n\n'
-        b'decision := {"allow": false, "deny": ["no facts"]} if not input.facts.error_rate\n'
+        b'decision := {"allow": ratio > 0, "deny": []} if input.facts.version_health\n\n'
+        b'decision := {"allow": false, "deny": ["no facts"]} if not input.facts.version_health\n'
     )
     publish(harness.bundles, {"gate.rego": rego}, revision="x", entrypoint="gate/decision")
     decision = decide(harness)
@@ -117,7 +117,7 @@ def test_compiled_policy_float_input_is_not_truncated():
     policy = compile_bundle(files, revision="t", entrypoint="gate/decision")
     fact = {"stale": False, "age_seconds": 1}
     facts = {
-        "error_rate": {**fact, "value": 0.0500001},
+        "version_health": {**fact, "value": {**HEALTHY["version_health"], "error_rate": 0.0500001}},
         "open_critical_alerts": {**fact, "value": 0},
         "platforms_in_maintenance": {**fact, "value": []},
         "change_freeze": {**fact, "value": False},
@@ -144,5 +144,5 @@ def test_a_fact_can_have_its_own_max_age():
     decision = decide(harness)
     assert decision.allow is False
     assert decision.facts["versions_behind"].max_age_seconds == 5
-    assert decision.facts["error_rate"].max_age_seconds == 45
+    assert decision.facts["version_health"].max_age_seconds == 45
     assert any(r.startswith("fact versions_behind is stale") for r in decision.deny_reasons)

@@ -31,7 +31,8 @@ def case_input(case: dict[str, Any]) -> dict[str, Any]:
             facts[fact_id] = value["fact"]
         else:
             facts[fact_id] = {"value": value, "stale": False, "age_seconds": 1}
-    deployment = {"deployment_id": "deployment-123", "project_id": "pf-777", "environment": case["environment"]}
+    deployment = {"deployment_id": "deployment-123", "project_id": "pf-777", "environment": case["environment"],
+                  **case.get("deployment", {})}  # fmt: skip
     return {"deployment": deployment, "facts": facts}
 
 
@@ -43,8 +44,10 @@ def gate() -> CompiledPolicy:
 
 @pytest.mark.parametrize("case", SUITE["cases"], ids=[c["name"] for c in SUITE["cases"]])
 def test_gate_case(gate, case):
-    result = gate.evaluate(case_input(case))
+    policy = _with_data(case["data"], "pre_deploy") if case.get("data") else gate
+    result = policy.evaluate(case_input(case))
     assert (result.allow, result.deny) == (case["allow"], case["deny"])
+    assert result.notes == case.get("notes", [])
 
 
 def post_deploy_input(case: dict[str, Any]) -> dict[str, Any]:
@@ -75,10 +78,10 @@ def post_deploy_input(case: dict[str, Any]) -> dict[str, Any]:
     return {"deployment": deployment, "facts": facts}
 
 
-def _with_data(changes: dict[str, Any]) -> CompiledPolicy:
+def _with_data(changes: dict[str, Any], section: str = "post_deploy") -> CompiledPolicy:
     files, meta = read_folder(GATE)
     data = json.loads(files["data.json"])
-    data["gate"]["post_deploy"].update(changes)
+    data["gate"][section].update(changes)
     files["data.json"] = json.dumps(data).encode()
     return compile_bundle(files, revision="test-variant", entrypoint=meta["entrypoint"], isolate=False)
 

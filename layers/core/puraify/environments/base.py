@@ -250,17 +250,34 @@ class EnvironmentsBase:
         if len(releases) > MAX_RELEASES:
             releases = dict(sorted(releases.items(), key=lambda kv: kv[1])[-MAX_RELEASES:])
         head.releases = releases
+        # A version that arrives again (through a gated promotion, a publish or a forced rollback) is no
+        # longer the one a rollback left; kept only for versions still remembered as releases.
+        head.rolled_back = {k: v for k, v in head.rolled_back.items() if k != head.version and k in releases}
 
     def _gate(
-        self, caller: Principal, request_id: str, project_id: str, env: str, version: str, deployment_id: str
+        self,
+        caller: Principal,
+        request_id: str,
+        project_id: str,
+        env: str,
+        version: str,
+        deployment_id: str,
+        **decision: Any,
     ) -> m.GateView:
-        result = self.gate(project_id=project_id, environment=env, version=version, deployment_id=deployment_id)
+        """One gate decision (``phase`` pre_deploy, or rollback); denied: 403 and an audit record, nothing written.
+
+        An allowed decision's reasons are its notes (e.g. "no signal" on the promoted version).
+        """
+        result = self.gate(
+            project_id=project_id, environment=env, version=version, deployment_id=deployment_id, **decision
+        )
+        rollback = decision.get("phase") == "rollback"
         reasons = [str(r) for r in result.reasons]
         if not result.allow:
             self._audit(
                 caller,
                 request_id,
-                "promote",
+                "rollback" if rollback else "promote",
                 project_id,
                 env,
                 {"version": version, "decision_id": result.decision_id, "reasons": reasons},
@@ -268,7 +285,7 @@ class EnvironmentsBase:
             )
             raise ForbiddenError(
                 f"the planning gate denied this change of {env}: {'; '.join(reasons) or 'no reason given'}",
-                code="promotion_denied",
+                code="rollback_denied" if rollback else "promotion_denied",
                 details=[{"reason": r} for r in reasons] + [{"decision_id": result.decision_id}],
             )
         return m.GateView(decision_id=result.decision_id, reasons=reasons)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from puraify.contract import Request
 from puraify.environments.records import (
@@ -133,10 +133,23 @@ class EnvPromoteResponse(BaseModel):
 
 
 class EnvRollbackRequest(Request):
+    """Back to a version the environment ran before its current one and that no rollback left as bad.
+
+    ``force`` (admin, with a ``reason``) takes it to another version it ran; forcing is audited and alerted.
+    """
+
     project_id: ProjectId
     environment: EnvName
     version: Label
     expected_revision: int | None = Field(default=None, ge=1)
+    force: bool = False
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+
+    @model_validator(mode="after")
+    def _force_needs_a_reason(self) -> EnvRollbackRequest:
+        if self.force and not self.reason:
+            raise ValueError("a forced rollback needs a reason")
+        return self
 
 
 class EnvironmentView(BaseModel):
@@ -160,6 +173,8 @@ class EnvRollbackResponse(BaseModel):
     previous_version: str | None
     environment: EnvironmentView
     deployment_id: str | None = None
+    gate: GateView | None = None
+    forced: bool = False
 
 
 class EnvConfigRequest(Request):
@@ -199,10 +214,13 @@ class HistoryEntryView(BaseModel):
 
 
 class EnvHistoryResponse(BaseModel):
+    """``rollback_versions``: the versions ``POST /env/rollback`` takes this environment back to (newest first)."""
+
     project_id: str
     env: str
     entries: list[HistoryEntryView]
     next_before: int | None
+    rollback_versions: list[str] = []
 
 
 class VariableDiffEntry(BaseModel):

@@ -145,6 +145,9 @@ class EnvironmentRecord(BaseModel):
     flags: dict[str, bool] = {}
     released: dict[str, str] = {}
     releases: dict[str, int] = {}
+    # Versions a rollback took this environment away from (label -> who, when): never a rollback target
+    # again, until a promotion or a publish brings the version back through the gate.
+    rolled_back: dict[str, str] = {}
     secret_names: list[str] = []
     preview: bool = False
     expires_at: float | None = None

@@ -19,12 +19,13 @@ from puraify.environments.promotion import Promotion
 from puraify.environments.publish import Publishing
 from puraify.environments.queries import Queries
 from puraify.environments.reads import Reads
+from puraify.environments.rollback import Rollback
 from puraify.environments.watch import Watching
 
 __all__ = ["Environments", "EnvironmentStore", "Gate", "SecretStore", "fingerprints", "history_of"]
 
 
 class Environments(
-    Publishing, Watching, Promotion, Configuration, Comparison, Reads, Queries, Previews, EnvironmentsBase
+    Publishing, Watching, Promotion, Rollback, Configuration, Comparison, Reads, Queries, Previews, EnvironmentsBase
 ):
     """Projects' environments, versions, promotion, rollback and configuration (one module per verb)."""

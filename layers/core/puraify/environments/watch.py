@@ -28,8 +28,8 @@ from puraify.auth import Principal
 from puraify.clock import iso
 from puraify.environments import models as m
 from puraify.environments import records as r
-from puraify.environments.promotion import Promotion
-from puraify.errors import ConflictError, PuraifyError, UnavailableError
+from puraify.environments.rollback import Rollback
+from puraify.errors import ConflictError, ForbiddenError, PuraifyError, UnavailableError
 from puraify.observability import logger
 
 WATCH_ACTOR = "deployment-watch"
@@ -37,7 +37,7 @@ UNDECIDED_GRACE_SECONDS = 300
 MAX_DECISIONS = 50  # kept per deployment: the first one and the latest ones
 
 
-class Watching(Promotion):
+class Watching(Rollback):
     """One tick of the deployment watch over every baking deployment."""
 
     def watch(self, limit: int = 100) -> m.WatchSummary:
@@ -174,8 +174,11 @@ class Watching(Promotion):
             return self._finish(
                 deployment, seen, "cancelled", f"{deployment.environment} changed while rolling back: {error.message}"
             )
-        except UnavailableError:
-            logger.warning("rollback failed; the next tick tries again", extra={"deployment": deployment.deployment_id})
+        except (UnavailableError, ForbiddenError) as error:
+            logger.warning(
+                "rollback failed; the next tick tries again",
+                extra={"deployment": deployment.deployment_id, "error": str(error)},
+            )
             return deployment.state
         deployment.rollback_deployment_id = rolled.deployment_id
         deployment.alert_id = self._raise(

@@ -34,6 +34,15 @@ from puraify.planning.rego import (
 )
 
 
+def _data(files: dict[str, bytes]) -> dict[str, Any]:
+    """The bundle's data.json as an object ({} when absent or not an object: the policy then uses its defaults)."""
+    try:
+        data = json.loads(files[DATA_FILE]) if DATA_FILE in files else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def compile_bundle(
     files: dict[str, bytes],
     *,
@@ -74,6 +83,7 @@ def compile_bundle(
         entrypoint=entrypoint,
         files=digests,
         loaded_at=now(),
+        data=_data(files),
         _interpreter=interpreter,
         _bundle=built,
     )

@@ -40,6 +40,8 @@ class FactContext:
     version: str | None = None
     baseline_version: str | None = None
     since: float | None = None  # post_deploy: when the deployment started
+    source_env: str = ""  # pre_deploy and rollback: where the version's health is read (default: environment)
+    window_seconds: int = 3600  # pre_deploy and rollback: how far back (the policy data's pre_deploy window)
 
 
 class Provider(Protocol):

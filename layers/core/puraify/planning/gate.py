@@ -7,11 +7,12 @@ which knows them only as the callables of its ports.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from pydantic import ValidationError
 
 from puraify.errors import validation_error
-from puraify.planning.models import Bake, PlanDecideRequest, PostDeployJudgement, PromotionGate
+from puraify.planning.models import Bake, PlanDecideRequest, PostDeployJudgement, PromotionGate, RollbackInput
 from puraify.planning.service import PlanningService
 
 CALLER = "environment-manager"
@@ -24,20 +25,38 @@ class DeploymentGate:
     def __init__(self, planning: PlanningService):
         self.planning = planning
 
-    def promotion(self, *, project_id: str, environment: str, version: str, deployment_id: str) -> PromotionGate:
-        """Run one full, stored and audited decision for a promotion; ``allow`` False blocks it.
+    def promotion(
+        self,
+        *,
+        project_id: str,
+        environment: str,
+        version: str,
+        deployment_id: str,
+        phase: str = "pre_deploy",
+        source_env: str | None = None,
+        rollback: dict[str, Any] | None = None,
+    ) -> PromotionGate:
+        """Run one full, stored and audited decision for a promotion (or, phase ``rollback``, a rollback);
+        ``allow`` False blocks it. An allowed decision's reasons are its notes (e.g. "no signal").
 
         Raises ValidationFailedError (422) on malformed ids and UnavailableError (503) when the decision
         cannot be stored: a promotion must then not proceed either.
         """
         try:
             body = PlanDecideRequest(
-                deployment_id=deployment_id, environment=environment, project_id=project_id, version=version
+                deployment_id=deployment_id,
+                environment=environment,
+                project_id=project_id,
+                version=version,
+                phase=phase,
+                source_env=source_env,
+                rollback=RollbackInput(**rollback) if rollback is not None else None,
             )
         except ValidationError as error:
             raise validation_error([dict(e) for e in error.errors()]) from error
-        decision = self.planning.decide(body, engine_id=CALLER, request_id=f"promotion-{uuid.uuid4().hex}")
-        return PromotionGate(allow=decision.allow, reasons=decision.deny_reasons, decision_id=decision.decision_id)
+        decision = self.planning.decide(body, engine_id=CALLER, request_id=f"{phase}-{uuid.uuid4().hex}")
+        reasons = decision.deny_reasons if not decision.allow else decision.notes
+        return PromotionGate(allow=decision.allow, reasons=reasons, decision_id=decision.decision_id)
 
     def post_deploy(
         self,

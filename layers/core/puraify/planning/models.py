@@ -58,7 +58,7 @@ class PolicyRef(BaseModel):
 
 
 VersionLabel = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-Phase = Literal["pre_deploy", "post_deploy"]
+Phase = Literal["pre_deploy", "post_deploy", "rollback"]
 
 
 class Bake(Request):
@@ -68,22 +68,37 @@ class Bake(Request):
     bake_seconds: int = Field(ge=1, le=7 * 86400)
 
 
+class RollbackInput(Request):
+    """A rollback decision's subject: the version it leaves, and whether its target is known-good (a
+    version the environment ran before its current one that no rollback left) or was forced by an admin."""
+
+    from_version: VersionLabel | None = None
+    known_good: bool
+    forced: bool = False
+
+
 class PlanDecideRequest(Request):
-    """``pre_deploy`` (default): may the deployment go ahead. ``post_deploy``: may the deployed version
-    stay (the deployment watch asks this during a bake; ``bake`` is then required)."""
+    """``pre_deploy`` (default): may the deployment go ahead; ``version`` is judged by its health in
+    ``source_env`` (default: ``environment``). ``post_deploy``: may the deployed version stay (the
+    deployment watch asks this during a bake; ``bake`` is then required). ``rollback``: may the
+    environment go back to ``version`` (``rollback`` is then required)."""
 
     deployment_id: DeploymentId
     environment: EnvironmentName
     project_id: ProjectId
     version: VersionLabel | None = None
     phase: Phase = "pre_deploy"
+    source_env: EnvironmentName | None = None
     baseline_version: VersionLabel | None = None
     bake: Bake | None = None
+    rollback: RollbackInput | None = None
 
     @model_validator(mode="after")
-    def _post_deploy_needs_a_bake(self) -> PlanDecideRequest:
+    def _phase_needs_its_input(self) -> PlanDecideRequest:
         if self.phase == "post_deploy" and (self.bake is None or self.version is None):
             raise ValueError("a post_deploy decision needs version and bake")
+        if self.phase == "rollback" and (self.rollback is None or self.version is None):
+            raise ValueError("a rollback decision needs version and rollback")
         return self
 
 

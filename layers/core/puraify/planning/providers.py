@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from puraify.clock import now, parse_iso
+from puraify.clock import iso, now, parse_iso
 from puraify.contract import DEPLOYMENTS_FLAG
 from puraify.planning.facts import FactContext, Provider, Scope
 from puraify.planning.models import Fact
@@ -23,26 +23,40 @@ from puraify.settings import Settings
 MAX_HTTP_FACT_BYTES = 64 * 1024  # a fact is stored with every decision that uses it
 
 
-class ErrorRateProvider:
-    """``error_rate``: the share of failed events (0..1) over the last window among those that engines
-    entitled to report for the project and the decision's environment sent (Monitoring's entitlement)."""
+class PromotedVersionProvider:
+    """``version_health``: the health of the version a decision is about, in its source environment, over
+    the policy data's window: ``{version, environment, window_seconds, since, events, errors, error_rate,
+    latency_p95_ms}``, counting only engines entitled to report there (Monitoring's entitlement). The
+    project's other versions do not count. No version named: the value says so (``version`` null, 0 events).
+    """
 
-    name = "monitoring.error_rate"
-    fact_ids: tuple[str, ...] = ("error_rate",)
+    name = "monitoring.promoted_version"
+    fact_ids: tuple[str, ...] = ("version_health",)
     scope: Scope = "project"
 
-    def __init__(self, monitoring: MonitoringFacts, window_seconds: int):
+    def __init__(self, monitoring: MonitoringFacts):
         self.monitoring = monitoring
-        self.window_seconds = window_seconds
 
     def collect(self, context: FactContext) -> dict[str, Any]:
-        summary = self.monitoring.error_summary(
-            context.project_id, now() - self.window_seconds, environment=context.environment
-        )
-        rate = summary["error_rate"]
+        environment = context.source_env or context.environment
+        since = now() - context.window_seconds
+        judged = {"version": context.version, "environment": environment, "window_seconds": context.window_seconds,
+                  "since": iso(since)}  # fmt: skip
+        if not context.version:
+            return {"version_health": {**judged, "events": 0, "errors": 0, "error_rate": 0.0, "latency_p95_ms": None}}
+        health = self.monitoring.version_health(context.project_id, context.version, environment, since)
+        rate = health.get("error_rate", 0.0)
         if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1 or math.isnan(rate):
             raise ValueError(f"error_rate must be a number between 0 and 1, got {rate!r}")
-        return {"error_rate": float(rate)}
+        return {
+            "version_health": {
+                **judged,
+                "events": int(health.get("events", 0)),
+                "errors": int(health.get("errors", 0)),
+                "error_rate": float(rate),
+                "latency_p95_ms": health.get("latency_p95_ms"),
+            }
+        }
 
 
 class CriticalAlertsProvider:
@@ -181,7 +195,7 @@ def builtin_providers(
 ) -> list[Provider]:
     """Every provider this deployment runs: the control plane's own state plus configured URLs."""
     return [
-        ErrorRateProvider(monitoring, settings.plan_error_window_seconds),
+        PromotedVersionProvider(monitoring),
         CriticalAlertsProvider(monitoring),
         CatalogProvider(catalog),
         VersionLagProvider(environments),

@@ -108,6 +108,7 @@ class CompiledPolicy:
     entrypoint: str
     files: dict[str, str]
     loaded_at: float
+    data: dict[str, Any] = field(default_factory=dict, repr=False)  # data.json, for settings the engine reads
     _interpreter: Any = field(repr=False, default=None)
     _bundle: Any = field(repr=False, default=None)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -26,7 +26,13 @@ from puraify.planning.compiler import compile_bundle
 from puraify.planning.facts import FactContext, Provider, collect, problem, view
 from puraify.planning.loader import PolicyLoader, Rejection, status_time
 from puraify.planning.ports import Alert, BundleStore, DecisionStore, FactStore
-from puraify.planning.rego import BundleRejectedError, PolicyBudgetExceededError, PolicyEvaluationError, PolicyResult
+from puraify.planning.rego import (
+    BundleRejectedError,
+    CompiledPolicy,
+    PolicyBudgetExceededError,
+    PolicyEvaluationError,
+    PolicyResult,
+)
 from puraify.settings import Settings
 
 GLOBAL_SCOPE = "global"
@@ -134,6 +140,7 @@ class PlanningService:
 
     def decide(self, body: m.PlanDecideRequest, *, engine_id: str, request_id: str) -> m.PlanDecideResponse:
         """Decide, store and log one deployment decision. Fails safe; 503 if it cannot be stored."""
+        policy = self.loader.current()
         context = FactContext(
             project_id=body.project_id,
             environment=body.environment,
@@ -142,12 +149,15 @@ class PlanningService:
             version=body.version,
             baseline_version=body.baseline_version,
             since=body.bake.started_at if body.bake else None,
+            source_env=body.source_env or body.environment,
+            window_seconds=self.window_seconds(policy),
         )
         facts = self.gather(context)
         at = now()
         views = {fid: view(fact, at, self.max_age_of(fid)) for fid, fact in sorted(facts.items())}
-        causes = [reason for fid, seen in views.items() if (reason := problem(fid, seen))]
-        policy = self.loader.current()
+        # A rollback's facts are the policy's to judge: a rollback to a known-good version must work when
+        # the facts are bad (that is when it is needed); the policy denies a forced one on bad facts.
+        causes = [] if body.phase == "rollback" else [r for fid, seen in views.items() if (r := problem(fid, seen))]
         result: PolicyResult | None = None
         duration_ms = 0.0
         if policy is None:
@@ -198,6 +208,16 @@ class PlanningService:
                 message=f"deployment {body.deployment_id} to {body.environment} was not decided: {'; '.join(causes)}",
             )
         return decision
+
+    def window_seconds(self, policy: CompiledPolicy | None) -> int:
+        """How far back a pre_deploy decision reads the promoted version's health: the policy data's
+        ``gate.pre_deploy.window_seconds`` (60 s to a day), else ``PURAIFY_PLAN_ERROR_WINDOW_SECONDS``."""
+        gate = policy.data.get("gate") if policy else None
+        pre = gate.get("pre_deploy") if isinstance(gate, dict) else None
+        window = pre.get("window_seconds") if isinstance(pre, dict) else None
+        if isinstance(window, int | float) and not isinstance(window, bool) and 60 <= window <= 86400:
+            return int(window)
+        return int(self.settings.plan_error_window_seconds)
 
     @property
     def _pause(self) -> bool:
@@ -379,7 +399,7 @@ class PlanningService:
 
 
 def _sample_requests(at: float) -> list[m.PlanDecideRequest]:
-    """A production deployment and a bake one minute in: the two kinds of decision a bundle answers."""
+    """A production deployment, a bake one minute in and a forced rollback: the decisions a bundle answers."""
     common = {"deployment_id": "budget-sample", "project_id": "budget-sample", "environment": "production"}
     return [
         m.PlanDecideRequest(**common, version="v2"),
@@ -389,6 +409,9 @@ def _sample_requests(at: float) -> list[m.PlanDecideRequest]:
             baseline_version="v1",
             phase="post_deploy",
             bake=m.Bake(started_at=at - 60, bake_seconds=600),
+        ),
+        m.PlanDecideRequest(
+            **common, version="v1", phase="rollback", rollback=m.RollbackInput(from_version="v2", known_good=False)
         ),
     ]
 
