@@ -7,8 +7,8 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from puraify import __version__, openapi, wiring
 from puraify.engine_control import models as m
-from puraify.engine_control.paths import FlagPath, PlatformPath
-from puraify.http import caller, create_app, handle, request_id
+from puraify.engine_control.paths import FlagPath, PlatformPath, WindowIdPath
+from puraify.http import caller, create_app, handle, request_id, respond
 from puraify.observability import logger, metrics
 from puraify.openapi import responses
 
@@ -48,6 +48,22 @@ def list_platforms() -> m.PlatformListResponse:
 @app.put("/platforms/<name>")
 def put_platform(name: PlatformPath, body: m.PlatformPutRequest) -> m.PlatformView:
     return wiring.current().engine_control.put_platform(caller(app), name, body, request_id(app))
+
+
+@app.post("/platforms/<name>/maintenance", responses=responses(201, 404, 409))
+def add_maintenance_window(name: PlatformPath, body: m.MaintenanceWindowRequest) -> Response[m.MaintenanceWindowView]:
+    window = wiring.current().engine_control.add_window(caller(app), name, body, request_id(app))
+    return respond(201, window)
+
+
+@app.get("/platforms/<name>/maintenance", responses=responses(200, 404))
+def list_maintenance_windows(name: PlatformPath) -> m.MaintenanceWindowListResponse:
+    return wiring.current().engine_control.list_windows(name)
+
+
+@app.delete("/platforms/<name>/maintenance/<window_id>", responses=responses(200, 404))
+def delete_maintenance_window(name: PlatformPath, window_id: WindowIdPath) -> m.MaintenanceWindowView:
+    return wiring.current().engine_control.delete_window(caller(app), name, window_id, request_id(app))
 
 
 @app.get("/config/global")

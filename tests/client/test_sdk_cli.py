@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -517,6 +518,9 @@ def test_every_route_has_a_cli_command():
         "POST /engines/{engine_id}/rotate": "engines rotate", "DELETE /engines/{engine_id}": "engines revoke",
         "PUT /engines/{engine_id}/permissions": "engines permissions", "POST /actions/check": "check",
         "GET /health": "health", "GET /platforms/list": "platforms list", "PUT /platforms/{name}": "platforms add",
+        "POST /platforms/{name}/maintenance": "platforms maintenance add",
+        "GET /platforms/{name}/maintenance": "platforms maintenance list",
+        "DELETE /platforms/{name}/maintenance/{window_id}": "platforms maintenance cancel",
         "GET /config/global": "config", "PUT /config/flags/{name}": "flags set",
         "POST /log/engine_event": "event", "POST /monitoring/logs": "logs send",
         "POST /monitoring/alert": "alerts send", "GET /monitoring/alerts": "alerts list",
@@ -569,3 +573,26 @@ def test_every_command_explains_itself():
         for param in command.params:
             if isinstance(param, click.Option) and not param.is_flag and param.name != "help":
                 assert param.help, (path, param.name)
+
+
+def test_platform_maintenance_window_add_list_cancel(plane, admin):
+    from puraify_client.services.platforms import MaintenanceWindow
+
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 7200))
+    added = puraify("--json", "platforms", "maintenance", "add", "slack", "--start", start, "--end", end,
+                    "--reason", "Slack upgrade", url=plane.base_url, engine=admin)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    window = MaintenanceWindow.model_validate(json.loads(added.stdout))
+    assert (window.starts_at[:19], window.reason) == (start[:19], "Slack upgrade")
+    listed = puraify("platforms", "maintenance", "list", "slack", url=plane.base_url, engine=admin)
+    assert window.window_id in listed.stdout and "Slack upgrade" in listed.stdout
+    with pc.SyncControlPlane(plane.base_url, *admin) as cp:
+        slack = cp.platforms.get("slack")
+    assert slack.maintenance.next is not None and slack.maintenance.next.window_id == window.window_id
+    cancelled = puraify(
+        "platforms", "maintenance", "cancel", "slack", window.window_id, url=plane.base_url, engine=admin
+    )
+    assert cancelled.returncode == 0 and f"cancelled {window.window_id}" in cancelled.stdout
+    again = puraify("platforms", "maintenance", "cancel", "slack", window.window_id, url=plane.base_url, engine=admin)
+    assert again.returncode != 0 and "window_not_found" in again.stderr

@@ -258,6 +258,52 @@ def platforms_set_status(options: Options, name: str, status: str) -> None:
         click.echo(f"{result.name}: {result.status}")
 
 
+@platforms.group("maintenance")
+def maintenance() -> None:
+    """Scheduled maintenance windows: checks of the platform are denied from start to end."""
+
+
+@maintenance.command("add")
+@click.argument("name")
+@click.option("--start", "starts_at", required=True, help="ISO-8601 with a zone, e.g. 2026-12-08T02:00:00Z.")
+@click.option("--end", "ends_at", required=True, help="ISO-8601 with a zone; denied until just before it.")
+@click.option("--reason", required=True, help="Given as the reason of every check denied during the window.")
+@pass_options
+def maintenance_add(options: Options, name: str, starts_at: str, ends_at: str, reason: str) -> None:
+    """Schedule a maintenance window of platform NAME (admin)."""
+    result = options.run(lambda cp: cp.platforms.add_window(name, starts_at, ends_at, reason))
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        click.echo(f"{name}: maintenance {result.starts_at} -> {result.ends_at} ({result.window_id})")
+
+
+@maintenance.command("list")
+@click.argument("name")
+@pass_options
+def maintenance_list(options: Options, name: str) -> None:
+    """Platform NAME's windows that have not ended."""
+    result = options.run(lambda cp: cp.platforms.windows(name))
+    if options.as_json:
+        output.emit_json(output.plain(result))
+        return
+    rows = [output.plain(w) for w in result.windows]
+    output.table(rows, ["window_id", "starts_at", "ends_at", "active", "reason", "created_by"], empty="(no windows)")
+
+
+@maintenance.command("cancel")
+@click.argument("name")
+@click.argument("window_id")
+@pass_options
+def maintenance_cancel(options: Options, name: str, window_id: str) -> None:
+    """Cancel window WINDOW_ID of platform NAME (admin)."""
+    result = options.run(lambda cp: cp.platforms.cancel_window(name, window_id))
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        click.echo(f"{name}: cancelled {result.window_id} ({result.starts_at} -> {result.ends_at})")
+
+
 FLAG_RULE = """\b
 One rule for every flag: on (enabled) means what it targets may run; off switches it off.
   A flag targets a catalog platform (--platform) or one of its actions (--platform --action):

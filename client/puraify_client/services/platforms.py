@@ -9,7 +9,7 @@ from pydantic import Field
 from puraify_client.errors import NotFoundError
 from puraify_client.models import Request, Response
 from puraify_client.services.base import Service, register, segment
-from puraify_client.transport import SAFE
+from puraify_client.transport import IDEMPOTENT, SAFE
 
 Scopes = list[str]  # named outside the class, where ``list`` is the method below
 PlatformStatus = Literal["available", "maintenance", "disabled"]
@@ -25,12 +25,44 @@ class PlatformPutRequest(Request):
     actions: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
 
+class MaintenanceWindowRequest(Request):
+    starts_at: str
+    ends_at: str
+    reason: str
+
+
+class MaintenanceWindow(Response):
+    """A scheduled maintenance window: checks of the platform are denied from ``starts_at`` until ``ends_at``."""
+
+    window_id: str
+    platform: str
+    starts_at: str
+    ends_at: str
+    reason: str
+    created_by: str = ""
+    created_at: str = ""
+    active: bool = False
+
+
+class MaintenanceWindowList(Response):
+    platform: str
+    windows: list[MaintenanceWindow]
+    max_windows: int
+
+
+class MaintenanceSummary(Response):
+    current: MaintenanceWindow | None = None
+    next: MaintenanceWindow | None = None
+    scheduled: int = 0
+
+
 class PlatformView(Response):
     name: str
     status: str
     api_version: str
     actions: dict[str, ActionSpec] = {}
     updated_at: str = ""
+    maintenance: MaintenanceSummary = MaintenanceSummary()
 
 
 class PlatformListResponse(Response):
@@ -82,3 +114,19 @@ class Platforms(Service):
             api_version=current.api_version,
             actions={action: spec.required_scopes for action, spec in current.actions.items()},
         )
+
+    async def add_window(self, name: str, starts_at: str, ends_at: str, reason: str) -> MaintenanceWindow:
+        """Schedule a maintenance window (admin; ISO-8601 times with a zone): checks are denied during it."""
+        body = MaintenanceWindowRequest(starts_at=starts_at, ends_at=ends_at, reason=reason)
+        path = f"/platforms/{segment(name)}/maintenance"
+        return await self.transport.call("POST", path, MaintenanceWindow, safety=IDEMPOTENT, body=body)
+
+    async def windows(self, name: str) -> MaintenanceWindowList:
+        """A platform's scheduled windows that have not ended, in start order, and how many are kept."""
+        path = f"/platforms/{segment(name)}/maintenance"
+        return await self.transport.call("GET", path, MaintenanceWindowList, safety=SAFE)
+
+    async def cancel_window(self, name: str, window_id: str) -> MaintenanceWindow:
+        """Cancel a scheduled (or running) maintenance window (admin)."""
+        path = f"/platforms/{segment(name)}/maintenance/{segment(window_id)}"
+        return await self.transport.call("DELETE", path, MaintenanceWindow, safety=SAFE)

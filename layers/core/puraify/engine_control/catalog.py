@@ -3,31 +3,47 @@
 from __future__ import annotations
 
 from puraify.auth import Principal
-from puraify.clock import iso
+from puraify.clock import iso, now
 from puraify.contract import DEPLOYMENTS_FLAG
 from puraify.engine_control import models as m
 from puraify.engine_control.base import EngineControlBase
+from puraify.engine_control.maintenance import summary
 from puraify.engine_control.records import Flag, Platform
 from puraify.errors import (
     ValidationFailedError,
 )
 
 
+def platform_view(platform: Platform, at: float) -> m.PlatformView:
+    return m.PlatformView(
+        name=platform.name,
+        status=platform.status,
+        api_version=platform.api_version,
+        actions=platform.actions,
+        updated_at=platform.updated_at,
+        updated_by=platform.updated_by,
+        maintenance=summary(platform, at),
+    )
+
+
 class CatalogAdmin(EngineControlBase):
     def list_platforms(self) -> m.PlatformListResponse:
+        """Every platform with its status and its current and next maintenance window."""
         platforms = self.catalog().platforms
-        return m.PlatformListResponse(
-            platforms=[m.PlatformView.model_validate(platforms[name].model_dump()) for name in sorted(platforms)]
-        )
+        at = now()
+        return m.PlatformListResponse(platforms=[platform_view(platforms[name], at) for name in sorted(platforms)])
 
     def put_platform(self, caller: Principal, name: str, body: m.PlatformPutRequest, request_id: str) -> m.PlatformView:
+        """Admin: create or replace a platform; its scheduled maintenance windows are kept."""
         platform = Platform(name=name, updated_at=iso(), updated_by=caller.engine_id, **body.model_dump())
         with self._admin_audit(
             caller, request_id, "put_platform", target=name, platform=name, details={"status": body.status}
         ):
+            existing = self.catalog_store.load().platforms.get(name)
+            platform.windows = [w for w in existing.windows if w.ends_epoch > now()] if existing else []
             self.catalog_store.put_platform(platform)
         self._catalog.invalidate()
-        return m.PlatformView.model_validate(platform.model_dump())
+        return platform_view(platform, now())
 
     def global_config(self) -> m.GlobalConfigResponse:
         catalog = self.catalog()

@@ -128,7 +128,7 @@ class Checks(EngineControlBase):
                 raise NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
             if body.project_id is not None and engine_id != caller.engine_id:
                 Principal(engine_id=engine_id, projects=frozenset(engine.projects)).require_project(body.project_id)
-            decision = decide(engine, catalog(), body.platform, body.action_type)
+            decision = decide(engine, catalog(), body.platform, body.action_type, at)
         except PuraifyError as failed:
             error = failed
             decision = Decision(False, failed.code, failed.message)

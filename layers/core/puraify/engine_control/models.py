@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
 from puraify.contract import Model, Request
-from puraify.engine_control.records import ActionSpec, PlatformStatus
+from puraify.engine_control.records import MAX_WINDOWS, ActionSpec, PlatformStatus
+
+MAX_WINDOW_SECONDS = 7 * 86400
 
 EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
 PlatformName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
@@ -144,6 +146,47 @@ class PlatformPutRequest(Request):
     actions: dict[ActionName, ActionSpec] = Field(default_factory=dict, max_length=200)
 
 
+class MaintenanceWindowRequest(Request):
+    """A scheduled maintenance window: checks of the platform are denied from ``starts_at`` until ``ends_at``."""
+
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> MaintenanceWindowRequest:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if (self.ends_at - self.starts_at).total_seconds() > MAX_WINDOW_SECONDS:
+            raise ValueError(f"a window lasts at most {MAX_WINDOW_SECONDS // 86400} days")
+        return self
+
+
+class MaintenanceWindowView(Model):
+    window_id: str
+    platform: str
+    starts_at: str
+    ends_at: str
+    reason: str
+    created_by: str
+    created_at: str
+    active: bool = False  # in force now
+
+
+class MaintenanceWindowListResponse(Model):
+    platform: str
+    windows: list[MaintenanceWindowView]
+    max_windows: int
+
+
+class MaintenanceSummary(Model):
+    """The platform's maintenance window in force now and the next one (``GET /platforms/list``)."""
+
+    current: MaintenanceWindowView | None = None
+    next: MaintenanceWindowView | None = None
+    scheduled: int = 0
+
+
 class PlatformView(Model):
     name: str
     status: PlatformStatus
@@ -151,10 +194,12 @@ class PlatformView(Model):
     actions: dict[str, ActionSpec]
     updated_at: str
     updated_by: str = ""  # the engine that made the last change ("" for seeded entries)
+    maintenance: MaintenanceSummary = MaintenanceSummary()
 
 
 class PlatformListResponse(Model):
     platforms: list[PlatformView]
+    max_windows: int = MAX_WINDOWS  # scheduled maintenance windows kept per platform
 
 
 class FlagPutRequest(Request):

@@ -13,3 +13,4 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 EngineIdPath = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,64}$")]
 PlatformPath = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,64}$")]
 FlagPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+WindowIdPath = Annotated[str, Path(pattern=r"^[a-z0-9]{1,32}$")]

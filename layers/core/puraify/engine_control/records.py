@@ -33,6 +33,25 @@ class ActionSpec(Model):
     )
 
 
+MAX_WINDOWS = 20  # scheduled maintenance windows kept per platform (not yet ended)
+
+
+class MaintenanceWindow(Model):
+    """A scheduled maintenance of a platform: checks are denied from ``starts_at`` to just before ``ends_at``."""
+
+    window_id: str
+    starts_at: str
+    ends_at: str
+    starts_epoch: float
+    ends_epoch: float
+    reason: str
+    created_by: str
+    created_at: str
+
+    def covers(self, at: float) -> bool:
+        return self.starts_epoch <= at < self.ends_epoch
+
+
 class Platform(Model):
     name: str
     status: PlatformStatus = "available"
@@ -40,6 +59,18 @@ class Platform(Model):
     actions: dict[str, ActionSpec] = {}
     updated_at: str = ""
     updated_by: str = ""
+    windows: list[MaintenanceWindow] = []  # sorted by start; at most MAX_WINDOWS that have not ended
+
+    def window_at(self, at: float) -> MaintenanceWindow | None:
+        """The maintenance window in force at ``at`` (epoch seconds), if any."""
+        for window in self.windows:
+            if window.covers(at):
+                return window
+        return None
+
+    def in_maintenance(self, at: float) -> bool:
+        """Whether the platform is in maintenance at ``at``: by its status or by a window."""
+        return self.status == "maintenance" or self.window_at(at) is not None
 
 
 class Flag(Model):

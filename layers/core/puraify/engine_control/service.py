@@ -5,7 +5,8 @@ from __future__ import annotations
 from puraify.engine_control.catalog import CatalogAdmin
 from puraify.engine_control.checks import Checks
 from puraify.engine_control.engines import Engines
+from puraify.engine_control.maintenance import Maintenance
 
 
-class EngineControl(Engines, Checks, CatalogAdmin):
+class EngineControl(Engines, Checks, CatalogAdmin, Maintenance):
     """Engine identities, checks and the catalog (one module per idea; the state is in ``base``)."""

@@ -53,6 +53,7 @@ class EnvironmentFacts(Protocol):
 class PlatformState(Protocol):
     @property
     def status(self) -> str: ...
+    def in_maintenance(self, at: float) -> bool: ...
 
 
 class FlagState(Protocol):

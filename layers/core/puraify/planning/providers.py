@@ -79,6 +79,8 @@ class CriticalAlertsProvider:
 class CatalogProvider:
     """``platforms_in_maintenance`` and ``change_freeze``, from one consistent read of the catalog.
 
+    A platform is in maintenance by its status or during one of its scheduled maintenance windows.
+
     ``change_freeze`` is true when the ``deployments`` flag is switched off (for every flag,
     enabled means what it targets may run). An absent flag means no freeze was declared: the
     catalog was read, so that is the system's real state, not a missing fact. A failed read makes
@@ -94,9 +96,10 @@ class CatalogProvider:
 
     def collect(self, context: FactContext) -> dict[str, Any]:
         catalog = self.catalog_store.load()
+        at = now()
         deployments = catalog.flags.get(DEPLOYMENTS_FLAG)
         return {
-            "platforms_in_maintenance": sorted(n for n, p in catalog.platforms.items() if p.status == "maintenance"),
+            "platforms_in_maintenance": sorted(n for n, p in catalog.platforms.items() if p.in_maintenance(at)),
             "change_freeze": bool(deployments and not deployments.enabled),
         }
 
