@@ -100,6 +100,27 @@ class MemoryAuditStore:
         ]
         return sorted(live, key=lambda r: r["project_sk"], reverse=True)[:limit]
 
+    def checks_about(self, engine_id: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
+        return self._window("subject_pk", f"CHECK#{engine_id}", since, until, limit)
+
+    def checks_on(self, platform: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
+        prefix = f"PLATFORM#{platform}#"
+        live = [
+            r
+            for r in self.records
+            if r.get("platform_pk", "").startswith(prefix) and since <= r["sk"] < until and r["expires_at"] > now()
+        ]
+        return sorted(live, key=lambda r: r["sk"], reverse=True)[:limit]
+
+    def admin_changes(self, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
+        return self._window("subject_pk", "ADMIN", since, until, limit)
+
+    def _window(self, attribute: str, key: str, since: str, until: str, limit: int) -> list[dict[str, Any]]:
+        live = [
+            r for r in self.records if r.get(attribute) == key and since <= r["sk"] < until and r["expires_at"] > now()
+        ]
+        return sorted(live, key=lambda r: r["sk"], reverse=True)[:limit]
+
     def by_engine(self, engine_id: str, limit: int = 1000) -> list[dict[str, Any]]:
         key = f"ENGINE#{engine_id}"
         live = [r for r in self.records if r["pk"] == key and r["expires_at"] > now()]

@@ -24,8 +24,10 @@ class CatalogAdmin(EngineControlBase):
         platform = Platform(name=name, updated_at=iso(), updated_by=caller.engine_id, **body.model_dump())
         with self._admin_audit(
             caller, request_id, "put_platform", target=name, platform=name, details={"status": body.status}
-        ):
+        ) as change:
+            current = self.catalog_store.load().platforms.get(name)
             self.catalog_store.put_platform(platform)
+            change.update(before={"status": current.status} if current else None, after={"status": body.status})
         self._catalog.invalidate()
         return m.PlatformView.model_validate(platform.model_dump())
 
@@ -50,9 +52,11 @@ class CatalogAdmin(EngineControlBase):
         flag = Flag(name=name, updated_at=iso(), updated_by=caller.engine_id, **body.model_dump())
         with self._admin_audit(
             caller, request_id, "put_flag", target=name, platform=body.platform, details={"enabled": body.enabled}
-        ):
+        ) as change:
             self._flag_target(name, body)
+            current = self.catalog_store.load().flags.get(name)
             self.catalog_store.put_flag(flag)
+            change.update(before=_flag_state(current), after=_flag_state(flag))
         self._catalog.invalidate()
         return m.FlagView.model_validate(flag.model_dump())
 
@@ -79,3 +83,9 @@ class CatalogAdmin(EngineControlBase):
             raise invalid(
                 f"unknown action '{body.action_type}' on '{body.platform}'", "body.action_type", "unknown_action"
             )
+
+
+def _flag_state(flag: Flag | None) -> dict[str, object] | None:
+    if flag is None:
+        return None
+    return {"enabled": flag.enabled, "platform": flag.platform, "action_type": flag.action_type}
