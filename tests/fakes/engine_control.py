@@ -6,6 +6,7 @@ import copy
 import threading
 from typing import Any
 
+from puraify.audit import REPLAYED
 from puraify.auth import ADMIN_SCOPE
 from puraify.clock import now
 from puraify.engine_control.records import Catalog, EngineRecord, Flag, Platform
@@ -110,7 +111,8 @@ class MemoryAuditStore:
             for r in self.records
             if r.get("platform_pk", "").startswith(prefix) and since <= r["sk"] < until and r["expires_at"] > now()
         ]
-        return sorted(live, key=lambda r: r["sk"], reverse=True)[:limit]
+        newest = sorted(live, key=lambda r: r["sk"], reverse=True)[:limit]
+        return [{k: r[k] for k in REPLAYED if k in r} for r in newest]
 
     def admin_changes(self, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
         return self._window("subject_pk", "ADMIN", since, until, limit)

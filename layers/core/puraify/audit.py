@@ -36,6 +36,9 @@ _NOT_LOGGED = frozenset({"pk", "sk", "project_pk", "project_sk", "flow_pk", "tim
 # processes, unlike ``hash``), so one busy platform spreads its index writes; a read queries each of them.
 PLATFORM_SHARDS = 8
 ADMIN_PARTITION = "ADMIN"
+# What ``AuditStore.checks_on`` returns of a check (what a replay reads); the reason, index keys and expiry stay behind.
+REPLAYED = ("pk", "sk", "request_id", "timestamp", "engine_id", "caller_id", "platform", "action_type", "project_id",
+            "status", "details")  # fmt: skip
 _RECORD_KEYS = frozenset(
     {"kind", "request_id", "engine_id", "platform", "action_type", "status", "reason", "project_id", "flow_id"}
     | {"details", "expires_at", "item", "caller_id", "count"}

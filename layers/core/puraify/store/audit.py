@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from puraify.audit import ADMIN_PARTITION, PLATFORM_SHARDS
+from puraify.audit import ADMIN_PARTITION, PLATFORM_SHARDS, REPLAYED
 from puraify.clock import now
 from puraify.errors import UnavailableError
 from puraify.store.clients import client
@@ -161,10 +161,11 @@ class DynamoAuditStore:
 
     def checks_on(self, platform: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
         """The unexpired checks of every engine on a platform with ``since <= sk < until``, newest first:
-        one Query per shard, merged; at most ``limit`` (the newest)."""
+        one Query per shard, merged; at most ``limit`` (the newest). Only the fields a replay reads."""
         found: list[dict[str, Any]] = []
         for shard in range(PLATFORM_SHARDS):
-            found += self._window("by_platform", "platform_pk", f"PLATFORM#{platform}#{shard}", since, until, limit)
+            key = f"PLATFORM#{platform}#{shard}"
+            found += self._window("by_platform", "platform_pk", key, since, until, limit, fields=REPLAYED)
         found.sort(key=lambda r: r["sk"], reverse=True)
         return found[:limit]
 
@@ -172,11 +173,18 @@ class DynamoAuditStore:
         """The unexpired admin changes with ``since <= sk < until``, newest first."""
         return self._window("by_subject", "subject_pk", ADMIN_PARTITION, since, until, limit)
 
-    def _window(self, index: str, attribute: str, key: str, since: str, until: str, limit: int) -> list[dict[str, Any]]:
+    def _window(
+        self, index: str, attribute: str, key: str, since: str, until: str, limit: int, fields: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
         since = since or " "
         if until <= since:
             return []  # DynamoDB rejects an inverted BETWEEN
+        projection: dict[str, Any] = {}
+        if fields:
+            names = {f"#p{n}": name for n, name in enumerate(fields)}
+            projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         found = self._query(
+            **projection,
             IndexName=index,
             KeyConditionExpression=f"{attribute} = :pk AND sk BETWEEN :since AND :until",
             ExpressionAttributeValues={
