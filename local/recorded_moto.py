@@ -92,11 +92,12 @@ class RecordedMoto:
         from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        from local import moto_transactions
+        from local import moto_reads, moto_transactions
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._app = DomainDispatcherApplication(create_backend_app)
         moto_transactions.apply()
+        moto_reads.apply()
         cache_service_list()
         handler = MotoRequestHandler
         self._server = make_server("127.0.0.1", self.port, self._app, threaded=False, request_handler=handler)

@@ -78,11 +78,12 @@ def start_moto(host: str = "127.0.0.1", port: int = 4566) -> Any:
 
     from moto.server import ThreadedMotoServer
 
-    from local import moto_transactions
+    from local import moto_reads, moto_transactions
     from local.recorded_moto import cache_service_list
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_transactions.apply()
+    moto_reads.apply()
     cache_service_list()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()

@@ -47,10 +47,12 @@ def __getattr__(name: str) -> Any:
         @resolver.post(ROUTE[1], responses=responses(200, 404))
         def _check(
             body: m.ActionCheckRequest | m.ActionCheckBatchRequest,
-        ) -> m.ActionCheckResponse | m.ActionCheckBatchResponse:
+        ) -> m.ActionCheckExplainedResponse | m.ActionCheckResponse | m.ActionCheckBatchResponse:
             reply = check(caller(resolver), body.model_dump(exclude_unset=True), request_id(resolver))
             if "results" in reply:
                 return m.ActionCheckBatchResponse.model_validate(reply)
+            if "explanation" in reply:
+                return m.ActionCheckExplainedResponse.model_validate(reply)
             return m.ActionCheckResponse.model_validate(reply)
 
         globals()["app"] = resolver

@@ -137,9 +137,19 @@ def resolve_alert(alert_id: mm.Id) -> mm.AlertResponse:
     return _transition(alert_id, "resolved")
 
 
-@app.get("/monitoring/audit", openapi_extensions={"parameters": openapi.query_parameters(mm.AuditQuery)})
+def _audit_parameters() -> list[dict]:
+    """The timeline's parameters and the engine and admin views' (``project_id`` is optional with those)."""
+    timeline = openapi.query_parameters(mm.AuditQuery)
+    names = {p["name"] for p in timeline}
+    views = [p for p in openapi.query_parameters(mm.AuditViewQuery) if p["name"] not in names]
+    return [{**p, "required": False} if p["name"] == "project_id" else p for p in timeline] + views
+
+
+@app.get("/monitoring/audit", openapi_extensions={"parameters": _audit_parameters()})
 def query_audit() -> dict:
     current = wiring.current()
+    if "engine_id" in query(app) or "kind" in query(app):  # one engine's checks, or the admin changes
+        return current.monitoring.audit_view_for(caller(app), _params(mm.AuditViewQuery), current.audit_store)
     q = _params(mm.AuditQuery)
     return current.monitoring.audit_for(caller(app), q, current.audit_store, current.environments.deployment_markers)
 

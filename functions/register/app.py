@@ -1,6 +1,9 @@
-"""Engine identities: register, list, show, validate, rotate, revoke, permissions."""
+"""Engine identities: register, list, show, validate, rotate, revoke, permissions, capabilities; and simulate."""
+
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from puraify import wiring
@@ -48,6 +51,23 @@ def revoke(engine_id: EngineIdPath) -> m.EngineRevokeResponse:
 @app.put("/engines/<engine_id>/permissions", responses=responses(200, 409))
 def set_permissions(engine_id: EngineIdPath, body: m.EnginePermissionsRequest) -> m.EnginePermissionsResponse:
     return wiring.current().engine_control.set_permissions(caller(app), engine_id, body, request_id(app))
+
+
+@app.get("/engines/<engine_id>/capabilities", responses=responses(200, 404))
+def capabilities(
+    engine_id: EngineIdPath,
+    project_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> m.CapabilitiesResponse:
+    return wiring.current().engine_control.capabilities(
+        caller(app), engine_id, project_id=project_id, limit=limit, cursor=cursor
+    )
+
+
+@app.post("/actions/simulate", responses=responses(200, 404))
+def simulate(body: m.SimulateRequest) -> m.SimulateResponse:
+    return wiring.current().engine_control.simulate(caller(app), body, request_id(app))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

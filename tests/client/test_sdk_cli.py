@@ -538,6 +538,7 @@ def test_every_route_has_a_cli_command():
         "GET /env/{project_id}/{environment}/deployment": "env deployment",
         "POST /plan/decide": "plan decide", "GET /plan/decisions": "plan decisions", "GET /plan/facts": "plan facts",
         "GET /plan/policy": "plan policy", "PUT /plan/policy": "plan publish",
+        "GET /engines/{engine_id}/capabilities": "engines capabilities", "POST /actions/simulate": "simulate",
     }  # fmt: skip
     missing = []
     for route in Template().routes():

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from puraify.audit import AuditLog
-from puraify.clock import now
+from puraify.audit import REPLAYED, AuditLog
+from puraify.clock import iso, now
 from puraify.store.audit import DynamoAuditStore
 from tests.fakes.engine_control import MemoryAuditStore
 
@@ -83,3 +83,51 @@ def test_last_seen_is_the_newest_authenticated_request(store) -> None:
 def test_last_seen_ignores_an_engine_with_only_rejected_credentials(store) -> None:
     store.put(record("e1", "r1", now(), kind="auth"))
     assert store.last_seen("e1") is None
+
+
+def test_checks_about_finds_an_engines_checks_whoever_asked_newest_first_in_the_window(store) -> None:
+    at = now() - 100
+    store.put_many(
+        [
+            record("e1", "a", at, platform="gmail", action_type="send"),
+            record("e1", "b", at + 1, platform="slack", action_type="post", caller_id="gateway"),
+            record("e2", "c", at + 2, platform="gmail", action_type="send"),
+            record("e1", "d", at + 3, kind="admin"),
+            record("e1", "e", at + 4, platform="gmail", action_type="send"),
+        ]
+    )
+    store.put(expire(record("e1", "old", at - 50, platform="gmail", action_type="send")))
+    window = {"since": iso(at - 60), "until": iso(at + 60)}
+    assert [r["request_id"] for r in store.checks_about("e1", **window, limit=10)] == ["e", "b", "a"]
+    assert [r["request_id"] for r in store.checks_about("e1", **window, limit=2)] == ["e", "b"]
+    newest = store.checks_about("e1", **window, limit=1)[0]
+    older = store.checks_about("e1", since=window["since"], until=newest["sk"], limit=10)  # the next page
+    assert [r["request_id"] for r in older] == ["b", "a"]
+    assert store.checks_about("e1", since=iso(at + 2), until=iso(at + 1), limit=10) == []  # inverted window
+
+
+def test_checks_on_reads_every_shard_of_a_platform(store) -> None:
+    at = now() - 100
+    built = [record(f"e{n % 3}", f"r{n:02d}", at + n / 100, platform="gmail", action_type="send") for n in range(24)]
+    assert len({r["platform_pk"] for r in built}) > 1  # spread over shards
+    store.put_many(built)
+    store.put(record("e1", "other", at, platform="slack", action_type="post"))
+    found = store.checks_on("gmail", since=iso(at - 1), until=iso(at + 60), limit=100)
+    assert [r["request_id"] for r in found] == [f"r{n:02d}" for n in reversed(range(24))]
+    assert set(found[0]) == {k for k in REPLAYED if built[0].get(k) is not None}  # only what a replay reads
+    assert [r["request_id"] for r in store.checks_on("gmail", since=iso(at - 1), until=iso(at + 60), limit=3)] == [
+        "r23", "r22", "r21"
+    ]  # fmt: skip
+
+
+def test_admin_changes_are_only_admin_records_newest_first(store) -> None:
+    at = now() - 100
+    store.put_many(
+        [
+            record("admin", "a", at, kind="admin", details={"operation": "put_flag"}),
+            record("admin", "b", at + 1, platform="gmail", action_type="send"),
+            record("ops", "c", at + 2, kind="admin", details={"operation": "revoke_engine"}),
+        ]
+    )
+    found = store.admin_changes(since=iso(at - 1), until=iso(at + 60), limit=10)
+    assert [r["request_id"] for r in found] == ["c", "a"]

@@ -6,6 +6,7 @@ import copy
 import threading
 from typing import Any
 
+from puraify.audit import REPLAYED
 from puraify.auth import ADMIN_SCOPE
 from puraify.clock import now
 from puraify.engine_control.records import Catalog, EngineRecord, Flag, Platform
@@ -99,6 +100,28 @@ class MemoryAuditStore:
             r for r in self.records if r.get(attribute) == key and r["project_sk"] >= since and r["expires_at"] > now()
         ]
         return sorted(live, key=lambda r: r["project_sk"], reverse=True)[:limit]
+
+    def checks_about(self, engine_id: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
+        return self._window("subject_pk", f"CHECK#{engine_id}", since, until, limit)
+
+    def checks_on(self, platform: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
+        prefix = f"PLATFORM#{platform}#"
+        live = [
+            r
+            for r in self.records
+            if r.get("platform_pk", "").startswith(prefix) and since <= r["sk"] < until and r["expires_at"] > now()
+        ]
+        newest = sorted(live, key=lambda r: r["sk"], reverse=True)[:limit]
+        return [{k: r[k] for k in REPLAYED if k in r} for r in newest]
+
+    def admin_changes(self, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
+        return self._window("subject_pk", "ADMIN", since, until, limit)
+
+    def _window(self, attribute: str, key: str, since: str, until: str, limit: int) -> list[dict[str, Any]]:
+        live = [
+            r for r in self.records if r.get(attribute) == key and since <= r["sk"] < until and r["expires_at"] > now()
+        ]
+        return sorted(live, key=lambda r: r["sk"], reverse=True)[:limit]
 
     def by_engine(self, engine_id: str, limit: int = 1000) -> list[dict[str, Any]]:
         key = f"ENGINE#{engine_id}"

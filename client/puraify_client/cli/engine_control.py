@@ -158,18 +158,28 @@ def engines_permissions(
 @click.option("--engine", "engine_id", help="Check another engine (scope checks:on_behalf); default: yourself.")
 @click.option("--project", "project_id", help="Project id, recorded in the audit.")
 @click.option("--flow", "flow_id", help="Flow id, recorded in the audit.")
+@click.option("--explain", is_flag=True, help="Also show each step evaluated, in order, and the deciding rule.")
 @pass_options
 def check(
-    options: Options, platform: str, action: str, engine_id: str | None, project_id: str | None, flow_id: str | None
+    options: Options,
+    platform: str,
+    action: str,
+    engine_id: str | None,
+    project_id: str | None,
+    flow_id: str | None,
+    explain: bool,
 ) -> None:
     """May an engine do ACTION on PLATFORM now? Exit code 0 if allowed, 3 if denied.
 
     \b
     Example:
       puraify check slack send_message --engine notifier && echo go
+      puraify check gmail send_email --explain
     """
     result = options.run(
-        lambda cp: cp.actions.check(platform, action, engine_id=engine_id, project_id=project_id, flow_id=flow_id)
+        lambda cp: cp.actions.check(
+            platform, action, engine_id=engine_id, project_id=project_id, flow_id=flow_id, explain=explain
+        )
     )
     if options.as_json:
         output.emit_json(output.plain(result))
@@ -177,6 +187,12 @@ def check(
         verdict = "allowed" if result.allowed else "denied"
         why = f": {result.reason}" if result.reason else ""
         click.echo(f"{verdict}: {result.engine_id} {result.platform}.{result.action_type}{why}")
+        if result.explanation is not None:
+            steps = [output.plain(step) for step in result.explanation.steps]
+            output.table(steps, ["rule", "outcome", "detail"])
+            shown = result.explanation
+            click.echo(f"\ndecided by: {shown.decided_by or '-'}; engine revision {shown.engine_revision or '-'}, "
+                       f"catalog revision {shown.catalog_revision or '-'}")  # fmt: skip
     if not result.allowed:
         raise click.exceptions.Exit(output.DENIED)
 

@@ -20,6 +20,22 @@ class ActionCheckRequest(Request):
     action_type: str
     project_id: str | None = None
     flow_id: str | None = None
+    explain: bool | None = None
+
+
+class ExplanationStep(Response):
+    rule: str
+    outcome: str  # pass, fail, not_evaluated
+    detail: str = ""
+
+
+class Explanation(Response):
+    """What a check evaluated, in order; ``decided_by`` is the denying rule (None when allowed)."""
+
+    decided_by: str | None = None
+    steps: list[ExplanationStep] = []
+    engine_revision: str | None = None
+    catalog_revision: str | None = None
 
 
 class ActionCheckResponse(Response):
@@ -31,6 +47,48 @@ class ActionCheckResponse(Response):
     platform: str
     action_type: str
     request_id: str
+    explanation: Explanation | None = None  # with ``explain=True``
+
+
+class SimulatedFlips(Response):
+    platform: str
+    action_type: str
+    project_id: str | None = None
+    allow_to_deny: int
+    deny_to_allow: int
+
+
+class SimulatedExample(Response):
+    request_id: str
+    timestamp: str
+    engine_id: str
+    platform: str
+    action_type: str
+    project_id: str | None = None
+    before: str
+    after: str
+    rule: str | None = None
+
+
+class SimulateResponse(Response):
+    replayed: int
+    unchanged: int
+    allow_to_deny: int
+    deny_to_allow: int
+    by_action: list[SimulatedFlips] = []
+    examples: list[SimulatedExample] = []
+    truncated: bool
+    records_read: int = 0
+    max_records: int = 0
+    not_replayed: int = 0
+    since: str = ""
+    until: str = ""
+
+
+class SimulateRequest(Request):
+    change: dict[str, Any]
+    since: str | None = None
+    until: str | None = None
 
 
 MAX_BATCH_CHECKS = 25  # the server's limit per request
@@ -57,12 +115,46 @@ class Actions(Service):
         engine_id: str | None = None,
         project_id: str | None = None,
         flow_id: str | None = None,
+        explain: bool = False,
     ) -> ActionCheckResponse:
-        """The control plane's decision. ``engine_id`` checks another engine (scope ``checks:on_behalf``)."""
+        """The control plane's decision. ``engine_id`` checks another engine (scope ``checks:on_behalf``).
+
+        ``explain=True``: the answer's ``explanation`` lists each step evaluated, in order, and the rule that decided.
+        """
         body = ActionCheckRequest(
-            engine_id=engine_id, platform=platform, action_type=action_type, project_id=project_id, flow_id=flow_id
+            engine_id=engine_id,
+            platform=platform,
+            action_type=action_type,
+            project_id=project_id,
+            flow_id=flow_id,
+            explain=explain or None,
         )
         return await self.transport.call("POST", "/actions/check", ActionCheckResponse, safety=SAFE, body=body)
+
+    async def simulate(
+        self,
+        *,
+        engine: Mapping[str, Any] | None = None,
+        platforms: Mapping[str, str] | None = None,
+        flags: Mapping[str, bool] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> SimulateResponse:
+        """What a change would flip (admin): the audited checks of the window (default 24 h, at most 7 days)
+        replayed with and without it. Nothing changes.
+
+        ``engine``: ``{"engine_id", "permissions"?, "scopes"?, "projects"?}``; ``platforms``: name -> status;
+        ``flags``: name -> enabled.
+        """
+        change: dict[str, Any] = {}
+        if engine is not None:
+            change["engine"] = dict(engine)
+        if platforms:
+            change["platforms"] = {name: {"status": status} for name, status in platforms.items()}
+        if flags:
+            change["flags"] = {name: {"enabled": enabled} for name, enabled in flags.items()}
+        body = SimulateRequest(change=change, since=since, until=until)
+        return await self.transport.call("POST", "/actions/simulate", SimulateResponse, safety=SAFE, body=body)
 
     async def check_many(
         self, checks: Sequence[tuple[str, str] | Mapping[str, Any] | ActionCheckRequest]

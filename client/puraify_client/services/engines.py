@@ -87,6 +87,26 @@ class EnginePermissionsResponse(Response):
     updated_at: str
 
 
+class Capability(Response):
+    platform: str
+    action_type: str
+    allowed: bool
+    rule: str | None = None
+    reason: str | None = None
+    required_scopes: list[str] = Field(default_factory=list)
+
+
+class CapabilitiesResponse(Response):
+    engine_id: str
+    project_id: str | None = None
+    capabilities: list[Capability]
+    truncated: bool
+    next_cursor: str | None = None
+
+
+Capabilities = list[Capability]
+
+
 @register
 class Engines(Service):
     name = "engines"
@@ -125,6 +145,25 @@ class Engines(Service):
     async def get(self, engine_id: str) -> EngineView:
         """One engine with ``last_seen_at``, its last authenticated request (admin)."""
         return await self.transport.call("GET", f"/engines/{segment(engine_id)}", EngineView, safety=SAFE)
+
+    async def capabilities(
+        self, engine_id: str | None = None, *, project_id: str | None = None, limit: int = 500
+    ) -> Capabilities:
+        """Every platform and action the engine holds (this client's engine by default; another's: admin),
+        each with ``allowed`` now and, when not, the ``rule`` and ``reason``; every page is followed."""
+        if engine_id is None:
+            engine_id = (await self.validate()).engine_id
+        found: Capabilities = []
+        cursor: str | None = None
+        while True:
+            params = {"project_id": project_id, "limit": limit, "cursor": cursor}
+            page = await self.transport.call(
+                "GET", f"/engines/{segment(engine_id)}/capabilities", CapabilitiesResponse, safety=SAFE, params=params
+            )
+            found += page.capabilities
+            if not page.truncated or not page.next_cursor:
+                return found
+            cursor = page.next_cursor
 
     async def validate(self) -> EngineValidateResponse:
         """Who the client's credentials belong to, with their permissions and scopes."""

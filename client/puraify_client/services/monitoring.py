@@ -275,6 +275,16 @@ class AuditResponse(Response):
     counts: dict[str, int] = {}
 
 
+class AuditViewResponse(Response):
+    """One engine's checks (``decisions``) or the admin changes (``changes``), newest first."""
+
+    engine_id: str | None = None
+    kind: str | None = None
+    decisions: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    next_cursor: str | None = None
+
+
 class EngineEventRequest(Request):
     event_type: str
     platform: str | None = None
@@ -441,6 +451,35 @@ class Monitoring(Service):
         params = {"project_id": project_id, "flow_id": flow_id, "user_id": user_id, "session_id": session_id,
                   "since": since}  # fmt: skip
         return await self.transport.call("GET", "/monitoring/audit", AuditResponse, safety=SAFE, params=params)
+
+    async def engine_audit(
+        self,
+        engine_id: str,
+        *,
+        project_id: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> AuditViewResponse:
+        """One engine's check decisions, newest first (a page; ``next_cursor`` continues)."""
+        params = {"engine_id": engine_id, "project_id": project_id, "since": since, "until": until, "limit": limit,
+                  "cursor": cursor}  # fmt: skip
+        return await self.transport.call("GET", "/monitoring/audit", AuditViewResponse, safety=SAFE, params=params)
+
+    async def admin_audit(
+        self,
+        *,
+        engine_id: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> AuditViewResponse:
+        """The admin changes (who, what, target, before and after), newest first; ``engine_id``: by or about it."""
+        params = {"kind": "admin", "engine_id": engine_id, "since": since, "until": until, "limit": limit,
+                  "cursor": cursor}  # fmt: skip
+        return await self.transport.call("GET", "/monitoring/audit", AuditViewResponse, safety=SAFE, params=params)
 
     async def engine_event(self, event_type: str, **fields: Any) -> EngineEventResponse:
         """``POST /log/engine_event``: an engine's own lifecycle event (started, degraded, ...)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import zlib
 from typing import Any, Literal, Protocol
 
 from aws_lambda_powertools.logging.formatter import THREAD_LOCAL_KEYS
@@ -30,7 +31,14 @@ from puraify.observability import logger
 Status = Literal["allowed", "denied", "error"]
 
 # The record's keys that the line leaves out (the line's own ``timestamp`` is the logger's, RFC 3339).
-_NOT_LOGGED = frozenset({"pk", "sk", "project_pk", "project_sk", "flow_pk", "timestamp"})
+_NOT_LOGGED = frozenset({"pk", "sk", "project_pk", "project_sk", "flow_pk", "timestamp", "subject_pk", "platform_pk"})
+# The partitions of the ``by_platform`` index per platform: a check's by crc32 of its key (stable across
+# processes, unlike ``hash``), so one busy platform spreads its index writes; a read queries each of them.
+PLATFORM_SHARDS = 8
+ADMIN_PARTITION = "ADMIN"
+# What ``AuditStore.checks_on`` returns of a check (what a replay reads); the reason, index keys and expiry stay behind.
+REPLAYED = ("pk", "sk", "request_id", "timestamp", "engine_id", "caller_id", "platform", "action_type", "project_id",
+            "status", "details")  # fmt: skip
 _RECORD_KEYS = frozenset(
     {"kind", "request_id", "engine_id", "platform", "action_type", "status", "reason", "project_id", "flow_id"}
     | {"details", "expires_at", "item", "caller_id", "count"}
@@ -49,6 +57,9 @@ class AuditStore(Protocol):
     def by_project(
         self, project_id: str, *, since: str = "", flow_id: str | None = None, limit: int = 1000
     ) -> list[dict[str, Any]]: ...
+    def checks_about(self, engine_id: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]: ...
+    def checks_on(self, platform: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]: ...
+    def admin_changes(self, *, since: str, until: str, limit: int) -> list[dict[str, Any]]: ...
 
 
 class AuditLog:
@@ -189,6 +200,13 @@ class AuditLog:
         }
         if item is not None:
             record["item"] = item
+        if kind == "check":
+            record["subject_pk"] = f"CHECK#{engine_id}"
+            if platform:
+                shard = zlib.crc32(key.encode()) % PLATFORM_SHARDS
+                record["platform_pk"] = f"PLATFORM#{platform}#{shard}"
+        elif kind == "admin":
+            record["subject_pk"] = ADMIN_PARTITION
         if project_id:
             record["project_pk"] = f"PROJECT#{project_id}"
             record["project_sk"] = record["sk"]

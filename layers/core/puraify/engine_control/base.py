@@ -71,8 +71,11 @@ class EngineControlBase:
         platform: str | None = None,
         details: dict[str, Any] | None = None,
         require_admin: bool = True,
-    ) -> Iterator[None]:
-        """Audit an admin change once it happened (allowed) or failed (denied, error)."""
+    ) -> Iterator[dict[str, Any]]:
+        """Audit an admin change once it happened (allowed) or failed (denied, error).
+
+        Yields the record's ``details``: the change adds its ``before`` and ``after`` there (never a key).
+        """
         record: dict[str, Any] = {
             "kind": "admin",
             "request_id": request_id,
@@ -89,7 +92,7 @@ class EngineControlBase:
                 )
             if require_admin:
                 caller.require(ADMIN_SCOPE)
-            yield
+            yield record["details"]
         except PuraifyError as error:
             self._audit_quietly(**record, status="denied" if error.status < 500 else "error", reason=error.message)
             raise

@@ -38,10 +38,11 @@ class CatalogAdmin(EngineControlBase):
         platform = Platform(name=name, updated_at=iso(), updated_by=caller.engine_id, **body.model_dump())
         with self._admin_audit(
             caller, request_id, "put_platform", target=name, platform=name, details={"status": body.status}
-        ):
-            existing = self.catalog_store.load().platforms.get(name)
-            platform.windows = [w for w in existing.windows if w.ends_epoch > now()] if existing else []
+        ) as change:
+            current = self.catalog_store.load().platforms.get(name)
+            platform.windows = [w for w in current.windows if w.ends_epoch > now()] if current else []
             self.catalog_store.put_platform(platform)
+            change.update(before={"status": current.status} if current else None, after={"status": body.status})
         self._catalog.invalidate()
         return platform_view(platform, now())
 
@@ -66,9 +67,11 @@ class CatalogAdmin(EngineControlBase):
         flag = Flag(name=name, updated_at=iso(), updated_by=caller.engine_id, **body.model_dump())
         with self._admin_audit(
             caller, request_id, "put_flag", target=name, platform=body.platform, details={"enabled": body.enabled}
-        ):
+        ) as change:
             self._flag_target(name, body)
+            current = self.catalog_store.load().flags.get(name)
             self.catalog_store.put_flag(flag)
+            change.update(before=_flag_state(current), after=_flag_state(flag))
         self._catalog.invalidate()
         return m.FlagView.model_validate(flag.model_dump())
 
@@ -95,3 +98,9 @@ class CatalogAdmin(EngineControlBase):
             raise invalid(
                 f"unknown action '{body.action_type}' on '{body.platform}'", "body.action_type", "unknown_action"
             )
+
+
+def _flag_state(flag: Flag | None) -> dict[str, object] | None:
+    if flag is None:
+        return None
+    return {"enabled": flag.enabled, "platform": flag.platform, "action_type": flag.action_type}

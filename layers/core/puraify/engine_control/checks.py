@@ -12,7 +12,7 @@ from puraify.auth import ON_BEHALF_SCOPE, Principal
 from puraify.clock import now
 from puraify.engine_control import models as m
 from puraify.engine_control.base import EngineControlBase
-from puraify.engine_control.decisions import Decision, decide
+from puraify.engine_control.decisions import Decision, Step, evaluate, explanation
 from puraify.engine_control.records import Catalog, EngineRecord
 from puraify.errors import (
     ForbiddenError,
@@ -116,19 +116,19 @@ class Checks(EngineControlBase):
         """
         engine_id = body.engine_id or caller.engine_id
         error: PuraifyError | None = None
+        steps: list[Step] | None = [] if body.explain else None
+        engine: EngineRecord | None = None
+        read: Catalog | None = None
         try:
-            if engine_id != caller.engine_id and not caller.has_scope(ON_BEHALF_SCOPE):
-                raise ForbiddenError(
-                    f"checking another engine needs the '{ON_BEHALF_SCOPE}' scope", code="missing_scope"
-                )
-            if body.project_id is not None:
-                caller.require_project(body.project_id)
+            if engine_id != caller.engine_id:
+                self._may_ask_for(caller, engine_id, body.project_id, steps)
             engine = (engine_of or self.auth.engine)(engine_id)
-            if engine is None or engine.status != "active":
-                raise NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
-            if body.project_id is not None and engine_id != caller.engine_id:
-                Principal(engine_id=engine_id, projects=frozenset(engine.projects)).require_project(body.project_id)
-            decision = decide(engine, catalog(), body.platform, body.action_type, at)
+            read = catalog()
+            decision = evaluate(engine_id, engine, read, body.platform, body.action_type, body.project_id, steps, at)
+            if decision.rule == "engine_not_found":
+                raise NotFoundError(decision.reason or "", code="engine_not_found")
+            if decision.rule == "project_not_granted":
+                raise ForbiddenError(decision.reason or "", code="project_not_granted")
         except PuraifyError as failed:
             error = failed
             decision = Decision(False, failed.code, failed.message)
@@ -166,7 +166,23 @@ class Checks(EngineControlBase):
             "action_type": body.action_type,
             "request_id": request_id,
         }
+        if steps is not None:
+            reply["explanation"] = explanation(decision, steps, engine, read)
         return Checked(record, reply, decision.rule, error)
+
+    @staticmethod
+    def _may_ask_for(caller: Principal, engine_id: str, project_id: str | None, steps: list[Step] | None) -> None:
+        """403 unless the caller may check another engine (``checks:on_behalf``) in ``project_id``."""
+        if not caller.has_scope(ON_BEHALF_SCOPE):
+            if steps is not None:
+                steps.append(("on_behalf", "fail", f"checking another engine needs the '{ON_BEHALF_SCOPE}' scope"))
+            raise ForbiddenError(f"checking another engine needs the '{ON_BEHALF_SCOPE}' scope", code="missing_scope")
+        if project_id is not None and not caller.has_project(project_id):
+            if steps is not None:
+                steps.append(("on_behalf", "fail", f"engine '{caller.engine_id}' does not hold project '{project_id}'"))
+            caller.require_project(project_id)
+        if steps is not None:
+            steps.append(("on_behalf", "pass", f"engine '{caller.engine_id}' may check engine '{engine_id}'"))
 
     def _count(self, record: dict[str, Any], rule: str | None = None) -> None:
         self.counter.count(record["timestamp"], _counted(record["status"]), rule)

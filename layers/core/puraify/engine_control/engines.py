@@ -29,9 +29,10 @@ class Engines(EngineControlBase):
             created_at=at,
             updated_at=at,
         )
-        with self._admin_audit(caller, request_id, "register_engine", target=body.engine_id):
+        with self._admin_audit(caller, request_id, "register_engine", target=body.engine_id) as change:
             self._known_actions(body.permissions)  # after the scope check: a non-admin learns nothing
             self.engines.create(record)
+            change.update(before=None, after=_grants(record))
         self.auth.cache.invalidate(body.engine_id)
         return m.EngineRegisterResponse(
             engine_id=record.engine_id,
@@ -96,8 +97,9 @@ class Engines(EngineControlBase):
 
     def revoke(self, caller: Principal, engine_id: str, request_id: str) -> m.EngineRevokeResponse:
         """Revoke an engine: its keys stop working here at once, everywhere within the cache TTL."""
-        with self._admin_audit(caller, request_id, "revoke_engine", target=engine_id):
+        with self._admin_audit(caller, request_id, "revoke_engine", target=engine_id) as change:
             current = self._active_engine(engine_id)
+            change.update(before={"status": current.status}, after={"status": "revoked"})
             at = iso()
             updated = current.model_copy(
                 update={
@@ -121,7 +123,7 @@ class Engines(EngineControlBase):
             "set_permissions",
             target=engine_id,
             details={"permissions": body.permissions, "scopes": body.scopes, "projects": body.projects},
-        ):
+        ) as change:
             self._known_actions(body.permissions)
             current = self._active_engine(engine_id)
             changes: dict[str, object] = {"permissions": body.permissions, "updated_at": iso()}
@@ -131,6 +133,7 @@ class Engines(EngineControlBase):
                 changes["projects"] = sorted(set(body.projects))
             updated = current.model_copy(update=changes)
             self._write_keeping_an_admin(current, updated)
+            change.update(before=_grants(current), after=_grants(updated))
         self.auth.cache.invalidate(engine_id)
         return m.EnginePermissionsResponse(
             engine_id=engine_id,
@@ -203,6 +206,11 @@ class Engines(EngineControlBase):
             "grant 'admin' to another engine first",
             code="last_admin",
         )
+
+
+def _grants(record: EngineRecord) -> dict[str, object]:
+    """What an admin change of an engine shows as its before and after (never a key or its hash)."""
+    return {"permissions": record.permissions, "scopes": record.scopes, "projects": record.projects}
 
 
 def _is_admin(record: EngineRecord) -> bool:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
+from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
+from puraify.clock import parse_time
 from puraify.contract import Model, Request
 from puraify.engine_control.records import MAX_WINDOWS, ActionSpec, PlatformStatus
 
@@ -113,6 +114,22 @@ class ActionCheckRequest(Request):
     action_type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     project_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     flow_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    explain: bool = False  # true: the answer carries its ``explanation``
+
+
+class ExplanationStep(Model):
+    rule: str
+    outcome: Literal["pass", "fail", "not_evaluated"]
+    detail: str
+
+
+class Explanation(Model):
+    """What a check evaluated, in order; ``decided_by`` is the denying rule (null when allowed)."""
+
+    decided_by: str | None
+    steps: list[ExplanationStep]
+    engine_revision: str | None = None  # the engine record's ``updated_at`` that was read
+    catalog_revision: str | None = None  # the newest ``updated_at`` among the catalog's platforms and flags
 
 
 class ActionCheckResponse(Model):
@@ -126,6 +143,31 @@ class ActionCheckResponse(Model):
     request_id: str
 
 
+class ActionCheckExplainedResponse(ActionCheckResponse):
+    """A check asked with ``explain: true``."""
+
+    explanation: Explanation
+
+
+class Capability(Model):
+    platform: str
+    action_type: str
+    allowed: bool
+    rule: str | None = None
+    reason: str | None = None
+    required_scopes: list[str] = []
+
+
+class CapabilitiesResponse(Model):
+    """``GET /engines/{engine_id}/capabilities``: a page of the engine's held actions, decided now."""
+
+    engine_id: str
+    project_id: str | None = None
+    capabilities: list[Capability]
+    truncated: bool  # more items than this page: ask again with ``cursor=next_cursor``
+    next_cursor: str | None = None
+
+
 MAX_BATCH_CHECKS = 25  # BatchWriteItem's limit: one call writes the batch's audit records
 
 
@@ -136,7 +178,7 @@ class ActionCheckBatchRequest(Request):
 class ActionCheckBatchResponse(Model):
     """One result per check, in the order asked; a check the caller may not make is a denial, its code the ``rule``."""
 
-    results: list[ActionCheckResponse]
+    results: list[ActionCheckExplainedResponse | ActionCheckResponse]
     request_id: str
 
 
@@ -223,3 +265,112 @@ class GlobalConfigResponse(Model):
     api_version: str
     api_versions: dict[str, str]
     feature_flags: dict[str, FlagView]
+
+
+# --- POST /actions/simulate ------------------------------------------------------------------
+
+MAX_SIMULATE_WINDOW_SECONDS = 7 * 86400
+DEFAULT_SIMULATE_WINDOW_SECONDS = 86400
+
+
+def _time(value: object) -> object:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        value = str(value)
+    if isinstance(value, str):
+        return parse_time(value)
+    return value
+
+
+Time = Annotated[float | None, BeforeValidator(_time)]
+
+
+class SimulatedEngine(Request):
+    """An engine's new permissions, scopes or project grants (``PUT /engines/{id}/permissions``'s fields)."""
+
+    engine_id: EngineId
+    permissions: Permissions | None = Field(default=None, max_length=100)
+    scopes: list[Scope] | None = Field(default=None, max_length=32)
+    projects: list[ProjectGrant] | None = Field(default=None, max_length=200)
+
+    @field_validator("permissions")
+    @classmethod
+    def _dedupe(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        return None if value is None else _no_duplicate_actions(value)
+
+
+class SimulatedPlatform(Request):
+    status: PlatformStatus
+
+
+class SimulatedFlag(Request):
+    """A flag switched on or off; a new flag names its target as ``PUT /config/flags/{name}`` does."""
+
+    enabled: bool
+    platform: PlatformName | None = None
+    action_type: ActionName | None = None
+
+
+class SimulatedChange(Request):
+    engine: SimulatedEngine | None = None
+    platforms: dict[PlatformName, SimulatedPlatform] = Field(default_factory=dict, max_length=100)
+    flags: dict[FlagName, SimulatedFlag] = Field(default_factory=dict, max_length=100)
+
+    @model_validator(mode="after")
+    def _something(self) -> SimulatedChange:
+        if self.engine is None and not self.platforms and not self.flags:
+            raise ValueError("name at least one of engine, platforms, flags")
+        return self
+
+
+class SimulateRequest(Request):
+    change: SimulatedChange
+    since: Time = Field(default=None, description="ISO-8601 or epoch seconds; default: 24 h before until")
+    until: Time = Field(default=None, description="ISO-8601 or epoch seconds; default: now")
+
+    @model_validator(mode="after")
+    def _window(self) -> SimulateRequest:
+        if self.since is not None and self.until is not None:
+            if self.until <= self.since:
+                raise ValueError("until must be after since")
+            if self.until - self.since > MAX_SIMULATE_WINDOW_SECONDS:
+                raise ValueError("the window is at most 7 days")
+        return self
+
+
+class SimulatedFlips(Model):
+    platform: str
+    action_type: str
+    project_id: str | None = None
+    allow_to_deny: int
+    deny_to_allow: int
+
+
+class SimulatedExample(Model):
+    request_id: str
+    timestamp: str
+    engine_id: str
+    platform: str
+    action_type: str
+    project_id: str | None = None
+    before: Literal["allowed", "denied"]
+    after: Literal["allowed", "denied"]
+    rule: str | None  # the rule that denies on the denying side
+
+
+class SimulateResponse(Model):
+    """The audited checks of the window replayed with and without the change, by the check's own rules."""
+
+    replayed: int
+    unchanged: int
+    allow_to_deny: int
+    deny_to_allow: int
+    by_action: list[SimulatedFlips]
+    examples: list[SimulatedExample]
+    truncated: bool  # more records than ``max_records`` in the window: the oldest were not replayed
+    records_read: int
+    max_records: int
+    not_replayed: int  # checks that were never decided (``error``): nothing to compare
+    since: str
+    until: str

@@ -282,6 +282,7 @@ class EnvironmentsBase:
                 env,
                 {"version": version, "decision_id": result.decision_id, "reasons": reasons},
                 status="denied",
+                reason=f"the planning gate denied it: {'; '.join(reasons) or 'no reason given'}",
             )
             raise ForbiddenError(
                 f"the planning gate denied this change of {env}: {'; '.join(reasons) or 'no reason given'}",
@@ -404,6 +405,7 @@ class EnvironmentsBase:
         env: str,
         details: dict[str, Any],
         status: str = "allowed",
+        reason: str | None = None,
     ) -> None:
         with suppress(UnavailableError):  # the change stands; the structured log line was written
             self.audit.record(
@@ -411,6 +413,7 @@ class EnvironmentsBase:
                 request_id=request_id,
                 engine_id=caller.engine_id,
                 status=status,  # type: ignore[arg-type]
+                reason=reason,
                 action_type=action,
                 project_id=project_id,
                 details={"environment": env, **details},

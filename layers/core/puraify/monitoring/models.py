@@ -276,6 +276,32 @@ class AuditQuery(Query):
         return self
 
 
+class AuditViewQuery(Query):
+    """``GET /monitoring/audit?engine_id=`` (one engine's checks) or ``?kind=admin`` (the admin changes), newest first.
+
+    ``project_id`` narrows the checks to one project; with ``kind=admin``, ``engine_id`` narrows the
+    changes to those the engine made or that target it. ``cursor`` is a page's ``next_cursor``.
+    """
+
+    engine_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")] | None = None
+    kind: Literal["check", "admin"] = "check"
+    project_id: Id | None = None
+    since: TimeParam = None
+    until: TimeParam = None
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+
+    @model_validator(mode="after")
+    def _subject(self) -> AuditViewQuery:
+        if self.kind == "check" and self.engine_id is None:
+            raise ValueError("name engine_id (one engine's checks), or kind=admin")
+        if self.kind == "admin" and self.project_id is not None:
+            raise ValueError("admin changes carry no project")
+        if self.since is not None and self.until is not None and self.until < self.since:
+            raise ValueError("until must not be before since")
+        return self
+
+
 class AlertsQuery(Query):
     """``status=unresolved`` lists open and acknowledged alerts together (the console's default)."""
 

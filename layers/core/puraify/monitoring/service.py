@@ -18,6 +18,7 @@ from puraify.errors import UnavailableError
 from puraify.monitoring import metrics, otlp, overview, queries
 from puraify.monitoring import models as mm
 from puraify.monitoring.alerts import AlertPolicy, Alerts, Dispatcher
+from puraify.monitoring.audit_views import audit_view
 from puraify.monitoring.engine_events import record_engine_event
 from puraify.monitoring.entitlement import WRITE_SCOPE, Entitled, entitlement, nobody
 from puraify.monitoring.fingerprint import parse_rules
@@ -169,6 +170,10 @@ class Monitoring:
         self._reader(caller, q.project_id)
         since = clock.iso(q.since) if q.since is not None else ""
         return queries.audit(self.store, audit, q, markers(q.project_id, None, since, 500))
+
+    def audit_view_for(self, caller: Principal, q: mm.AuditViewQuery, audit: AuditReader) -> dict[str, Any]:
+        """One engine's checks, or the admin changes (``audit_views``: who may see which)."""
+        return audit_view(caller, audit, q)
 
     def deployments_for(self, caller: Principal, q: mm.DeploymentsQuery, markers: Markers) -> dict[str, Any]:
         self._reader(caller, q.project_id)

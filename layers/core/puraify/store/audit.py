@@ -6,6 +6,11 @@ engine ask, in order" (only its own authenticated requests: its ``last_seen_at``
 answers "which decisions concern this project", and ``by_flow`` (``flow_pk =
 PROJECT#<project_id>#FLOW#<flow_id>``, the same sort key) the same for one flow. Both are read newest
 first with the time bound in the key condition, so no number of older records can hide a newer one.
+Two more sparse indexes, sorted by the table's own ``sk``, serve the operator's audit views and
+simulate (docs/checks.md states their write cost): ``by_subject`` (``subject_pk = CHECK#<engine_id>``:
+the checks about an engine, whoever asked; ``subject_pk = ADMIN``: the admin changes) and
+``by_platform`` (``platform_pk = PLATFORM#<platform>#<shard>``, ``PLATFORM_SHARDS`` partitions per
+platform by crc32 of the key).
 Rejected credentials are counted in aggregates, ``pk = AUTH#<YYYY-MM-DDTHH:MM>``, ``sk =
 <engine_id>#<source>``: one item per source, claimed engine and minute, however many requests.
 """
@@ -17,6 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from puraify.audit import ADMIN_PARTITION, PLATFORM_SHARDS, REPLAYED
 from puraify.clock import now
 from puraify.errors import UnavailableError
 from puraify.store.clients import client
@@ -148,6 +154,50 @@ class DynamoAuditStore:
             ExpressionAttributeValues={":pk": to_value(f"ENGINE#{engine_id}"), ":now": to_value(int(now()))},
             limit=limit,
         )
+
+    def checks_about(self, engine_id: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
+        """The unexpired checks about an engine (whoever asked) with ``since <= sk < until``, newest first."""
+        return self._window("by_subject", "subject_pk", f"CHECK#{engine_id}", since, until, limit)
+
+    def checks_on(self, platform: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
+        """The unexpired checks of every engine on a platform with ``since <= sk < until``, newest first:
+        one Query per shard, merged; at most ``limit`` (the newest). Only the fields a replay reads."""
+        found: list[dict[str, Any]] = []
+        for shard in range(PLATFORM_SHARDS):
+            key = f"PLATFORM#{platform}#{shard}"
+            found += self._window("by_platform", "platform_pk", key, since, until, limit, fields=REPLAYED)
+        found.sort(key=lambda r: r["sk"], reverse=True)
+        return found[:limit]
+
+    def admin_changes(self, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
+        """The unexpired admin changes with ``since <= sk < until``, newest first."""
+        return self._window("by_subject", "subject_pk", ADMIN_PARTITION, since, until, limit)
+
+    def _window(
+        self, index: str, attribute: str, key: str, since: str, until: str, limit: int, fields: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
+        since = since or " "
+        if until <= since:
+            return []  # DynamoDB rejects an inverted BETWEEN
+        projection: dict[str, Any] = {}
+        if fields:
+            names = {f"#p{n}": name for n, name in enumerate(fields)}
+            projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+        found = self._query(
+            **projection,
+            IndexName=index,
+            KeyConditionExpression=f"{attribute} = :pk AND sk BETWEEN :since AND :until",
+            ExpressionAttributeValues={
+                ":pk": to_value(key),
+                ":since": to_value(since),
+                ":until": to_value(until),
+                ":now": to_value(int(now())),
+            },
+            ScanIndexForward=False,
+            Limit=min(limit + 1, 1000),
+            limit=limit + 1,
+        )
+        return [r for r in found if r["sk"] < until][:limit]
 
     def _query(self, limit: int, **kwargs: Any) -> list[dict[str, Any]]:
         return query_all("the audit log", limit, TableName=self.table, FilterExpression="expires_at > :now", **kwargs)
