@@ -50,6 +50,11 @@ def put_platform(name: PlatformPath, body: m.PlatformPutRequest) -> m.PlatformVi
     return wiring.current().engine_control.put_platform(caller(app), name, body, request_id(app))
 
 
+@app.patch("/platforms/<name>")
+def patch_platform(name: PlatformPath, body: m.PlatformPatchRequest) -> m.PlatformView:
+    return wiring.current().engine_control.patch_platform(caller(app), name, body, request_id(app))
+
+
 @app.get("/config/global")
 def global_config() -> m.GlobalConfigResponse:
     return wiring.current().engine_control.global_config()

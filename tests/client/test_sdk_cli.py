@@ -511,6 +511,7 @@ def test_every_route_has_a_cli_command():
         "POST /engines/{engine_id}/rotate": "engines rotate", "DELETE /engines/{engine_id}": "engines revoke",
         "PUT /engines/{engine_id}/permissions": "engines permissions", "POST /actions/check": "check",
         "GET /health": "health", "GET /platforms/list": "platforms list", "PUT /platforms/{name}": "platforms add",
+        "PATCH /platforms/{name}": "platforms set-status",
         "GET /config/global": "config", "PUT /config/flags/{name}": "flags set",
         "POST /log/engine_event": "event", "POST /monitoring/logs": "logs send",
         "POST /monitoring/alert": "alerts send", "GET /monitoring/alerts": "alerts list",

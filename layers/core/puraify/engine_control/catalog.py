@@ -9,6 +9,7 @@ from puraify.engine_control import models as m
 from puraify.engine_control.base import EngineControlBase
 from puraify.engine_control.records import Flag, Platform
 from puraify.errors import (
+    NotFoundError,
     ValidationFailedError,
 )
 
@@ -25,6 +26,28 @@ class CatalogAdmin(EngineControlBase):
         with self._admin_audit(
             caller, request_id, "put_platform", target=name, platform=name, details={"status": body.status}
         ):
+            self.catalog_store.put_platform(platform)
+        self._catalog.invalidate()
+        return m.PlatformView.model_validate(platform.model_dump())
+
+    def patch_platform(
+        self, caller: Principal, name: str, body: m.PlatformPatchRequest, request_id: str
+    ) -> m.PlatformView:
+        """Change the named fields of an existing platform (a status change keeps its actions and API
+        version); 404 ``platform_not_found`` when the catalog has no such platform."""
+        changes = body.model_dump(exclude_none=True)
+        with self._admin_audit(
+            caller, request_id, "patch_platform", target=name, platform=name, details={"changed": sorted(changes)}
+        ):
+            current = self.catalog_store.load().platforms.get(name)
+            if current is None:
+                raise NotFoundError(
+                    f"platform '{name}' not found: create it with PUT /platforms/{name} "
+                    "(status, api_version and actions)",
+                    code="platform_not_found",
+                )
+            platform = current.model_copy(update={**changes, "updated_at": iso(), "updated_by": caller.engine_id})
+            platform = Platform.model_validate(platform.model_dump())
             self.catalog_store.put_platform(platform)
         self._catalog.invalidate()
         return m.PlatformView.model_validate(platform.model_dump())
