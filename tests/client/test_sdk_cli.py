@@ -274,6 +274,17 @@ def test_overview_prints_checks_and_a_projects_error_groups(plane, admin, notifi
     assert unread.returncode == 4 and "logs:read" in unread.stderr
 
 
+def test_overview_of_the_last_24_hours_absolute_or_relative_succeeds(plane, admin):
+    import time
+
+    day_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 24 * 3600))
+    for since in (day_ago, "24h", "1h"):
+        done = puraify("--json", "overview", "--since", since, url=plane.base_url, engine=admin)
+        assert done.returncode == 0, (since, done.stderr)
+        answer = json.loads(done.stdout)
+        assert answer["since"] < answer["until"]
+
+
 def test_deployments_lists_publish_and_promotion_markers_newest_first(plane, admin):
     project = "pf-cli-deploys"
     with pc.SyncControlPlane(plane.base_url, *admin) as cp:

@@ -12,7 +12,7 @@ COLUMNS = ["timestamp", "kind", "engine_id", "platform", "action_type", "status"
 @click.command("audit")
 @click.option("--project", required=True, help="Project id.")
 @click.option("--flow", "flow_id", help="Only this flow.")
-@click.option("--since", help="ISO 8601 time or epoch seconds.")
+@click.option("--since", help="ISO 8601 time, epoch seconds, or a time ago: 1h, 24h, 7d.")
 @pass_options
 def audit(options: Options, project: str, flow_id: str | None, since: str | None) -> None:
     """The audit timeline of a project (or one flow): events, alerts and control-plane decisions, in order.

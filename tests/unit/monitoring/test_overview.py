@@ -80,3 +80,8 @@ def test_overview_gives_a_projects_errors_per_window_and_groups_with_their_trend
     (group,) = project["error_groups"]
     assert group["error_type"] == "api_timeout" and group["count"] == 3
     assert sum(group["trend"]) == 3 and len(group["trend"]) == len(project["t"])
+
+
+def test_overview_query_clamps_a_range_a_moment_over_a_day_to_the_last_24_hours():
+    q = OverviewQuery.model_validate({"since": str(NOW - 24 * 3600 - 2.5), "until": str(NOW)})
+    assert q.until - q.since == 24 * 3600

@@ -21,6 +21,9 @@ from puraify.monitoring.ports import CheckCounts, MonitoringStore
 
 DENY_PREFIX = "deny#"
 MAX_RANGE_SECONDS = 24 * 3600
+# A client that sends ``since = now - 24 h`` reaches the server a little later: a range over 24 hours
+# by at most this much is clamped to the last 24 hours before ``until`` instead of refused.
+RANGE_TOLERANCE_SECONDS = 300
 DEFAULT_RANGE_SECONDS = 3600
 MAX_POINTS = 360  # per series: 6 h at one point a minute; longer ranges are summed into 5-minute steps
 TOP_RULES = 10
@@ -56,8 +59,9 @@ class OverviewQuery(BaseModel):
         since = self.since if self.since is not None else until - DEFAULT_RANGE_SECONDS
         if since >= until:
             raise ValueError("since must be before until")
-        if until - since > MAX_RANGE_SECONDS:
+        if until - since > MAX_RANGE_SECONDS + RANGE_TOLERANCE_SECONDS:
             raise ValueError("the range may span at most 24 hours")
+        since = max(since, until - MAX_RANGE_SECONDS)
         self.since, self.until = since, until
         return self
 
