@@ -222,6 +222,8 @@ def overview(options: Options, project: str | None, since: str | None, until: st
         click.echo(f"checks: {totals.allowed:,} allowed, {totals.denied:,} denied, {totals.failed:,} failed")
         click.echo(f"  allowed {sparkline(checks.allowed)}")
         click.echo(f"  denied  {sparkline(checks.denied)}")
+        if checks.loss_bound:
+            click.echo(f"  ({checks.loss_bound})")
         click.echo("\ntop deny rules:")
         output.table([output.plain(r) for r in checks.top_deny_rules], ["rule", "count"], empty="(no denials)")
     if result.project is None:

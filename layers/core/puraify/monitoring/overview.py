@@ -155,8 +155,27 @@ def project_series(
     }
 
 
+def _with_bound(series: dict[str, Any], flush_seconds: float) -> dict[str, Any]:
+    """The check series and how far behind it may be: each function instance adds its tally at most
+    every ``flush_seconds`` (a timer, or its next check), and one reclaimed while frozen loses what it
+    counted since its last flush."""
+    seconds = f"{flush_seconds:g}"
+    series["flush_seconds"] = flush_seconds
+    series["loss_bound"] = (
+        f"counts arrive within {seconds} s of a check; a function instance reclaimed while idle loses at most "
+        f"the checks of its last {seconds} s"
+    )
+    return series
+
+
 def overview(
-    store: MonitoringStore, window: int, checks: CheckCounts, q: OverviewQuery, *, every_project: bool
+    store: MonitoringStore,
+    window: int,
+    checks: CheckCounts,
+    q: OverviewQuery,
+    *,
+    every_project: bool,
+    flush_seconds: float = 5.0,
 ) -> dict[str, Any]:
     """Everything the console's overview charts, for ``q.since``..``q.until`` (at most 24 h).
 
@@ -171,6 +190,6 @@ def overview(
         "project_id": q.project_id,
         "since": clock.iso(q.since),
         "until": clock.iso(q.until),
-        "checks": check_series(minutes, q.since, q.until) if minutes is not None else None,
+        "checks": _with_bound(check_series(minutes, q.since, q.until), flush_seconds) if minutes is not None else None,
         "project": project_series(store, window, q.project_id, q.since, q.until, q.top) if q.project_id else None,
     }
