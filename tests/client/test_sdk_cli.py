@@ -575,3 +575,24 @@ def test_every_command_explains_itself():
         for param in command.params:
             if isinstance(param, click.Option) and not param.is_flag and param.name != "help":
                 assert param.help, (path, param.name)
+
+
+def test_audit_wraps_reasons_whole_and_shows_each_rows_state_as_of_that_row(plane, admin):
+    project = "pf-cli-audit-states"
+    message = "payment provider answered 502 for every charge of the checkout flow since the last deploy"
+    reason = "rolled back the provider's configuration; charges succeed again, confirmed with the finance team"
+    with pc.SyncControlPlane(plane.base_url, *admin) as cp:
+        alert = cp.monitoring.alert(project, message, severity="high")
+        cp.monitoring.resolve_alert(alert.alert_id, reason)
+    done = puraify("audit", "--project", project, url=plane.base_url, engine=admin)
+    assert done.returncode == 0, done.stderr
+    header, *lines = done.stdout.splitlines()
+    start = header.index("REASON")
+    # The alert's row reads as it was when raised (open), the transition's as it set it (resolved)
+    rows = [line for line in lines if line[:start].split()[1:2] in (["alert"], ["alert_resolved"])]
+    assert [r[:start].split()[1] for r in rows] == ["alert", "alert_resolved"]
+    assert rows[0][:start].split()[-1] == "open" and rows[1][:start].split()[-1] == "resolved"
+    # Each reason is whole: wrapped onto continuation lines at word boundaries, never cut mid-word
+    text = " ".join(line[start:].strip() for line in lines if line[start:].strip())
+    assert message in text and reason in text
+    assert all(len(line[start:]) <= 60 for line in lines)

@@ -27,10 +27,13 @@ def audit(options: Options, project: str, flow_id: str | None, since: str | None
         return
     rows = [dict(entry) for entry in result.timeline]
     for row in rows:
-        row.setdefault("engine_id", row.get("engine"))
+        row.setdefault("engine_id", row.get("engine") or row.get("actor") or row.get("by"))
         row.setdefault("action_type", row.get("action"))
-        row.setdefault("reason", row.get("message"))
-    output.table(rows, COLUMNS, empty="(nothing recorded)")
+        # each row's state as of that row (an alert when raised, a deployment when it started or ended)
+        row["status"] = row.get("status") or row.get("state")
+        if row.get("reason") is None:
+            row["reason"] = row.get("message")
+    output.table(rows, COLUMNS, empty="(nothing recorded)", wrap=["reason"])
     if result.counts:
         click.echo("\n" + ", ".join(f"{k}: {v}" for k, v in sorted(result.counts.items())))
 
