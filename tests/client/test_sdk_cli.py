@@ -275,6 +275,17 @@ def test_overview_prints_checks_and_a_projects_error_groups(plane, admin, notifi
     assert unread.returncode == 4 and "logs:read" in unread.stderr
 
 
+def test_overview_of_the_last_24_hours_absolute_or_relative_succeeds(plane, admin):
+    import time
+
+    day_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 24 * 3600))
+    for since in (day_ago, "24h", "1h"):
+        done = puraify("--json", "overview", "--since", since, url=plane.base_url, engine=admin)
+        assert done.returncode == 0, (since, done.stderr)
+        answer = json.loads(done.stdout)
+        assert answer["since"] < answer["until"]
+
+
 def test_deployments_lists_publish_and_promotion_markers_newest_first(plane, admin):
     project = "pf-cli-deploys"
     with pc.SyncControlPlane(plane.base_url, *admin) as cp:
@@ -521,6 +532,7 @@ def test_every_route_has_a_cli_command():
         "POST /platforms/{name}/maintenance": "platforms maintenance add",
         "GET /platforms/{name}/maintenance": "platforms maintenance list",
         "DELETE /platforms/{name}/maintenance/{window_id}": "platforms maintenance cancel",
+        "PATCH /platforms/{name}": "platforms set-status",
         "GET /config/global": "config", "PUT /config/flags/{name}": "flags set",
         "POST /log/engine_event": "event", "POST /monitoring/logs": "logs send",
         "POST /monitoring/alert": "alerts send", "GET /monitoring/alerts": "alerts list",
@@ -597,3 +609,24 @@ def test_platform_maintenance_window_add_list_cancel(plane, admin):
     assert cancelled.returncode == 0 and f"cancelled {window.window_id}" in cancelled.stdout
     again = puraify("platforms", "maintenance", "cancel", "slack", window.window_id, url=plane.base_url, engine=admin)
     assert again.returncode != 0 and "window_not_found" in again.stderr
+
+
+def test_audit_wraps_reasons_whole_and_shows_each_rows_state_as_of_that_row(plane, admin):
+    project = "pf-cli-audit-states"
+    message = "payment provider answered 502 for every charge of the checkout flow since the last deploy"
+    reason = "rolled back the provider's configuration; charges succeed again, confirmed with the finance team"
+    with pc.SyncControlPlane(plane.base_url, *admin) as cp:
+        alert = cp.monitoring.alert(project, message, severity="high")
+        cp.monitoring.resolve_alert(alert.alert_id, reason)
+    done = puraify("audit", "--project", project, url=plane.base_url, engine=admin)
+    assert done.returncode == 0, done.stderr
+    header, *lines = done.stdout.splitlines()
+    start = header.index("REASON")
+    # The alert's row reads as it was when raised (open), the transition's as it set it (resolved)
+    rows = [line for line in lines if line[:start].split()[1:2] in (["alert"], ["alert_resolved"])]
+    assert [r[:start].split()[1] for r in rows] == ["alert", "alert_resolved"]
+    assert rows[0][:start].split()[-1] == "open" and rows[1][:start].split()[-1] == "resolved"
+    # Each reason is whole: wrapped onto continuation lines at word boundaries, never cut mid-word
+    text = " ".join(line[start:].strip() for line in lines if line[start:].strip())
+    assert message in text and reason in text
+    assert all(len(line[start:]) <= 60 for line in lines)

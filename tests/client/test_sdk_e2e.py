@@ -250,3 +250,11 @@ async def test_environment_errors_are_typed(admin, engine):
         await admin.env.list("pf-no-such-project")
     with pytest.raises(pc.PermissionDenied):
         await engine.env.list("pf-anything")
+
+
+async def test_a_422s_text_names_each_field_and_its_message(admin):
+    with pytest.raises(pc.ValidationError) as caught:
+        await admin.engines.register("typo-engine", permissions={"gmial": ["send_email"]}, projects=["*"])
+    text = str(caught.value)
+    assert "body.permissions.gmial" in text and caught.value.details[0]["message"] in text
+    assert caught.value.request_id and caught.value.request_id in text

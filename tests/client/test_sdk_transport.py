@@ -456,3 +456,15 @@ def test_client_does_not_import_the_server_package():
     code = "import sys, puraify_client, puraify_client.cli; print('puraify' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     assert out.stdout.strip() == "False"
+
+
+async def test_a_422s_text_names_the_fields_and_their_messages_the_first_five_of_many(mocked):
+    details = [{"field": f"body.checks.{n}.platform", "message": "Field required", "type": "missing"} for n in range(7)]
+    error = {"code": "validation_failed", "message": "7 invalid field(s)", "details": details}
+    body = {"error": error, "request_id": "r"}
+    cp = mocked(lambda request: httpx.Response(422, json=body))
+    with pytest.raises(pc.ValidationError) as caught:
+        await cp.config.set_flag("f", True)
+    text = str(caught.value)
+    assert "body.checks.0.platform: Field required; body.checks.1.platform: Field required" in text
+    assert "body.checks.4.platform" in text and "body.checks.5.platform" not in text and "and 2 more" in text

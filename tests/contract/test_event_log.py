@@ -112,6 +112,14 @@ def test_query_events_by_index_and_filters(store: EventLog) -> None:
     assert ids(found) == ["ev-002"]
 
 
+def test_the_engine_filter_matches_the_engine_or_the_sender_of_an_event_stored_without_one(store: EventLog) -> None:
+    # ev-001 names its engine; ev-002 was stored without one (before ingest defaulted it) by mailer
+    store.create_events([event(1, engine="Mailer", reported_by="x"), event(2, reported_by="mailer"),
+                         event(3, engine="other", reported_by="mailer")], "l1")  # fmt: skip
+    found, _ = store.query_events("p1", index="by_time", filters={"engine_key": "mailer"}, limit=10)
+    assert ids(found) == ["ev-002", "ev-001"]  # not ev-003: it names another engine
+
+
 # --- ledgers and aggregates ------------------------------------------------------------------------
 
 

@@ -25,6 +25,8 @@ def _shown(item: dict[str, Any], field: str) -> Any:
     """A field as the DynamoDB store filters it (``platform_key`` is the lower-cased ``platform``)."""
     if field.endswith("_key") and item.get(field) is None and isinstance(item.get(field[:-4]), str):
         return item[field[:-4]].lower()
+    if field == "engine_key" and item.get(field) is None:
+        return item.get("reported_by")  # an event stored without an engine is its sender's
     return item.get(field)
 
 

@@ -561,3 +561,36 @@ def test_the_deployments_flag_switched_off_is_a_change_freeze_and_denies_no_chec
     reply = invoke("config/put_flag", engine=admin, body={"enabled": False}, path_params={"name": "deployments"})
     assert reply.status == 200 and reply.body["platform"] is None
     assert invoke("check/check", engine=seeded).body["allowed"] is True
+
+
+def test_platform_put_without_the_whole_record_is_422_and_keeps_the_platform(seeded, admin, invoke):
+    # Given gmail with its actions (the permissions of `action` name send_email)
+    # When a PUT names only the status
+    reply = invoke("config/put_platform", engine=admin, body={"status": "maintenance"})
+    # Then it is refused field by field, and nothing changed
+    assert reply.status == 422
+    assert {d["field"] for d in reply.body["error"]["details"]} == {"body.api_version", "body.actions"}
+    gmail = next(p for p in invoke("config/list_platforms", engine=admin).body["platforms"] if p["name"] == "gmail")
+    assert gmail["status"] == "available" and "send_email" in gmail["actions"]
+
+
+def test_platform_patch_status_keeps_actions_and_api_version(seeded, admin, invoke):
+    before = {p["name"]: p for p in invoke("config/list_platforms", engine=admin).body["platforms"]}["slack"]
+    reply = invoke("config/patch_platform", engine=admin, path_params={"name": "slack"})
+    assert reply.status == 200, reply.body
+    assert reply.body["status"] == "maintenance"
+    assert reply.body["actions"] == before["actions"] and reply.body["api_version"] == before["api_version"] == "v2"
+    after = {p["name"]: p for p in invoke("config/list_platforms", engine=admin).body["platforms"]}["slack"]
+    assert (after["status"], after["actions"], after["api_version"]) == ("maintenance", before["actions"], "v2")
+    # the permissions naming its actions still decide: denied for maintenance, not for an unknown action
+    check = invoke("check/check", engine=seeded, body={"platform": "slack", "action_type": "send_message"})
+    assert check.body["rule"] == "platform_maintenance"
+
+
+def test_platform_patch_needs_admin_an_existing_platform_and_valid_fields(seeded, admin, invoke):
+    assert invoke("config/patch_platform", engine=seeded).status == 403
+    missing = invoke("config/patch_platform", engine=admin, path_params={"name": "nowhere"})
+    assert missing.status == 404 and missing.body["error"]["code"] == "platform_not_found"
+    assert "PUT /platforms/nowhere" in missing.body["error"]["message"]
+    bad = invoke("config/patch_platform", engine=admin, body={"status": "broken"})
+    assert bad.status == 422 and bad.body["error"]["details"][0]["field"] == "body.status"

@@ -88,3 +88,27 @@ def test_the_sam_env_vars_file_matches_the_template_and_never_reaches_real_aws()
     declared = Template().body["Globals"]["Function"]["Environment"]["Variables"]
     assert declared["PURAIFY_AWS_ENDPOINT_URL"] == ""  # declared, so --env-vars may set it
     assert all("amazonaws.com" not in str(v) for v in parameters.values())
+
+
+def test_the_readmes_invoke_example_is_allowed_with_no_server_running():
+    # Given a fresh process with no AWS endpoint named and nothing where make run's would be
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        nothing = str(s.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PURAIFY_"))}
+    env.update(PURAIFY_AWS_PORT=nothing, PURAIFY_DYNAMODB_PORT=nothing)
+    # When the README's example runs: make invoke FUNCTION=CheckFunction EVENT=events/check/check.json
+    done = subprocess.run(
+        [sys.executable, "-m", "local.invoke", "CheckFunction", "events/check/check.json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    # Then the check of engine `action` is decided and allowed
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["statusCode"] == 200, result
+    assert json.loads(result["body"])["allowed"] is True
+    assert "engine 'action'" in done.stderr

@@ -20,7 +20,7 @@ ADMIN_COLUMNS = ["timestamp", "by", "operation", "target", "status", "before", "
     "--engine", "engine_id", help="One engine's check decisions, newest first (with --admin: by or about it)."
 )
 @click.option("--admin", "admin_changes", is_flag=True, help="The admin changes: who, what, target, before, after.")
-@click.option("--since", help="ISO 8601 time or epoch seconds.")
+@click.option("--since", help="ISO 8601 time, epoch seconds, or a time ago: 1h, 24h, 7d.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True, help="With --engine/--admin.")
 @click.option("--cursor", help="With --engine/--admin: the next_cursor of the previous page.")
 @pass_options
@@ -54,13 +54,16 @@ def audit(
         return
     rows = [dict(entry) for entry in result.timeline]
     for row in rows:
-        row.setdefault("engine_id", row.get("engine"))
+        row.setdefault("engine_id", row.get("engine") or row.get("actor") or row.get("by"))
         row.setdefault("action_type", row.get("action"))
-        row.setdefault("reason", row.get("message"))
+        # each row's state as of that row (an alert when raised, a deployment when it started or ended)
+        row["status"] = row.get("status") or row.get("state")
+        if row.get("reason") is None:
+            row["reason"] = row.get("message")
         reasons = (row.get("details") or {}).get("reasons") if isinstance(row.get("details"), dict) else None
         if not row.get("reason") and reasons:  # a gate denial recorded before its reason was
             row["reason"] = "; ".join(str(r) for r in reasons)
-    output.table(rows, COLUMNS, empty="(nothing recorded)")
+    output.table(rows, COLUMNS, empty="(nothing recorded)", wrap=["reason"])
     if result.counts:
         click.echo("\n" + ", ".join(f"{k}: {v}" for k, v in sorted(result.counts.items())))
 

@@ -31,7 +31,7 @@ def _filters(func: Any) -> Any:
             ("environment", "production, staging, ..."),
             ("version", "The reporting engine's version."),
             ("request-id", "Request id."),
-            ("since", "ISO 8601 time or epoch seconds, e.g. 2025-07-25T14:00:00Z."),
+            ("since", "ISO 8601 time, epoch seconds or a time ago (1h, 24h, 7d), e.g. 2025-07-25T14:00:00Z."),
         ]
     ):
         func = click.option(f"--{name}", help=help_text)(func)
@@ -192,7 +192,7 @@ def sparkline(values: list[int]) -> str:
 
 @click.command("overview")
 @click.option("--project", help="Project id: adds its events, errors and error groups.")
-@click.option("--since", help="ISO 8601 time or epoch seconds (default: an hour before --until).")
+@click.option("--since", help="ISO 8601 time, epoch seconds, or a time ago: 1h, 24h (default: an hour before --until).")
 @click.option("--until", help="ISO 8601 time or epoch seconds (default: now); at most 24 hours after --since.")
 @click.option("--top", type=click.IntRange(1, 50), help="Error groups shown (default 10).")
 @pass_options
@@ -205,7 +205,8 @@ def overview(options: Options, project: str | None, since: str | None, until: st
 
     \b
     Example:
-      puraify overview --project pf_123 --since 2025-07-25T14:00:00Z
+      puraify overview --project pf_123 --since 24h
+      puraify overview --since 2025-07-25T14:00:00Z --until 2025-07-26T14:00:00Z
     """
     result = options.run(lambda cp: cp.monitoring.overview(project, since=since, until=until, top=top))
     if options.as_json:
@@ -221,6 +222,8 @@ def overview(options: Options, project: str | None, since: str | None, until: st
         click.echo(f"checks: {totals.allowed:,} allowed, {totals.denied:,} denied, {totals.failed:,} failed")
         click.echo(f"  allowed {sparkline(checks.allowed)}")
         click.echo(f"  denied  {sparkline(checks.denied)}")
+        if checks.loss_bound:
+            click.echo(f"  ({checks.loss_bound})")
         click.echo("\ntop deny rules:")
         output.table([output.plain(r) for r in checks.top_deny_rules], ["rule", "count"], empty="(no denials)")
     if result.project is None:
@@ -241,7 +244,7 @@ DEPLOYMENT_COLUMNS = ["created_at", "environment", "action", "version", "previou
 @click.command("deployments")
 @click.option("--project", required=True, help="Project id.")
 @click.option("--environment", help="Only this environment.")
-@click.option("--since", help="ISO 8601 time or epoch seconds.")
+@click.option("--since", help="ISO 8601 time, epoch seconds, or a time ago: 1h, 24h, 7d.")
 @click.option("--limit", type=click.IntRange(1, 500), default=100, show_default=True, help="Markers shown.")
 @pass_options
 def deployments(options: Options, project: str, environment: str | None, since: str | None, limit: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -124,16 +125,35 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, empty: str = "(none)") -> None:
-    """A plain-text table with a header; long cells are cut at 60 characters."""
-    cells = [[cell(row.get(c))[:60] for c in columns] for row in rows]
-    if not cells:
+CELL_WIDTH = 60
+
+
+def table(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    empty: str = "(none)",
+    wrap: Sequence[str] = (),
+) -> None:
+    """A plain-text table with a header; long cells are cut at 60 characters, except those of the
+    ``wrap`` columns, which are wrapped at word boundaries onto continuation lines (nothing is lost)."""
+    lines: list[list[str]] = []
+    for row in rows:
+        parts = [
+            textwrap.wrap(cell(row.get(c)), CELL_WIDTH, break_on_hyphens=False) or ["-"]
+            if c in wrap
+            else [cell(row.get(c))[:CELL_WIDTH]]
+            for c in columns
+        ]
+        height = max(len(p) for p in parts)
+        lines += [[p[i] if i < len(p) else "" for p in parts] for i in range(height)]
+    if not lines:
         click.echo(empty)
         return
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    widths = [max(len(c), *(len(r[i]) for r in lines)) for i, c in enumerate(columns)]
     click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
-    for row in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    for line in lines:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
 
 
 def fields(data: Mapping[str, Any]) -> None:

@@ -234,6 +234,8 @@ class CheckSeries(Response):
     failed: list[int]
     totals: CheckTotals
     top_deny_rules: list[DenyRuleCount] = []
+    flush_seconds: float | None = None  # how long a check may wait in a function instance before it is counted here
+    loss_bound: str | None = None  # what an instance reclaimed while idle can still lose, in words
 
 
 class ErrorGroupTrend(ErrorGroup):

@@ -56,6 +56,12 @@ class MaintenanceSummary(Response):
     scheduled: int = 0
 
 
+class PlatformPatchRequest(Request):
+    status: PlatformStatus | None = None
+    api_version: str | None = None
+    actions: dict[str, dict[str, list[str]]] | None = None
+
+
 class PlatformView(Response):
     name: str
     status: str
@@ -101,19 +107,26 @@ class Platforms(Service):
         )
         return await self.transport.call("PUT", f"/platforms/{segment(name)}", PlatformView, safety=SAFE, body=body)
 
-    async def set_status(self, name: str, status: PlatformStatus) -> PlatformView:
-        """Change only the status (admin), keeping the platform's API version and actions.
-
-        The PUT replaces the whole platform, so this reads it first: a concurrent change to the
-        same platform's actions between the read and the write would be overwritten.
-        """
-        current = await self.get(name)
-        return await self.put(
-            name,
+    async def patch(
+        self,
+        name: str,
+        *,
+        status: PlatformStatus | None = None,
+        api_version: str | None = None,
+        actions: dict[str, Scopes] | None = None,
+    ) -> PlatformView:
+        """Change the given fields of an existing platform (admin, ``PATCH``); the others keep their
+        values. ``NotFoundError`` (``platform_not_found``) when the catalog has no such platform."""
+        body = PlatformPatchRequest(
             status=status,
-            api_version=current.api_version,
-            actions={action: spec.required_scopes for action, spec in current.actions.items()},
+            api_version=api_version,
+            actions=None if actions is None else {a: {"required_scopes": s} for a, s in actions.items()},
         )
+        return await self.transport.call("PATCH", f"/platforms/{segment(name)}", PlatformView, safety=SAFE, body=body)
+
+    async def set_status(self, name: str, status: PlatformStatus) -> PlatformView:
+        """Change only the status (admin), keeping the platform's API version and actions (one ``PATCH``)."""
+        return await self.patch(name, status=status)
 
     async def add_window(self, name: str, starts_at: str, ends_at: str, reason: str) -> MaintenanceWindow:
         """Schedule a maintenance window (admin; ISO-8601 times with a zone): checks are denied during it."""

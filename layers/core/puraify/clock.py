@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from datetime import UTC, datetime
 
@@ -48,19 +49,29 @@ def parse_iso(value: str) -> float:
     return moment.timestamp()
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_RELATIVE = re.compile(r"(\d{1,6})([smhdw])")
+
+
 def parse_time(value: str) -> float:
-    """Epoch seconds of a query's time: ISO-8601, or epoch seconds from 0 to the end of year 9999.
+    """Epoch seconds of a query's time: ISO-8601, epoch seconds from 0 to the end of year 9999, or a
+    time relative to now (``30m``, ``1h``, ``24h``, ``7d``, ``2w``: that long ago).
 
     Raises ValueError for anything else (``nan``, ``inf``, ``1e308``, ``9999999999999``), so a
     time parameter that is not a time is a 422, never a 500 from a formatter further down.
     """
+    relative = _RELATIVE.fullmatch(value.strip())
+    if relative:
+        return max(0.0, now() - int(relative[1]) * _UNITS[relative[2]])
     try:
         epoch = float(value)
     except ValueError:
         try:
             epoch = parse_iso(value)
         except (ValueError, OverflowError, OSError) as error:
-            raise ValueError("expected an ISO-8601 timestamp or epoch seconds") from error
+            raise ValueError(
+                "expected an ISO-8601 timestamp, epoch seconds, or a time ago such as 1h, 24h or 7d"
+            ) from error
     if not math.isfinite(epoch) or not 0 <= epoch <= LATEST_EPOCH:
         raise ValueError("expected a time between 1970-01-01 and 9999-12-31 (ISO-8601 or epoch seconds)")
     return epoch

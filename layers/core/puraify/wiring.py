@@ -235,6 +235,12 @@ def reset() -> None:
     clients.reset()
 
 
+def close() -> None:
+    """A process about to end (the local runner's SIGTERM/SIGINT): write what the check counter holds."""
+    if _current is not None:
+        _current.engine_control.counter.close()
+
+
 def prepare_snapshot() -> None:
     """SnapStart, before the snapshot: settings, stores and services built once for every restored
     instance. Nothing unique to an instance exists yet (no AWS client, connection or credentials)."""

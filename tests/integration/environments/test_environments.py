@@ -464,3 +464,20 @@ def test_versions_with_state_reads_the_published_state(admin, invoke, env_aws):
     # Then the state is the one published, and the summary leaves it out
     assert with_state.state["flows"] == STATE["flows"]
     assert summary.state is None and summary.label == label
+
+
+def test_promoting_into_a_production_not_yet_created_says_how_to_create_it(admin, gate, invoke):
+    # Given a project with development and staging, and no production yet
+    assert _publish(invoke, admin, STATE, project="pf-first").status == 201
+    assert _create(invoke, admin, "staging", project="pf-first", base_from="development").status == 201
+    # When an operator promotes staging into production
+    reply = _promote(invoke, admin, "staging", "production", project="pf-first")
+    # Then the 404 says how to create it, and then to promote again
+    assert reply.status == 404 and reply.body["error"]["code"] == "env_not_found"
+    message = reply.body["error"]["message"]
+    assert "POST /env/create" in message and "puraify env create pf-first production" in message
+    assert "env:production" in message and message.endswith("then promote staging into it again")
+    (detail,) = reply.body["error"]["details"]
+    assert detail["create"] == {"project_id": "pf-first", "new_environment": "production"}
+    # And doing what it says works
+    assert invoke("env/create", engine=admin, body=detail["create"]).status == 201

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from puraify import clock
 from puraify.monitoring.overview import minute_key
 
@@ -68,3 +70,28 @@ def test_overview_needs_logs_read_and_bounds_the_range(aws, project, writer, rea
     too_long = invoke("log/overview", engine=reader, query={"since": str(int(time.time()) - 3 * 86400)})
     assert too_long.status == 422
     assert "24 hours" in str(too_long.body["error"]["details"])
+
+
+def test_overview_of_the_last_24_hours_as_the_console_sends_it_is_answered(aws, project, reader, invoke):
+    # The console computes since = now - 24 h; the request reaches the server a moment later.
+    sent = time.time() - 24 * 3600
+    time.sleep(0.05)
+    reply = invoke("log/overview", engine=reader, query={"project_id": project, "since": clock.iso(sent)})
+    assert reply.status == 200, reply.body
+    span = clock.parse_iso(reply.body["until"]) - clock.parse_iso(reply.body["since"])
+    assert span == pytest.approx(24 * 3600, abs=1)  # clamped to the last 24 hours, not refused
+
+
+@pytest.mark.parametrize(("since", "hours"), [("1h", 1), ("24h", 24), ("90m", 1.5)])
+def test_overview_takes_relative_ranges(aws, project, reader, invoke, since, hours):
+    reply = invoke("log/overview", engine=reader, query={"project_id": project, "since": since})
+    assert reply.status == 200, reply.body
+    span = clock.parse_iso(reply.body["until"]) - clock.parse_iso(reply.body["since"])
+    assert span == pytest.approx(hours * 3600, abs=2)
+
+
+def test_overview_refuses_a_week_and_says_what_a_time_may_be(aws, project, reader, invoke):
+    week = invoke("log/overview", engine=reader, query={"project_id": project, "since": "7d"})
+    assert week.status == 422 and "24 hours" in str(week.body["error"]["details"])
+    bad = invoke("log/overview", engine=reader, query={"project_id": project, "since": "yesterday"})
+    assert bad.status == 422 and "24h" in str(bad.body["error"]["details"])

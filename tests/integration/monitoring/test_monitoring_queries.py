@@ -192,3 +192,22 @@ def test_error_summary_for_the_planning_engine(aws, project, writer, invoke):
     summary = wiring.current().monitoring.error_summary(project, start - 1)
     assert (summary["events"], summary["errors"], summary["error_rate"]) == (10, 2, 0.2)
     assert wiring.current().monitoring.error_summary("pf_none", start - 1)["error_rate"] == 0.0
+
+
+def test_an_event_that_names_no_engine_is_its_senders_and_found_by_engine(aws, project, writer, reader, invoke):
+    # Given events sent as engine `execution`, one naming no engine and one naming another
+    events = [
+        {"project_id": project, "event_type": "execution", "status": "success", "event_id": "own"},
+        {"project_id": project, "event_type": "execution", "status": "success", "event_id": "other",
+         "engine": "validation"},
+    ]  # fmt: skip
+    assert invoke("log/ingest", engine=writer, body={"events": events}).status == 202
+    # When the logs are read, whole and by engine
+    shown = invoke("log/logs", engine=reader, query={"project_id": project}).body["logs"]
+    sender = writer[0]
+    by_engine = invoke("log/logs", engine=reader, query={"project_id": project, "engine": sender}).body["logs"]
+    # Then the event without an engine is stored as the sender's
+    assert {e["event_id"]: (e["engine"], e["reported_by"]) for e in shown} == {
+        "own": (sender, sender), "other": ("validation", sender)
+    }  # fmt: skip
+    assert [e["event_id"] for e in by_engine] == ["own"]

@@ -60,7 +60,7 @@ def test_decide_error_rate_above_threshold_denies_with_the_reason(aws, admin, sy
 def test_decide_sees_maintenance_and_change_freeze_set_through_the_api(aws, admin, system, gate, invoke):
     # Given: gmail in maintenance and a change freeze, set the way an operator does
     assert invoke("config/put_platform", engine=admin, path_params={"name": "gmail"},
-                  body={"status": "maintenance"}).status == 200  # fmt: skip
+                  body={"status": "maintenance", "api_version": "v1", "actions": {}}).status == 200  # fmt: skip
     assert invoke("config/put_flag", engine=admin, path_params={"name": "deployments"},
                   body={"enabled": False}).status == 200  # fmt: skip
     # When

@@ -54,7 +54,7 @@ def test_template_declares_the_collect_schedule():
 def test_collect_stores_a_snapshot_that_facts_route_reports_with_ages(aws, admin, invoke):
     # Given
     assert invoke("config/put_platform", engine=admin, path_params={"name": "slack"},
-                  body={"status": "maintenance"}).status == 200  # fmt: skip
+                  body={"status": "maintenance", "api_version": "v1", "actions": {}}).status == 200  # fmt: skip
     # When
     result = run_collect()
     # Then

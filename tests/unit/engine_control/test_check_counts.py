@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from puraify.engine_control.check_counts import CheckCounter
 from puraify.errors import UnavailableError
 from tests.fakes.engine_control import MemoryCheckCountStore
@@ -72,3 +74,31 @@ def test_discard_forgets_the_tally_so_a_restored_snapshot_does_not_count_it_agai
     counter.discard()
     counter.flush()
     assert store.items == {}
+
+
+def test_counts_that_wait_for_the_interval_are_flushed_by_a_timer_without_another_check():
+    # Given ten checks in a row: the first flushes at once, the other nine wait for the interval
+    store = MemoryCheckCountStore()
+    counter = CheckCounter(store, retention_days=30, flush_seconds=0.3)
+    for _ in range(10):
+        counter.count("2026-12-01T21:45:01.000000Z", "allowed")
+        counter.flush_if_due()
+    assert store.items["2026-12-01T21:45"]["allowed"] == 1
+    # When no other check comes, Then the timer writes the rest once the interval has passed
+    deadline = time.monotonic() + 5
+    while store.items["2026-12-01T21:45"]["allowed"] < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.items["2026-12-01T21:45"]["allowed"] == 10
+    assert store.writes == 2
+
+
+def test_close_writes_what_is_left_and_stops_the_timer():
+    store = MemoryCheckCountStore()
+    counter = CheckCounter(store, retention_days=30, flush_seconds=60)
+    counter.count("2026-12-01T21:45:01.000000Z", "allowed")
+    counter.flush_if_due()
+    for _ in range(5):
+        counter.count("2026-12-01T21:45:02.000000Z", "denied", "not_granted")
+        counter.flush_if_due()
+    counter.close()
+    assert store.items["2026-12-01T21:45"]["denied"] == 5 and store.writes == 2

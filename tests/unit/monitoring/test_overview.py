@@ -71,12 +71,18 @@ def test_overview_gives_a_projects_errors_per_window_and_groups_with_their_trend
     counts = MemoryCheckCountStore()
     counts.add(minute_of(now), {"allowed": 1, "denied": 1, "deny#not_granted": 1}, int(now + 86400))
     query = OverviewQuery.model_validate({"project_id": "pf_1", "since": str(now - 3600)})
-    result = overview(service.store, service.window_seconds, counts, query, every_project=True)
+    result = overview(service.store, service.window_seconds, counts, query, every_project=True, flush_seconds=5)
     assert overview(service.store, service.window_seconds, counts, query, every_project=False)["checks"] is None
     assert result["checks"]["totals"] == {"allowed": 1, "denied": 1, "failed": 0}
     assert result["checks"]["top_deny_rules"] == [{"rule": "not_granted", "count": 1}]
+    assert result["checks"]["flush_seconds"] == 5 and "last 5 s" in result["checks"]["loss_bound"]
     project = result["project"]
     assert project["totals"] == {"events": 4, "errors": 3}
     (group,) = project["error_groups"]
     assert group["error_type"] == "api_timeout" and group["count"] == 3
     assert sum(group["trend"]) == 3 and len(group["trend"]) == len(project["t"])
+
+
+def test_overview_query_clamps_a_range_a_moment_over_a_day_to_the_last_24_hours():
+    q = OverviewQuery.model_validate({"since": str(NOW - 24 * 3600 - 2.5), "until": str(NOW)})
+    assert q.until - q.since == 24 * 3600

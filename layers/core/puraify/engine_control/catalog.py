@@ -10,6 +10,7 @@ from puraify.engine_control.base import EngineControlBase
 from puraify.engine_control.maintenance import summary
 from puraify.engine_control.records import Flag, Platform
 from puraify.errors import (
+    NotFoundError,
     ValidationFailedError,
 )
 
@@ -43,6 +44,32 @@ class CatalogAdmin(EngineControlBase):
             platform.windows = [w for w in current.windows if w.ends_epoch > now()] if current else []
             self.catalog_store.put_platform(platform)
             change.update(before={"status": current.status} if current else None, after={"status": body.status})
+        self._catalog.invalidate()
+        return platform_view(platform, now())
+
+    def patch_platform(
+        self, caller: Principal, name: str, body: m.PlatformPatchRequest, request_id: str
+    ) -> m.PlatformView:
+        """Change the named fields of an existing platform (a status change keeps its actions and API
+        version); 404 ``platform_not_found`` when the catalog has no such platform."""
+        changes = body.model_dump(exclude_none=True)
+        with self._admin_audit(
+            caller, request_id, "patch_platform", target=name, platform=name, details={"changed": sorted(changes)}
+        ) as change:
+            current = self.catalog_store.load().platforms.get(name)
+            if current is None:
+                raise NotFoundError(
+                    f"platform '{name}' not found: create it with PUT /platforms/{name} "
+                    "(status, api_version and actions)",
+                    code="platform_not_found",
+                )
+            platform = current.model_copy(update={**changes, "updated_at": iso(), "updated_by": caller.engine_id})
+            platform = Platform.model_validate(platform.model_dump())
+            self.catalog_store.put_platform(platform)
+            fields = [f for f in ("status", "api_version") if f in changes]
+            change.update(
+                before={f: getattr(current, f) for f in fields}, after={f: getattr(platform, f) for f in fields}
+            )
         self._catalog.invalidate()
         return platform_view(platform, now())
 

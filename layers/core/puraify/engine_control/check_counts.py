@@ -4,11 +4,16 @@ Contract (AggregatesTable, read by the console): ``pk = CHECKS``, ``sk = MIN#<YY
 numbers ``allowed``, ``denied``, ``failed`` (a check that could not be decided) and ``deny#<rule>``
 per deny rule, plus ``expires_at`` (TTL).
 
-A function instance adds its tally with one UpdateItem ``ADD`` per minute it holds, when a check
-arrives at least ``flush_seconds`` after its previous flush: a busy instance writes once every few
-seconds instead of once per check, a quiet one with each check. Bound on loss: what an instance
-tallied after its last flush is lost if it never handles another check (it is reclaimed while idle),
-that is at most ``flush_seconds`` of one instance's checks. A failed flush keeps the tally for the next.
+A function instance adds its tally with one UpdateItem ``ADD`` per minute it holds, at most every
+``flush_seconds``: a check that finds the last flush older than that flushes at once; otherwise a timer
+flushes when the interval ends, so counts reach the store within ``flush_seconds`` without waiting for
+another check. A busy instance writes once every few seconds instead of once per check. ``close`` flushes
+what is left (the local runner calls it on SIGTERM and SIGINT, and SnapStart before its snapshot).
+
+Bound on loss: Lambda freezes an instance between invocations, and a frozen timer does not fire. An
+instance frozen with a tally and then reclaimed without another invocation loses what it counted since
+its last flush: at most ``flush_seconds`` of that one instance's checks. The overview states this bound.
+A failed flush keeps the tally for the next one.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class CheckCounter:
         self._pending: dict[str, Counter[str]] = {}
         self._last_flush = 0.0
         self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
 
     def count(self, timestamp: str, status: str, rule: str | None = None) -> None:
         """Count one check decided at ``timestamp``: ``allowed``, ``denied`` (with its rule) or ``failed``."""
@@ -58,15 +64,41 @@ class CheckCounter:
                     bucket[f"deny#{rule}"] += 1
 
     def flush_if_due(self) -> None:
-        """Flush when ``flush_seconds`` have passed since the last flush (the first check flushes at once)."""
-        if self._pending and time.monotonic() - self._last_flush >= self.flush_seconds:
+        """Flush when ``flush_seconds`` have passed since the last flush (the first check flushes at once),
+        else make sure a timer flushes when they have."""
+        if not self._pending:
+            return
+        wait = self._last_flush + self.flush_seconds - time.monotonic()
+        if wait <= 0:
             self.flush()
+        else:
+            self._arm(wait)
+
+    def _arm(self, wait: float) -> None:
+        with self._lock:
+            if self._timer is not None or not self._pending:
+                return
+            timer = self._timer = threading.Timer(wait, self._on_timer)
+            timer.daemon = True
+        timer.start()
+
+    def _on_timer(self) -> None:
+        with self._lock:
+            self._timer = None
+        self.flush()
+
+    def close(self) -> None:
+        """Flush what is left and stop the timer (a process that is about to end)."""
+        self.flush()
 
     def flush(self) -> None:
         """Write the tally, one UpdateItem per minute; never raises (counts are kept for the next flush)."""
         with self._lock:
             pending, self._pending = self._pending, {}
             self._last_flush = time.monotonic()
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
         unwritten: dict[str, Counter[str]] = {}
         for minute, counts in sorted(pending.items()):
             try:
@@ -81,6 +113,9 @@ class CheckCounter:
         with self._lock:
             self._pending = {}
             self._last_flush = 0.0
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
 
     def _keep(self, unwritten: dict[str, Counter[str]]) -> None:
         with self._lock:

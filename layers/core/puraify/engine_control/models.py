@@ -182,10 +182,25 @@ class ActionCheckBatchResponse(Model):
     request_id: str
 
 
+PlatformApiVersion = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+PlatformActions = Annotated[dict[ActionName, ActionSpec], Field(max_length=200)]
+
+
 class PlatformPutRequest(Request):
-    status: PlatformStatus = "available"
-    api_version: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "v1"
-    actions: dict[ActionName, ActionSpec] = Field(default_factory=dict, max_length=200)
+    """``PUT /platforms/{name}``: the whole platform, every field named (a PUT replaces the record, so a
+    body that names only ``status`` would wipe the actions every permission names: 422 instead)."""
+
+    status: PlatformStatus
+    api_version: PlatformApiVersion
+    actions: PlatformActions
+
+
+class PlatformPatchRequest(Request):
+    """``PATCH /platforms/{name}``: the fields to change; the others keep their stored values."""
+
+    status: PlatformStatus | None = None
+    api_version: PlatformApiVersion | None = None
+    actions: PlatformActions | None = None
 
 
 class MaintenanceWindowRequest(Request):

@@ -11,6 +11,7 @@ entry when it is not stored yet. No history entry is lost and no multi-item tran
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
@@ -137,10 +138,12 @@ class EnvironmentsBase:
             raise NotFoundError(f"project '{project_id}' not found", code="project_not_found")
         return project, found
 
-    def _require(self, found: dict[str, r.EnvironmentRecord], project_id: str, env: str) -> r.EnvironmentRecord:
+    def _require(
+        self, found: dict[str, r.EnvironmentRecord], project_id: str, env: str, *, then: str = ""
+    ) -> r.EnvironmentRecord:
         head = found.get(env)
         if head is None or not self.alive(head):
-            raise NotFoundError(f"environment '{env}' of project '{project_id}' not found", code="env_not_found")
+            raise env_not_found(project_id, env, then=then)
         return head
 
     def _expect(self, head: r.EnvironmentRecord, expected: int | None) -> None:
@@ -418,3 +421,17 @@ class EnvironmentsBase:
                 project_id=project_id,
                 details={"environment": env, **details},
             )
+
+
+def env_not_found(project_id: str, env: str, *, then: str = "") -> NotFoundError:
+    """404 ``env_not_found`` that says how to create the environment (``then``: what to do after)."""
+    create = {"project_id": project_id, "new_environment": env}
+    how = (
+        f'create it with POST /env/create {json.dumps(create)} (add "base_from" to start from another '
+        f"environment's version and configuration; CLI: puraify env create {project_id} {env})"
+    )
+    if env == r.PRODUCTION:
+        how += ", which needs env:production"
+    message = f"environment '{env}' of project '{project_id}' not found: {how}{f', then {then}' if then else ''}"
+    details = [{"field": "environment", "message": how, "create": create}]
+    return NotFoundError(message, code="env_not_found", details=details)

@@ -28,7 +28,7 @@ class Promotion(EnvironmentsBase):
             raise ConflictError("cannot promote an environment into itself", code="same_environment")
         _, found = self._load(pid, [source_name, target_name])
         source = self._require(found, pid, source_name)
-        target = self._require(found, pid, target_name)
+        target = self._require(found, pid, target_name, then=f"promote {source_name} into it again")
         if target.preview:
             raise ConflictError(
                 f"'{target_name}' is a preview; previews are not promotion targets", code="target_is_preview"

@@ -340,8 +340,11 @@ def _record(
     event: LogEvent, event_id: str, received: str, expires: int, reporter: str, config: IngestConfig, entitled: bool
 ) -> dict[str, Any]:
     record = event.model_dump(exclude={"event_id", "timestamp"}, exclude_none=True)
+    # An event that names no engine is the sender's: shown, filtered and grouped under it.
+    engine = event.engine or reporter
     record.update(
         event_id=event_id,
+        engine=engine,
         timestamp=clock.iso(event.timestamp.timestamp()) if event.timestamp else received,
         received_at=received,
         reported_by=reporter,
@@ -351,6 +354,6 @@ def _record(
         record["entitled"] = True
     if event.is_error:
         record["is_error"] = True
-        record["fingerprint"] = fingerprint(event.error_type, event.platform, event.engine, event.message)
+        record["fingerprint"] = fingerprint(event.error_type, event.platform, engine, event.message)
         record["severity"] = severity_of(config.rules, event.error_type, event.message)
     return record

@@ -21,6 +21,9 @@ from puraify.monitoring.ports import CheckCounts, MonitoringStore
 
 DENY_PREFIX = "deny#"
 MAX_RANGE_SECONDS = 24 * 3600
+# A client that sends ``since = now - 24 h`` reaches the server a little later: a range over 24 hours
+# by at most this much is clamped to the last 24 hours before ``until`` instead of refused.
+RANGE_TOLERANCE_SECONDS = 300
 DEFAULT_RANGE_SECONDS = 3600
 MAX_POINTS = 360  # per series: 6 h at one point a minute; longer ranges are summed into 5-minute steps
 TOP_RULES = 10
@@ -56,8 +59,9 @@ class OverviewQuery(BaseModel):
         since = self.since if self.since is not None else until - DEFAULT_RANGE_SECONDS
         if since >= until:
             raise ValueError("since must be before until")
-        if until - since > MAX_RANGE_SECONDS:
+        if until - since > MAX_RANGE_SECONDS + RANGE_TOLERANCE_SECONDS:
             raise ValueError("the range may span at most 24 hours")
+        since = max(since, until - MAX_RANGE_SECONDS)
         self.since, self.until = since, until
         return self
 
@@ -151,8 +155,27 @@ def project_series(
     }
 
 
+def _with_bound(series: dict[str, Any], flush_seconds: float) -> dict[str, Any]:
+    """The check series and how far behind it may be: each function instance adds its tally at most
+    every ``flush_seconds`` (a timer, or its next check), and one reclaimed while frozen loses what it
+    counted since its last flush."""
+    seconds = f"{flush_seconds:g}"
+    series["flush_seconds"] = flush_seconds
+    series["loss_bound"] = (
+        f"counts arrive within {seconds} s of a check; a function instance reclaimed while idle loses at most "
+        f"the checks of its last {seconds} s"
+    )
+    return series
+
+
 def overview(
-    store: MonitoringStore, window: int, checks: CheckCounts, q: OverviewQuery, *, every_project: bool
+    store: MonitoringStore,
+    window: int,
+    checks: CheckCounts,
+    q: OverviewQuery,
+    *,
+    every_project: bool,
+    flush_seconds: float = 5.0,
 ) -> dict[str, Any]:
     """Everything the console's overview charts, for ``q.since``..``q.until`` (at most 24 h).
 
@@ -167,6 +190,6 @@ def overview(
         "project_id": q.project_id,
         "since": clock.iso(q.since),
         "until": clock.iso(q.until),
-        "checks": check_series(minutes, q.since, q.until) if minutes is not None else None,
+        "checks": _with_bound(check_series(minutes, q.since, q.until), flush_seconds) if minutes is not None else None,
         "project": project_series(store, window, q.project_id, q.since, q.until, q.top) if q.project_id else None,
     }

@@ -222,7 +222,7 @@ def audit(
     alerts = [a for a in store.alerts(q.project_id, "", MAX_ALERTS_READ) if about(a)]
     transitions = [
         {"kind": "alert_" + step["status"], "timestamp": step["at"], "alert_id": a["alert_id"],
-         "severity": a["severity"], "by": step.get("by"), "reason": step.get("reason")}
+         "severity": a["severity"], "status": step["status"], "by": step.get("by"), "reason": step.get("reason")}
         for a in alerts for step in a.get("history", [])[1:] if step["at"] >= low
     ]  # fmt: skip
     alerts = [a for a in alerts if a["created_at"] >= low]
@@ -234,7 +234,7 @@ def audit(
     )
     timeline = (
         [{"kind": "event", **_event_view(e)} for e in events]
-        + [{"kind": "alert", "timestamp": a["created_at"], **view(a)} for a in alerts]
+        + [_alert_raised(a) for a in alerts]
         + transitions
         + _deployment_entries(deployments or [], low)
         + [
@@ -263,14 +263,31 @@ def audit(
     }
 
 
+def _alert_raised(alert: dict[str, Any]) -> dict[str, Any]:
+    """The alert's row at its creation: its status then (``open``), and the one it has now beside it;
+    each later transition is a row of its own with the status it set."""
+    shown = view(alert)
+    history = shown.get("history") or []
+    raised = history[0].get("status", "open") if history else "open"
+    return {"kind": "alert", "timestamp": alert["created_at"], **shown, "status": raised,
+            "current_status": shown.get("status")}  # fmt: skip
+
+
 def _deployment_entries(deployments: list[dict[str, Any]], low: str) -> list[dict[str, Any]]:
-    """A marker per deployment, and one more where its bake ended (``deployment_rolled_back``, ...)."""
+    """A marker per deployment, and one more where its bake ended (``deployment_rolled_back``, ...).
+
+    Each row holds the state as of that row: the marker the state the deployment started in
+    (``baking`` with a bake, else ``deployed``), the end of the bake the state it ended in; both
+    carry ``current_state``."""
     entries = []
     for d in deployments:
         shown = {k: d.get(k) for k in ("deployment_id", "environment", "action", "version", "previous_version",
                                         "actor", "state", "reason", "rolled_back_from")}  # fmt: skip
+        shown["current_state"] = d.get("state")
         if d["created_at"] >= low:
-            entries.append({"kind": "deployment", "timestamp": d["created_at"], **shown})
+            started = "baking" if d.get("bake_seconds") else "deployed"
+            entries.append({"kind": "deployment", "timestamp": d["created_at"], **shown, "state": started,
+                            "reason": None if d.get("bake_seconds") else shown["reason"]})  # fmt: skip
         if d.get("finished_at") and d.get("bake_seconds") and d["finished_at"] >= low:
             entries.append({"kind": f"deployment_{d['state']}", "timestamp": d["finished_at"], **shown})
     return entries

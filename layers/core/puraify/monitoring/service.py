@@ -59,6 +59,7 @@ class Monitoring:
     engine_events: EventStore  # POST /log/engine_event
     deployment_states: DeploymentStates | None = None  # the Environment Manager's, for GET /metrics
     policy_bundle: PolicyBundle | None = None  # the Planning Engine's, for GET /metrics
+    check_count_flush_seconds: float = 5.0  # how long check counts may wait in an instance (the overview's bound)
 
     @property
     def window_seconds(self) -> int:
@@ -185,7 +186,12 @@ class Monitoring:
         """The console's charts; a project's series need its grant, the every-project checks need ``*``."""
         self._reader(caller, q.project_id)
         return overview.overview(
-            self.store, self.window_seconds, self.check_counts, q, every_project=caller.has_all_projects
+            self.store,
+            self.window_seconds,
+            self.check_counts,
+            q,
+            every_project=caller.has_all_projects,
+            flush_seconds=self.check_count_flush_seconds,
         )
 
     def export_logs_for(
@@ -273,4 +279,5 @@ def create(
         engine_events,
         deployment_states,
         policy_bundle,
+        check_count_flush_seconds=settings.check_count_flush_seconds,
     )

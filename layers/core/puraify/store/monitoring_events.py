@@ -333,7 +333,11 @@ class EventTables(MonitoringTables):
         for n, (field, value) in enumerate(sorted((filters or {}).items())):
             names[f"#f{n}"] = field
             values[f":f{n}"] = to_value(value)
-            conditions.append(f"#f{n} = :f{n}")
+            if field == "engine_key":  # an event stored without an engine is its sender's
+                names["#rb"] = "reported_by"
+                conditions.append(f"(#f{n} = :f{n} OR (attribute_not_exists(#f{n}) AND #rb = :f{n}))")
+            else:
+                conditions.append(f"#f{n} = :f{n}")
         base: dict[str, Any] = {
             "TableName": self.events_table,
             "IndexName": index,
