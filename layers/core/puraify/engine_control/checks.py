@@ -8,7 +8,7 @@ from contextlib import suppress
 from typing import Any, NamedTuple
 
 from puraify.audit import Status
-from puraify.auth import ON_BEHALF_SCOPE, Principal
+from puraify.auth import ON_BEHALF_SCOPE, SUSPENDED, Principal
 from puraify.clock import now
 from puraify.engine_control import models as m
 from puraify.engine_control.base import EngineControlBase
@@ -68,6 +68,7 @@ class Checks(EngineControlBase):
         a denial in its place. Fails closed as a whole: if one check cannot be decided, or the audit
         write fails, the batch raises 503 and every check is audited as an error.
         """
+        self.auth.charge(caller, len(body.checks) - 1)  # a batch of N counts N (admission took one)
         at = now()
         catalog = functools.cache(self.catalog)  # one catalog and one read of each engine per batch
         engine = functools.cache(self.auth.engine)
@@ -75,9 +76,11 @@ class Checks(EngineControlBase):
             self._decide(caller, check, request_id, at, catalog, item, engine) for item, check in enumerate(body.checks)
         ]
         try:
-            return self._answer_batch(checked, request_id)
+            answer = self._answer_batch(checked, request_id)
         finally:
             self.counter.flush_if_due()
+        self.auth.require_not_suspended(caller)  # its checks were audited as denied; the answer is 403
+        return answer
 
     def _answer_batch(self, checked: list[Checked], request_id: str) -> dict[str, Any]:
         failure = next((c.error for c in checked if c.error is not None and c.error.status not in (403, 404)), None)
@@ -94,7 +97,9 @@ class Checks(EngineControlBase):
             for record in failed:
                 self._count(record)
             raise failure
-        self.counter.count_many([(c.record["timestamp"], _counted(c.record["status"]), c.rule) for c in checked])
+        self.counter.count_many(
+            [(c.record["timestamp"], _counted(c.record["status"]), c.rule, c.record["caller_id"]) for c in checked]
+        )
         return {"results": [c.reply for c in checked], "request_id": request_id}
 
     def _decide(
@@ -117,6 +122,7 @@ class Checks(EngineControlBase):
         engine_id = body.engine_id or caller.engine_id
         error: PuraifyError | None = None
         try:
+            self.auth.require_not_suspended(caller)
             if engine_id != caller.engine_id and not caller.has_scope(ON_BEHALF_SCOPE):
                 raise ForbiddenError(
                     f"checking another engine needs the '{ON_BEHALF_SCOPE}' scope", code="missing_scope"
@@ -128,7 +134,10 @@ class Checks(EngineControlBase):
                 raise NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
             if body.project_id is not None and engine_id != caller.engine_id:
                 Principal(engine_id=engine_id, projects=frozenset(engine.projects)).require_project(body.project_id)
-            decision = decide(engine, catalog(), body.platform, body.action_type, at)
+            if engine.suspended is not None:  # checked on its behalf: a suspended engine may do nothing
+                decision = Decision(False, SUSPENDED, f"engine '{engine_id}' is suspended")
+            else:
+                decision = decide(engine, catalog(), body.platform, body.action_type, at)
         except PuraifyError as failed:
             error = failed
             decision = Decision(False, failed.code, failed.message)
@@ -169,4 +178,4 @@ class Checks(EngineControlBase):
         return Checked(record, reply, decision.rule, error)
 
     def _count(self, record: dict[str, Any], rule: str | None = None) -> None:
-        self.counter.count(record["timestamp"], _counted(record["status"]), rule)
+        self.counter.count(record["timestamp"], _counted(record["status"]), rule, record["caller_id"])
