@@ -191,7 +191,9 @@ def test_suspension_is_admin_only_and_the_last_admin_cannot_be_suspended(aws, ad
     assert invoke("register/validate", engine=admin).status == 200
     # A second admin makes it possible; then the suspended admin no longer counts as one
     second = _register(invoke, admin, "ops", scopes=["admin"])
-    assert invoke("register/suspend", engine=second, path_params={"engine_id": ADMIN}, body={"reason": "x"}).status == 200
+    assert (
+        invoke("register/suspend", engine=second, path_params={"engine_id": ADMIN}, body={"reason": "x"}).status == 200
+    )
     again = invoke("register/suspend", engine=admin, path_params={"engine_id": "ops"}, body={"reason": "x"})
     assert again.status == 403  # the suspended admin cannot act
     demote = {"permissions": {}, "scopes": []}

@@ -71,7 +71,9 @@ class Engines(EngineControlBase):
         grace = self.rotation_grace_seconds if body.grace_seconds is None else body.grace_seconds
         expires = _expiry(body.expires_at)
         audited = {"grace_seconds": grace, "expires_at": _iso_or_none(expires)}
-        with self._admin_audit(caller, request_id, "rotate_key", target=engine_id, require_admin=not own, details=audited):
+        with self._admin_audit(
+            caller, request_id, "rotate_key", target=engine_id, require_admin=not own, details=audited
+        ):
             if own:
                 grace = self._own_rotation_grace(body.grace_seconds, grace)
             current = self._active_engine(engine_id)
