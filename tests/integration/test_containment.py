@@ -210,3 +210,18 @@ def _audited(aws, partition: str, kind: str = "check") -> list[dict]:
         ExpressionAttributeValues={":pk": {"S": f"ENGINE#{partition}"}},
     )["Items"]
     return [r for r in (from_item(i) for i in items) if r["kind"] == kind]
+
+
+def test_ingest_counts_one_request_and_its_events_against_events_per_second(aws, admin, invoke):
+    limit = {"per_second": 100, "burst": 100, "events_per_second": 1}  # the bucket still holds one full batch
+    engine = _register(invoke, admin, "reporter", scopes=["logs:write"], projects=["*"], rate_limit=limit)
+    events = [
+        {"project_id": "p1", "event_id": f"ev-{i}", "engine": "execution", "platform": "slack", "status": "success"}
+        for i in range(300)
+    ]
+    first = invoke("log/ingest_batch", engine=engine, body={"events": events})
+    assert first.status == 202 and first.headers["RateLimit-Remaining"] == "99"  # one request
+    second = invoke("log/ingest_batch", engine=engine, body={"events": events})
+    assert second.status == 429 and second.body["error"]["code"] == "rate_limited"
+    assert int(second.headers["Retry-After"]) >= 90  # the 100 missing events, at one a second
+    assert invoke("register/validate", engine=engine).status == 200  # its requests' bucket is apart

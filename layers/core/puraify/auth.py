@@ -22,7 +22,7 @@ from typing import Protocol
 from puraify.cache import TtlCache
 from puraify.clock import now
 from puraify.errors import ForbiddenError, UnauthorizedError
-from puraify.ratelimit import Limit, Quota, RateLimiter
+from puraify.ratelimit import EVENTS, Limit, Quota, RateLimiter
 
 KEY_PREFIX = "pfk_"
 ADMIN_SCOPE = "admin"
@@ -33,6 +33,7 @@ MAX_HEADER_LENGTH = 256
 # Keys this plane issues are ``pfk_`` and 43 characters; operator-chosen keys (PURAIFY_ADMIN_KEY) may be longer.
 WELL_FORMED_KEY = re.compile(r"pfk_[A-Za-z0-9_-]{36,124}")
 SUSPENDED = "engine_suspended"
+MAX_EVENTS_PER_BATCH = 500  # an ingest request's most events: the events bucket always holds one full batch
 
 
 def new_key() -> str:
@@ -191,12 +192,14 @@ class Authenticator[R: Credentials]:
         load_engine: Callable[[str], R | None],
         cache: TtlCache[str, R | None],
         limiter: RateLimiter | None = None,
-        default_limit: Limit = Limit(100.0, 200),
+        default_limit: Limit = Limit(100.0, 250),
+        default_events_per_second: float = 1000.0,
     ):
         self._load = load_engine
         self.cache = cache
         self.limiter = limiter
         self.default_limit = default_limit
+        self.default_events_per_second = default_events_per_second
 
     def engine(self, engine_id: str) -> R | None:
         """The engine's record as this process currently sees it (cached)."""
@@ -249,6 +252,16 @@ class Authenticator[R: Credentials]:
         limit = self.limit_of(record) if record is not None else self.default_limit
         quota = self.limiter.take(principal.engine_id, limit, cost)
         return replace(principal, quota=quota)
+
+    def charge_events(self, principal: Principal, events: int) -> None:
+        """Take ``events`` from the caller's ingest-events bucket (``events_per_second``, burst the same but at
+        least one full batch of 500); RateLimitedError when short."""
+        if self.limiter is None or events <= 0:
+            return
+        record = self.cache.peek(principal.engine_id)
+        own = getattr(record.rate_limit, "events_per_second", None) if record and record.rate_limit else None
+        rate = own or self.default_events_per_second
+        self.limiter.take(EVENTS + principal.engine_id, Limit(rate, max(int(rate), MAX_EVENTS_PER_BATCH)), events)
 
     def require_not_suspended(self, principal: Principal) -> None:
         """403 ``engine_suspended`` for a suspended caller."""

@@ -206,6 +206,7 @@ def _error_response(error: PuraifyError, request_id: str) -> Response:
         status_code=error.status,
         content_type=JSON,
         body=json.dumps(error_payload(error, request_id)),
+        headers=retry_after(error) or None,
     )
 
 
@@ -367,6 +368,16 @@ def admit(
     if not raw:
         _decode_body(event)
     return principal
+
+
+def charge_events(app: APIGatewayHttpResolver, principal: Principal, events: int) -> None:
+    """Take ``events`` from the caller's ingest-events bucket (a limit apart from its requests'); 429 past it."""
+    try:
+        wiring.current().auth.charge_events(principal, events)
+    except RateLimitedError as error:
+        method, path = app.current_event.http_method, app.current_event.path
+        audit_rate_limited(wiring.current(), request_id(app), principal.engine_id, f"{method} {path}", error)
+        raise
 
 
 def audit_rate_limited(current: wiring.Runtime, rid: str, engine_id: str, route: str, error: RateLimitedError) -> None:

@@ -96,6 +96,7 @@ def build(
         TtlCache(settings.cache_ttl_seconds, settings.negative_cache_ttl_seconds),
         RateLimiter(rate_limits, sync_seconds=settings.rate_limit_sync_seconds),
         Limit(settings.engine_rate_limit_per_second, settings.engine_rate_limit_burst),
+        settings.engine_events_per_second,
     )
     audit = AuditLog(audit_store, settings.audit_retention_days)
     control = EngineControl(
