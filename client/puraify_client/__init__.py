@@ -18,6 +18,7 @@ from puraify_client.errors import (  # noqa: E402
     PayloadTooLargeError,
     PermissionDenied,
     PuraifyClientError,
+    RateLimited,
     RateLimitedError,
     ReadTimeoutError,
     RequestTimeout,
@@ -28,6 +29,7 @@ from puraify_client.errors import (  # noqa: E402
     ValidationError,
 )
 from puraify_client.services.base import Service, register  # noqa: E402
+from puraify_client.services.engines import RateLimit  # noqa: E402
 from puraify_client.transport import IDEMPOTENT, SAFE, UNSAFE, RetryPolicy  # noqa: E402
 
 __all__ = [
@@ -47,6 +49,8 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDenied",
     "PuraifyClientError",
+    "RateLimit",
+    "RateLimited",
     "RateLimitedError",
     "ReadTimeoutError",
     "RequestTimeout",

@@ -190,7 +190,15 @@ class ValidationError(HTTPError):
 
 
 class RateLimitedError(HTTPError):
+    """429: the engine is past its rate limit (``error_code`` ``rate_limited``) or the stage's throttle.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds; the client's retries wait that long.
+    """
+
     status = 429
+
+
+RateLimited = RateLimitedError  # the name the engines' docs use
 
 
 class ServerError(HTTPError):

@@ -10,7 +10,17 @@ from pydantic import BaseModel, ValidationError
 
 from puraify import openapi, wiring
 from puraify.errors import validation_error
-from puraify.http import caller, create_app, handle, is_schedule, parse_json_body, query, raw_body, respond
+from puraify.http import (
+    caller,
+    charge_events,
+    create_app,
+    handle,
+    is_schedule,
+    parse_json_body,
+    query,
+    raw_body,
+    respond,
+)
 from puraify.monitoring import metrics as prometheus
 from puraify.monitoring import models as mm
 from puraify.monitoring import otlp, overview
@@ -56,6 +66,7 @@ def ingest_logs() -> Response[mm.LogIngestResponse]:
     # A value DynamoDB cannot store rejects only its event (by index), never the batch.
     payload = parse_json_body(app.current_event.decoded_body or "", check_values=False)
     batch = parse_payload(payload)
+    charge_events(app, caller(app), len(batch.events) + len(batch.rejected))
     result = wiring.current().monitoring.ingest_for(caller(app), batch)
     metrics.add_metric(name="EventsStored", unit=MetricUnit.Count, value=result.stored)
     return respond(202, mm.LogIngestResponse(accepted=result.accepted, rejected=result.rejected))

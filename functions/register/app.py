@@ -1,4 +1,5 @@
-"""Engine identities: register, list, show, validate, rotate, revoke, permissions, capabilities; and simulate."""
+"""Engine identities: register, list, show, validate, rotate, revoke, suspend, reinstate, permissions,
+capabilities; and simulate."""
 
 from typing import Annotated
 
@@ -46,6 +47,17 @@ def rotate(engine_id: EngineIdPath, body: m.EngineRotateRequest | None = None) -
 @app.delete("/engines/<engine_id>", responses=responses(200, 409))
 def revoke(engine_id: EngineIdPath) -> m.EngineRevokeResponse:
     return wiring.current().engine_control.revoke(caller(app), engine_id, request_id(app))
+
+
+@app.post("/engines/<engine_id>/suspend", responses=responses(200, 409))
+def suspend(engine_id: EngineIdPath, body: m.EngineSuspendRequest) -> m.EngineSuspensionResponse:
+    return wiring.current().engine_control.suspend(caller(app), engine_id, body, request_id(app))
+
+
+@app.post("/engines/<engine_id>/reinstate")
+def reinstate(engine_id: EngineIdPath, body: m.EngineReinstateRequest | None = None) -> m.EngineSuspensionResponse:
+    body = body or m.EngineReinstateRequest()
+    return wiring.current().engine_control.reinstate(caller(app), engine_id, body, request_id(app))
 
 
 @app.put("/engines/<engine_id>/permissions", responses=responses(200, 409))

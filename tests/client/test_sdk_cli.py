@@ -193,6 +193,39 @@ def test_permissions_replace_changes_the_check(plane, admin, notifier):
     puraify("engines", "permissions", "cli-notifier", "-p", "slack:send_message", url=plane.base_url, engine=admin)
 
 
+def test_limits_expiry_suspension_through_the_cli(plane, admin):
+    # Given: an engine registered with an expiry and its own limit
+    done = puraify(
+        "--json", "engines", "register", "cli-contained", "-p", "slack:send_message",
+        "--expires-at", "2099-01-31T00:00:00Z", "--rate", "2", "--burst", "3",
+        url=plane.base_url, engine=admin,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    created = json.loads(done.stdout)
+    engine = ("cli-contained", created["engine_key"])
+    assert created["expires_at"].startswith("2099-01-31") and created["rate_limit"]["burst"] == 3
+    listed = puraify("engines", "list", url=plane.base_url, engine=admin).stdout
+    assert "2/s burst 3" in listed and "2099-01-31" in listed
+    # When: its limit is changed, it is suspended, then reinstated
+    changed = puraify("--json", "engines", "set-limit", "cli-contained", "--rate", "1", "--burst", "1",
+                      url=plane.base_url, engine=admin)  # fmt: skip
+    assert changed.returncode == 0 and json.loads(changed.stdout)["rate_limit"]["burst"] == 1
+    assert json.loads(changed.stdout)["permissions"] == {"slack": ["send_message"]}  # kept
+    suspended = puraify("engines", "suspend", "cli-contained", "--reason", "cli test", "--yes",
+                        url=plane.base_url, engine=admin)  # fmt: skip
+    assert suspended.returncode == 0 and "suspended cli-contained" in suspended.stdout
+    refused = puraify("--json", "engines", "whoami", url=plane.base_url, engine=engine)
+    assert refused.returncode == 4 and json.loads(refused.stderr)["error"]["code"] == "engine_suspended"
+    assert "suspended" in puraify("engines", "list", url=plane.base_url, engine=admin).stdout
+    assert puraify("engines", "reinstate", "cli-contained", url=plane.base_url, engine=admin).returncode == 0
+    assert puraify("engines", "whoami", url=plane.base_url, engine=engine).returncode == 0
+    back = puraify("--json", "engines", "set-limit", "cli-contained", "--default", url=plane.base_url, engine=admin)
+    assert back.returncode == 0 and json.loads(back.stdout)["rate_limit"] is None
+    # And: the last admin cannot be suspended
+    last = puraify("engines", "suspend", "admin", "--reason", "x", "--yes", url=plane.base_url, engine=admin)
+    assert last.returncode != 0 and "last_admin" in last.stderr + last.stdout
+
+
 # --- Monitoring and Planning commands ------------------------------------------------------------------
 
 
@@ -527,7 +560,9 @@ def test_every_route_has_a_cli_command():
         "POST /engines/register": "engines register", "GET /engines": "engines list",
         "GET /engines/{engine_id}": "engines show", "POST /engines/validate": "engines whoami",
         "POST /engines/{engine_id}/rotate": "engines rotate", "DELETE /engines/{engine_id}": "engines revoke",
-        "PUT /engines/{engine_id}/permissions": "engines permissions", "POST /actions/check": "check",
+        "PUT /engines/{engine_id}/permissions": "engines permissions",
+        "POST /engines/{engine_id}/suspend": "engines suspend",
+        "POST /engines/{engine_id}/reinstate": "engines reinstate", "POST /actions/check": "check",
         "GET /health": "health", "GET /platforms/list": "platforms list", "PUT /platforms/{name}": "platforms add",
         "POST /platforms/{name}/maintenance": "platforms maintenance add",
         "GET /platforms/{name}/maintenance": "platforms maintenance list",

@@ -258,3 +258,33 @@ async def test_a_422s_text_names_each_field_and_its_message(admin):
     text = str(caught.value)
     assert "body.permissions.gmial" in text and caught.value.details[0]["message"] in text
     assert caught.value.request_id and caught.value.request_id in text
+
+
+async def test_past_its_limit_an_engine_gets_rate_limited_with_retry_after_and_the_client_waits_it(plane, admin):
+    engine_id = f"limited-{next(_ids)}"
+    created = await admin.engines.register(
+        engine_id, permissions={"gmail": ["send_email"]}, rate_limit=pc.RateLimit(per_second=1, burst=1)
+    )
+    key = created.engine_key.get_secret_value()
+    async with pc.ControlPlane(plane.base_url, engine_id, key, retry=pc.RetryPolicy(retries=0)) as cp:
+        assert (await cp.actions.check("gmail", "send_email")).allowed
+        with pytest.raises(pc.RateLimited) as caught:
+            await cp.actions.check("gmail", "send_email")
+    assert isinstance(caught.value, pc.PuraifyClientError)
+    assert caught.value.error_code == "rate_limited" and caught.value.retry_after == 1
+    async with pc.ControlPlane(plane.base_url, engine_id, key) as patient:  # waits Retry-After, then succeeds
+        assert (await patient.actions.check("gmail", "send_email")).allowed
+
+
+async def test_an_admin_suspends_and_reinstates_an_engine(admin, engine):
+    suspended = await admin.engines.suspend(engine.engine_id, "investigating a leak")
+    assert suspended.suspended is not None and suspended.suspended.reason == "investigating a leak"
+    with pytest.raises(pc.PermissionDenied) as caught:
+        await engine.engines.validate()
+    assert caught.value.error_code == "engine_suspended"
+    assert (await admin.engines.get(engine.engine_id)).suspended is not None
+    assert (await admin.engines.reinstate(engine.engine_id, "rotated")).suspended is None
+    assert (await engine.engines.validate()).valid
+    with pytest.raises(pc.ConflictError) as last:
+        await admin.engines.suspend("admin", "no")
+    assert last.value.error_code == "last_admin"

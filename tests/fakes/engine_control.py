@@ -45,7 +45,7 @@ class MemoryEngineStore:
                 )
             if keep_admin is not None:
                 other = self.records.get(keep_admin)
-                if other is None or other.status != "active" or ADMIN_SCOPE not in other.scopes:
+                if other is None or other.status != "active" or ADMIN_SCOPE not in other.scopes or other.suspended:
                     raise ConflictError(f"engine '{keep_admin}' is no longer an active admin", code="last_admin")
             self.records[record.engine_id] = record.model_copy(deep=True)
 
@@ -152,3 +152,21 @@ class MemoryCheckCountStore:
     def minutes(self, first: str, last: str) -> list[dict[str, Any]]:
         live = [m for m in sorted(self.items) if first <= m <= last and self.items[m]["expires_at"] > now()]
         return [dict(self.items[m]) for m in live]
+
+
+class MemoryUsageStore:
+    """The shared rate-limit totals (``puraify.ratelimit.UsageStore``): one running total per key."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, int] = {}
+        self.writes = 0
+        self._lock = threading.Lock()
+
+    def add_usage(self, used: dict[str, int]) -> dict[str, int]:
+        if not used:
+            return {}
+        with self._lock:
+            self.writes += 1
+            for key, count in used.items():
+                self.totals[key] = self.totals.get(key, 0) + count
+            return {key: self.totals[key] for key in used}

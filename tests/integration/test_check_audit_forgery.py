@@ -134,9 +134,20 @@ def test_checking_on_behalf_needs_the_scope_and_both_engines_granted_the_project
 
 def test_a_thousand_records_do_not_bury_a_real_check_in_the_timeline(aws, admin, victim, attacker, invoke):
     # Given: the attack (40 batches of 25), and as many genuine checks by an engine granted proj-b
+    # (both allowed past the default rate limit, which would stop the attack at 250 checks)
+    unlimited = {"per_second": 100000, "burst": 100000}
+    raised = invoke(
+        "register/permissions",
+        engine=admin,
+        path_params={"engine_id": "attacker"},
+        body={"permissions": {}, "rate_limit": unlimited},
+    )
+    assert raised.status == 200 and raised.body["rate_limit"]["burst"] == 100000
     for _ in range(40):
         assert invoke("check/check", engine=attacker, body={"checks": [FORGED] * 25}).status == 200
-    flooder = _register(invoke, admin, "flooder", permissions={"gmail": ["send_email"]}, projects=["proj-b"])
+    flooder = _register(
+        invoke, admin, "flooder", permissions={"gmail": ["send_email"]}, projects=["proj-b"], rate_limit=unlimited
+    )
     noise = {**SEND, "project_id": "proj-b", "flow_id": "flow-b"}
     for _ in range(40):
         assert invoke("check/check", engine=flooder, body={"checks": [noise] * 25}).status == 200

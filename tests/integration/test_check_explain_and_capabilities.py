@@ -42,7 +42,7 @@ def test_allowed_check_with_explain_passes_every_step_in_order(engine, invoke):
 
 def test_denied_check_explains_the_deciding_rule_and_skips_the_rest(engine, admin_key, invoke):
     # Given gmail in maintenance
-    body = {"status": "maintenance", "actions": {"send_email": {"required_scopes": ["mail.send"]}}}
+    body = {"status": "maintenance", "api_version": "v1", "actions": {"send_email": {"required_scopes": ["mail.send"]}}}
     assert invoke("config/put_platform", engine=(ADMIN, admin_key), body=body).status == 200
     # When
     reply = _check(invoke, engine, explain=True)
@@ -104,7 +104,7 @@ def _capabilities(invoke, engine, engine_id="action", **query):
 
 
 def test_capabilities_lists_every_held_action_decided_now(engine, admin_key, invoke):
-    body = {"status": "disabled", "actions": {"send_message": {"required_scopes": ["chat:write"]}}}
+    body = {"status": "disabled", "api_version": "v1", "actions": {"send_message": {"required_scopes": ["chat:write"]}}}
     assert invoke("config/put_platform", engine=(ADMIN, admin_key), body=body,
                   path_params={"name": "slack"}).status == 200  # fmt: skip
     reply = _capabilities(invoke, engine)

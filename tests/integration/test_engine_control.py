@@ -126,7 +126,7 @@ def test_unknown_engine_and_wrong_key_get_the_same_401(seeded, invoke):
 
 
 def test_auth_failure_is_audited_with_ttl(seeded, invoke, aws):
-    invoke("register/validate", engine=("action", "pfk_wrong"))
+    invoke("register/validate", engine=("action", "pfk_wrong-key-0123456789abcdefghijklmnopqrstuvw"))
     items = aws.client("dynamodb").scan(TableName=aws.name("AuditTable"))["Items"]
     failures = [i for i in items if i["kind"]["S"] == "auth"]
     assert len(failures) == 1 and failures[0]["pk"]["S"].startswith("AUTH#")
@@ -417,7 +417,15 @@ def test_checks_are_counted_per_minute_in_the_aggregates_table(seeded, admin, in
         for name, value in item.items():
             if "N" in value and name != "expires_at":
                 totals[name] = totals.get(name, 0) + int(value["N"])
+    per_engine = {k: totals.pop(k) for k in list(totals) if k.startswith("engine#")}
     assert totals == {"allowed": 1, "denied": 3, "deny#not_granted": 2, "deny#engine_not_found": 1}
+    # and per asking engine: the counters the engine_anomaly rule judges
+    assert per_engine == {
+        "engine#action#checks": 3,
+        "engine#action#denied": 2,
+        "engine#admin#checks": 1,
+        "engine#admin#denied": 1,
+    }
 
 
 def _dynamodb_calls() -> dict[str, int]:

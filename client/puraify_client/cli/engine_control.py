@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from puraify_client import errors as e
 from puraify_client.cli import Options, output, pass_options
+from puraify_client.services.engines import RateLimit
+
+DATETIME = click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"])
 
 
 def _permissions(pairs: tuple[str, ...]) -> dict[str, list[str]]:
@@ -31,7 +35,8 @@ def _show_key(options: Options, result: object, what: str) -> None:
 
 @click.group()
 def engines() -> None:
-    """Engine identities: register, list, show, rotate, revoke, permissions, whoami (admin, except whoami)."""
+    """Engine identities: register, list, show, rotate, revoke, suspend, reinstate, set-limit, permissions,
+    whoami (admin, except whoami)."""
 
 
 @engines.command("register")
@@ -42,6 +47,9 @@ def engines() -> None:
     "--project", "projects", multiple=True, help="Project the engine may act in; '*' for every project. Repeatable."
 )
 @click.option("-d", "--description", default="", help="Who runs this engine and why.")
+@click.option("--expires-at", type=DATETIME, help="When its key stops working (RFC 3339, with a time zone).")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Its own requests per second.")
+@click.option("--burst", type=click.IntRange(min=1), help="Its own burst (with --rate).")
 @pass_options
 def engines_register(
     options: Options,
@@ -50,6 +58,9 @@ def engines_register(
     scopes: tuple[str, ...],
     projects: tuple[str, ...],
     description: str,
+    expires_at: datetime | None,
+    rate: float | None,
+    burst: int | None,
 ) -> None:
     """Register ENGINE_ID and print its key (once). Without --project it is granted no project.
 
@@ -57,14 +68,37 @@ def engines_register(
     Examples:
       puraify engines register mailer -p gmail:send_email --project shop
       puraify engines register execution -s logs:write --project '*'   # a platform-wide engine
+      puraify engines register batch -p gmail:send_email --expires-at 2027-01-31T00:00:00Z --rate 5 --burst 25
     """
     permissions = _permissions(pairs)
+    limit = _limit(rate, burst, None)
     result = options.run(
         lambda cp: cp.engines.register(
-            engine_id, permissions=permissions, scopes=list(scopes), projects=list(projects), description=description
+            engine_id,
+            permissions=permissions,
+            scopes=list(scopes),
+            projects=list(projects),
+            description=description,
+            rate_limit=limit,
+            expires_at=_aware(expires_at),
         )
     )
     _show_key(options, result, "registered")
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A datetime given without a zone is taken as UTC (RFC 3339 needs one)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _limit(rate: float | None, burst: int | None, events: float | None) -> RateLimit | None:
+    if rate is None and burst is None and events is None:
+        return None
+    if rate is None or burst is None:
+        raise click.UsageError("give --rate and --burst together")
+    return RateLimit(per_second=rate, burst=burst, events_per_second=events)
 
 
 @engines.command("list")
@@ -82,7 +116,11 @@ def engines_list(options: Options) -> None:
         return
     for row in rows:
         row["permissions"] = [f"{p}:{a}" for p, actions in sorted(row["permissions"].items()) for a in actions]
-    output.table(rows, ["engine_id", "status", "scopes", "permissions", "updated_at"])
+        if row.get("suspended"):
+            row["status"] = "suspended"
+        limit = row.get("rate_limit")
+        row["limit"] = f"{limit['per_second']:g}/s burst {limit['burst']}" if limit else "default"
+    output.table(rows, ["engine_id", "status", "scopes", "permissions", "limit", "expires_at", "updated_at"])
 
 
 @engines.command("show")
@@ -108,11 +146,71 @@ def engines_whoami(options: Options) -> None:
 @engines.command("rotate")
 @click.argument("engine_id")
 @click.option("--grace-seconds", type=click.IntRange(0, 7 * 86400), help="How long the old key keeps working.")
+@click.option("--expires-at", type=DATETIME, help="When the new key stops working (RFC 3339).")
 @pass_options
-def engines_rotate(options: Options, engine_id: str, grace_seconds: int | None) -> None:
+def engines_rotate(options: Options, engine_id: str, grace_seconds: int | None, expires_at: datetime | None) -> None:
     """Issue a new key for ENGINE_ID; the old key works until the grace period ends."""
-    result = options.run(lambda cp: cp.engines.rotate(engine_id, grace_seconds=grace_seconds))
+    result = options.run(
+        lambda cp: cp.engines.rotate(engine_id, grace_seconds=grace_seconds, expires_at=_aware(expires_at))
+    )
     _show_key(options, result, "rotated")
+
+
+@engines.command("suspend")
+@click.argument("engine_id")
+@click.option("--reason", required=True, help="Why: kept in the admin audit and shown with the engine.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_options
+def engines_suspend(options: Options, engine_id: str, reason: str, yes: bool) -> None:
+    """Suspend ENGINE_ID: every call it makes answers 403 engine_suspended until it is reinstated.
+
+    Its identity, keys and history stay (unlike revoke). At once on the instance that handles this,
+    on the others within the cache TTL.
+    """
+    if not yes:
+        click.confirm(f"Suspend engine {engine_id!r}? Every call it makes will be refused", abort=True)
+    result = options.run(lambda cp: cp.engines.suspend(engine_id, reason))
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        click.echo(f"suspended {result.engine_id}: {reason}")
+
+
+@engines.command("reinstate")
+@click.argument("engine_id")
+@click.option("--reason", default="", help="Why: kept in the admin audit.")
+@pass_options
+def engines_reinstate(options: Options, engine_id: str, reason: str) -> None:
+    """Lift ENGINE_ID's suspension: its keys work again."""
+    result = options.run(lambda cp: cp.engines.reinstate(engine_id, reason))
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        click.echo(f"reinstated {result.engine_id}")
+
+
+@engines.command("set-limit")
+@click.argument("engine_id")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
+@click.option("--burst", type=click.IntRange(min=1), help="Requests at once above the rate.")
+@click.option("--events", type=click.FloatRange(min=0, min_open=True), help="Log events per second it may ingest.")
+@click.option("--default", "default", is_flag=True, help="Back to the stack's default limits.")
+@pass_options
+def engines_set_limit(
+    options: Options, engine_id: str, rate: float | None, burst: int | None, events: float | None, default: bool
+) -> None:
+    """Set ENGINE_ID's own rate limit (a batch of N checks counts N), or --default.
+
+    \b
+    Examples:
+      puraify engines set-limit mailer --rate 5 --burst 25
+      puraify engines set-limit mailer --default
+    """
+    limit = None if default else _limit(rate, burst, events)
+    if limit is None and not default:
+        raise click.UsageError("give --rate and --burst, or --default")
+    result = options.run(lambda cp: cp.engines.set_rate_limit(engine_id, limit))
+    output.show(result, options.as_json)
 
 
 @engines.command("revoke")

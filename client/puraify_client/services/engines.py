@@ -1,8 +1,10 @@
-"""``cp.engines``: engine identities (register, list, get, validate, rotate, revoke, permissions)."""
+"""``cp.engines``: engine identities (register, list, get, validate, rotate, revoke, suspend, reinstate,
+permissions and rate limits)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, StringConstraints
 
@@ -15,12 +17,35 @@ Permissions = dict[str, list[str]]
 Scopes = list[str]  # named outside the class, where ``list`` is the method below
 
 
+class RateLimit(Request):
+    """An engine's own rate limit: ``per_second`` refills a bucket of ``burst`` requests (a batch of N checks
+    counts N); ``events_per_second`` limits the log events it ingests (None: the stack default)."""
+
+    per_second: float = Field(gt=0)
+    burst: int = Field(ge=1)
+    events_per_second: float | None = Field(default=None, gt=0)
+
+
+class RateLimitView(Response):
+    per_second: float
+    burst: int
+    events_per_second: float | None = None
+
+
+class Suspension(Response):
+    reason: str
+    by: str
+    at: str
+
+
 class EngineRegisterRequest(Request):
     engine_id: EngineId
     permissions: Permissions = Field(default_factory=dict)
     scopes: list[str] = Field(default_factory=list)
     projects: list[str] = Field(default_factory=list)
     description: str = ""
+    rate_limit: RateLimit | None = None
+    expires_at: datetime | None = None
 
 
 class EngineRegisterResponse(Response):
@@ -30,6 +55,8 @@ class EngineRegisterResponse(Response):
     scopes: list[str]
     projects: list[str] = Field(default_factory=list)
     created_at: str
+    rate_limit: RateLimitView | None = None
+    expires_at: str | None = None
 
 
 class EngineValidateResponse(Response):
@@ -42,12 +69,28 @@ class EngineValidateResponse(Response):
 
 class EngineRotateRequest(Request):
     grace_seconds: int | None = Field(default=None, ge=0)
+    expires_at: datetime | None = None
 
 
 class EngineRotateResponse(Response):
     engine_id: str
     engine_key: SecretStr
     previous_key_valid_until: str | None = None
+    expires_at: str | None = None
+
+
+class EngineSuspendRequest(Request):
+    reason: str = Field(min_length=1, max_length=512)
+
+
+class EngineReinstateRequest(Request):
+    reason: str = Field(default="", max_length=512)
+
+
+class EngineSuspensionResponse(Response):
+    engine_id: str
+    suspended: Suspension | None = None
+    updated_at: str
 
 
 class EngineRevokeResponse(Response):
@@ -67,6 +110,9 @@ class EngineView(Response):
     updated_at: str
     previous_key_valid_until: str | None = None
     last_seen_at: str | None = None
+    rate_limit: RateLimitView | None = None
+    expires_at: str | None = None
+    suspended: Suspension | None = None
 
 
 class EngineListResponse(Response):
@@ -85,6 +131,7 @@ class EnginePermissionsResponse(Response):
     scopes: list[str]
     projects: list[str] = Field(default_factory=list)
     updated_at: str
+    rate_limit: RateLimitView | None = None
 
 
 class Capability(Response):
@@ -119,10 +166,14 @@ class Engines(Service):
         scopes: Scopes | None = None,
         projects: Scopes | None = None,
         description: str = "",
+        rate_limit: RateLimit | None = None,
+        expires_at: datetime | None = None,
     ) -> EngineRegisterResponse:
         """Create an engine (admin). The key is in ``.engine_key`` (a ``SecretStr``), shown this once.
 
         ``projects`` are its project grants (``["*"]`` for a platform-wide engine); none by default.
+        ``rate_limit`` is its own limit (None: the stack default); after ``expires_at`` (an aware
+        datetime) its key answers 401.
 
         Retried with its ``Idempotency-Key``: a retry after a lost answer gets the key issued first.
         """
@@ -132,6 +183,8 @@ class Engines(Service):
             scopes=scopes or [],
             projects=projects or [],
             description=description,
+            rate_limit=rate_limit,
+            expires_at=expires_at,
         )
         return await self.transport.call(
             "POST", "/engines/register", EngineRegisterResponse, safety=IDEMPOTENT, body=body
@@ -169,15 +222,52 @@ class Engines(Service):
         """Who the client's credentials belong to, with their permissions and scopes."""
         return await self.transport.call("POST", "/engines/validate", EngineValidateResponse, safety=SAFE)
 
-    async def rotate(self, engine_id: str, *, grace_seconds: int | None = None) -> EngineRotateResponse:
-        """Issue a new key; the old one keeps working for ``grace_seconds`` (server default when None)."""
+    async def rotate(
+        self, engine_id: str, *, grace_seconds: int | None = None, expires_at: datetime | None = None
+    ) -> EngineRotateResponse:
+        """Issue a new key; the old one keeps working for ``grace_seconds`` (server default when None).
+        The new key expires at ``expires_at`` (None: never)."""
         return await self.transport.call(
             "POST",
             f"/engines/{segment(engine_id)}/rotate",
             EngineRotateResponse,
             safety=IDEMPOTENT,
-            body=EngineRotateRequest(grace_seconds=grace_seconds),
+            body=EngineRotateRequest(grace_seconds=grace_seconds, expires_at=expires_at),
         )
+
+    async def suspend(self, engine_id: str, reason: str) -> EngineSuspensionResponse:
+        """Suspend an engine (admin): every call it makes answers 403 ``engine_suspended`` until reinstated.
+        The last active admin cannot be suspended (``ConflictError``, ``last_admin``)."""
+        return await self.transport.call(
+            "POST",
+            f"/engines/{segment(engine_id)}/suspend",
+            EngineSuspensionResponse,
+            safety=IDEMPOTENT,
+            body=EngineSuspendRequest(reason=reason),
+        )
+
+    async def reinstate(self, engine_id: str, reason: str = "") -> EngineSuspensionResponse:
+        """Lift an engine's suspension (admin); ``reason`` goes into the admin audit."""
+        return await self.transport.call(
+            "POST",
+            f"/engines/{segment(engine_id)}/reinstate",
+            EngineSuspensionResponse,
+            safety=IDEMPOTENT,
+            body=EngineReinstateRequest(reason=reason),
+        )
+
+    async def set_rate_limit(self, engine_id: str, rate_limit: RateLimit | None) -> EnginePermissionsResponse:
+        """Set an engine's own rate limit (None: back to the stack default), keeping its permissions,
+        scopes and grants (admin). Read then written: not for two admins changing one engine at once."""
+        current = await self.get(engine_id)
+        body: dict[str, Any] = {
+            "permissions": current.permissions,
+            "rate_limit": rate_limit.model_dump(mode="json", exclude_none=True) if rate_limit else None,
+        }
+        data = await self.transport.raw(
+            "PUT", f"/engines/{segment(engine_id)}/permissions", safety=SAFE, json_body=body
+        )
+        return EnginePermissionsResponse.model_validate(data)
 
     async def revoke(self, engine_id: str) -> EngineRevokeResponse:
         """Revoke an engine (admin): its keys stop working within the cache TTL."""

@@ -34,6 +34,7 @@ from puraify.errors import (
     validation_error,
 )
 from puraify.observability import logger
+from puraify.ratelimit import RateLimitedError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -205,12 +206,25 @@ def _error_response(error: PuraifyError, request_id: str) -> Response:
         status_code=error.status,
         content_type=JSON,
         body=json.dumps(error_payload(error, request_id)),
+        headers=retry_after(error) or None,
     )
 
 
 def retry_after(error: PuraifyError) -> dict[str, str]:
-    """Headers for an idempotency error (a retry of one in progress may come back in a second)."""
+    """Headers for a 429 (``Retry-After`` and the ``RateLimit-*`` headers) or an idempotency error
+    (a retry of one in progress may come back in a second)."""
+    if isinstance(error, RateLimitedError):
+        return {"Retry-After": str(error.retry_after), **error.quota.headers()}
     return {"Retry-After": "1"} if error.code == "idempotency_in_progress" else {}
+
+
+def _with_quota(result: dict[str, Any], principal: Principal | None) -> dict[str, Any]:
+    """The ``RateLimit-*`` headers on an authenticated answer (a 429 has them already)."""
+    if principal is not None and principal.quota is not None:
+        headers = result.get("headers") or {}
+        if "RateLimit-Limit" not in headers:
+            result["headers"] = {**headers, **principal.quota.headers()}
+    return result
 
 
 def _raw_error(error: PuraifyError, request_id: str) -> dict[str, Any]:
@@ -270,7 +284,10 @@ def handle(
     app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, *, max_body_bytes: int | None = None
 ) -> dict[str, Any]:
     """Authenticate, enforce the body size limit, then route. Used by every ``lambda_handler``."""
-    result = _handle(app, event, context, max_body_bytes)
+    try:
+        result = _handle(app, event, context, max_body_bytes)
+    finally:
+        after_answer()
     result["headers"] = {**NOSNIFF, **(result.get("headers") or {})}
     return result
 
@@ -292,11 +309,20 @@ def _handle(
     app.append_context(principal=principal, request_id=rid)
     idempotency = wiring.current().idempotency
     if not idempotency.applies(event):
-        return app.resolve(event, context)
+        return _with_quota(app.resolve(event, context), principal)
     try:
-        return idempotency.run(event, context, principal.engine_id, lambda: app.resolve(event, context))
+        result = idempotency.run(event, context, principal.engine_id, lambda: app.resolve(event, context))
     except PuraifyError as error:
-        return _raw_error(error, rid)
+        result = _raw_error(error, rid)
+    return _with_quota(result, principal)
+
+
+def after_answer() -> None:
+    """After a request: share this instance's rate-limit use, and write its counts, when either is due."""
+    current = wiring.current()
+    if current.auth.limiter is not None:
+        current.auth.limiter.sync_if_due()
+    current.engine_control.counter.flush_if_due()
 
 
 def event_request_id(event: dict[str, Any]) -> str:
@@ -304,10 +330,13 @@ def event_request_id(event: dict[str, Any]) -> str:
     return (event.get("requestContext") or {}).get("requestId") or str(uuid.uuid4())
 
 
-def admit(event: dict[str, Any], rid: str, *, max_body_bytes: int | None = None) -> Principal | None:
-    """Everything before routing: the size limit, then the caller's credentials (None on a public route).
+def admit(
+    event: dict[str, Any], rid: str, *, max_body_bytes: int | None = None, suspended_ok: bool = False
+) -> Principal | None:
+    """Everything before routing: the size limit, then the caller's credentials (None on a public route),
+    its rate limit (429) and its suspension (403, unless ``suspended_ok``: the check audits it first).
 
-    Raises the PuraifyError to answer with; a failed authentication is audited first.
+    Raises the PuraifyError to answer with; a failed authentication and a 429 are audited first.
     """
     current = wiring.current()
     limit = max_body_bytes or current.settings.max_body_bytes
@@ -331,9 +360,39 @@ def admit(event: dict[str, Any], rid: str, *, max_body_bytes: int | None = None)
     except UnauthorizedError:
         _audit_auth_failure(current, rid, claimed, route, str(http.get("sourceIp") or "-"))
         raise
+    except RateLimitedError as error:
+        audit_rate_limited(current, rid, claimed or "-", f"{route[0]} {route[1]}", error)
+        raise
+    if not suspended_ok:
+        current.auth.require_not_suspended(principal)
     if not raw:
         _decode_body(event)
     return principal
+
+
+def charge_events(app: APIGatewayHttpResolver, principal: Principal, events: int) -> None:
+    """Take ``events`` from the caller's ingest-events bucket (a limit apart from its requests'); 429 past it."""
+    try:
+        wiring.current().auth.charge_events(principal, events)
+    except RateLimitedError as error:
+        method, path = app.current_event.http_method, app.current_event.path
+        audit_rate_limited(wiring.current(), request_id(app), principal.engine_id, f"{method} {path}", error)
+        raise
+
+
+def audit_rate_limited(current: wiring.Runtime, rid: str, engine_id: str, route: str, error: RateLimitedError) -> None:
+    """A 429's audit line, and its count in the engine's per-minute counters (no write of its own: a
+    flood must not turn into as many store writes)."""
+    current.audit.record(
+        kind="rate_limit",
+        request_id=rid,
+        engine_id=engine_id,
+        status="denied",
+        reason=error.message,
+        details={"route": route, "rule": "rate_limited", "retry_after": error.retry_after},
+        persist=False,
+    )
+    current.engine_control.counter.count_engine(engine_id, "limited")
 
 
 def _raw_body_route(event: dict[str, Any]) -> bool:
@@ -375,25 +434,43 @@ def handle_json_route(
     model's fields as a dict (built from typed values, serialised as they are).
     """
     rid = event_request_id(event)
+    principal = None
     try:
-        principal = admit(event, rid, max_body_bytes=max_body_bytes)
+        principal = admit(event, rid, max_body_bytes=max_body_bytes, suspended_ok=True)
         http = (event.get("requestContext") or {}).get("http") or {}
         if principal is None or (http.get("method"), event.get("rawPath")) != route:
+            current = wiring.current()
+            if principal is not None:
+                current.auth.require_not_suspended(principal)
             raise NotFoundError("no such route", code="route_not_found")
         logger.append_keys(engine_id=principal.engine_id)
         reply = call(principal, json_body(event), rid)
     except ValidationError as error:
-        return _raw_error(validation_error(_in_body(error.errors())), rid)
-    except PuraifyError as error:
+        return _with_quota(_raw_error(validation_error(_in_body(error.errors())), rid), principal)
+    except RateLimitedError as error:  # the rest of a batch, past the limit (admit audited its own)
+        if principal is not None:
+            audit_rate_limited(wiring.current(), rid, principal.engine_id, f"{route[0]} {route[1]}", error)
         return _raw_error(error, rid)
+    except PuraifyError as error:
+        return _with_quota(_raw_error(error, rid), principal)
     except Exception:  # noqa: BLE001 - the envelope, never a stack trace
         logger.exception("unhandled error")
         return _raw_error(PuraifyError("internal error; the request was not completed"), rid)
+    finally:
+        after_answer()
+    headers = {"Content-Type": JSON, **NOSNIFF}
+    quota = principal.quota
+    if quota is not None and "results" in reply:  # a batch took more tokens after admission
+        quota = wiring.current().auth.limiter.quota(principal.engine_id) or quota  # type: ignore[union-attr]
+    if quota is not None:
+        headers["RateLimit-Limit"] = str(quota.limit)
+        headers["RateLimit-Remaining"] = str(quota.remaining)
+        headers["RateLimit-Reset"] = str(quota.reset)
     return {
         "statusCode": 200,
         "body": to_json(reply).decode(),
         "isBase64Encoded": False,
-        "headers": {"Content-Type": JSON, **NOSNIFF},
+        "headers": headers,
         "cookies": [],
     }
 

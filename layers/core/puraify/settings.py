@@ -35,6 +35,11 @@ class Settings(BaseModel):
     check_count_flush_seconds: float = Field(default=5.0, ge=0, le=60)
     idempotency_table: str = "IdempotencyTable"
     idempotency_ttl_seconds: int = Field(default=86400, ge=60, le=7 * 86400)
+    # Per-engine rate limits (an engine's own ``rate_limit`` overrides them): README, Security.
+    engine_rate_limit_per_second: float = Field(default=100.0, gt=0, le=100_000)
+    engine_rate_limit_burst: int = Field(default=250, ge=1, le=1_000_000)
+    engine_events_per_second: float = Field(default=1000.0, gt=0, le=1_000_000)
+    rate_limit_sync_seconds: float = Field(default=2.0, ge=0, le=60)
 
     # Monitoring & Logs
     alerts_table: str = "AlertsTable"
@@ -105,6 +110,10 @@ _ENV = {
     "PURAIFY_CHECK_COUNT_FLUSH_SECONDS": "check_count_flush_seconds",
     "IDEMPOTENCY_TABLE": "idempotency_table",
     "PURAIFY_IDEMPOTENCY_TTL_SECONDS": "idempotency_ttl_seconds",
+    "PURAIFY_ENGINE_RATE_LIMIT_PER_SECOND": "engine_rate_limit_per_second",
+    "PURAIFY_ENGINE_RATE_LIMIT_BURST": "engine_rate_limit_burst",
+    "PURAIFY_ENGINE_EVENTS_PER_SECOND": "engine_events_per_second",
+    "PURAIFY_RATE_LIMIT_SYNC_SECONDS": "rate_limit_sync_seconds",
     "ALERTS_TABLE": "alerts_table",
     "AGGREGATES_TABLE": "aggregates_table",
     "ALERTS_TOPIC_ARN": "alerts_topic_arn",

@@ -27,6 +27,7 @@ from puraify.engine_control.check_counts import CheckCounter
 from puraify.engine_control.ports import CatalogStore, CheckCountStore, EngineStore
 from puraify.engine_control.records import EngineRecord
 from puraify.engine_control.service import EngineControl
+from puraify.ratelimit import Limit, RateLimiter, UsageStore
 from puraify.settings import Settings
 
 if TYPE_CHECKING:
@@ -79,15 +80,23 @@ def build(
     audit_store: AuditStore,
     check_counts: CheckCountStore,
     idempotency_layer: Callable[[], BasePersistenceLayer],
+    rate_limits: UsageStore | None = None,
 ) -> Runtime:
-    """A runtime over the given stores: the DynamoDB adapters in Lambda, fakes in unit tests."""
+    """A runtime over the given stores: the DynamoDB adapters in Lambda, fakes in unit tests.
+
+    Without ``rate_limits`` each process keeps its exact local limit and shares nothing (one instance).
+    """
     counter = CheckCounter(
         check_counts,
         retention_days=settings.aggregate_retention_days,
         flush_seconds=settings.check_count_flush_seconds,
     )
     auth: Authenticator[EngineRecord] = Authenticator(
-        engines.get, TtlCache(settings.cache_ttl_seconds, settings.negative_cache_ttl_seconds)
+        engines.get,
+        TtlCache(settings.cache_ttl_seconds, settings.negative_cache_ttl_seconds),
+        RateLimiter(rate_limits, sync_seconds=settings.rate_limit_sync_seconds),
+        Limit(settings.engine_rate_limit_per_second, settings.engine_rate_limit_burst),
+        settings.engine_events_per_second,
     )
     audit = AuditLog(audit_store, settings.audit_retention_days)
     control = EngineControl(
@@ -110,6 +119,7 @@ def build_default() -> Runtime:
     from puraify.store.catalog import DynamoCatalogStore
     from puraify.store.check_counts import DynamoCheckCountStore
     from puraify.store.engines import DynamoEngineStore
+    from puraify.store.rate_limits import DynamoUsageStore
 
     settings = settings_module.get_settings()
 
@@ -125,6 +135,7 @@ def build_default() -> Runtime:
         audit_store=DynamoAuditStore(settings.audit_table),
         check_counts=DynamoCheckCountStore(settings.aggregates_table),
         idempotency_layer=idempotency_layer,
+        rate_limits=DynamoUsageStore(settings.aggregates_table),
     )
 
 
@@ -264,3 +275,5 @@ def restored() -> None:
         _current.auth.cache.invalidate()
         _current.engine_control.forget_cached()
         _current.engine_control.counter.discard()
+        if _current.auth.limiter is not None:
+            _current.auth.limiter.discard()

@@ -2,7 +2,9 @@
 
 Contract (AggregatesTable, read by the console): ``pk = CHECKS``, ``sk = MIN#<YYYY-MM-DDTHH:MM>`` (UTC),
 numbers ``allowed``, ``denied``, ``failed`` (a check that could not be decided) and ``deny#<rule>``
-per deny rule, plus ``expires_at`` (TTL).
+per deny rule, plus ``expires_at`` (TTL); and per calling engine ``engine#<id>#checks``,
+``engine#<id>#denied`` and ``engine#<id>#limited`` (its 429s): the counters the ``engine_anomaly``
+rule judges, read from this one item a minute (never a scan).
 
 A function instance adds its tally with one UpdateItem ``ADD`` per minute it holds, at most every
 ``flush_seconds``: a check that finds the last flush older than that flushes at once; otherwise a timer
@@ -22,7 +24,7 @@ import threading
 import time
 from collections import Counter
 
-from puraify.clock import expires_at
+from puraify.clock import expires_at, iso
 from puraify.engine_control.ports import CheckCountStore
 from puraify.errors import UnavailableError
 from puraify.observability import logger
@@ -47,14 +49,15 @@ class CheckCounter:
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
 
-    def count(self, timestamp: str, status: str, rule: str | None = None) -> None:
-        """Count one check decided at ``timestamp``: ``allowed``, ``denied`` (with its rule) or ``failed``."""
-        self.count_many([(timestamp, status, rule)])
+    def count(self, timestamp: str, status: str, rule: str | None = None, engine_id: str | None = None) -> None:
+        """Count one check decided at ``timestamp``: ``allowed``, ``denied`` (with its rule) or ``failed``,
+        and for ``engine_id`` (the engine that asked) when given."""
+        self.count_many([(timestamp, status, rule, engine_id)])
 
-    def count_many(self, checks: list[tuple[str, str, str | None]]) -> None:
-        """Count ``(timestamp, status, rule)`` checks (a batch) at once."""
+    def count_many(self, checks: list[tuple[str, str, str | None, str | None]]) -> None:
+        """Count ``(timestamp, status, rule, engine_id)`` checks (a batch) at once."""
         with self._lock:
-            for timestamp, status, rule in checks:
+            for timestamp, status, rule, engine_id in checks:
                 minute = minute_of(timestamp)
                 bucket = self._pending.get(minute)
                 if bucket is None:
@@ -62,6 +65,16 @@ class CheckCounter:
                 bucket[status] += 1
                 if rule and status == "denied":
                     bucket[f"deny#{rule}"] += 1
+                if engine_id:
+                    bucket[f"engine#{engine_id}#checks"] += 1
+                    if status == "denied":
+                        bucket[f"engine#{engine_id}#denied"] += 1
+
+    def count_engine(self, engine_id: str, what: str, timestamp: str | None = None) -> None:
+        """Count one event of an engine outside a check (``limited``: a 429) in this minute's item."""
+        minute = minute_of(timestamp or iso())
+        with self._lock:
+            self._pending.setdefault(minute, Counter())[f"engine#{engine_id}#{what}"] += 1
 
     def flush_if_due(self) -> None:
         """Flush when ``flush_seconds`` have passed since the last flush (the first check flushes at once),

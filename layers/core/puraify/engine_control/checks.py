@@ -68,6 +68,7 @@ class Checks(EngineControlBase):
         a denial in its place. Fails closed as a whole: if one check cannot be decided, or the audit
         write fails, the batch raises 503 and every check is audited as an error.
         """
+        self.auth.charge(caller, len(body.checks) - 1)  # a batch of N counts N (admission took one)
         at = now()
         catalog = functools.cache(self.catalog)  # one catalog and one read of each engine per batch
         engine = functools.cache(self.auth.engine)
@@ -75,9 +76,11 @@ class Checks(EngineControlBase):
             self._decide(caller, check, request_id, at, catalog, item, engine) for item, check in enumerate(body.checks)
         ]
         try:
-            return self._answer_batch(checked, request_id)
+            answer = self._answer_batch(checked, request_id)
         finally:
             self.counter.flush_if_due()
+        self.auth.require_not_suspended(caller)  # its checks were audited as denied; the answer is 403
+        return answer
 
     def _answer_batch(self, checked: list[Checked], request_id: str) -> dict[str, Any]:
         failure = next((c.error for c in checked if c.error is not None and c.error.status not in (403, 404)), None)
@@ -94,7 +97,9 @@ class Checks(EngineControlBase):
             for record in failed:
                 self._count(record)
             raise failure
-        self.counter.count_many([(c.record["timestamp"], _counted(c.record["status"]), c.rule) for c in checked])
+        self.counter.count_many(
+            [(c.record["timestamp"], _counted(c.record["status"]), c.rule, c.record["caller_id"]) for c in checked]
+        )
         return {"results": [c.reply for c in checked], "request_id": request_id}
 
     def _decide(
@@ -120,6 +125,7 @@ class Checks(EngineControlBase):
         engine: EngineRecord | None = None
         read: Catalog | None = None
         try:
+            self.auth.require_not_suspended(caller)
             if engine_id != caller.engine_id:
                 self._may_ask_for(caller, engine_id, body.project_id, steps)
             engine = (engine_of or self.auth.engine)(engine_id)
@@ -185,4 +191,4 @@ class Checks(EngineControlBase):
             steps.append(("on_behalf", "pass", f"engine '{caller.engine_id}' may check engine '{engine_id}'"))
 
     def _count(self, record: dict[str, Any], rule: str | None = None) -> None:
-        self.counter.count(record["timestamp"], _counted(record["status"]), rule)
+        self.counter.count(record["timestamp"], _counted(record["status"]), rule, record["caller_id"])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from puraify.auth import SUSPENDED
 from puraify.engine_control.records import Catalog, EngineRecord
 
 ALL_PROJECTS = "*"
@@ -121,6 +122,10 @@ def evaluate(
         if steps is not None:
             steps.append(("engine_active", "fail", f"engine '{engine_id}' is not registered, or is revoked"))
         return Decision(False, "engine_not_found", f"engine '{engine_id}' not found")
+    if engine.suspended is not None:  # checked on its behalf too: a suspended engine may do nothing
+        if steps is not None:
+            steps.append(("engine_active", "fail", f"engine '{engine_id}' is suspended"))
+        return Decision(False, SUSPENDED, f"engine '{engine_id}' is suspended")
     if steps is not None:
         steps.append(("engine_active", "pass", f"engine '{engine.engine_id}' is active"))
     if project_id is not None:

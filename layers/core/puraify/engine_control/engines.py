@@ -1,12 +1,14 @@
-"""Engine identities: register, rotate, revoke, permissions and grants, and the engine views."""
+"""Engine identities: register, rotate, revoke, suspend, permissions and grants, and the engine views."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from puraify.auth import ADMIN_SCOPE, Principal, hash_key, new_key
 from puraify.clock import iso, now
 from puraify.engine_control import models as m
 from puraify.engine_control.base import EngineControlBase
-from puraify.engine_control.records import EngineRecord
+from puraify.engine_control.records import EngineRecord, RateLimit, Suspension
 from puraify.errors import (
     ConflictError,
     NotFoundError,
@@ -26,10 +28,14 @@ class Engines(EngineControlBase):
             scopes=sorted(set(body.scopes)),
             projects=sorted(set(body.projects)),
             description=body.description,
+            rate_limit=_rate_limit(body.rate_limit),
+            key_expires_at=_expiry(body.expires_at),
             created_at=at,
             updated_at=at,
         )
-        with self._admin_audit(caller, request_id, "register_engine", target=body.engine_id) as change:
+        with self._admin_audit(
+            caller, request_id, "register_engine", target=body.engine_id, details=_limits_audited(record)
+        ) as change:
             self._known_actions(body.permissions)  # after the scope check: a non-admin learns nothing
             self.engines.create(record)
             change.update(before=None, after=_grants(record))
@@ -41,6 +47,8 @@ class Engines(EngineControlBase):
             scopes=record.scopes,
             projects=record.projects,
             created_at=at,
+            rate_limit=_rate_limit_view(record),
+            expires_at=_iso_or_none(record.key_expires_at),
         )
 
     def validate(self, caller: Principal) -> m.EngineValidateResponse:
@@ -62,8 +70,10 @@ class Engines(EngineControlBase):
         """
         own = caller.engine_id == engine_id
         grace = self.rotation_grace_seconds if body.grace_seconds is None else body.grace_seconds
+        expires = _expiry(body.expires_at)
+        audited = {"grace_seconds": grace, "expires_at": _iso_or_none(expires)}
         with self._admin_audit(
-            caller, request_id, "rotate_key", target=engine_id, require_admin=not own, details={"grace_seconds": grace}
+            caller, request_id, "rotate_key", target=engine_id, require_admin=not own, details=audited
         ):
             if own:
                 grace = self._own_rotation_grace(body.grace_seconds, grace)
@@ -75,13 +85,17 @@ class Engines(EngineControlBase):
                     "key_hash": hash_key(key),
                     "previous_key_hash": current.key_hash if valid_until else None,
                     "previous_key_expires_at": valid_until,
+                    "key_expires_at": expires,
                     "updated_at": iso(),
                 }
             )
             self.engines.update(updated, expected_key_hash=current.key_hash)
         self.auth.cache.invalidate(engine_id)
         return m.EngineRotateResponse(
-            engine_id=engine_id, engine_key=key, previous_key_valid_until=iso(valid_until) if valid_until else None
+            engine_id=engine_id,
+            engine_key=key,
+            previous_key_valid_until=iso(valid_until) if valid_until else None,
+            expires_at=_iso_or_none(expires),
         )
 
     def _own_rotation_grace(self, asked: int | None, grace: int) -> int:
@@ -122,7 +136,12 @@ class Engines(EngineControlBase):
             request_id,
             "set_permissions",
             target=engine_id,
-            details={"permissions": body.permissions, "scopes": body.scopes, "projects": body.projects},
+            details={
+                "permissions": body.permissions,
+                "scopes": body.scopes,
+                "projects": body.projects,
+                **({"rate_limit": _plain(body.rate_limit)} if "rate_limit" in body.model_fields_set else {}),
+            },
         ) as change:
             self._known_actions(body.permissions)
             current = self._active_engine(engine_id)
@@ -131,6 +150,8 @@ class Engines(EngineControlBase):
                 changes["scopes"] = sorted(set(body.scopes))
             if body.projects is not None:
                 changes["projects"] = sorted(set(body.projects))
+            if "rate_limit" in body.model_fields_set:
+                changes["rate_limit"] = _rate_limit(body.rate_limit)
             updated = current.model_copy(update=changes)
             self._write_keeping_an_admin(current, updated)
             change.update(before=_grants(current), after=_grants(updated))
@@ -141,7 +162,41 @@ class Engines(EngineControlBase):
             scopes=updated.scopes,
             projects=updated.projects,
             updated_at=updated.updated_at,
+            rate_limit=_rate_limit_view(updated),
         )
+
+    def suspend(
+        self, caller: Principal, engine_id: str, body: m.EngineSuspendRequest, request_id: str
+    ) -> m.EngineSuspensionResponse:
+        """Suspend an engine: every call it makes answers 403 ``engine_suspended`` (here at once, on
+        other instances within the cache TTL); its identity, keys and history stay. Admin only; the
+        last active admin cannot be suspended (409 ``last_admin``)."""
+        details = {"reason": body.reason}
+        with self._admin_audit(caller, request_id, "suspend_engine", target=engine_id, details=details):
+            current = self._active_engine(engine_id)
+            at = iso()
+            suspension = current.suspended or Suspension(reason=body.reason, by=caller.engine_id, at=at)
+            updated = current.model_copy(update={"suspended": suspension, "updated_at": at})
+            if current.suspended is None:
+                self._write_keeping_an_admin(current, updated)
+        self.auth.cache.invalidate(engine_id)
+        return _suspension(updated)
+
+    def reinstate(
+        self, caller: Principal, engine_id: str, body: m.EngineReinstateRequest, request_id: str
+    ) -> m.EngineSuspensionResponse:
+        """Lift a suspension (admin only); the engine's keys work again at once here, elsewhere within the TTL."""
+        with self._admin_audit(
+            caller, request_id, "reinstate_engine", target=engine_id, details={"reason": body.reason or None}
+        ):
+            current = self._active_engine(engine_id)
+            updated = current.model_copy(update={"suspended": None, "updated_at": iso()})
+            if current.suspended is not None:
+                self.engines.update(updated, expected_key_hash=current.key_hash)
+            else:
+                updated = current
+        self.auth.cache.invalidate(engine_id)
+        return _suspension(updated)
 
     def list_engines(self, caller: Principal) -> m.EngineListResponse:
         """Every engine, revoked ones included, sorted by id, each with the time of its last audited
@@ -214,7 +269,50 @@ def _grants(record: EngineRecord) -> dict[str, object]:
 
 
 def _is_admin(record: EngineRecord) -> bool:
-    return record.status == "active" and ADMIN_SCOPE in record.scopes
+    """An admin that can act: active, not suspended, holding ``admin``, its key not expired."""
+    expired = record.key_expires_at is not None and record.key_expires_at <= now()
+    return record.status == "active" and record.suspended is None and not expired and ADMIN_SCOPE in record.scopes
+
+
+def _expiry(value: datetime | None) -> float | None:
+    """An expiry as epoch seconds; 422 when it is not in the future."""
+    if value is None:
+        return None
+    at = value.timestamp()
+    if at <= now():
+        message = "expires_at must be in the future"
+        raise ValidationFailedError(
+            message, details=[{"field": "body.expires_at", "message": message, "type": "greater_than"}]
+        )
+    return at
+
+
+def _iso_or_none(at: float | None) -> str | None:
+    return iso(at) if at is not None else None
+
+
+def _rate_limit(body: m.RateLimitBody | None) -> RateLimit | None:
+    return RateLimit.model_validate(body.model_dump()) if body is not None else None
+
+
+def _plain(body: m.RateLimitBody | None) -> dict[str, object] | None:
+    return body.model_dump() if body is not None else None
+
+
+def _rate_limit_view(record: EngineRecord) -> m.RateLimitView | None:
+    return m.RateLimitView.model_validate(record.rate_limit.model_dump()) if record.rate_limit else None
+
+
+def _limits_audited(record: EngineRecord) -> dict[str, object]:
+    return {
+        "rate_limit": record.rate_limit.model_dump() if record.rate_limit else None,
+        "expires_at": _iso_or_none(record.key_expires_at),
+    }
+
+
+def _suspension(record: EngineRecord) -> m.EngineSuspensionResponse:
+    suspended = m.SuspensionView.model_validate(record.suspended.model_dump()) if record.suspended else None
+    return m.EngineSuspensionResponse(engine_id=record.engine_id, suspended=suspended, updated_at=record.updated_at)
 
 
 def _engine_view(record: EngineRecord, *, last_seen_at: str | None = None) -> m.EngineView:
@@ -230,4 +328,7 @@ def _engine_view(record: EngineRecord, *, last_seen_at: str | None = None) -> m.
         updated_at=record.updated_at,
         previous_key_valid_until=iso(grace) if record.previous_key_hash and grace and grace > now() else None,
         last_seen_at=last_seen_at,
+        rate_limit=_rate_limit_view(record),
+        expires_at=_iso_or_none(record.key_expires_at),
+        suspended=m.SuspensionView.model_validate(record.suspended.model_dump()) if record.suspended else None,
     )

@@ -26,6 +26,27 @@ Permissions = dict[PlatformName, list[ActionName]]
 # --- API bodies ----------------------------------------------------------------------------
 
 
+class RateLimitBody(Request):
+    """An engine's own limit: ``per_second`` refills a bucket of ``burst`` requests (a batch of N checks is N);
+    ``events_per_second`` limits the events its ingest sends (null: the stack default)."""
+
+    per_second: float = Field(gt=0, le=100_000)
+    burst: int = Field(ge=1, le=1_000_000)
+    events_per_second: float | None = Field(default=None, gt=0, le=1_000_000)
+
+
+class RateLimitView(Model):
+    per_second: float
+    burst: int
+    events_per_second: float | None = None
+
+
+class SuspensionView(Model):
+    reason: str
+    by: str
+    at: str
+
+
 def _no_duplicate_actions(value: dict[str, list[str]]) -> dict[str, list[str]]:
     return {platform: sorted(set(actions)) for platform, actions in value.items()}
 
@@ -36,6 +57,8 @@ class EngineRegisterRequest(Request):
     scopes: list[Scope] = Field(default_factory=list, max_length=32)
     projects: list[ProjectGrant] = Field(default_factory=list, max_length=200)
     description: str = Field(default="", max_length=1024)
+    rate_limit: RateLimitBody | None = None  # null: the stack default
+    expires_at: AwareDatetime | None = None  # RFC 3339; after it the key answers 401 (null: never)
 
     _dedupe = field_validator("permissions")(_no_duplicate_actions)
 
@@ -47,6 +70,8 @@ class EngineRegisterResponse(Model):
     scopes: list[str]
     projects: list[str]
     created_at: str
+    rate_limit: RateLimitView | None = None
+    expires_at: str | None = None
 
 
 class EngineValidateResponse(Model):
@@ -59,12 +84,30 @@ class EngineValidateResponse(Model):
 
 class EngineRotateRequest(Request):
     grace_seconds: int | None = Field(default=None, ge=0, le=7 * 86400)
+    expires_at: AwareDatetime | None = None  # the new key's expiry (null: never)
 
 
 class EngineRotateResponse(Model):
     engine_id: str
     engine_key: str
     previous_key_valid_until: str | None
+    expires_at: str | None = None
+
+
+class EngineSuspendRequest(Request):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class EngineReinstateRequest(Request):
+    reason: Annotated[str, StringConstraints(max_length=512)] = ""
+
+
+class EngineSuspensionResponse(Model):
+    """An engine after ``suspend`` or ``reinstate``: ``suspended`` is null once reinstated."""
+
+    engine_id: str
+    suspended: SuspensionView | None
+    updated_at: str
 
 
 class EngineRevokeResponse(Model):
@@ -86,6 +129,9 @@ class EngineView(Model):
     updated_at: str
     previous_key_valid_until: str | None = None
     last_seen_at: str | None = None
+    rate_limit: RateLimitView | None = None  # the engine's own limit (null: the stack default)
+    expires_at: str | None = None  # when its key stops working (null: never)
+    suspended: SuspensionView | None = None
 
 
 class EngineListResponse(Model):
@@ -96,6 +142,7 @@ class EnginePermissionsRequest(Request):
     permissions: Permissions = Field(max_length=100)
     scopes: list[Scope] | None = Field(default=None, max_length=32)
     projects: list[ProjectGrant] | None = Field(default=None, max_length=200)
+    rate_limit: RateLimitBody | None = None  # absent: unchanged; null: the stack default
 
     _dedupe = field_validator("permissions")(_no_duplicate_actions)
 
@@ -106,6 +153,7 @@ class EnginePermissionsResponse(Model):
     scopes: list[str]
     projects: list[str]
     updated_at: str
+    rate_limit: RateLimitView | None = None
 
 
 class ActionCheckRequest(Request):

@@ -11,6 +11,22 @@ from puraify.contract import Model
 PlatformStatus = Literal["available", "maintenance", "disabled"]
 
 
+class RateLimit(Model):
+    """An engine's own rate limit (None on the record: the stack's defaults)."""
+
+    per_second: float
+    burst: int
+    events_per_second: float | None = None
+
+
+class Suspension(Model):
+    """Why, by whom and when an engine was suspended (its identity and keys stay; it may be reinstated)."""
+
+    reason: str
+    by: str
+    at: str
+
+
 class EngineRecord(Model):
     engine_id: str
     key_hash: str
@@ -21,6 +37,11 @@ class EngineRecord(Model):
     projects: list[str] = []
     description: str = ""
     status: Literal["active", "revoked"] = "active"
+    rate_limit: RateLimit | None = None
+    # When the current key stops working (epoch seconds; None: never). Not ``expires_at``: that name
+    # is a TTL attribute on other tables, and an engine's record must never be deleted by DynamoDB.
+    key_expires_at: float | None = None
+    suspended: Suspension | None = None
     created_at: str
     updated_at: str
 

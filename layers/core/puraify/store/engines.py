@@ -60,7 +60,7 @@ class DynamoEngineStore:
 
         The condition serializes rotations and revocations: of two racing changes one wins,
         the other gets 409 instead of silently undoing the first. With ``keep_admin`` the write is
-        one transaction with a check that engine ``keep_admin`` is still an active admin (409
+        one transaction with a check that engine ``keep_admin`` is still an active, unsuspended admin (409
         ``last_admin`` otherwise), so two admins revoking each other at once cannot both succeed.
         """
         put = {
@@ -77,7 +77,7 @@ class DynamoEngineStore:
             check = {
                 "TableName": self.table,
                 "Key": {"engine_id": to_value(keep_admin)},
-                "ConditionExpression": "#s = :active AND contains(scopes, :admin)",
+                "ConditionExpression": "#s = :active AND contains(scopes, :admin) AND attribute_not_exists(suspended)",
                 "ExpressionAttributeNames": {"#s": "status"},
                 "ExpressionAttributeValues": {":active": to_value("active"), ":admin": to_value(ADMIN_SCOPE)},
             }
@@ -95,6 +95,6 @@ class DynamoEngineStore:
             return NotFoundError(f"engine '{engine_id}' not found", code="engine_not_found")
         if current.key_hash == expected_key_hash and keep_admin is not None:
             other = self.get(keep_admin)
-            if other is None or other.status != "active" or ADMIN_SCOPE not in other.scopes:
+            if other is None or other.status != "active" or ADMIN_SCOPE not in other.scopes or other.suspended:
                 return ConflictError(f"engine '{keep_admin}' is no longer an active admin", code="last_admin")
         return ConflictError(f"engine '{engine_id}' changed concurrently; retry", code="concurrent_change")
