@@ -20,6 +20,7 @@ from typing import Any
 
 from puraify import clock
 from puraify.auth import Principal
+from puraify.cache import TtlCache
 from puraify.errors import ForbiddenError, NotFoundError, ValidationFailedError
 from puraify.monitoring.outbound import AddressGuard
 from puraify.monitoring.ports import ChannelSecrets, RouteStore
@@ -108,12 +109,24 @@ def silence_view(silence: dict[str, Any], at: float | None = None) -> dict[str, 
 class Routing:
     """Routes and silences over a RouteStore and the channel secrets."""
 
-    def __init__(self, store: RouteStore, secrets: ChannelSecrets, guard: AddressGuard, retention_days: int):
+    def __init__(
+        self,
+        store: RouteStore,
+        secrets: ChannelSecrets,
+        guard: AddressGuard,
+        retention_days: int,
+        read_ttl: float = 2.0,
+    ):
         self.store = store
         self.secrets = secrets
         self.guard = guard
         self.retention_days = retention_days
         self._secret_cache: dict[tuple[str, str], dict[str, str]] = {}
+        # What raising an alert reads (a project's routes and silences), kept briefly: one ingest
+        # request may raise several alerts of one project. Changes made here drop the entry at once;
+        # other instances see them within ``read_ttl`` seconds.
+        self._routes: TtlCache[str, dict[str, Any] | None] = TtlCache(read_ttl)
+        self._silences: TtlCache[str, list[dict[str, Any]]] = TtlCache(read_ttl)
 
     # --- routes ---------------------------------------------------------------------------------
 
@@ -184,6 +197,7 @@ class Routing:
                                              json.dumps(values), str(uuid.uuid4()))  # fmt: skip
             document["secret"] = {"name": name, "version": version}
         self.store.put_routes(project_id, document)
+        self._routes.invalidate(project_id)
         return self.get_routes(caller, project_id)
 
     def _values(self, document: dict[str, Any]) -> dict[str, str]:
@@ -227,6 +241,7 @@ class Routing:
             "expires_at": clock.expires_at(self.retention_days, ends),
         }
         self.store.put_silence(silence)
+        self._silences.invalidate(body.project_id)
         return silence_view(silence, at)
 
     def list_silences(self, caller: Principal, project_id: str) -> dict[str, Any]:
@@ -241,6 +256,7 @@ class Routing:
             raise NotFoundError(f"no silence {silence_id!r}", code="silence_not_found")
         authorize(caller, found["project_id"])
         self.store.delete_silence(silence_id)
+        self._silences.invalidate(found["project_id"])
 
     # --- where an alert goes -------------------------------------------------------------------
 
@@ -248,7 +264,9 @@ class Routing:
         """The routes an alert takes and the silence that holds it, from the project's and ``*``'s."""
         labels = alert_labels(alert)
         plan = Plan(silence=self.silence_of(alert, at))
-        documents = [d for d in (self.store.get_routes(alert["project_id"]), self.store.get_routes(ALL_PROJECTS)) if d]
+        documents = [
+            d for d in (self._routes.get(p, self.store.get_routes) for p in (alert["project_id"], ALL_PROJECTS)) if d
+        ]
         every = [{**route, "_secret": d.get("secret")} for d in documents for route in d["routes"]]
         plan.routes = take(every, labels)
         return plan
@@ -257,7 +275,7 @@ class Routing:
         """The active silence (the project's, then ``*``'s) that holds ``alert`` at ``at``, if any."""
         labels = alert_labels(alert)
         for project_id in (alert["project_id"], ALL_PROJECTS):
-            for silence in self.store.silences(project_id):
+            for silence in self._silences.get(project_id, self.store.silences):
                 if active(silence, at) and matches(silence.get("match") or {}, labels):
                     return silence
         return None
