@@ -251,6 +251,7 @@ class Routing:
 
     def delete_silence(self, caller: Principal, silence_id: str) -> None:
         """End a silence now (404 if unknown; the caller needs the grant of its project)."""
+        caller.require(MANAGE_SCOPE)  # before the lookup: no scope, no hint whether it exists
         found = self.store.find_silence(silence_id)
         if found is None:
             raise NotFoundError(f"no silence {silence_id!r}", code="silence_not_found")
