@@ -71,12 +71,18 @@ def _parse(path: Path, modified: float) -> dict[str, Any]:
     return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
 
 
+# Parameters whose local value differs from the deployed default: alert notifications may go to http
+# and loopback receivers (a test's server on 127.0.0.1), which a deployed stack refuses.
+LOCAL_PARAMETERS = {"AllowPrivateWebhooks": "true"}
+
+
 class Template:
     def __init__(self, path: Path = TEMPLATE, prefix: str = ""):
         self.body = _parse(path, path.stat().st_mtime)  # shared: never mutated
         self.prefix = prefix
         self.resources: dict[str, dict[str, Any]] = self.body["Resources"]
         self.parameters = {k: str(v.get("Default", "")) for k, v in self.body.get("Parameters", {}).items()}
+        self.parameters.update(LOCAL_PARAMETERS)
         self.created: dict[str, str] = {}  # logical id -> the ARN its create call answered (local.resources)
 
     # --- resources ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from puraify.http import (
 from puraify.monitoring import metrics as prometheus
 from puraify.monitoring import models as mm
 from puraify.monitoring import otlp, overview
+from puraify.monitoring import route_models as rm
 from puraify.monitoring.ingest import parse_payload
 from puraify.observability import logger, metrics
 from puraify.openapi import responses
@@ -146,6 +147,40 @@ def acknowledge_alert(alert_id: mm.Id) -> mm.AlertResponse:
 )
 def resolve_alert(alert_id: mm.Id) -> mm.AlertResponse:
     return _transition(alert_id, "resolved")
+
+
+@app.get("/monitoring/alerts/<alert_id>", responses=responses(200, 404))
+def show_alert(alert_id: mm.Id) -> mm.AlertResponse:
+    return mm.AlertResponse.model_validate(wiring.current().monitoring.alert_detail(caller(app), alert_id))
+
+
+@app.get("/monitoring/routes/<project_id>", responses=responses(200))
+def get_routes(project_id: rm.RouteProject) -> rm.RoutesResponse:
+    return rm.RoutesResponse.model_validate(wiring.current().monitoring.routing.get_routes(caller(app), project_id))
+
+
+@app.put("/monitoring/routes/<project_id>", responses=responses(200, 422))
+def put_routes(project_id: rm.RouteProject, body: rm.RoutesRequest) -> rm.RoutesResponse:
+    saved = wiring.current().monitoring.routing.put_routes(caller(app), project_id, body)
+    return rm.RoutesResponse.model_validate(saved)
+
+
+@app.post("/monitoring/silences", responses=responses(201, 422))
+def add_silence(body: rm.SilenceRequest) -> Response[rm.SilenceResponse]:
+    silence = wiring.current().monitoring.routing.add_silence(caller(app), body)
+    return respond(201, rm.SilenceResponse.model_validate(silence))
+
+
+@app.get("/monitoring/silences", openapi_extensions={"parameters": openapi.query_parameters(rm.SilencesQuery)})
+def list_silences() -> rm.SilencesPage:
+    found = wiring.current().monitoring.routing.list_silences(caller(app), _params(rm.SilencesQuery).project_id)
+    return rm.SilencesPage.model_validate(found)
+
+
+@app.delete("/monitoring/silences/<silence_id>", responses=responses(204, 404))
+def delete_silence(silence_id: mm.Id) -> Response[None]:
+    wiring.current().monitoring.routing.delete_silence(caller(app), silence_id)
+    return Response(status_code=204)
 
 
 def _audit_parameters() -> list[dict]:

@@ -386,11 +386,17 @@ class MemoryParameters:
 
 
 def memory_monitoring(
-    settings: Any, store: MemoryMonitoringStore | None = None, parameters: Any = None, topic: Any = None
+    settings: Any,
+    store: MemoryMonitoringStore | None = None,
+    parameters: Any = None,
+    topic: Any = None,
+    sender: Any = None,
 ) -> Any:
     """A Monitoring service over in-memory stores (the wiring's ``_monitoring`` with fakes)."""
     from puraify.monitoring.service import create
     from tests.fakes.engine_control import MemoryCheckCountStore, MemoryEventStore
+    from tests.fakes.environments import MemorySecretStore
+    from tests.fakes.routes import MemoryRouteStore
 
     return create(
         settings,
@@ -400,4 +406,7 @@ def memory_monitoring(
         versions=MemoryVersionCounterStore(),
         check_counts=MemoryCheckCountStore(),
         engine_events=MemoryEventStore(),
+        route_store=MemoryRouteStore(),
+        channel_secrets=MemorySecretStore("puraify/test/alert-routes"),
+        sender=sender,
     )

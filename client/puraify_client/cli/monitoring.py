@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from puraify_client.cli import Options, output, pass_options
+from puraify_client.cli import Options, alert_routes, output, pass_options
 from puraify_client.client import ControlPlane
 
 TAIL_PAGE = 200  # newest logs read per poll: more new logs than this between two polls are not all shown
@@ -266,7 +266,8 @@ def deployments(options: Options, project: str, environment: str | None, since: 
 
 @click.group()
 def alerts() -> None:
-    """Alerts: list them, acknowledge and resolve them (open -> acknowledged -> resolved), raise one."""
+    """Alerts: list them, acknowledge and resolve them (open -> acknowledged -> resolved), raise one;
+    route them (routes get|set), silence them, and see their deliveries."""
 
 
 ALERT_COLUMNS = ["created_at", "alert_id", "severity", "status", "raised_by", "regression", "message"]
@@ -364,5 +365,8 @@ def alerts_send(
     else:
         click.echo(f"alert {result.alert_id}: {'notified' if result.notified else 'stored, not notified'}")
 
+
+for _command in alert_routes.COMMANDS:
+    alerts.add_command(_command)
 
 COMMANDS = [logs, errors, stats, overview, deployments, alerts]

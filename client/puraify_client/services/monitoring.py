@@ -14,7 +14,8 @@ from urllib.parse import quote
 from pydantic import Field
 
 from puraify_client.models import Request, Response
-from puraify_client.services.base import Service, paginate, register
+from puraify_client.services.alert_routes import AlertRouting
+from puraify_client.services.base import paginate, register
 from puraify_client.transport import IDEMPOTENT, SAFE
 
 
@@ -90,6 +91,9 @@ class AlertResponse(Response):
     resolved_by: str | None = None
     resolved_at: str | None = None
     history: list[dict[str, Any]] = []
+    silenced_by: str | None = None
+    routes: list[str] | None = None
+    deliveries: list[dict[str, Any]] | None = None  # get_alert only
 
 
 class AlertsPage(Response):
@@ -305,7 +309,7 @@ BATCH_LIMIT = 500
 
 
 @register
-class Monitoring(Service):
+class Monitoring(AlertRouting):
     name = "monitoring"
 
     async def log(self, event: LogEvent | Mapping[str, Any] | None = None, **fields: Any) -> LogIngestResponse:
@@ -362,6 +366,12 @@ class Monitoring(Service):
         return paginate(
             lambda cursor: self.alerts(project_id, status=status, severity=severity, limit=page_size, cursor=cursor),
             "alerts",
+        )
+
+    async def get_alert(self, alert_id: str) -> AlertResponse:
+        """One alert with its ``deliveries`` (needs logs:read and the alert's project)."""
+        return await self.transport.call(
+            "GET", f"/monitoring/alerts/{quote(alert_id, safe='')}", AlertResponse, safety=SAFE
         )
 
     async def acknowledge_alert(self, alert_id: str, reason: str | None = None) -> AlertResponse:

@@ -61,6 +61,9 @@ class Settings(BaseModel):
     alert_severity_rules: str = ""  # JSON list of {"pattern": regex, "severity": ...}; empty = built-in rules
     dispatch_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
     dispatch_max_attempts: int = Field(default=8, ge=1, le=50)
+    # Outbound notifications may go to http and to loopback/private addresses (the local runner only).
+    allow_private_webhooks: bool = False
+    route_secrets_prefix: str = "puraify/dev/alert-routes"  # Secrets Manager: <prefix>/<project>/...
 
     # Planning Engine
     plan_facts_table: str = "PlanFactsTable"
@@ -133,6 +136,8 @@ _ENV = {
     "PURAIFY_ALERT_SEVERITY_RULES": "alert_severity_rules",
     "PURAIFY_DISPATCH_TIMEOUT_SECONDS": "dispatch_timeout_seconds",
     "PURAIFY_DISPATCH_MAX_ATTEMPTS": "dispatch_max_attempts",
+    "PURAIFY_ALLOW_PRIVATE_WEBHOOKS": "allow_private_webhooks",
+    "PURAIFY_ROUTE_SECRETS_PREFIX": "route_secrets_prefix",
     "ENVIRONMENTS_TABLE": "environments_table",
     "VERSIONS_TABLE": "versions_table",
     "PURAIFY_SECRETS_PREFIX": "secrets_prefix",

@@ -149,8 +149,10 @@ def build_monitoring(rt: Runtime) -> Monitoring:
     from puraify.store.events import DynamoEventStore
     from puraify.store.monitoring import DynamoMonitoringStore
     from puraify.store.monitoring_channels import SnsTopic, SsmParameters
+    from puraify.store.monitoring_routes import DynamoRouteStore
     from puraify.store.monitoring_versions import DynamoVersionCounterStore
     from puraify.store.planning import S3BundleStore
+    from puraify.store.secrets import SecretsManagerStore
 
     s = rt.settings
     return create(
@@ -164,6 +166,8 @@ def build_monitoring(rt: Runtime) -> Monitoring:
         # Joined at call time: the Environment Manager and the Planning Engine are built on first use.
         deployment_states=lambda project_id, limit: rt.environments.deployment_states(project_id, limit),
         policy_bundle=lambda: published(S3BundleStore(s.policy_bucket)),
+        route_store=DynamoRouteStore(s.alerts_table),
+        channel_secrets=SecretsManagerStore(s.route_secrets_prefix),
     )
 
 

@@ -6,6 +6,8 @@ import json
 
 from puraify import clock, wiring
 
+NO_DELIVERIES = {"deliveries_attempted": 0, "deliveries_delivered": 0, "deliveries_failed": 0}  # no routes here
+
 
 def _error(project: str, i: int, **overrides):
     body = {
@@ -96,11 +98,25 @@ def test_failed_slack_delivery_is_kept_and_retried_with_backoff(
     # When it runs after 30 s (first backoff): tried again, still failing, next backoff 60 s
     start = clock.now()
     monkeypatch.setattr(clock, "now", lambda: start + 31)
-    assert run_schedule() == {"attempted": 1, "delivered": 0, "failed": 0, "ledgers_repaired": 0, "auto_resolved": 0}
+    assert run_schedule() == {
+        "attempted": 1,
+        "delivered": 0,
+        "failed": 0,
+        "ledgers_repaired": 0,
+        "auto_resolved": 0,
+        **NO_DELIVERIES,
+    }
     monkeypatch.setattr(clock, "now", lambda: start + 31 + 45)
     assert run_schedule()["attempted"] == 0
     monkeypatch.setattr(clock, "now", lambda: start + 31 + 61)
-    assert run_schedule() == {"attempted": 1, "delivered": 1, "failed": 0, "ledgers_repaired": 0, "auto_resolved": 0}
+    assert run_schedule() == {
+        "attempted": 1,
+        "delivered": 1,
+        "failed": 0,
+        "ledgers_repaired": 0,
+        "auto_resolved": 0,
+        **NO_DELIVERIES,
+    }
     # Then Slack got it exactly once, and SNS was not sent again
     assert len(slack.received) == 1
     item = _alerts(aws, project)[0]

@@ -13,10 +13,9 @@ import base64
 import binascii
 import hashlib
 import json
-import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from aws_lambda_powertools.metrics import MetricUnit
@@ -24,12 +23,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from puraify import clock
 from puraify.cache import TtlCache
 from puraify.errors import ConflictError, NotFoundError, UnavailableError, ValidationFailedError
+from puraify.monitoring.channels import alert_text, subject
 from puraify.monitoring.fingerprint import at_least, normalize_message
 from puraify.monitoring.ports import AlertStore, Parameters, Topic
 from puraify.observability import logger, metrics
 
 CHANNELS = ("sns", "slack")
-_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
 class ChannelFailure(Exception):
@@ -75,7 +74,7 @@ class Dispatcher:
         for channel in channels:
             try:
                 if channel == "sns":
-                    self.topic.publish(self.topic_arn, _subject(alert), text)
+                    self.topic.publish(self.topic_arn, subject(alert), text)
                 else:
                     self._post_slack(text)
                 results[channel] = None
@@ -103,24 +102,12 @@ class Dispatcher:
             raise ChannelFailure(f"slack: HTTP {reply.status_code}")
 
 
-def _subject(alert: dict[str, Any]) -> str:
-    subject = f"[{alert['severity'].upper()}] {alert['project_id']}: {alert['event_type']}"
-    return _UNPRINTABLE.sub(" ", subject)[:100]
+class RoutedAlerts(Protocol):
+    """Routes, silences and deliveries, as raising and transitions use them (``Monitoring`` joins them)."""
 
-
-def alert_text(alert: dict[str, Any]) -> str:
-    """The notification text (Slack ``text``, SNS message)."""
-    lines = [
-        f"[{alert['severity'].upper()}] {alert['project_id']} - {alert['event_type']}",
-        alert["message"],
-        f"triggered by {alert['triggered_by']} at {alert['created_at']} (alert {alert['alert_id']})",
-    ]
-    if alert.get("flow_id"):
-        lines.append(f"flow: {alert['flow_id']}")
-    held = alert.get("suppressed_before") or 0
-    if held:
-        lines.append(f"{held} similar notification(s) suppressed since the last one")
-    return "\n".join(lines)
+    def plan_for(self, alert: dict[str, Any], at: float) -> Any: ...
+    def record(self, alert: dict[str, Any], plan: Any, at: float) -> None: ...
+    def transitioned(self, alert: dict[str, Any], to: str, at: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -153,10 +140,13 @@ def default_gate_key(event_type: str, triggered_by: str, message: str) -> str:
 class Alerts:
     """Raising, notifying and retrying alerts over an AlertStore and a Dispatcher."""
 
-    def __init__(self, store: AlertStore, dispatcher: Dispatcher, policy: AlertPolicy):
+    def __init__(
+        self, store: AlertStore, dispatcher: Dispatcher, policy: AlertPolicy, routes: RoutedAlerts | None = None
+    ):
         self.store = store
         self.dispatcher = dispatcher
         self.policy = policy
+        self.routes = routes
 
     def raise_alert(
         self,
@@ -173,11 +163,15 @@ class Alerts:
         fingerprint: str | None = None,
         regression: bool = False,
         claim: Any = None,
+        route: bool = True,
     ) -> dict[str, Any] | None:
         """Store an alert (status ``open``) and notify it, subject to severity and flood control.
 
         ``claim(alert)`` (ingest's fingerprint claim) decides whether the alert is raised at all:
-        when it returns False another writer raised it, and None is returned.
+        when it returns False another writer raised it, and None is returned. An alert that a
+        project route takes is only recorded with its deliveries owed (``monitoring.deliveries``);
+        one a silence holds is recorded ``silenced_by`` it and not sent. ``route=False`` (the
+        ``notification_failed`` alert) goes straight to the default channels.
         """
         at = clock.now()
         created = clock.iso(at)
@@ -202,6 +196,32 @@ class Alerts:
             return None
         # AlertsRaised feeds the operations dashboard (template.yaml); flushed by each handler's log_metrics.
         metrics.add_metric(name="AlertsRaised", unit=MetricUnit.Count, value=1)
+        plan = self.routes.plan_for(alert, at) if self.routes is not None and route else None
+        if plan is not None and plan.silence is not None:
+            alert["silenced_by"] = plan.silence["silence_id"]
+        if plan is not None and plan.routed:
+            alert["routes"] = [r["name"] for r in plan.routes]
+            alert["delivery"] = {"status": "routed" if plan.silence is None else "silenced"}
+            if plan.silence is None:
+                passed, held = self.store.pass_gate(
+                    project_id, gate_key or default_gate_key(event_type, triggered_by, message), at,
+                    self.policy.flood_window_seconds, alert["expires_at"],
+                )  # fmt: skip
+                if not passed:
+                    alert["delivery"] = {"status": "suppressed"}
+                alert["suppressed_before"] = held
+            self.store.create_alert(alert)
+            if alert["delivery"]["status"] != "suppressed":
+                try:
+                    self.routes.record(alert, plan, at)  # type: ignore[union-attr]
+                except Exception:  # noqa: BLE001 - a notification never fails the alert's write
+                    logger.exception("the deliveries of an alert could not be recorded",
+                                     extra={"alert_id": alert["alert_id"]})  # fmt: skip
+            return view(alert)
+        if plan is not None and plan.silence is not None:
+            alert["delivery"] = {"status": "silenced"}
+            self.store.create_alert(alert)
+            return view(alert)
         if not at_least(severity, self.policy.notify_min_severity):
             alert["delivery"] = {"status": "not_required"}
             self.store.create_alert(alert)
@@ -240,7 +260,8 @@ class Alerts:
         alert = self.store.escalate_alert(alert_sk, project_id, severity, step)
         if alert is None:
             return None
-        if at_least(severity, self.policy.notify_min_severity):
+        routed = alert.get("delivery", {}).get("status") in ("routed", "silenced")
+        if at_least(severity, self.policy.notify_min_severity) and not routed:
             _, _, channels = self._gate(alert, gate_key, at)
             alert["next_attempt_at"] = at + self.policy.grace_seconds if channels else None
             self.store.update_delivery(alert)
@@ -270,7 +291,18 @@ class Alerts:
                 details=[{"field": "status", "message": f"the alert is {current['status']}", "type": "conflict",
                           "status": current["status"], "alert": _plain(view(current))}],
             )  # fmt: skip
+        self._transitioned(changed, to)
         return view(changed)
+
+    def _transitioned(self, alert: dict[str, Any], to: str) -> None:
+        """Owe the acknowledge/resolve notifications of a routed alert (never fails the transition)."""
+        if self.routes is None or alert.get("delivery", {}).get("status") not in ("routed", "silenced"):
+            return
+        try:
+            self.routes.transitioned(alert, to, clock.now())
+        except Exception:  # noqa: BLE001 - a notification never fails a transition
+            logger.exception("the notifications of a transition could not be recorded",
+                             extra={"alert_id": alert["alert_id"]})  # fmt: skip
 
     def list_alerts(
         self, project_id: str, status: str | None, severity: str | None, limit: int, cursor: str | None
@@ -314,8 +346,10 @@ class Alerts:
                 "reason": f"no occurrence for {self.policy.auto_resolve_minutes} minutes",
             }
             try:
-                if self.store.transition_alert(alert, "resolved", TRANSITIONS["resolved"], step) is not None:
+                changed = self.store.transition_alert(alert, "resolved", TRANSITIONS["resolved"], step)
+                if changed is not None:
                     resolved += 1
+                    self._transitioned(changed, "resolved")
             except UnavailableError:
                 logger.warning("auto-resolve could not be stored", extra={"alert_id": alert["alert_id"]})
         return resolved

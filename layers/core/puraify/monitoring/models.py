@@ -179,6 +179,9 @@ class AlertResponse(BaseModel):
     notified: bool
     suppressed: bool = False
     delivery: dict[str, Any]
+    silenced_by: str | None = None  # the silence that held the alert's notifications
+    routes: list[str] | None = None  # the routes the alert took (none: the default channels)
+    deliveries: list[dict[str, Any]] | None = None  # GET /monitoring/alerts/{alert_id} only
 
 
 class AlertTransitionRequest(Request):

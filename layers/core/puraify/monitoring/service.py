@@ -14,27 +14,33 @@ from typing import Any
 
 from puraify import clock
 from puraify.auth import Principal
-from puraify.errors import UnavailableError
+from puraify.errors import NotFoundError, UnavailableError
 from puraify.monitoring import metrics, otlp, overview, queries
 from puraify.monitoring import models as mm
-from puraify.monitoring.alerts import AlertPolicy, Alerts, Dispatcher
+from puraify.monitoring.alerts import AlertPolicy, Alerts, Dispatcher, view
 from puraify.monitoring.audit_views import audit_view
+from puraify.monitoring.deliveries import Deliveries
 from puraify.monitoring.engine_events import record_engine_event
 from puraify.monitoring.entitlement import WRITE_SCOPE, Entitled, entitlement, nobody
 from puraify.monitoring.fingerprint import parse_rules
 from puraify.monitoring.ingest import IngestConfig, IngestResult, ParsedBatch, ingest, repair_counts
+from puraify.monitoring.outbound import AddressGuard, HttpSender
 from puraify.monitoring.ports import (
     AuditReader,
+    ChannelSecrets,
     CheckCounts,
     DeploymentStates,
     EventStore,
     MonitoringStore,
     Parameters,
     PolicyBundle,
+    RouteStore,
+    Sender,
     Topic,
     VersionCounterStore,
 )
 from puraify.monitoring.queries import summarize
+from puraify.monitoring.routing import Routing
 from puraify.monitoring.versions import health, reported
 from puraify.observability import logger
 from puraify.settings import Settings
@@ -57,6 +63,8 @@ class Monitoring:
     versions: VersionCounterStore  # per-version counters: the watch's and the gate's facts
     check_counts: CheckCounts  # Engine Control's per-minute check counts (the overview)
     engine_events: EventStore  # POST /log/engine_event
+    routing: Routing  # alert routes and silences (/monitoring/routes, /monitoring/silences)
+    deliveries: Deliveries  # routed notifications, delivered by the schedule
     deployment_states: DeploymentStates | None = None  # the Environment Manager's, for GET /metrics
     policy_bundle: PolicyBundle | None = None  # the Planning Engine's, for GET /metrics
     check_count_flush_seconds: float = 5.0  # how long check counts may wait in an instance (the overview's bound)
@@ -150,6 +158,16 @@ class Monitoring:
             alert_id, to, by=caller.engine_id, reason=reason, authorize=caller.require_project
         )
 
+    def alert_detail(self, caller: Principal, alert_id: str) -> dict[str, Any]:
+        """``GET /monitoring/alerts/{alert_id}``: one alert with its deliveries (``logs:read`` and a grant
+        of its project; 404 if unknown)."""
+        caller.require(READ_SCOPE)
+        alert = self.store.find_alert(alert_id)
+        if alert is None:
+            raise NotFoundError(f"no alert {alert_id!r}", code="alert_not_found")
+        caller.require_project(alert["project_id"])
+        return {**view(alert), "deliveries": self.deliveries.of_alert(alert_id)}
+
     def alerts_for(self, caller: Principal, q: mm.AlertsQuery) -> dict[str, Any]:
         self._reader(caller, q.project_id)
         return self.alerts.list_alerts(q.project_id, q.status, q.severity, q.limit, q.cursor)
@@ -214,10 +232,12 @@ class Monitoring:
         return metrics.exposition(sources, projects, every_project=caller.has_all_projects)
 
     def scheduled(self) -> dict[str, int]:
-        """The schedule's pass: retry owed notifications, count left-behind ledgers, resolve quiet alerts."""
+        """The schedule's pass: retry owed notifications, deliver routed ones, count left-behind ledgers,
+        resolve quiet alerts."""
         summary: dict[str, int] = {}
         steps = {
             "retry": lambda: summary.update(self.alerts.retry_due()),
+            "deliver": lambda: summary.update(self.deliveries.deliver_due()),
             "repair": lambda: summary.update(ledgers_repaired=repair_counts(self.store, self.alerts, self.config)),
             "auto_resolve": lambda: summary.update(auto_resolved=self.alerts.auto_resolve()),
         }
@@ -238,10 +258,17 @@ def create(
     versions: VersionCounterStore,
     check_counts: CheckCounts,
     engine_events: EventStore,
+    route_store: RouteStore,
+    channel_secrets: ChannelSecrets,
+    sender: Sender | None = None,
     deployment_states: DeploymentStates | None = None,
     policy_bundle: PolicyBundle | None = None,
 ) -> Monitoring:
-    """A Monitoring service over the given store and channels (DynamoDB/SNS/SSM, or fakes)."""
+    """A Monitoring service over the given store and channels (DynamoDB/SNS/SSM, or fakes).
+
+    ``sender`` (outbound notification HTTP) defaults to httpx behind the address guard of
+    ``settings.allow_private_webhooks``.
+    """
     dispatcher = Dispatcher(
         topic_arn=settings.alerts_topic_arn,
         slack_parameter=settings.slack_webhook_parameter,
@@ -270,13 +297,29 @@ def create(
         alerts_per_minute_project=settings.alerts_per_minute_per_project,
         alerts_per_minute_engine=settings.alerts_per_minute_per_engine,
     )
+    guard = AddressGuard(settings.allow_private_webhooks)
+    routing = Routing(route_store, channel_secrets, guard, settings.alert_retention_days)
+    deliveries = Deliveries(
+        route_store,
+        store.find_alert,
+        routing,
+        sender or HttpSender(guard, settings.dispatch_timeout_seconds),
+        topic,
+        default_topic_arn=settings.alerts_topic_arn,
+        max_attempts=settings.dispatch_max_attempts,
+        grace_seconds=policy.grace_seconds,
+    )
+    alerts = Alerts(store, dispatcher, policy, deliveries)
+    deliveries.alarm = alerts.raise_alert
     return Monitoring(
         store,
-        Alerts(store, dispatcher, policy),
+        alerts,
         config,
         versions,
         check_counts,
         engine_events,
+        routing,
+        deliveries,
         deployment_states,
         policy_bundle,
         check_count_flush_seconds=settings.check_count_flush_seconds,
