@@ -67,7 +67,12 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
 	@touch $(CHECKOV_STAMP)
 
-lint: $(STAMP) $(CHECKOV_STAMP)
+# The TypeScript SDK's tools (openapi-typescript, Spectral, tsc): npm ci from client-ts's committed lock.
+CLIENT_TS_MODULES := client-ts/node_modules/.package-lock.json
+$(CLIENT_TS_MODULES): client-ts/package-lock.json
+	cd client-ts && npm ci --no-audit --no-fund --loglevel=error
+
+lint: $(STAMP) $(CHECKOV_STAMP) $(CLIENT_TS_MODULES)
 	$(VENV)/bin/ruff check .
 	@# the arrows of docs/architecture.md: layers, ports, no cycles ([tool.importlinter] in pyproject.toml)
 	PYTHONPATH=layers/core $(VENV)/bin/lint-imports
@@ -80,6 +85,9 @@ lint: $(STAMP) $(CHECKOV_STAMP)
 		--compact --quiet --skip-download
 	$(VENV)/bin/mypy layers/core/puraify local client/puraify_client
 	@for fn in functions/*/; do (cd $$fn && MYPYPATH=$(CURDIR)/layers/core $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml app.py) || exit 1; done
+	@# the served contract under Spectral's OpenAPI rules (.spectral.yaml): 0 errors and 0 warnings (docs/api.md)
+	@mkdir -p .aws-sam && PYTHONPATH=layers/core $(PY) -m puraify.openapi .aws-sam/openapi.json
+	client-ts/node_modules/.bin/spectral lint --fail-severity=warn --ruleset .spectral.yaml .aws-sam/openapi.json
 
 bench: $(STAMP)
 	$(PY) -m bench

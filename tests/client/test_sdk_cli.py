@@ -517,6 +517,7 @@ def test_every_route_has_a_cli_command():
         "GET /engines/{engine_id}": "engines show", "POST /engines/validate": "engines whoami",
         "POST /engines/{engine_id}/rotate": "engines rotate", "DELETE /engines/{engine_id}": "engines revoke",
         "PUT /engines/{engine_id}/permissions": "engines permissions", "POST /actions/check": "check",
+        "PUT /engines/{engine_id}/api-version": "engines api-version",
         "GET /health": "health", "GET /platforms/list": "platforms list", "PUT /platforms/{name}": "platforms add",
         "POST /platforms/{name}/maintenance": "platforms maintenance add",
         "GET /platforms/{name}/maintenance": "platforms maintenance list",

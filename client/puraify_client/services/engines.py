@@ -67,10 +67,15 @@ class EngineView(Response):
     updated_at: str
     previous_key_valid_until: str | None = None
     last_seen_at: str | None = None
+    api_version: str | None = None
 
 
 class EngineListResponse(Response):
     engines: list[EngineView]
+
+
+class EngineApiVersionRequest(Request):
+    api_version: str
 
 
 class EnginePermissionsRequest(Request):
@@ -144,6 +149,16 @@ class Engines(Service):
         """Revoke an engine (admin): its keys stop working within the cache TTL."""
         return await self.transport.call(
             "DELETE", f"/engines/{segment(engine_id)}", EngineRevokeResponse, safety=UNSAFE
+        )
+
+    async def set_api_version(self, engine_id: str, api_version: str) -> EngineView:
+        """Pin the API version an engine's requests are served in when they name none (admin); safe to retry."""
+        return await self.transport.call(
+            "PUT",
+            f"/engines/{segment(engine_id)}/api-version",
+            EngineView,
+            safety=SAFE,
+            body=EngineApiVersionRequest(api_version=api_version),
         )
 
     async def set_permissions(

@@ -46,6 +46,8 @@ class Principal:
     # Authenticated with the key a rotation replaced (valid for its grace period): it may act as the
     # engine, but not rotate, nor change engines, grants, platforms or flags.
     superseded_key: bool = False
+    # The API version the engine's requests are served in when they name none (puraify.versions).
+    api_version: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -111,6 +113,8 @@ class Credentials(Protocol):
     @property
     def status(self) -> str: ...
     @property
+    def api_version(self) -> str | None: ...
+    @property
     def scopes(self) -> list[str]: ...
     @property
     def permissions(self) -> dict[str, list[str]]: ...
@@ -127,6 +131,7 @@ class _Nobody:
     previous_key_hash: str | None = None
     previous_key_expires_at: float | None = None
     status: str = "revoked"
+    api_version: str | None = None
     scopes: list[str] = field(default_factory=list)
     permissions: dict[str, list[str]] = field(default_factory=dict)
     projects: list[str] = field(default_factory=list)
@@ -179,4 +184,5 @@ class Authenticator[R: Credentials]:
             permissions=record.permissions,
             projects=frozenset(record.projects),
             superseded_key=matched == "previous",
+            api_version=record.api_version,
         )

@@ -12,6 +12,7 @@ from puraify.errors import (
     NotFoundError,
     ValidationFailedError,
 )
+from puraify.versions import LATEST, UNPINNED
 
 
 class Engines(EngineControlBase):
@@ -26,6 +27,7 @@ class Engines(EngineControlBase):
             scopes=sorted(set(body.scopes)),
             projects=sorted(set(body.projects)),
             description=body.description,
+            api_version=body.api_version or LATEST,
             created_at=at,
             updated_at=at,
         )
@@ -49,6 +51,7 @@ class Engines(EngineControlBase):
             permissions=caller.permissions,
             scopes=sorted(caller.scopes),
             projects=sorted(caller.projects),
+            api_version=caller.api_version or UNPINNED,
         )
 
     def rotate(
@@ -140,6 +143,18 @@ class Engines(EngineControlBase):
             updated_at=updated.updated_at,
         )
 
+    def set_api_version(
+        self, caller: Principal, engine_id: str, body: m.EngineApiVersionRequest, request_id: str
+    ) -> m.EngineView:
+        """Pin the API version the engine's requests are served in when they name none (admin only)."""
+        details = {"api_version": body.api_version}
+        with self._admin_audit(caller, request_id, "set_api_version", target=engine_id, details=details):
+            current = self._active_engine(engine_id)
+            updated = current.model_copy(update={"api_version": body.api_version, "updated_at": iso()})
+            self.engines.update(updated, expected_key_hash=current.key_hash)
+        self.auth.cache.invalidate(engine_id)
+        return _engine_view(updated, last_seen_at=self.last_seen(engine_id))
+
     def list_engines(self, caller: Principal) -> m.EngineListResponse:
         """Every engine, revoked ones included, sorted by id, each with the time of its last audited
         request (admin only, never a key hash). One small audit Query per engine (its newest 25 records)."""
@@ -222,4 +237,5 @@ def _engine_view(record: EngineRecord, *, last_seen_at: str | None = None) -> m.
         updated_at=record.updated_at,
         previous_key_valid_until=iso(grace) if record.previous_key_hash and grace and grace > now() else None,
         last_seen_at=last_seen_at,
+        api_version=record.api_version or UNPINNED,
     )

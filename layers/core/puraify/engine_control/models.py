@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, Field, StringConstraints, field_validator, m
 
 from puraify.contract import Model, Request
 from puraify.engine_control.records import MAX_WINDOWS, ActionSpec, PlatformStatus
+from puraify.versions import UNPINNED, ApiVersion
 
 MAX_WINDOW_SECONDS = 7 * 86400
 
@@ -35,6 +36,8 @@ class EngineRegisterRequest(Request):
     scopes: list[Scope] = Field(default_factory=list, max_length=32)
     projects: list[ProjectGrant] = Field(default_factory=list, max_length=200)
     description: str = Field(default="", max_length=1024)
+    # The API version its requests are served in when they send no Puraify-Version (default: the newest).
+    api_version: ApiVersion | None = None
 
     _dedupe = field_validator("permissions")(_no_duplicate_actions)
 
@@ -54,6 +57,7 @@ class EngineValidateResponse(Model):
     permissions: dict[str, list[str]]
     scopes: list[str]
     projects: list[str]
+    api_version: str = UNPINNED
 
 
 class EngineRotateRequest(Request):
@@ -85,6 +89,11 @@ class EngineView(Model):
     updated_at: str
     previous_key_valid_until: str | None = None
     last_seen_at: str | None = None
+    api_version: str = UNPINNED
+
+
+class EngineApiVersionRequest(Request):
+    api_version: ApiVersion
 
 
 class EngineListResponse(Model):
@@ -222,4 +231,6 @@ class FlagView(Model):
 class GlobalConfigResponse(Model):
     api_version: str
     api_versions: dict[str, str]
+    # The dates a request may name in Puraify-Version, oldest first (docs/api.md).
+    supported_versions: list[str] = Field(default_factory=list)
     feature_flags: dict[str, FlagView]

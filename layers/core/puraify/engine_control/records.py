@@ -21,6 +21,9 @@ class EngineRecord(Model):
     projects: list[str] = []
     description: str = ""
     status: Literal["active", "revoked"] = "active"
+    # The API version its requests are served in when they name none; None: registered before
+    # versions existed, so served in the oldest (puraify.versions).
+    api_version: str | None = None
     created_at: str
     updated_at: str
 
