@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-dynamodb-local test-localstack localstack reset lint build bench deploy clean install console screenshots fuzz invoke
+.PHONY: run test test-ts client-ts-types test-dynamodb-local test-localstack localstack reset lint build bench deploy clean install console screenshots fuzz invoke
 
 $(STAMP): requirements-dev.txt layers/core/requirements.txt
 	@test -x $(PY) || PYENV_VERSION=$(PYTHON_VERSION) python3.12 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -71,6 +71,16 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 CLIENT_TS_MODULES := client-ts/node_modules/.package-lock.json
 $(CLIENT_TS_MODULES): client-ts/package-lock.json
 	cd client-ts && npm ci --no-audit --no-fund --loglevel=error
+
+# The TypeScript SDK (client-ts/): compiled, then its tests against a fresh local control plane (local/around.py).
+test-ts: $(STAMP) $(CLIENT_TS_MODULES)
+	cd client-ts && npx tsc -p tsconfig.json
+	$(PY) -m local.around sh -c 'cd client-ts && node --test test/'
+
+# client-ts/src/schema.d.ts from the contract (a test-ts test fails while it lags GET /openapi.json)
+client-ts-types: $(STAMP) $(CLIENT_TS_MODULES)
+	@mkdir -p .aws-sam && PYTHONPATH=layers/core $(PY) -m puraify.openapi .aws-sam/openapi.json
+	client-ts/node_modules/.bin/openapi-typescript .aws-sam/openapi.json -o client-ts/src/schema.d.ts
 
 lint: $(STAMP) $(CHECKOV_STAMP) $(CLIENT_TS_MODULES)
 	$(VENV)/bin/ruff check .
