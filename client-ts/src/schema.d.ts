@@ -4849,6 +4849,7 @@ export interface operations {
                 environment?: string;
                 version?: string;
                 request_id?: string;
+                fingerprint?: string;
                 since?: number;
                 until?: number;
                 limit?: number;
@@ -5313,7 +5314,7 @@ export interface operations {
         parameters: {
             query: {
                 project_id: string;
-                status?: "open" | "acknowledged" | "resolved";
+                status?: ("open" | "acknowledged" | "resolved") | "unresolved";
                 severity?: "low" | "medium" | "high" | "critical";
                 limit?: number;
                 cursor?: string;
@@ -5774,6 +5775,8 @@ export interface operations {
                 since?: string;
                 limit?: number;
                 cursor?: string;
+                decision_id?: string;
+                request_id?: string;
             };
             header?: {
                 /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
