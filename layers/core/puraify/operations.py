@@ -116,6 +116,19 @@ OPERATIONS: dict[str, Operation] = {
         'Stores one event, or `{"events": [...]}`; an invalid event is rejected by index without failing the '
         "batch. Every event's project must be granted (any ungranted: the whole batch is 403). Needs `logs:write`.",
     ),
+    "POST /v1/logs": Operation(
+        "exportLogs",
+        "Export OpenTelemetry logs",
+        "OTLP/HTTP logs (`application/x-protobuf` or `application/json`) from an OpenTelemetry exporter: each "
+        "LogRecord becomes one event; rejected records are counted in `partialSuccess` (docs/otlp.md). "
+        "Needs `logs:write`.",
+    ),
+    "GET /metrics": Operation(
+        "getMetrics",
+        "Prometheus metrics",
+        "Prometheus text exposition from stored aggregates, for the caller's granted projects only "
+        "(docs/otlp.md). Needs `metrics:read`.",
+    ),
     "GET /monitoring/logs": Operation(
         "queryLogs",
         "Query log events",
