@@ -64,6 +64,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/platforms/{name}/maintenance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List maintenance windows
+         * @description The platform's scheduled maintenance windows.
+         */
+        get: operations["listMaintenanceWindows"];
+        put?: never;
+        /**
+         * Schedule a maintenance window
+         * @description Schedules a window during which every check of the platform is denied. Needs `admin`.
+         */
+        post: operations["addMaintenanceWindow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/platforms/{name}/maintenance/{window_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Cancel a maintenance window
+         * @description Removes a scheduled window. Needs `admin`.
+         */
+        delete: operations["deleteMaintenanceWindow"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/config/flags/{name}": {
         parameters: {
             query?: never;
@@ -1067,12 +1111,79 @@ export interface components {
                 [key: string]: components["schemas"]["FlagView"];
             };
         };
+        /**
+         * MaintenanceSummary
+         * @description The platform's maintenance window in force now and the next one (``GET /platforms/list``).
+         */
+        MaintenanceSummary: {
+            current?: components["schemas"]["MaintenanceWindowView"] | null;
+            next?: components["schemas"]["MaintenanceWindowView"] | null;
+            /**
+             * Scheduled
+             * @default 0
+             */
+            scheduled: number;
+        };
+        /** MaintenanceWindowListResponse */
+        MaintenanceWindowListResponse: {
+            /** Platform */
+            platform: string;
+            /** Windows */
+            windows: components["schemas"]["MaintenanceWindowView"][];
+            /** Max Windows */
+            max_windows: number;
+        };
+        /**
+         * MaintenanceWindowRequest
+         * @description A scheduled maintenance window: checks of the platform are denied from ``starts_at`` until ``ends_at``.
+         */
+        MaintenanceWindowRequest: {
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Reason */
+            reason: string;
+        };
+        /** MaintenanceWindowView */
+        MaintenanceWindowView: {
+            /** Window Id */
+            window_id: string;
+            /** Platform */
+            platform: string;
+            /** Starts At */
+            starts_at: string;
+            /** Ends At */
+            ends_at: string;
+            /** Reason */
+            reason: string;
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string;
+            /**
+             * Active
+             * @default false
+             */
+            active: boolean;
+        };
         /** PlatformListResponse */
         PlatformListResponse: {
             /** Items */
             items: components["schemas"]["PlatformView"][];
             /** @description Pass as `cursor` for the next page; null on the last page */
             next_cursor: string | null;
+            /**
+             * Max Windows
+             * @default 20
+             */
+            max_windows: number;
         };
         /** PlatformPutRequest */
         PlatformPutRequest: {
@@ -1114,6 +1225,14 @@ export interface components {
              * @default
              */
             updated_by: string;
+            /**
+             * @default {
+             *       "current": null,
+             *       "next": null,
+             *       "scheduled": 0
+             *     }
+             */
+            maintenance: components["schemas"]["MaintenanceSummary"];
         };
         /**
          * BakeDecision
@@ -1368,7 +1487,10 @@ export interface components {
                 [key: string]: boolean;
             };
         };
-        /** EnvHistoryResponse */
+        /**
+         * EnvHistoryResponse
+         * @description ``rollback_versions``: the versions ``POST /env/rollback`` takes this environment back to (newest first).
+         */
         EnvHistoryResponse: {
             /** Project Id */
             project_id: string;
@@ -1378,6 +1500,11 @@ export interface components {
             entries: components["schemas"]["HistoryEntryView"][];
             /** Next Before */
             next_before: number | null;
+            /**
+             * Rollback Versions
+             * @default []
+             */
+            rollback_versions: string[];
         };
         /** EnvListResponse */
         EnvListResponse: {
@@ -1428,7 +1555,12 @@ export interface components {
             gate: components["schemas"]["GateView"] | null;
             bake?: components["schemas"]["BakeView"] | null;
         };
-        /** EnvRollbackRequest */
+        /**
+         * EnvRollbackRequest
+         * @description Back to a version the environment ran before its current one and that no rollback left as bad.
+         *
+         *     ``force`` (admin, with a ``reason``) takes it to another version it ran; forcing is audited and alerted.
+         */
         EnvRollbackRequest: {
             /** Project Id */
             project_id: string;
@@ -1438,6 +1570,13 @@ export interface components {
             version: string;
             /** Expected Revision */
             expected_revision?: number | null;
+            /**
+             * Force
+             * @default false
+             */
+            force: boolean;
+            /** Reason */
+            reason?: string | null;
         };
         /** EnvRollbackResponse */
         EnvRollbackResponse: {
@@ -1451,6 +1590,12 @@ export interface components {
             environment: components["schemas"]["EnvironmentView"];
             /** Deployment Id */
             deployment_id?: string | null;
+            gate?: components["schemas"]["GateView"] | null;
+            /**
+             * Forced
+             * @default false
+             */
+            forced: boolean;
         };
         /** EnvironmentView */
         EnvironmentView: {
@@ -1963,8 +2108,10 @@ export interface components {
         };
         /**
          * PlanDecideRequest
-         * @description ``pre_deploy`` (default): may the deployment go ahead. ``post_deploy``: may the deployed version
-         *     stay (the deployment watch asks this during a bake; ``bake`` is then required).
+         * @description ``pre_deploy`` (default): may the deployment go ahead; ``version`` is judged by its health in
+         *     ``source_env`` (default: ``environment``). ``post_deploy``: may the deployed version stay (the
+         *     deployment watch asks this during a bake; ``bake`` is then required). ``rollback``: may the
+         *     environment go back to ``version`` (``rollback`` is then required).
          */
         PlanDecideRequest: {
             /** Deployment Id */
@@ -1980,10 +2127,13 @@ export interface components {
              * @default pre_deploy
              * @enum {string}
              */
-            phase: "pre_deploy" | "post_deploy";
+            phase: "pre_deploy" | "post_deploy" | "rollback";
+            /** Source Env */
+            source_env?: string | null;
             /** Baseline Version */
             baseline_version?: string | null;
             bake?: components["schemas"]["Bake"] | null;
+            rollback?: components["schemas"]["RollbackInput"] | null;
         };
         /** PlanDecideResponse */
         PlanDecideResponse: {
@@ -2022,7 +2172,7 @@ export interface components {
              * @default pre_deploy
              * @enum {string}
              */
-            phase: "pre_deploy" | "post_deploy";
+            phase: "pre_deploy" | "post_deploy" | "rollback";
             /** Verdict */
             verdict?: string | null;
             /**
@@ -2103,6 +2253,22 @@ export interface components {
             reason: string;
             /** Rejected At */
             rejected_at: string;
+        };
+        /**
+         * RollbackInput
+         * @description A rollback decision's subject: the version it leaves, and whether its target is known-good (a
+         *     version the environment ran before its current one that no rollback left) or was forced by an admin.
+         */
+        RollbackInput: {
+            /** From Version */
+            from_version?: string | null;
+            /** Known Good */
+            known_good: boolean;
+            /**
+             * Forced
+             * @default false
+             */
+            forced: boolean;
         };
         /** EngineApiVersionRequest */
         EngineApiVersionRequest: {
@@ -2724,6 +2890,319 @@ export interface operations {
             };
             /** @description The request body is too large (`payload_too_large`) */
             413: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listMaintenanceWindows: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindowListResponse"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    addMaintenanceWindow: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaintenanceWindowRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindowView"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteMaintenanceWindow: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path: {
+                name: string;
+                window_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindowView"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
                 headers: {
                     "Puraify-Version": components["headers"]["PuraifyVersion"];
                     [name: string]: unknown;

@@ -97,6 +97,17 @@ OPERATIONS: dict[str, Operation] = {
         "Create or change a platform",
         "Declares a platform's actions (the scopes each needs) and its status. Needs `admin`.",
     ),
+    "POST /platforms/{name}/maintenance": Operation(
+        "addMaintenanceWindow",
+        "Schedule a maintenance window",
+        "Schedules a window during which every check of the platform is denied. Needs `admin`.",
+    ),
+    "GET /platforms/{name}/maintenance": Operation(
+        "listMaintenanceWindows", "List maintenance windows", "The platform's scheduled maintenance windows."
+    ),
+    "DELETE /platforms/{name}/maintenance/{window_id}": Operation(
+        "deleteMaintenanceWindow", "Cancel a maintenance window", "Removes a scheduled window. Needs `admin`."
+    ),
     "GET /config/global": Operation(
         "getGlobalConfig",
         "Global configuration",
