@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-dynamodb-local test-localstack localstack reset lint build bench deploy clean install console screenshots fuzz invoke
+.PHONY: run test test-ts client-ts-types test-dynamodb-local test-localstack localstack reset lint build bench deploy clean install console screenshots fuzz invoke
 
 $(STAMP): requirements-dev.txt layers/core/requirements.txt
 	@echo "installing the Python packages of requirements-dev.txt into $(VENV) (first run, or after a change to it)"
@@ -71,7 +71,22 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
 	@touch $(CHECKOV_STAMP)
 
-lint: $(STAMP) $(CHECKOV_STAMP)
+# The TypeScript SDK's tools (openapi-typescript, Spectral, tsc): npm ci from client-ts's committed lock.
+CLIENT_TS_MODULES := client-ts/node_modules/.package-lock.json
+$(CLIENT_TS_MODULES): client-ts/package-lock.json
+	cd client-ts && npm ci --no-audit --no-fund --loglevel=error
+
+# The TypeScript SDK (client-ts/): compiled, then its tests against a fresh local control plane (local/around.py).
+test-ts: $(STAMP) $(CLIENT_TS_MODULES)
+	cd client-ts && npx tsc -p tsconfig.json
+	$(PY) -m local.around sh -c 'cd client-ts && node --test test/'
+
+# client-ts/src/schema.d.ts from the contract (a test-ts test fails while it lags GET /openapi.json)
+client-ts-types: $(STAMP) $(CLIENT_TS_MODULES)
+	@mkdir -p .aws-sam && PYTHONPATH=layers/core $(PY) -m puraify.openapi .aws-sam/openapi.json
+	client-ts/node_modules/.bin/openapi-typescript .aws-sam/openapi.json --default-non-nullable false -o client-ts/src/schema.d.ts
+
+lint: $(STAMP) $(CHECKOV_STAMP) $(CLIENT_TS_MODULES)
 	$(VENV)/bin/ruff check .
 	@# the arrows of docs/architecture.md: layers, ports, no cycles ([tool.importlinter] in pyproject.toml)
 	PYTHONPATH=layers/core $(VENV)/bin/lint-imports
@@ -84,6 +99,9 @@ lint: $(STAMP) $(CHECKOV_STAMP)
 		--compact --quiet --skip-download
 	$(VENV)/bin/mypy layers/core/puraify local client/puraify_client
 	@for fn in functions/*/; do (cd $$fn && MYPYPATH=$(CURDIR)/layers/core $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml app.py) || exit 1; done
+	@# the served contract under Spectral's OpenAPI rules (.spectral.yaml): 0 errors and 0 warnings (docs/api.md)
+	@mkdir -p .aws-sam && PYTHONPATH=layers/core $(PY) -m puraify.openapi .aws-sam/openapi.json
+	client-ts/node_modules/.bin/spectral lint --fail-severity=warn --ruleset .spectral.yaml .aws-sam/openapi.json
 
 bench: $(STAMP)
 	$(PY) -m bench

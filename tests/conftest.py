@@ -134,6 +134,11 @@ class Reply:
     headers: dict[str, str]
 
 
+# The API version these tests were written for, sent as Puraify-Version unless a test says otherwise
+# (as the SDK, the CLI and the console send the version they were built for; docs/api.md).
+WRITTEN_FOR = "2026-12-01"
+
+
 class Invoker:
     """Calls the real handler of a template function with an event, as Lambda would."""
 
@@ -148,8 +153,11 @@ class Invoker:
         body: Any = None,
         path_params: dict[str, str] | None = None,
         query: dict[str, str] | None = None,
+        version: str | None = WRITTEN_FOR,
     ) -> Reply:
         event = copy.deepcopy(load_event(event) if isinstance(event, str) else event)
+        if version is not None:  # None: no Puraify-Version header (the engine's pin decides)
+            event.setdefault("headers", {}).setdefault("puraify-version", version)
         if engine is not None:
             event.setdefault("headers", {}).update({"x-engine-id": engine[0], "x-engine-key": engine[1]})
         if body is not None:

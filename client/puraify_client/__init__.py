@@ -1,6 +1,9 @@
 """PURAIFY engine SDK: ``async with ControlPlane(url, engine_id, engine_key) as cp: await cp.actions.require(...)``."""
 
 __version__ = "0.1.0"
+# The API version this SDK (and its CLI) was built for, sent as Puraify-Version on every request: its
+# models read that version's shapes whatever version the engine is pinned to (docs/api.md).
+API_VERSION = "2026-12-01"
 
 from puraify_client.client import ControlPlane, SyncControlPlane, service_names  # noqa: E402
 from puraify_client.errors import (  # noqa: E402

@@ -39,7 +39,7 @@ import httpx
 from pydantic import BaseModel, SecretStr
 from pydantic import ValidationError as ModelValidationError
 
-from puraify_client import __version__
+from puraify_client import API_VERSION, __version__
 from puraify_client import errors as e
 
 M = TypeVar("M", bound=BaseModel)
@@ -267,7 +267,11 @@ class Transport:
         self.blocking = blocking
         self.timeout: httpx.Timeout | None = None  # per-client override (``with_options``)
         self.owns_pool = True
-        headers = {"User-Agent": f"puraify-client/{__version__}", "Accept": "application/json"}
+        headers = {
+            "User-Agent": f"puraify-client/{__version__}",
+            "Accept": "application/json",
+            "Puraify-Version": API_VERSION,
+        }
         if http is None:
             if blocking:
                 sync = httpx.HTTPTransport(uds=settings.socket_path) if settings.socket_path else None

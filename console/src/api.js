@@ -42,6 +42,10 @@ export function queryString(params) {
   return pairs.length ? "?" + new URLSearchParams(pairs.map(([k, v]) => [k, String(v)])).toString() : "";
 }
 
+// The API version this console was built for (docs/api.md): sent on every call, so its pages keep the
+// shapes they read whatever version the signed-in engine is pinned to.
+export const API_VERSION = "2026-12-01";
+
 export const EXPIRED_MESSAGE = "Your key is no longer accepted (expired, rotated or revoked). Sign in again.";
 
 /**
@@ -51,7 +55,7 @@ export const EXPIRED_MESSAGE = "Your key is no longer accepted (expired, rotated
 export function createApi({ fetch, storage, base = "", onUnauthorized = () => {}, newId = () => crypto.randomUUID() }) {
   async function send(method, path, { query, body, credentials } = {}) {
     const session = credentials || loadSession(storage);
-    const headers = { Accept: "application/json" };
+    const headers = { Accept: "application/json", "Puraify-Version": API_VERSION };
     if (session) {
       headers["X-Engine-ID"] = session.engineId;
       headers["X-Engine-Key"] = session.engineKey;

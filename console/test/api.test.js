@@ -36,6 +36,8 @@ test("sign-in validates the key with the server and keeps it in session storage 
   assert.equal(calls[0].url, "/engines/validate");
   assert.equal(calls[0].init.headers["X-Engine-ID"], "admin");
   assert.equal(calls[0].init.headers["X-Engine-Key"], "pfk_secret");
+  // the version the console was built for, whatever the signed-in engine is pinned to
+  assert.equal(calls[0].init.headers["Puraify-Version"], "2026-12-01");
   assert.equal(calls[0].init.credentials, "omit");
   assert.equal(loadSession(storage).engineKey, "pfk_secret");
 });

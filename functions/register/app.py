@@ -82,6 +82,11 @@ def simulate(body: m.SimulateRequest) -> m.SimulateResponse:
     return wiring.current().engine_control.simulate(caller(app), body, request_id(app))
 
 
+@app.put("/engines/<engine_id>/api-version", responses=responses(200, 404))
+def set_api_version(engine_id: EngineIdPath, body: m.EngineApiVersionRequest) -> m.EngineView:
+    return wiring.current().engine_control.set_api_version(caller(app), engine_id, body, request_id(app))
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):

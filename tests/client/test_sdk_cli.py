@@ -563,6 +563,7 @@ def test_every_route_has_a_cli_command():
         "PUT /engines/{engine_id}/permissions": "engines permissions",
         "POST /engines/{engine_id}/suspend": "engines suspend",
         "POST /engines/{engine_id}/reinstate": "engines reinstate", "POST /actions/check": "check",
+        "PUT /engines/{engine_id}/api-version": "engines api-version",
         "GET /health": "health", "GET /platforms/list": "platforms list", "PUT /platforms/{name}": "platforms add",
         "POST /platforms/{name}/maintenance": "platforms maintenance add",
         "GET /platforms/{name}/maintenance": "platforms maintenance list",
@@ -595,8 +596,10 @@ def test_every_route_has_a_cli_command():
     missing = []
     for route in Template().routes():
         key = f"{route.method} {route.path}"
-        if route.path.startswith(("/console", "/docs")) or route.path == "/openapi.json":
-            continue  # for browsers and API tools: the console's assets, the contract and its UI
+        if route.path.startswith(("/console", "/docs")) or route.path in ("/openapi.json", "/v1/logs", "/metrics"):
+            # for browsers and other tools: the console's assets, the contract and its UI, the OpenTelemetry
+            # exporters' logs (docs/otlp.md) and Prometheus' scrape
+            continue
         found: object = main
         for word in commands.get(key, "?").split():
             found = getattr(found, "commands", {}).get(word)

@@ -10,7 +10,8 @@ ADMIN_KEY = "pfk_e2e-admin-key-0123456789abcdefghijklmnopqrstuv"
 
 @pytest.fixture(scope="module")
 def http(plane):
-    with httpx.Client(base_url=plane.base_url, timeout=10) as client:
+    # Written for 2026-12-01's shapes (docs/api.md); tests/e2e/test_api_versions_http.py covers the others.
+    with httpx.Client(base_url=plane.base_url, timeout=10, headers={"Puraify-Version": "2026-12-01"}) as client:
         yield client
 
 

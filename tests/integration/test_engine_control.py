@@ -115,6 +115,7 @@ def test_validate_answers_for_the_caller(seeded, invoke):
         "permissions": {"gmail": ["send_email"], "slack": ["send_message"]},
         "scopes": ["logs:write"],
         "projects": ["*"],
+        "api_version": "2026-12-07",  # pinned to the newest version when registered
     }
 
 

@@ -250,6 +250,16 @@ def engines_permissions(
     output.show(result, options.as_json)
 
 
+@engines.command("api-version")
+@click.argument("engine_id")
+@click.argument("version")
+@pass_options
+def engines_api_version(options: Options, engine_id: str, version: str) -> None:
+    """Pin ENGINE_ID to API VERSION (a date of `puraify config`'s supported_versions), for requests naming none."""
+    result = options.run(lambda cp: cp.engines.set_api_version(engine_id, version))
+    output.show(result, options.as_json)
+
+
 @click.command("check")
 @click.argument("platform")
 @click.argument("action")

@@ -113,10 +113,15 @@ class EngineView(Response):
     rate_limit: RateLimitView | None = None
     expires_at: str | None = None
     suspended: Suspension | None = None
+    api_version: str | None = None
 
 
 class EngineListResponse(Response):
     engines: list[EngineView]
+
+
+class EngineApiVersionRequest(Request):
+    api_version: str
 
 
 class EnginePermissionsRequest(Request):
@@ -273,6 +278,16 @@ class Engines(Service):
         """Revoke an engine (admin): its keys stop working within the cache TTL."""
         return await self.transport.call(
             "DELETE", f"/engines/{segment(engine_id)}", EngineRevokeResponse, safety=UNSAFE
+        )
+
+    async def set_api_version(self, engine_id: str, api_version: str) -> EngineView:
+        """Pin the API version an engine's requests are served in when they name none (admin); safe to retry."""
+        return await self.transport.call(
+            "PUT",
+            f"/engines/{segment(engine_id)}/api-version",
+            EngineView,
+            safety=SAFE,
+            body=EngineApiVersionRequest(api_version=api_version),
         )
 
     async def set_permissions(

@@ -64,6 +64,8 @@ class Principal:
     # Suspended by an admin: every call answers 403 ``engine_suspended`` (a check is audited as denied first).
     suspended: bool = False
     quota: Quota | None = None  # the engine's rate limit after this request (the RateLimit-* headers)
+    # The API version the engine's requests are served in when they name none (puraify.versions).
+    api_version: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -129,6 +131,8 @@ class Credentials(Protocol):
     @property
     def status(self) -> str: ...
     @property
+    def api_version(self) -> str | None: ...
+    @property
     def scopes(self) -> list[str]: ...
     @property
     def permissions(self) -> dict[str, list[str]]: ...
@@ -158,6 +162,7 @@ class _Nobody:
     previous_key_hash: str | None = None
     previous_key_expires_at: float | None = None
     status: str = "revoked"
+    api_version: str | None = None
     scopes: list[str] = field(default_factory=list)
     permissions: dict[str, list[str]] = field(default_factory=dict)
     projects: list[str] = field(default_factory=list)
@@ -242,6 +247,7 @@ class Authenticator[R: Credentials]:
             superseded_key=matched == "previous",
             suspended=record.suspended is not None,
             quota=quota,
+            api_version=record.api_version,
         )
 
     def charge(self, principal: Principal, cost: int) -> Principal:

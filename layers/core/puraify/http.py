@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from pydantic_core import to_json
 
-from puraify import wiring
+from puraify import versions, wiring
 from puraify.auth import Principal
 from puraify.errors import (
     BadRequestError,
@@ -283,21 +283,28 @@ def query(app: APIGatewayHttpResolver) -> dict[str, str]:
 def handle(
     app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, *, max_body_bytes: int | None = None
 ) -> dict[str, Any]:
-    """Authenticate, enforce the body size limit, then route. Used by every ``lambda_handler``."""
+    """Authenticate, enforce the body size limit, choose the API version, then route. Used by every
+    ``lambda_handler``; the answer is shaped as its version answers it (``puraify.versions``)."""
+    served = {"version": versions.LATEST}
     try:
-        result = _handle(app, event, context, max_body_bytes)
+        result = _handle(app, event, context, max_body_bytes, served)
     finally:
         after_answer()
-    result["headers"] = {**NOSNIFF, **(result.get("headers") or {})}
+    result = versions.shape(event.get("routeKey") or "", served["version"], result)
+    result["headers"] = {**NOSNIFF, **(result.get("headers") or {}), versions.HEADER: served["version"]}
     return result
 
 
 def _handle(
-    app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, max_body_bytes: int | None
+    app: APIGatewayHttpResolver,
+    event: dict[str, Any],
+    context: Any,
+    max_body_bytes: int | None,
+    served: dict[str, str],
 ) -> dict[str, Any]:
     rid = event_request_id(event)
     try:
-        principal = admit(event, rid, max_body_bytes=max_body_bytes)
+        principal = admit(event, rid, max_body_bytes=max_body_bytes, served=served)
         if event.get("isBase64Encoded") and not _raw_body_route(event):
             event = {**event, "body": request_body_text(event), "isBase64Encoded": False}
     except PuraifyError as error:
@@ -331,13 +338,20 @@ def event_request_id(event: dict[str, Any]) -> str:
 
 
 def admit(
-    event: dict[str, Any], rid: str, *, max_body_bytes: int | None = None, suspended_ok: bool = False
+    event: dict[str, Any],
+    rid: str,
+    *,
+    max_body_bytes: int | None = None,
+    suspended_ok: bool = False,
+    served: dict[str, str] | None = None,
 ) -> Principal | None:
     """Everything before routing: the size limit, then the caller's credentials (None on a public route),
-    its rate limit (429) and its suspension (403, unless ``suspended_ok``: the check audits it first).
+    its rate limit (429) and its suspension (403, unless ``suspended_ok``: the check audits it first), then
+    the API version (into ``served["version"]``: the header's, else the engine's pin).
 
     Raises the PuraifyError to answer with; a failed authentication and a 429 are audited first.
     """
+    served = served if served is not None else {}
     current = wiring.current()
     limit = max_body_bytes or current.settings.max_body_bytes
     body = event.get("body") or ""
@@ -346,10 +360,12 @@ def admit(
     http = (event.get("requestContext") or {}).get("http") or {}
     route = (http.get("method", ""), event.get("rawPath", ""))
     declared = event.get("routeKey") or f"{route[0]} {route[1]}"
+    headers = event.get("headers") or {}
+    requested = headers.get("puraify-version")
     if tuple(declared.split(" ", 1)) in PUBLIC_ROUTES:
+        served["version"] = versions.chosen(requested, None)
         _decode_body(event)
         return None
-    headers = event.get("headers") or {}
     raw = _raw_body_route(event)
     if body and not raw and "json" not in headers.get("content-type", ""):
         # The API speaks only JSON; curl -d sends a form content type for JSON bodies.
@@ -365,6 +381,7 @@ def admit(
         raise
     if not suspended_ok:
         current.auth.require_not_suspended(principal)
+    served["version"] = versions.chosen(requested, principal.api_version or versions.UNPINNED)
     if not raw:
         _decode_body(event)
     return principal
@@ -433,10 +450,23 @@ def handle_json_route(
     ``call(principal, body, request_id)`` validates the decoded body itself and returns the response
     model's fields as a dict (built from typed values, serialised as they are).
     """
+    served = {"version": versions.LATEST}
+    result = _handle_json_route(event, route, call, max_body_bytes, served)
+    result["headers"][versions.HEADER] = served["version"]
+    return result
+
+
+def _handle_json_route(
+    event: dict[str, Any],
+    route: tuple[str, str],
+    call: Callable[[Principal, Any, str], dict[str, Any]],
+    max_body_bytes: int | None,
+    served: dict[str, str],
+) -> dict[str, Any]:
     rid = event_request_id(event)
     principal = None
     try:
-        principal = admit(event, rid, max_body_bytes=max_body_bytes, suspended_ok=True)
+        principal = admit(event, rid, max_body_bytes=max_body_bytes, suspended_ok=True, served=served)
         http = (event.get("requestContext") or {}).get("http") or {}
         if principal is None or (http.get("method"), event.get("rawPath")) != route:
             current = wiring.current()

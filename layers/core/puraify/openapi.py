@@ -24,11 +24,13 @@ from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
-from puraify import __version__
+from puraify import __version__, operations, versions
 from puraify.errors import UnavailableError
 
 PACKAGED = Path(__file__).with_name("openapi.json")
 FUNCTIONS = Path(__file__).resolve().parents[3] / "functions"
+# The sample events (events/<function>/*.json): their bodies are the request examples.
+EVENTS = FUNCTIONS.parent / "events"
 ERROR_REF = "#/components/schemas/ErrorResponse"
 SECURITY_SCHEMES = {
     "EngineId": {"type": "apiKey", "in": "header", "name": "X-Engine-ID", "description": "The engine's id"},
@@ -41,7 +43,8 @@ SECURITY_SCHEMES = {
 }
 ENGINE_CREDENTIALS: list[dict[str, list[str]]] = [{"EngineId": [], "EngineKey": []}]
 ERROR_DESCRIPTIONS = {
-    400: "Bad request: the body is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`)",
+    400: "Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON "
+    "(`invalid_json`) or not UTF-8 (`invalid_encoding`)",
     401: "Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`)",
     403: "The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`)",
     404: "No such resource",
@@ -117,6 +120,7 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
         on_conflict="error",
     )
     seen: dict[str, Any] = {}
+    handlers = _handlers(apps)
     for name in sorted(apps):
         schema = json.loads(apps[name].get_openapi_json_schema())
         for component, body in schema.get("components", {}).get("schemas", {}).items():
@@ -131,11 +135,139 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
     for model in models:
         schemas.update(_component_schemas(model))
     spec["components"]["securitySchemes"] = SECURITY_SCHEMES
+    spec["components"]["headers"] = {"PuraifyVersion": VERSION_HEADER}
     spec["security"] = ENGINE_CREDENTIALS
+    examples = _request_examples(EVENTS)
+    used: dict[str, str] = {}
     for path, item in spec.get("paths", {}).items():
         for method, operation in item.items():
+            key = f"{method.upper()} {path}"
+            _name(operation, key, handlers, used)
             _complete(operation, public=(method.upper(), path) in PUBLIC_ROUTES)
+            _name_responses(operation, schemas)
+            _add_examples(operation, examples.get(key, {}))
+            if key in versions.LIST_ENVELOPES:
+                _envelope(operation, schemas, versions.LIST_ENVELOPES[key])
+    spec["tags"] = [
+        {"name": tag, "description": text}
+        for tag, text in sorted(operations.TAGS.values())
+        if any(tag in op.get("tags", []) for item in spec["paths"].values() for op in item.values())
+    ]
+    spec["info"]["description"] = INFO_DESCRIPTION
+    spec["info"]["contact"] = {"name": "PURAIFY control plane operators"}
+    spec["info"]["x-puraify-versions"] = list(versions.SUPPORTED)
     return spec
+
+
+INFO_DESCRIPTION = (
+    "Engines ask the control plane whether they may act; see the README for scopes and grants. "
+    "This document describes API version " + versions.LATEST + ": send `Puraify-Version` to choose the version "
+    "a request is served in (docs/api.md lists every version and what changed)."
+)
+VERSION_HEADER = {
+    "description": "The API version the response was served in",
+    "schema": {"type": "string", "enum": list(versions.SUPPORTED)},
+}
+VERSION_HEADER_REF = "#/components/headers/PuraifyVersion"
+VERSION_PARAMETER = {
+    "name": versions.HEADER,
+    "in": "header",
+    "required": False,
+    "description": "The API version to serve this request in (default: the engine's pinned version; "
+    "an unknown one is 400 `unsupported_version`)",
+    "schema": {"type": "string", "enum": list(versions.SUPPORTED)},
+}
+
+
+def _handlers(apps: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """``"METHOD /path"`` -> (function name, Powertools route) for every route of ``apps``."""
+    found = {}
+    for name, app in apps.items():
+        # Powertools keeps its routes in these two lists (no public accessor); each knows its handler.
+        for route in [*app._static_routes, *app._dynamic_routes]:
+            found[f"{route.method} {route.openapi_path}"] = (name, route)
+    return found
+
+
+def _name(operation: dict[str, Any], key: str, handlers: dict[str, tuple[str, Any]], used: dict[str, str]) -> None:
+    """operationId, summary, description and tag: the route's own (set on its decorator), else
+    ``puraify/operations.py``'s, else derived from the handler (a test asks for a listed name)."""
+    function, route = handlers.get(key, ("", None))
+    listed = operations.OPERATIONS.get(key)
+    handler = route.func.__name__ if route is not None else key.split(" ", 1)[1].replace("/", "_")
+    own_id = route is not None and route.operation_id != route._generate_operation_id()
+    operation_id = route.operation_id if own_id else listed.operation_id if listed else operations.derived_id(handler)
+    if operation_id in used:
+        raise ValueError(f"operationId {operation_id} names both {used[operation_id]} and {key}")
+    used[operation_id] = key
+    words = handler.strip("_").replace("_", " ")
+    summary = (route.summary if route is not None else None) or (listed.summary if listed else words.capitalize())
+    docstring = (route.func.__doc__ or "").strip() if route is not None else ""
+    description = (route.description if route is not None else None) or (
+        listed.description if listed else docstring or f"{summary} (`{key}`)."
+    )
+    operation["operationId"] = operation_id
+    operation["summary"] = summary
+    operation["description"] = description
+    operation["tags"] = (route.tags if route is not None else None) or [
+        operations.TAGS.get(function, (function.title() or "Other", ""))[0]
+    ]
+
+
+def _name_responses(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """A success answer's inline schema becomes a named one (``QueryLogsResponse``, not ``...Return``)."""
+    base = operation["operationId"][:1].upper() + operation["operationId"][1:]
+    for status, answer in operation.get("responses", {}).items():
+        content = answer.get("content", {}).get("application/json")
+        if int(status) >= 300 or not content or "$ref" in content.get("schema", {"$ref": ""}):
+            continue
+        schema = dict(content["schema"])
+        options = [o for o in schema.get("anyOf", []) if o.get("type") != "null"]
+        if len(options) == 1 and "$ref" in options[0]:  # a 200 or a 304 without a body: the 200 is the model
+            content["schema"] = options[0]
+            continue
+        schema.pop("title", None)
+        name = f"{base}Response"
+        schemas[name] = {"title": name, **schema}
+        content["schema"] = {"$ref": _ref(name)}
+
+
+def _envelope(operation: dict[str, Any], schemas: dict[str, Any], key: str) -> None:
+    """The list route's answer as this version shapes it: ``{"items": [...], "next_cursor"}`` (versions.py)."""
+    content = operation["responses"]["200"]["content"]["application/json"]
+    name = content["schema"]["$ref"].rsplit("/", 1)[1]
+    schema = schemas[name]
+    properties = dict(schema.get("properties", {}))
+    items = properties.pop(key, {"type": "array", "items": {"type": "object"}})
+    properties.pop("next_cursor", None)
+    cursor = {
+        "anyOf": [{"type": "string"}, {"type": "null"}],
+        "description": "Pass as `cursor` for the next page; null on the last page",
+    }
+    required = [field for field in schema.get("required", []) if field not in (key, "next_cursor")]
+    schemas[name] = {
+        **schema,
+        "properties": {"items": {**items, "title": "Items"}, "next_cursor": cursor, **properties},
+        "required": ["items", "next_cursor", *required],
+    }
+
+
+def _request_examples(folder: Path) -> dict[str, dict[str, Any]]:
+    """``"METHOD /path"`` -> {sample event name: its JSON body}, from the sample events."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.glob("*/*.json")):
+        event = json.loads(path.read_text())
+        route, body = event.get("routeKey"), event.get("body")
+        if not route or not body or event.get("isBase64Encoded"):
+            continue
+        found.setdefault(route, {})[path.stem] = json.loads(body)
+    return found
+
+
+def _add_examples(operation: dict[str, Any], examples: dict[str, Any]) -> None:
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is not None and examples:
+        content["examples"] = {name: {"summary": f"events/{name}.json", "value": v} for name, v in examples.items()}
 
 
 def _complete(operation: dict[str, Any], *, public: bool) -> None:
@@ -143,7 +275,8 @@ def _complete(operation: dict[str, Any], *, public: bool) -> None:
     for parameter in operation.get("parameters", []):
         parameter["schema"] = _without_null(parameter.get("schema", {}))
     validated = bool(operation.get("parameters") or operation.get("requestBody"))
-    errors = {429}
+    operation["parameters"] = [*operation.get("parameters", []), dict(VERSION_PARAMETER)]
+    errors = {400, 429}
     if public:
         operation["security"] = []
     else:
@@ -160,6 +293,8 @@ def _complete(operation: dict[str, Any], *, public: bool) -> None:
         answers[str(status)] = _error_response(status)
     for status in [s for s in answers if int(s) >= 400]:
         answers[status] = _error_response(int(status))
+    for answer in answers.values():
+        answer["headers"] = {**answer.get("headers", {}), versions.HEADER: {"$ref": VERSION_HEADER_REF}}
     operation["responses"] = dict(sorted(answers.items()))
 
 

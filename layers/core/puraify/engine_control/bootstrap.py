@@ -9,6 +9,7 @@ from puraify.clock import iso
 from puraify.engine_control.ports import CatalogStore, EngineStore
 from puraify.engine_control.records import EngineRecord, Platform
 from puraify.errors import ConflictError
+from puraify.versions import LATEST
 
 ADMIN_ID = "admin"
 
@@ -33,6 +34,7 @@ def ensure_admin(engines: EngineStore, key: str | None) -> tuple[str | None, boo
             scopes=[ADMIN_SCOPE],
             projects=[ALL_PROJECTS],
             description="bootstrap administrator",
+            api_version=LATEST,
             created_at=at,
             updated_at=at,
         )

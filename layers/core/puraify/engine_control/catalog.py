@@ -13,6 +13,7 @@ from puraify.errors import (
     NotFoundError,
     ValidationFailedError,
 )
+from puraify.versions import SUPPORTED
 
 
 def platform_view(platform: Platform, at: float) -> m.PlatformView:
@@ -80,6 +81,7 @@ class CatalogAdmin(EngineControlBase):
         return m.GlobalConfigResponse(
             api_version=self.api_version,
             api_versions=versions,
+            supported_versions=list(SUPPORTED),
             feature_flags={
                 name: m.FlagView.model_validate(flag.model_dump()) for name, flag in sorted(catalog.flags.items())
             },

@@ -14,6 +14,7 @@ from puraify.errors import (
     NotFoundError,
     ValidationFailedError,
 )
+from puraify.versions import LATEST, UNPINNED
 
 
 class Engines(EngineControlBase):
@@ -30,6 +31,7 @@ class Engines(EngineControlBase):
             description=body.description,
             rate_limit=_rate_limit(body.rate_limit),
             key_expires_at=_expiry(body.expires_at),
+            api_version=body.api_version or LATEST,
             created_at=at,
             updated_at=at,
         )
@@ -58,6 +60,7 @@ class Engines(EngineControlBase):
             permissions=caller.permissions,
             scopes=sorted(caller.scopes),
             projects=sorted(caller.projects),
+            api_version=caller.api_version or UNPINNED,
         )
 
     def rotate(
@@ -198,6 +201,18 @@ class Engines(EngineControlBase):
         self.auth.cache.invalidate(engine_id)
         return _suspension(updated)
 
+    def set_api_version(
+        self, caller: Principal, engine_id: str, body: m.EngineApiVersionRequest, request_id: str
+    ) -> m.EngineView:
+        """Pin the API version the engine's requests are served in when they name none (admin only)."""
+        details = {"api_version": body.api_version}
+        with self._admin_audit(caller, request_id, "set_api_version", target=engine_id, details=details):
+            current = self._active_engine(engine_id)
+            updated = current.model_copy(update={"api_version": body.api_version, "updated_at": iso()})
+            self.engines.update(updated, expected_key_hash=current.key_hash)
+        self.auth.cache.invalidate(engine_id)
+        return _engine_view(updated, last_seen_at=self.last_seen(engine_id))
+
     def list_engines(self, caller: Principal) -> m.EngineListResponse:
         """Every engine, revoked ones included, sorted by id, each with the time of its last audited
         request (admin only, never a key hash). One small audit Query per engine (its newest 25 records)."""
@@ -331,4 +346,5 @@ def _engine_view(record: EngineRecord, *, last_seen_at: str | None = None) -> m.
         rate_limit=_rate_limit_view(record),
         expires_at=_iso_or_none(record.key_expires_at),
         suspended=m.SuspensionView.model_validate(record.suspended.model_dump()) if record.suspended else None,
+        api_version=record.api_version or UNPINNED,
     )

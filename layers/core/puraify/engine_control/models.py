@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, f
 from puraify.clock import parse_time
 from puraify.contract import Model, Request
 from puraify.engine_control.records import MAX_WINDOWS, ActionSpec, PlatformStatus
+from puraify.versions import UNPINNED, ApiVersion
 
 MAX_WINDOW_SECONDS = 7 * 86400
 
@@ -59,6 +60,8 @@ class EngineRegisterRequest(Request):
     description: str = Field(default="", max_length=1024)
     rate_limit: RateLimitBody | None = None  # null: the stack default
     expires_at: AwareDatetime | None = None  # RFC 3339; after it the key answers 401 (null: never)
+    # The API version its requests are served in when they send no Puraify-Version (default: the newest).
+    api_version: ApiVersion | None = None
 
     _dedupe = field_validator("permissions")(_no_duplicate_actions)
 
@@ -80,6 +83,7 @@ class EngineValidateResponse(Model):
     permissions: dict[str, list[str]]
     scopes: list[str]
     projects: list[str]
+    api_version: str = UNPINNED
 
 
 class EngineRotateRequest(Request):
@@ -132,6 +136,11 @@ class EngineView(Model):
     rate_limit: RateLimitView | None = None  # the engine's own limit (null: the stack default)
     expires_at: str | None = None  # when its key stops working (null: never)
     suspended: SuspensionView | None = None
+    api_version: str = UNPINNED
+
+
+class EngineApiVersionRequest(Request):
+    api_version: ApiVersion
 
 
 class EngineListResponse(Model):
@@ -327,6 +336,8 @@ class FlagView(Model):
 class GlobalConfigResponse(Model):
     api_version: str
     api_versions: dict[str, str]
+    # The dates a request may name in Puraify-Version, oldest first (docs/api.md).
+    supported_versions: list[str] = Field(default_factory=list)
     feature_flags: dict[str, FlagView]
 
 

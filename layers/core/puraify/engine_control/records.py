@@ -42,6 +42,9 @@ class EngineRecord(Model):
     # is a TTL attribute on other tables, and an engine's record must never be deleted by DynamoDB.
     key_expires_at: float | None = None
     suspended: Suspension | None = None
+    # The API version its requests are served in when they name none; None: registered before
+    # versions existed, so served in the oldest (puraify.versions).
+    api_version: str | None = None
     created_at: str
     updated_at: str
 
