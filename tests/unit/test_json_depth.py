@@ -7,7 +7,7 @@ import json
 import pytest
 
 from puraify.errors import BadRequestError
-from puraify.http import MAX_JSON_DEPTH, nests_too_deep, parse_json_body
+from puraify.bodies import MAX_JSON_DEPTH, nests_too_deep, parse_json_body
 
 
 def nested(levels: int, filler: str = "") -> str:
