@@ -3235,8 +3235,6 @@ export interface components {
         };
         /** GetOpenApiResponse */
         GetOpenApiResponse: Record<string, never>;
-        /** DeleteSilenceResponse */
-        DeleteSilenceResponse: null;
         /** QueryLogsResponse */
         QueryLogsResponse: {
             /** Items */
@@ -6329,15 +6327,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Success */
+            /** @description Done: no content */
             204: {
                 headers: {
                     "Puraify-Version": components["headers"]["PuraifyVersion"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["DeleteSilenceResponse"];
-                };
+                content?: never;
             };
             /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
             400: {

@@ -82,7 +82,9 @@ def responses(*statuses: int, media_type: str | tuple[str, ...] = ()) -> dict[in
         success["content"] = {t: {"schema": {"type": "object" if t.endswith("json") else "string"}} for t in types}
     found: dict[int, OpenAPIResponse] = {}
     for status in statuses:
-        if status == 304:
+        if status == 204:
+            found[status] = {"description": "Done: no content", "content": {}}
+        elif status == 304:
             found[status] = {"description": "Not modified: the `If-None-Match` tag is current", "content": {}}
         elif 300 <= status < 400:
             found[status] = {"description": "Redirect to the `Location` header", "content": {}}

@@ -146,6 +146,8 @@ class SilenceRequest(Request):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("a time with its offset (Z or +hh:mm)")
+        if value is not None and not 2000 <= value.year <= 9998:
+            raise ValueError("a time between the years 2000 and 9998")
         return value
 
     @model_validator(mode="after")
