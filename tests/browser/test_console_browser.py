@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from puraify.monitoring.overview import minute_key
 from tests.browser.conftest import ADMIN_KEY, WRITE_BUTTON, open_project, sign_in
 
-PAGES = ["Overview", "Engines", "Platforms & flags", "Monitoring", "Alert routing", "Environments", "Planning"]
+PAGES = ["Overview", "Engines", "Platforms & flags", "Monitoring", "Alert routing", "Audit", "Environments", "Planning"]
 
 
 def _register(api: httpx.Client, engine_id: str, **body: Any) -> str:
