@@ -4,6 +4,8 @@ import "./style.css";
 import { can, createApi, loadSession } from "./api.js";
 import { Ctx } from "./app.jsx";
 import { ErrorBox } from "./components/async.jsx";
+import { Alerting } from "./pages/alerting.jsx";
+import { Audit } from "./pages/audit.jsx";
 import { Engines } from "./pages/engines.jsx";
 import { Environments } from "./pages/environments.jsx";
 import { Monitoring } from "./pages/monitoring.jsx";
@@ -18,6 +20,8 @@ const PAGES = [
   { path: "engines", title: "Engines", view: Engines },
   { path: "platforms", title: "Platforms & flags", view: Platforms },
   { path: "monitoring", title: "Monitoring", view: Monitoring },
+  { path: "alerting", title: "Alert routing", view: Alerting },
+  { path: "audit", title: "Audit", view: Audit },
   { path: "environments", title: "Environments", view: Environments },
   { path: "planning", title: "Planning", view: Planning },
   { path: "search", title: "Search", view: Search, hidden: true }, // the header's Find box opens it

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from puraify.monitoring.overview import minute_key
 from tests.browser.conftest import ADMIN_KEY, WRITE_BUTTON, open_project, sign_in
 
-PAGES = ["Overview", "Engines", "Platforms & flags", "Monitoring", "Environments", "Planning"]
+PAGES = ["Overview", "Engines", "Platforms & flags", "Monitoring", "Alert routing", "Audit", "Environments", "Planning"]
 
 
 def _register(api: httpx.Client, engine_id: str, **body: Any) -> str:
@@ -144,7 +144,7 @@ def test_an_operator_acknowledges_and_resolves_an_alert(page, api):
     expect(row).to_have_count(0)
     page.get_by_label("Show").select_option("resolved")
     expect(page.get_by_role("row", name=re.compile("Stripe charges failing"))).to_contain_text("resolved by admin")
-    stored = api.get("/monitoring/alerts", params={"project_id": "pf-alerts", "status": "resolved"}).json()["alerts"]
+    stored = api.get("/monitoring/alerts", params={"project_id": "pf-alerts", "status": "resolved"}).json()["items"]
     assert [a["resolved_by"] for a in stored] == ["admin"]
 
 
@@ -259,7 +259,7 @@ def test_an_admin_changes_a_platform_and_registers_rotates_and_revokes_an_engine
     page.get_by_role("dialog").get_by_role("button", name="Set maintenance").click()
     expect(row).to_contain_text("maintenance")
     expect(row).to_contain_text("by admin")
-    platforms = {p["name"]: p for p in api.get("/platforms/list").json()["platforms"]}
+    platforms = {p["name"]: p for p in api.get("/platforms/list").json()["items"]}
     assert platforms["slack"]["status"] == "maintenance" and platforms["slack"]["updated_by"] == "admin"
     page.screenshot(path=str(shots / "platforms.png"), full_page=True)
     row.get_by_role("button", name="Make available").click()
@@ -321,7 +321,7 @@ def test_an_engine_registered_in_the_console_acts_only_in_the_projects_it_was_gr
     bare = {"X-Engine-ID": "no-project", "X-Engine-Key": bare_key}
     event = {"project_id": "pf-granted", "event_type": "execution", "status": "success", "message": "from the console"}
     assert api.post("/monitoring/logs", headers=granted, json=event).status_code == 202
-    assert api.get("/env/pf-granted", headers=granted).json()["environments"][0]["version"] == "v1.0.0"
+    assert api.get("/env/pf-granted", headers=granted).json()["items"][0]["version"] == "v1.0.0"
     for refused in (
         api.post("/monitoring/logs", headers=bare, json=event),
         api.get("/env/pf-granted", headers=bare),

@@ -117,7 +117,7 @@ def test_an_operator_creates_staging_production_and_a_preview_from_the_console(p
     expect(page.get_by_label("From")).to_have_value("staging")
     page.get_by_role("button", name="Create", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="production created")).to_contain_text("v1.0.0")
-    envs = {e["env"]: e for e in api.get(f"/env/{project}").json()["environments"]}
+    envs = {e["env"]: e for e in api.get(f"/env/{project}").json()["items"]}
     assert envs["production"]["version"] == "v1.0.0" and envs["staging"]["version"] == "v1.0.0"
 
     page.get_by_role("button", name="Create an environment").click()
@@ -128,7 +128,7 @@ def test_an_operator_creates_staging_production_and_a_preview_from_the_console(p
     page.get_by_role("button", name="Create preview").click()
     created = page.get_by_role("status").filter(has_text="pr-42 created")
     expect(created).to_contain_text(re.compile(r"expires in [56] h"))
-    preview = {e["env"]: e for e in api.get(f"/env/{project}").json()["environments"]}["pr-42"]
+    preview = {e["env"]: e for e in api.get(f"/env/{project}").json()["items"]}["pr-42"]
     assert preview["preview"] is True and preview["expires_at"]
     page.screenshot(path=str(shots / "environments-created.png"), full_page=True)
 

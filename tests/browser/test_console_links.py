@@ -48,7 +48,7 @@ def test_from_an_alert_to_its_error_group_its_events_and_the_deployments_around_
              "status": "error", "error_type": "timeout", "message": "slack timed out", "version": "v1.0.0"}  # fmt: skip
     reply = api.post("/monitoring/logs", headers=writer, json={"events": [*burst, other]})
     assert reply.status_code == 202 and not reply.json()["rejected"], reply.text
-    alerts = api.get("/monitoring/alerts", params={"project_id": project}).json()["alerts"]
+    alerts = api.get("/monitoring/alerts", params={"project_id": project}).json()["items"]
     assert [a["fingerprint"] is not None for a in alerts] == [True], alerts
 
     sign_in(page, "admin", ADMIN_KEY)

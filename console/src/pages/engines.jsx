@@ -4,6 +4,7 @@ import { Async, ErrorBox, useAsync } from "../components/async.jsx";
 import { Confirm, useConfirm } from "../components/dialogs.jsx";
 import { Badge, KeyReveal } from "../components/display.jsx";
 import { ageColumn, Table } from "../components/tables.jsx";
+import { SimulatedFlips } from "./audit.jsx";
 import {
   ALL_PROJECTS,
   describePermissions,
@@ -193,6 +194,15 @@ function Rotate({ engine, onClose, onRotated }) {
   );
 }
 
+/** simulate's change for the dialog's fields; null while they do not parse (the save would say why). */
+function simulatedChange(engineId, permissions, scopes, projects) {
+  try {
+    return { engine: { engine_id: engineId, permissions: parsePermissions(permissions), scopes: listOf(scopes), projects: projectGrants(projects.choice, projects.ids) } };
+  } catch {
+    return null;
+  }
+}
+
 /** PUT /engines/{id}/permissions: replaces the permissions, scopes and project grants together. */
 function EditAccess({ engine, onClose, onSaved }) {
   const { api } = useCtx();
@@ -223,6 +233,7 @@ function EditAccess({ engine, onClose, onSaved }) {
         <textarea name="edit_permissions" rows="3" value={permissions} onInput={(e) => setPermissions(e.target.value)} />
       </label>
       <ProjectsField prefix="edit" value={projects} onChange={setProjects} />
+      <SimulatedFlips change={simulatedChange(engine.engine_id, permissions, scopes, projects)} />
     </Confirm>
   );
 }

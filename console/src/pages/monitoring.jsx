@@ -6,6 +6,7 @@ import { Badge, Json } from "../components/display.jsx";
 import { ageColumn, PagedTable, Table, usePages } from "../components/tables.jsx";
 import { ago, count, rangeFor, sinceFor, stamp } from "../format.js";
 import { hashParams, links, linkTo, shifted } from "../links.js";
+import { Deliveries } from "./alerting.jsx";
 import { SessionReplay } from "./session.jsx";
 
 const TABS = [
@@ -318,6 +319,7 @@ function Alerts() {
   // Unresolved (open and acknowledged) by default: acknowledging an alert does not make it vanish.
   const [status, setStatus] = useState("unresolved");
   const [ask, confirmation] = useConfirm();
+  const [shown, setShown] = useState(null);
   const pages = usePages(
     (cursor) => api.get("/monitoring/alerts", { project_id: project, status: status || undefined, cursor }),
     (p) => p.alerts,
@@ -350,6 +352,9 @@ function Alerts() {
             by {a.triggered_by || "–"} · <span class="mono">{a.alert_id}</span>
           </div>
           <AlertLinks alert={a} />
+          <button type="button" class="link" onClick={() => setShown(a)} aria-label={`Deliveries of alert ${a.alert_id}`}>
+            Deliveries
+          </button>
         </>
       ),
     },
@@ -400,6 +405,11 @@ function Alerts() {
       </div>
       <PagedTable pages={pages} columns={columns} label="Loading alerts" empty="No alerts here." noun="alerts" moreLabel="Older alerts" />
       {confirmation}
+      {shown && (
+        <Detail title={`Deliveries of ${shown.event_type}`} onClose={() => setShown(null)}>
+          <Deliveries alertId={shown.alert_id} />
+        </Detail>
+      )}
     </section>
   );
 }
