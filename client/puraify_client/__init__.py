@@ -34,6 +34,7 @@ from puraify_client.errors import (  # noqa: E402
 from puraify_client.services.base import Service, register  # noqa: E402
 from puraify_client.services.engines import RateLimit  # noqa: E402
 from puraify_client.transport import IDEMPOTENT, SAFE, UNSAFE, RetryPolicy  # noqa: E402
+from puraify_client.types import EntitySpec, FlagSpec, PlatformState  # noqa: E402
 
 __all__ = [
     "ActionDenied",
@@ -47,6 +48,9 @@ __all__ = [
     "HTTPError",
     "IDEMPOTENT",
     "InvalidArgumentError",
+    "EntitySpec",
+    "FlagSpec",
+    "PlatformState",
     "InvalidJSONError",
     "NotFoundError",
     "PayloadTooLargeError",

@@ -68,16 +68,25 @@ class InvalidArgumentError(PuraifyClientError, ValueError):
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None):
         super().__init__(message)
         self.details = details or []
+        self.what = ""
 
     @classmethod
     def from_validation(cls, what: str, error: Any) -> InvalidArgumentError:
         """From pydantic's ``ValidationError``: field and message of each problem, never the input."""
-        details = [
-            {"field": ".".join(str(p) for p in problem.get("loc", ())) or what, "message": problem.get("msg", "")}
-            for problem in error.errors(include_input=False, include_url=False)
-        ]
+        details: list[dict[str, Any]] = []
+        for problem in error.errors(include_input=False, include_url=False):
+            inner = (problem.get("ctx") or {}).get("error")
+            if isinstance(inner, InvalidArgumentError):  # a request model built inside: its fields, not a wrapper
+                details.extend(inner.details)
+                what = inner.what
+                continue
+            details.append(
+                {"field": ".".join(str(p) for p in problem.get("loc", ())) or what, "message": problem.get("msg", "")}
+            )
         listed = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
-        return cls(f"invalid arguments for {what}: {listed}", details=details)
+        made = cls(f"invalid arguments for {what}: {listed}", details=details)
+        made.what = what
+        return made
 
 
 class RequestTimeout(PuraifyClientError):

@@ -10,7 +10,17 @@ from pydantic import ValidationError as ModelValidationError
 from puraify_client.errors import InvalidArgumentError
 
 
-class Request(BaseModel):
+class Checked(BaseModel):
+    """A model whose construction fails with the SDK's ``InvalidArgumentError`` (code 1009), never pydantic's own."""
+
+    def __init__(self, **data: Any):
+        try:
+            super().__init__(**data)
+        except ModelValidationError as error:
+            raise InvalidArgumentError.from_validation(type(self).__name__, error) from None
+
+
+class Request(Checked):
     """A request body: an unknown or misspelt field is an error here, before anything is sent.
 
     The error is the SDK's ``InvalidArgumentError`` (code 1009), never pydantic's own.

@@ -103,6 +103,7 @@ export function createApi({ fetch, storage, base = "", onUnauthorized = () => {}
     get: (path, query) => send("GET", path, { query }),
     post: (path, body) => send("POST", path, { body: body ?? {} }),
     put: (path, body) => send("PUT", path, { body }),
+    patch: (path, body) => send("PATCH", path, { body }),
     del: (path) => send("DELETE", path),
 
     /** Check the credentials with the server, then keep them (and the scopes) for this tab only. */

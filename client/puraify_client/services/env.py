@@ -10,31 +10,42 @@ Reads are retried.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, TypeAlias
 
 from pydantic import Field
 
 from puraify_client.models import Request, Response
 from puraify_client.services.base import Service, paginate, register, segment
 from puraify_client.transport import IDEMPOTENT, SAFE, UNSAFE
+from puraify_client.types import (
+    MAX_BAKE_SECONDS,
+    EnvName,
+    FlagName,
+    PlatformState,
+    ProjectId,
+    RollbackReason,
+    VarName,
+    VarValue,
+    VersionLabel,
+)
 
 
 class SecretInput(Request):
     """A variable value to store as a secret even though its name does not look like one."""
 
-    value: str
+    value: VarValue
     secret: bool = True
 
 
-VariableInput = str | SecretInput
+VariableInput: TypeAlias = VarValue | SecretInput
 
 
 class VersionPublishRequest(Request):
-    project_id: str
-    environment: str = "development"
-    state: dict[str, Any]
-    label: str | None = None
+    project_id: ProjectId
+    environment: EnvName = "development"
+    state: PlatformState
+    label: VersionLabel | None = None
 
 
 class VersionDiff(Response):
@@ -53,11 +64,11 @@ class VersionPublishResponse(Response):
 
 
 class EnvCreateRequest(Request):
-    project_id: str
-    new_environment: str
-    base_from: str | None = None
-    env_variables: dict[str, VariableInput] = Field(default_factory=dict)
-    feature_flags: dict[str, bool] = Field(default_factory=dict)
+    project_id: ProjectId
+    new_environment: EnvName
+    base_from: EnvName | None = None
+    env_variables: dict[VarName, VariableInput] = Field(default_factory=dict, max_length=200)
+    feature_flags: dict[FlagName, bool] = Field(default_factory=dict, max_length=500)
     preview: bool = False
     ttl_hours: int | None = Field(default=None, ge=1, le=720)
 
@@ -79,11 +90,11 @@ class EnvCreateResponse(Response):
 
 
 class EnvPromoteRequest(Request):
-    project_id: str
-    source_env: str
-    target_env: str
+    project_id: ProjectId
+    source_env: EnvName
+    target_env: EnvName
     expected_revision: int | None = Field(default=None, ge=1)
-    bake_seconds: int | None = Field(default=None, ge=0)
+    bake_seconds: int | None = Field(default=None, ge=0, le=MAX_BAKE_SECONDS)
 
 
 class PromotionDiff(VersionDiff):
@@ -124,12 +135,12 @@ class EnvironmentView(Response):
 
 
 class EnvRollbackRequest(Request):
-    project_id: str
-    environment: str
-    version: str
+    project_id: ProjectId
+    environment: EnvName
+    version: VersionLabel
     expected_revision: int | None = Field(default=None, ge=1)
     force: bool | None = None
-    reason: str | None = None
+    reason: RollbackReason | None = None
 
 
 class GateView(Response):
@@ -151,8 +162,8 @@ class EnvRollbackResponse(Response):
 class EnvConfigRequest(Request):
     """A merge patch: a variable or flag set to ``None`` is removed."""
 
-    env_variables: dict[str, VariableInput | None] = Field(default_factory=dict)
-    feature_flags: dict[str, bool | None] = Field(default_factory=dict)
+    env_variables: dict[VarName, VariableInput | None] = Field(default_factory=dict, max_length=200)
+    feature_flags: dict[FlagName, bool | None] = Field(default_factory=dict, max_length=500)
     expected_revision: int | None = Field(default=None, ge=1)
 
 
@@ -309,9 +320,19 @@ class Environments(Service):
     name = "env"
 
     async def publish_version(
-        self, project_id: str, state: dict[str, Any], *, environment: str = "development", label: str | None = None
+        self,
+        project_id: str,
+        state: PlatformState | Mapping[str, Any],
+        *,
+        environment: str = "development",
+        label: str | None = None,
     ) -> VersionPublishResponse:
-        """Snapshot a platform state (entities, flows, feature_flags) as a new immutable version."""
+        """Snapshot a platform state as a new immutable version.
+
+        ``state`` is a ``PlatformState`` or a mapping of the same shape: ``entities`` (names or
+        ``{"name": ...}``), ``flows`` (by id) and ``feature_flags``, a *list* of flag names or
+        ``{"name": ..., "enabled": ...}``. A bad state raises ``InvalidArgumentError`` before sending.
+        """
         body = VersionPublishRequest(project_id=project_id, environment=environment, state=state, label=label)
         return await self.transport.call("POST", "/env/versions", VersionPublishResponse, safety=IDEMPOTENT, body=body)
 

@@ -17,6 +17,19 @@ from puraify_client.models import Request, Response
 from puraify_client.services.alert_routes import AlertRouting
 from puraify_client.services.base import paginate, register
 from puraify_client.transport import IDEMPOTENT, SAFE
+from puraify_client.types import (
+    AlertMessage,
+    DurationMs,
+    Id,
+    Label,
+    Message,
+    Name,
+    Reason,
+    Retries,
+    Severity,
+    Status,
+    VersionText,
+)
 
 
 class LogEvent(Request):
@@ -26,30 +39,30 @@ class LogEvent(Request):
     these go in ``attributes``.
     """
 
-    project_id: str
-    event_type: str | None = None
-    flow_id: str | None = None
-    user_id: str | None = None
-    session_id: str | None = None
-    environment: str | None = None
-    version: str | None = None
-    request_id: str | None = None
-    engine: str | None = None
-    platform: str | None = None
-    action: str | None = None
-    status: str | None = None
-    duration_ms: float | None = None
-    retries: int | None = None
+    project_id: Id
+    event_type: Name | None = None
+    flow_id: Id | None = None
+    user_id: Label | None = None
+    session_id: Label | None = None
+    environment: Name | None = None
+    version: VersionText | None = None
+    request_id: Label | None = None
+    engine: Name | None = None
+    platform: Name | None = None
+    action: Name | None = None
+    status: Status | None = None
+    duration_ms: DurationMs | None = None
+    retries: Retries | None = None
     timestamp: str | None = None
-    error_type: str | None = None
-    message: str | None = None
+    error_type: Name | None = None
+    message: Message | None = None
     details: dict[str, Any] | None = None
     attributes: dict[str, Any] | None = None
-    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    event_id: Id = Field(default_factory=lambda: uuid.uuid4().hex)
 
 
 class LogBatchRequest(Request):
-    events: list[LogEvent] = Field(max_length=500)
+    events: list[LogEvent] = Field(min_length=1, max_length=500)
 
 
 class Rejected(Response):
@@ -63,12 +76,12 @@ class LogIngestResponse(Response):
 
 
 class AlertRequest(Request):
-    project_id: str
-    event_type: str
-    severity: str
-    message: str
-    triggered_by: str
-    flow_id: str | None = None
+    project_id: Id
+    event_type: Name
+    severity: Severity
+    message: AlertMessage
+    triggered_by: Name
+    flow_id: Id | None = None
     details: dict[str, Any] | None = None
 
 
@@ -102,7 +115,7 @@ class AlertsPage(Response):
 
 
 class AlertTransitionRequest(Request):
-    reason: str | None = None
+    reason: Reason | None = None
 
 
 class LogRecord(Response):
@@ -298,7 +311,7 @@ class EngineEventRequest(Request):
     status: str | None = None
     message: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
-    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    event_id: Id = Field(default_factory=lambda: uuid.uuid4().hex)
 
 
 class EngineEventResponse(Response):

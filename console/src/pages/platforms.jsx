@@ -45,7 +45,7 @@ export function Platforms() {
         </p>
       ),
       run: async () => {
-        await api.put(`/platforms/${encodeURIComponent(platform.name)}`, { api_version: platform.api_version, actions: platform.actions, status });
+        await api.patch(`/platforms/${encodeURIComponent(platform.name)}`, { status }); // the rest of the platform is kept
         state.reload();
       },
     });
