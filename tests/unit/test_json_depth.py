@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from puraify.errors import BadRequestError
 from puraify.bodies import MAX_JSON_DEPTH, nests_too_deep, parse_json_body
+from puraify.errors import BadRequestError
 
 
 def nested(levels: int, filler: str = "") -> str:

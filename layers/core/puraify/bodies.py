@@ -139,5 +139,3 @@ def _find_unstorable(value: Any, where: str, problems: list[dict[str, Any]]) -> 
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _find_unstorable(item, f"{where}.{index}", problems)
-
-
