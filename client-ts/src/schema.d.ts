@@ -132,6 +132,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/config/flags/{name}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List scheduled flag changes
+         * @description The flag's state now and its pending scheduled changes.
+         */
+        get: operations["listFlagSchedule"];
+        put?: never;
+        /**
+         * Schedule a flag change
+         * @description Switches the flag on or off at a future time; checks follow it from that second. Needs `admin`.
+         */
+        post: operations["scheduleFlagChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config/flags/{name}/schedule/{schedule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Cancel a scheduled flag change
+         * @description Removes a change not yet due. Needs `admin`.
+         */
+        delete: operations["cancelFlagChange"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -1302,6 +1346,30 @@ export interface components {
              */
             description?: string;
         };
+        /** FlagScheduleListResponse */
+        FlagScheduleListResponse: {
+            /** Flag */
+            flag: string;
+            /** Enabled */
+            enabled: boolean;
+            /** Changes */
+            changes: components["schemas"]["ScheduledFlagChangeView"][];
+            /** Max Scheduled */
+            max_scheduled: number;
+        };
+        /**
+         * FlagScheduleRequest
+         * @description Switch the flag ``enabled`` at ``at`` (in the future): checks follow it from that second.
+         */
+        FlagScheduleRequest: {
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+        };
         /** FlagView */
         FlagView: {
             /** Name */
@@ -1476,6 +1544,21 @@ export interface components {
              *     }
              */
             maintenance?: components["schemas"]["MaintenanceSummary"];
+        };
+        /** ScheduledFlagChangeView */
+        ScheduledFlagChangeView: {
+            /** Schedule Id */
+            schedule_id: string;
+            /** Flag */
+            flag: string;
+            /** Enabled */
+            enabled: boolean;
+            /** At */
+            at: string;
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string;
         };
         /**
          * BakeDecision
@@ -4066,6 +4149,319 @@ export interface operations {
             };
             /** @description The request body is too large (`payload_too_large`) */
             413: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listFlagSchedule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagScheduleListResponse"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    scheduleFlagChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlagScheduleRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduledFlagChangeView"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    cancelFlagChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path: {
+                name: string;
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduledFlagChangeView"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
                 headers: {
                     "Puraify-Version": components["headers"]["PuraifyVersion"];
                     [name: string]: unknown;

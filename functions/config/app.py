@@ -7,8 +7,8 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from puraify import __version__, openapi, wiring
 from puraify.engine_control import models as m
-from puraify.engine_control.paths import FlagPath, PlatformPath, WindowIdPath
-from puraify.http import caller, create_app, handle, request_id, respond
+from puraify.engine_control.paths import FlagPath, PlatformPath, ScheduleIdPath, WindowIdPath
+from puraify.http import caller, create_app, handle, is_schedule, request_id, respond
 from puraify.observability import logger, metrics
 from puraify.openapi import responses
 
@@ -81,7 +81,25 @@ def put_flag(name: FlagPath, body: m.FlagPutRequest) -> m.FlagView:
     return wiring.current().engine_control.put_flag(caller(app), name, body, request_id(app))
 
 
+@app.post("/config/flags/<name>/schedule", responses=responses(201, 404, 409))
+def schedule_flag(name: FlagPath, body: m.FlagScheduleRequest) -> Response[m.ScheduledFlagChangeView]:
+    change = wiring.current().engine_control.schedule_flag(caller(app), name, body, request_id(app))
+    return respond(201, change)
+
+
+@app.get("/config/flags/<name>/schedule", responses=responses(200, 404))
+def list_flag_schedule(name: FlagPath) -> m.FlagScheduleListResponse:
+    return wiring.current().engine_control.flag_schedule(name)
+
+
+@app.delete("/config/flags/<name>/schedule/<schedule_id>", responses=responses(200, 404))
+def cancel_flag_change(name: FlagPath, schedule_id: ScheduleIdPath) -> m.ScheduledFlagChangeView:
+    return wiring.current().engine_control.cancel_flag_change(caller(app), name, schedule_id, request_id(app))
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
+    if is_schedule(event):  # every minute: record the scheduled flag changes that came due
+        return {"flag_changes_applied": wiring.current().engine_control.apply_due_flag_changes()}
     return handle(app, event, context)

@@ -570,6 +570,9 @@ def test_every_route_has_a_cli_command():
         "DELETE /platforms/{name}/maintenance/{window_id}": "platforms maintenance cancel",
         "PATCH /platforms/{name}": "platforms set-status",
         "GET /config/global": "config", "PUT /config/flags/{name}": "flags set",
+        "POST /config/flags/{name}/schedule": "flags schedule add",
+        "GET /config/flags/{name}/schedule": "flags schedule list",
+        "DELETE /config/flags/{name}/schedule/{schedule_id}": "flags schedule cancel",
         "POST /log/engine_event": "event", "POST /monitoring/logs": "logs send",
         "POST /monitoring/alert": "alerts send", "GET /monitoring/alerts": "alerts list",
         "POST /monitoring/alerts/{alert_id}/acknowledge": "alerts ack",
@@ -652,6 +655,27 @@ def test_platform_maintenance_window_add_list_cancel(plane, admin):
     assert cancelled.returncode == 0 and f"cancelled {window.window_id}" in cancelled.stdout
     again = puraify("platforms", "maintenance", "cancel", "slack", window.window_id, url=plane.base_url, engine=admin)
     assert again.returncode != 0 and "window_not_found" in again.stderr
+
+
+def test_flag_schedule_add_list_cancel(plane, admin):
+    from puraify_client.services.config import ScheduledFlagChange
+
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    assert puraify("flags", "set", "deployments", "--on", url=plane.base_url, engine=admin).returncode == 0
+    added = puraify("--json", "flags", "schedule", "add", "deployments", "--off", "--at", at,
+                    url=plane.base_url, engine=admin)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    change = ScheduledFlagChange.model_validate(json.loads(added.stdout))
+    assert (change.at[:19], change.enabled, change.created_by) == (at[:19], False, admin[0])
+    listed = puraify("flags", "schedule", "list", "deployments", url=plane.base_url, engine=admin)
+    assert change.schedule_id in listed.stdout and "deployments: on now" in listed.stdout
+    with pc.SyncControlPlane(plane.base_url, *admin) as cp:
+        assert [c.schedule_id for c in cp.config.flag_schedule("deployments").changes] == [change.schedule_id]
+    cancel = ("flags", "schedule", "cancel", "deployments", change.schedule_id)
+    cancelled = puraify(*cancel, url=plane.base_url, engine=admin)
+    assert cancelled.returncode == 0 and f"cancelled {change.schedule_id}" in cancelled.stdout
+    again = puraify(*cancel, url=plane.base_url, engine=admin)
+    assert again.returncode != 0 and "schedule_not_found" in again.stderr
 
 
 def test_audit_wraps_reasons_whole_and_shows_each_rows_state_as_of_that_row(plane, admin):

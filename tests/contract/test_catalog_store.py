@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from puraify.engine_control.ports import CatalogStore
-from puraify.engine_control.records import ActionSpec, Catalog, Flag, Platform
+from puraify.engine_control.records import ActionSpec, Catalog, Flag, Platform, ScheduledFlagChange
 from puraify.store.catalog import DynamoCatalogStore
 from tests.fakes.engine_control import MemoryCatalogStore
 
@@ -30,6 +30,18 @@ def test_platforms_and_flags_load_as_they_were_put(store: CatalogStore) -> None:
     catalog = store.load()
     assert catalog.platforms == {"shop": shop, "crm": Platform(name="crm", status="maintenance")}
     assert catalog.flags == {"beta": flag}
+
+
+def test_a_flags_scheduled_changes_load_as_they_were_put(store: CatalogStore) -> None:
+    change = ScheduledFlagChange(
+        schedule_id="a1", enabled=False, at="2030-01-01T02:00:00.000000Z", at_epoch=1893463200.25,
+        created_by="admin", created_at="2029-12-31T00:00:00.000000Z",
+    )  # fmt: skip
+    flag = Flag(name="deployments", enabled=True, schedule=[change])
+    store.put_flag(flag)
+    loaded = store.load().flags["deployments"]
+    assert loaded == flag
+    assert (loaded.enabled_at(1893463200.24), loaded.enabled_at(1893463200.25)) == (True, False)
 
 
 def test_a_put_replaces_the_item_of_the_same_name(store: CatalogStore) -> None:

@@ -482,6 +482,52 @@ def flags_set(
         click.echo(f"{result.name}: {'on' if result.enabled else 'off'}")
 
 
+@flags.group("schedule", invoke_without_command=False)
+def flags_schedule() -> None:
+    """Scheduled flag changes: a flag switched on or off at a time, exact to the second."""
+
+
+@flags_schedule.command("add")
+@click.argument("name")
+@click.option("--on/--off", "enabled", required=True, help="The flag's state from --at on.")
+@click.option("--at", "at", required=True, help="ISO-8601 with a zone, in the future, e.g. 2026-12-08T02:00:00Z.")
+@pass_options
+def flags_schedule_add(options: Options, name: str, enabled: bool, at: str) -> None:
+    """Schedule flag NAME to switch on or off at --at (admin)."""
+    result = options.run(lambda cp: cp.config.schedule_flag(name, enabled, at))
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        click.echo(f"{name}: {'on' if result.enabled else 'off'} at {result.at} ({result.schedule_id})")
+
+
+@flags_schedule.command("list")
+@click.argument("name")
+@pass_options
+def flags_schedule_list(options: Options, name: str) -> None:
+    """Flag NAME's state now and its pending scheduled changes."""
+    result = options.run(lambda cp: cp.config.flag_schedule(name))
+    if options.as_json:
+        output.emit_json(output.plain(result))
+        return
+    click.echo(f"{name}: {'on' if result.enabled else 'off'} now")
+    rows = [output.plain(c) for c in result.changes]
+    output.table(rows, ["schedule_id", "at", "enabled", "created_by"], empty="(no scheduled changes)")
+
+
+@flags_schedule.command("cancel")
+@click.argument("name")
+@click.argument("schedule_id")
+@pass_options
+def flags_schedule_cancel(options: Options, name: str, schedule_id: str) -> None:
+    """Cancel scheduled change SCHEDULE_ID of flag NAME (admin)."""
+    result = options.run(lambda cp: cp.config.cancel_flag_change(name, schedule_id))
+    if options.as_json:
+        output.emit_json(output.plain(result))
+    else:
+        click.echo(f"{name}: cancelled {result.schedule_id} ({'on' if result.enabled else 'off'} at {result.at})")
+
+
 @click.command("health")
 @pass_options
 def health(options: Options) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from puraify_client.models import Request, Response
 from puraify_client.services.base import Service, register, segment
-from puraify_client.transport import SAFE
+from puraify_client.transport import IDEMPOTENT, SAFE
 
 
 class FlagPutRequest(Request):
@@ -21,6 +21,29 @@ class FlagView(Response):
     action_type: str | None = None
     description: str = ""
     updated_at: str = ""
+
+
+class FlagScheduleRequest(Request):
+    enabled: bool
+    at: str
+
+
+class ScheduledFlagChange(Response):
+    """The flag switched ``enabled`` at ``at``: checks follow it from that second."""
+
+    schedule_id: str
+    flag: str
+    enabled: bool
+    at: str
+    created_by: str = ""
+    created_at: str = ""
+
+
+class FlagSchedule(Response):
+    flag: str
+    enabled: bool
+    changes: list[ScheduledFlagChange]
+    max_scheduled: int
 
 
 class GlobalConfigResponse(Response):
@@ -62,3 +85,19 @@ class Config(Service):
         """Create or replace a feature flag (admin); a flag may target a platform or one action."""
         body = FlagPutRequest(enabled=enabled, platform=platform, action_type=action_type, description=description)
         return await self.transport.call("PUT", f"/config/flags/{segment(name)}", FlagView, safety=SAFE, body=body)
+
+    async def schedule_flag(self, name: str, enabled: bool, at: str) -> ScheduledFlagChange:
+        """Switch flag ``name`` on or off at ``at`` (admin; ISO-8601 with a zone, in the future)."""
+        body = FlagScheduleRequest(enabled=enabled, at=at)
+        path = f"/config/flags/{segment(name)}/schedule"
+        return await self.transport.call("POST", path, ScheduledFlagChange, safety=IDEMPOTENT, body=body)
+
+    async def flag_schedule(self, name: str) -> FlagSchedule:
+        """The flag's state now and its pending scheduled changes, in time order."""
+        path = f"/config/flags/{segment(name)}/schedule"
+        return await self.transport.call("GET", path, FlagSchedule, safety=SAFE)
+
+    async def cancel_flag_change(self, name: str, schedule_id: str) -> ScheduledFlagChange:
+        """Cancel a scheduled flag change not yet due (admin)."""
+        path = f"/config/flags/{segment(name)}/schedule/{segment(schedule_id)}"
+        return await self.transport.call("DELETE", path, ScheduledFlagChange, safety=SAFE)

@@ -117,6 +117,17 @@ OPERATIONS: dict[str, Operation] = {
     "PUT /config/flags/{name}": Operation(
         "putFlag", "Set a feature flag", "Switches a feature flag on or off, for everything or per platform."
     ),
+    "POST /config/flags/{name}/schedule": Operation(
+        "scheduleFlagChange",
+        "Schedule a flag change",
+        "Switches the flag on or off at a future time; checks follow it from that second. Needs `admin`.",
+    ),
+    "GET /config/flags/{name}/schedule": Operation(
+        "listFlagSchedule", "List scheduled flag changes", "The flag's state now and its pending scheduled changes."
+    ),
+    "DELETE /config/flags/{name}/schedule/{schedule_id}": Operation(
+        "cancelFlagChange", "Cancel a scheduled flag change", "Removes a change not yet due. Needs `admin`."
+    ),
     # Monitoring
     "POST /log/engine_event": Operation(
         "recordEngineEvent", "Record an engine event", "Stores one lifecycle event of the calling engine."

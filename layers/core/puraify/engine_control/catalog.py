@@ -76,6 +76,7 @@ class CatalogAdmin(EngineControlBase):
 
     def global_config(self) -> m.GlobalConfigResponse:
         catalog = self.catalog()
+        at = now()
         versions = {"control_plane": self.api_version}
         versions.update({name: p.api_version for name, p in sorted(catalog.platforms.items())})
         return m.GlobalConfigResponse(
@@ -83,7 +84,8 @@ class CatalogAdmin(EngineControlBase):
             api_versions=versions,
             supported_versions=list(SUPPORTED),
             feature_flags={
-                name: m.FlagView.model_validate(flag.model_dump()) for name, flag in sorted(catalog.flags.items())
+                name: m.FlagView.model_validate({**flag.model_dump(), "enabled": flag.enabled_at(at)})
+                for name, flag in sorted(catalog.flags.items())
             },
         )
 
@@ -99,6 +101,8 @@ class CatalogAdmin(EngineControlBase):
         ) as change:
             self._flag_target(name, body)
             current = self.catalog_store.load().flags.get(name)
+            if current is not None:  # a PUT keeps the flag's scheduled changes
+                flag.schedule = current.schedule
             self.catalog_store.put_flag(flag)
             change.update(before=_flag_state(current), after=_flag_state(flag))
         self._catalog.invalidate()

@@ -6,7 +6,8 @@ Rules, in order (the first that denies is the reason given):
 3. the platform must be ``available`` (``platform_maintenance``, ``platform_disabled``) and in no scheduled
    maintenance window at the time of the check (``platform_maintenance``, with the window's reason): the
    windows are in the cached catalog before they start, so this needs no cache refresh;
-4. no disabled feature flag may target the action or its whole platform (``flag_disabled``).
+4. no disabled feature flag may target the action or its whole platform (``flag_disabled``); a flag's
+   scheduled changes are in the cached catalog before their time, so its state is taken at the check's time.
 Permissions come before platform state so an engine learns nothing about platforms it may not use.
 
 Before these, the check itself establishes that the engine is active and holds the project it
@@ -87,7 +88,7 @@ def decide(
     if steps is not None:
         steps.append(("platform_available", "pass", f"platform '{platform}' is available"))
     for flag in catalog.flags.values():
-        if flag.enabled or flag.platform != platform:
+        if flag.platform != platform or (flag.enabled if not flag.schedule else flag.enabled_at(at)):
             continue
         if flag.action_type is None or flag.action_type == action_type:
             if steps is not None:

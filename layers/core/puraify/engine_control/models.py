@@ -333,6 +333,29 @@ class FlagView(Model):
     updated_by: str = ""
 
 
+class FlagScheduleRequest(Request):
+    """Switch the flag ``enabled`` at ``at`` (in the future): checks follow it from that second."""
+
+    enabled: bool
+    at: AwareDatetime
+
+
+class ScheduledFlagChangeView(Model):
+    schedule_id: str
+    flag: str
+    enabled: bool
+    at: str
+    created_by: str
+    created_at: str
+
+
+class FlagScheduleListResponse(Model):
+    flag: str
+    enabled: bool  # the flag's state now
+    changes: list[ScheduledFlagChangeView]
+    max_scheduled: int
+
+
 class GlobalConfigResponse(Model):
     api_version: str
     api_versions: dict[str, str]

@@ -97,6 +97,20 @@ class Platform(Model):
         return self.status == "maintenance" or self.window_at(at) is not None
 
 
+MAX_SCHEDULED = 20  # scheduled changes kept per flag (not yet applied)
+
+
+class ScheduledFlagChange(Model):
+    """A flag switched ``enabled`` at ``at``: checks follow it from that second, recorded once it came due."""
+
+    schedule_id: str
+    enabled: bool
+    at: str
+    at_epoch: float
+    created_by: str
+    created_at: str
+
+
 class Flag(Model):
     name: str
     enabled: bool
@@ -105,6 +119,16 @@ class Flag(Model):
     description: str = ""
     updated_at: str = ""
     updated_by: str = ""
+    schedule: list[ScheduledFlagChange] = []  # in time order; at most MAX_SCHEDULED
+
+    def enabled_at(self, at: float) -> bool:
+        """The flag's state at ``at`` (epoch seconds): the last scheduled change due by then, else ``enabled``."""
+        state = self.enabled
+        for change in self.schedule:
+            if change.at_epoch > at:
+                break
+            state = change.enabled
+        return state
 
 
 class Catalog(Model):

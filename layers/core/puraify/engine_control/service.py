@@ -6,9 +6,10 @@ from puraify.engine_control.capabilities import Capabilities
 from puraify.engine_control.catalog import CatalogAdmin
 from puraify.engine_control.checks import Checks
 from puraify.engine_control.engines import Engines
+from puraify.engine_control.flag_schedule import FlagSchedule
 from puraify.engine_control.maintenance import Maintenance
 from puraify.engine_control.simulate import Simulation
 
 
-class EngineControl(Simulation, Engines, Checks, CatalogAdmin, Capabilities, Maintenance):
+class EngineControl(Simulation, Engines, Checks, CatalogAdmin, Capabilities, Maintenance, FlagSchedule):
     """Engine identities, checks and the catalog (one module per idea; the state is in ``base``)."""

@@ -59,6 +59,7 @@ class PlatformState(Protocol):
 class FlagState(Protocol):
     @property
     def enabled(self) -> bool: ...
+    def enabled_at(self, at: float) -> bool: ...  # with its scheduled changes due by ``at``
 
 
 class CatalogState(Protocol):

@@ -100,7 +100,7 @@ class CatalogProvider:
         deployments = catalog.flags.get(DEPLOYMENTS_FLAG)
         return {
             "platforms_in_maintenance": sorted(n for n, p in catalog.platforms.items() if p.in_maintenance(at)),
-            "change_freeze": bool(deployments and not deployments.enabled),
+            "change_freeze": bool(deployments and not deployments.enabled_at(at)),
         }
 
 
