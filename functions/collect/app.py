@@ -1,4 +1,4 @@
-"""Collects the global facts into a stored snapshot; EventBridge runs it on a schedule."""
+"""Collects the global facts into a stored snapshot and runs the engine watch; EventBridge runs it on a schedule."""
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -9,9 +9,19 @@ from puraify.observability import logger, metrics
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
-    snapshot = wiring.current().planning.collect_snapshot()
+    planning = wiring.current().planning
+    snapshot = planning.collect_snapshot()
+    anomalies = planning.watch_engines()  # the engine_anomaly rule on each engine's recent check counters
     failed = sorted(fid for fid, fact in snapshot.facts.items() if fact.error)
     metrics.add_metric(name="FactsUnavailable", unit=MetricUnit.Count, value=len(failed))
     if failed:
         logger.warning("facts unavailable", extra={"facts": failed})
-    return {"collected_at": snapshot.collected_at, "facts": sorted(snapshot.facts), "unavailable": failed}
+    metrics.add_metric(name="EngineAnomalies", unit=MetricUnit.Count, value=len(anomalies))
+    return {
+        "collected_at": snapshot.collected_at,
+        "facts": sorted(snapshot.facts),
+        "unavailable": failed,
+        "engine_anomalies": [
+            {"engine_id": a.engine_id, "minute": a.minute, "suspended": a.suspended} for a in anomalies
+        ],
+    }

@@ -113,9 +113,13 @@ rollback_note := sprintf("rollback of %s from %v to %s, a version it ran before 
 # A rollback to a known-good version: yes; a forced one: as a promotion would be judged.
 decision := {"allow": allow, "deny": sort(deny), "notes": pre_deploy_notes} if {
 	not post_deploy_phase
+	not engine_watch_phase
 	not known_good_rollback
 }
 
 decision := {"allow": true, "deny": [], "notes": [rollback_note]} if known_good_rollback
 
 decision := post_deploy_decision if post_deploy_phase
+
+# An engine's counters of one minute (phase engine_watch, see engine_anomaly.rego): does it misbehave?
+decision := engine_watch_decision if engine_watch_phase

@@ -210,6 +210,7 @@ def _deployment_gate(rt: Runtime) -> Any:
 def build_planning(rt: Runtime) -> PlanningService:
     from puraify.planning.providers import builtin_providers
     from puraify.planning.service import PlanningService
+    from puraify.store.check_counts import DynamoCheckCountStore
     from puraify.store.planning import DynamoDecisionStore, DynamoFactStore, S3BundleStore
 
     s = rt.settings
@@ -221,6 +222,22 @@ def build_planning(rt: Runtime) -> PlanningService:
         providers=builtin_providers(s, rt.monitoring, rt.environments, rt.catalog),
         audit=rt.audit,
         alert=lambda **fields: rt.monitoring.raise_alert(**fields),
+        engine_counters=DynamoCheckCountStore(s.aggregates_table),
+        engine_alert=lambda **fields: rt.monitoring.raise_engine_alert(**fields),
+        suspend=lambda engine_id, reason: _suspend_for_anomaly(rt, engine_id, reason),
+    )
+
+
+def _suspend_for_anomaly(rt: Runtime, engine_id: str, reason: str) -> Any:
+    """Engine Control's suspend, by the Planning Engine (audited as ``planning``; 409 for the last admin)."""
+    import uuid
+
+    from puraify.auth import ADMIN_SCOPE, Principal
+    from puraify.engine_control.models import EngineSuspendRequest
+
+    caller = Principal(engine_id="planning", scopes=frozenset({ADMIN_SCOPE}))
+    return rt.engine_control.suspend(
+        caller, engine_id, EngineSuspendRequest(reason=reason), f"engine-watch-{uuid.uuid4().hex}"
     )
 
 

@@ -104,5 +104,5 @@ def test_pre_deploy_decisions_carry_no_verdict(gate):
 
 def test_published_bundle_holds_only_policy_and_data():
     files, meta = read_folder(GATE)
-    assert sorted(files) == ["data.json", "gate.rego", "post_deploy.rego"]
+    assert sorted(files) == ["data.json", "engine_anomaly.rego", "gate.rego", "post_deploy.rego"]
     assert meta == {"revision": meta["revision"], "entrypoint": "gate/decision"}

@@ -48,6 +48,8 @@ from puraify.settings import Settings
 READ_SCOPE = "logs:read"
 MANAGE_SCOPE = "alerts:manage"
 ALERT_SCOPE = "alerts:write"
+# Where alerts about an engine rather than a project are kept (the Planning Engine's own alerts live there too).
+ENGINE_ALERTS_PROJECT = "puraify-control-plane"
 
 # The Environment Manager's deployment markers of a project (environment, since, limit), for the reads.
 Markers = Callable[[str, str | None, str, int], list[dict[str, Any]]]
@@ -119,6 +121,26 @@ class Monitoring:
         )
         assert found is not None
         return found
+
+    def raise_engine_alert(
+        self, *, engine_id: str, event_type: str, severity: str, message: str, details: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Raise an alert about one engine (``engine_anomaly``, ``key_expiring``), at most one unresolved per
+        engine and type: the fingerprint ``<event_type>:<engine_id>`` is claimed first, and None is returned
+        while an earlier one is still unresolved. Resolving it lets the next one be raised."""
+        fp = f"{event_type}:{engine_id}"
+        store = self.store
+        return self.alerts.raise_alert(
+            project_id=ENGINE_ALERTS_PROJECT,
+            event_type=event_type,
+            severity=severity,
+            message=message,
+            triggered_by="planning",
+            raised_by="planning",
+            details={"engine_id": engine_id, **details},
+            fingerprint=fp,
+            claim=lambda alert: store.claim_fingerprint(ENGINE_ALERTS_PROJECT, fp, alert),
+        )
 
     def ingest(self, reporter: str, batch: ParsedBatch, entitled: Entitled = nobody) -> IngestResult:
         """Store a parsed batch reported by engine ``reporter`` (``entitled``: see ``monitoring.entitlement``)."""

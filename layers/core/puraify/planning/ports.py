@@ -77,3 +77,19 @@ class CatalogReader(Protocol):
 
 Alert = Callable[..., Any]
 """Raise an alert in Monitoring (keyword fields: project_id, event_type, severity, message, triggered_by)."""
+
+
+class EngineCounters(Protocol):
+    """Engine Control's per-minute check counts (AggregatesTable ``pk = CHECKS``): one item a minute, with
+    ``engine#<id>#checks``, ``engine#<id>#denied`` and ``engine#<id>#limited`` per calling engine."""
+
+    def minutes(self, first: str, last: str) -> list[dict[str, Any]]: ...
+
+
+EngineAlert = Callable[..., Any]
+"""Raise an alert about one engine in Monitoring, once while unresolved (keyword fields: engine_id,
+event_type, severity, message, details); returns the alert, or None when one is already open."""
+
+Suspend = Callable[[str, str], Any]
+"""Suspend an engine (engine id, reason) through Engine Control: audited, and refused (409 ``last_admin``)
+for the last active admin."""

@@ -23,9 +23,10 @@ from puraify.observability import logger
 from puraify.planning import bundles, decision_log
 from puraify.planning import models as m
 from puraify.planning.compiler import compile_bundle
+from puraify.planning.engine_watch import Anomaly, EngineWatch
 from puraify.planning.facts import FactContext, Provider, collect, problem, view
 from puraify.planning.loader import PolicyLoader, Rejection, status_time
-from puraify.planning.ports import Alert, BundleStore, DecisionStore, FactStore
+from puraify.planning.ports import Alert, BundleStore, DecisionStore, EngineAlert, EngineCounters, FactStore, Suspend
 from puraify.planning.rego import (
     BundleRejectedError,
     CompiledPolicy,
@@ -51,6 +52,9 @@ class PlanningService:
         providers: Sequence[Provider],
         audit: AuditLog,
         alert: Alert,
+        engine_counters: EngineCounters | None = None,
+        engine_alert: EngineAlert | None = None,
+        suspend: Suspend | None = None,
     ):
         self.settings = settings
         self.facts = facts
@@ -59,6 +63,7 @@ class PlanningService:
         self.providers = list(providers)
         self.audit = audit
         self.alert = alert
+        self.engine_counters, self.engine_alert, self.suspend = engine_counters, engine_alert, suspend
         self.max_age = settings.plan_fact_max_age_seconds
         self.max_ages = fact_max_ages(settings)
         self.timeout = settings.plan_provider_timeout_seconds
@@ -72,6 +77,14 @@ class PlanningService:
             budget_seconds=self.budget,
         )
         self.config_revision = _config_revision(settings, providers, self.max_ages)
+
+    def watch_engines(self, at: float | None = None) -> list[Anomaly]:
+        """Judge each engine's recent check counters with the bundle's engine_anomaly rule (the schedule)."""
+        if self.engine_counters is None or self.engine_alert is None:
+            return []
+        watch = EngineWatch(policy=self.loader.current, counters=self.engine_counters, alert=self.engine_alert,
+                            suspend=self.suspend, budget_seconds=self.budget)  # fmt: skip
+        return watch.run(at)
 
     # --- facts ---------------------------------------------------------------------------
 
