@@ -85,7 +85,7 @@ def test_the_otel_sdk_exporter_logs_show_up_in_monitoring_logs(http, plane, comp
     # Then GET /monitoring/logs shows both, mapped to the event model
     shown = http.get("/monitoring/logs", headers=creds, params={"project_id": project, "limit": 10})
     assert shown.status_code == 200, shown.text
-    logs = {e["message"]: e for e in shown.json()["logs"]}
+    logs = {e["message"]: e for e in shown.json()["items"]}
     assert set(logs) == {"order placed", "payment provider timed out"}
     info, error = logs["order placed"], logs["payment provider timed out"]
     assert info["engine"] == error["engine"] == "checkout-engine"
@@ -96,7 +96,7 @@ def test_the_otel_sdk_exporter_logs_show_up_in_monitoring_logs(http, plane, comp
     assert error["reported_by"] == creds["X-Engine-ID"]
     # And the error counts: GET /monitoring/errors groups it
     errors = http.get("/monitoring/errors", headers=creds, params={"project_id": project}).json()
-    assert sum(g["count"] for g in errors["errors"]) == 1
+    assert sum(g["count"] for g in errors["items"]) == 1
 
 
 def _otlp_json(project: str | None, *bodies: str, severity: int = 9) -> dict:
@@ -134,13 +134,13 @@ def test_otlp_json_counts_rejected_records_in_partial_success(http):
     assert (
         "record 2: no puraify.project_id" in partial["errorMessage"] and "record 3: flow_id" in partial["errorMessage"]
     )
-    stored = http.get("/monitoring/logs", headers=creds, params={"project_id": project}).json()["logs"]
+    stored = http.get("/monitoring/logs", headers=creds, params={"project_id": project}).json()["items"]
     assert sorted(e["message"] for e in stored) == ["also kept", "kept"]
     assert stored[0]["session_id"] == "7" and stored[0]["attributes"]["trace_id"] == "5b8efff798038103d269b633813fc60c"
     # And a retry of the same export stores nothing twice (each record's id is its content's digest)
     again = http.post("/v1/logs", headers={**creds, "Content-Type": "application/json"}, json=export)
     assert again.status_code == 200
-    assert len(http.get("/monitoring/logs", headers=creds, params={"project_id": project}).json()["logs"]) == 2
+    assert len(http.get("/monitoring/logs", headers=creds, params={"project_id": project}).json()["items"]) == 2
 
 
 def test_otlp_applies_the_same_scopes_grants_and_limits(http, plane):
@@ -165,7 +165,7 @@ def test_otlp_applies_the_same_scopes_grants_and_limits(http, plane):
     mixed["resourceLogs"] += _otlp_json("someone-else", "theirs")["resourceLogs"]
     refused = http.post("/v1/logs", headers={**writer, **pb}, content=protobuf(mixed))
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "project_not_granted"
-    assert http.get("/monitoring/logs", headers=admin(), params={"project_id": project}).json()["logs"] == []
+    assert http.get("/monitoring/logs", headers=admin(), params={"project_id": project}).json()["items"] == []
     # A body that is not OTLP is a 400, an unknown media type too; a gzip bomb past the limit is a 413
     garbage = http.post("/v1/logs", headers={**writer, **pb}, content=b"\xff\xfe\x00garbage")
     assert garbage.status_code == 400 and garbage.json()["error"]["code"] == "invalid_protobuf"
@@ -180,7 +180,7 @@ def test_otlp_applies_the_same_scopes_grants_and_limits(http, plane):
     answer = ExportLogsServiceResponse()
     answer.ParseFromString(ok.content)
     assert answer.partial_success.rejected_log_records == 0
-    stored = http.get("/monitoring/logs", headers=admin(), params={"project_id": project}).json()["logs"]
+    stored = http.get("/monitoring/logs", headers=admin(), params={"project_id": project}).json()["items"]
     assert [(e["message"], e["status"]) for e in stored] == [("fine", "error")]
 
 

@@ -33,7 +33,7 @@ def test_publish_create_promote_compare_over_http(plane):
             {"name": "API_KEY", "secret": True, "source": "********", "target": None}
         ]
         listed = http.get(f"/env/{project}")
-        assert [e["env"] for e in listed.json()["environments"]] == ["development", "staging"]
+        assert [e["env"] for e in listed.json()["items"]] == ["development", "staging"]
         history = http.get(f"/env/{project}/staging/history")
         assert [e["action"] for e in history.json()["entries"]] == ["promote", "create"]
         # production is gated by the Planning Engine: the change either passes it or nothing happens
@@ -41,6 +41,6 @@ def test_publish_create_promote_compare_over_http(plane):
         gated = http.post(
             "/env/promote", json={"project_id": project, "source_env": "staging", "target_env": "production"}
         )
-        production = next(e for e in http.get(f"/env/{project}").json()["environments"] if e["env"] == "production")
+        production = next(e for e in http.get(f"/env/{project}").json()["items"] if e["env"] == "production")
         assert (gated.status_code, production["version"]) in ((200, "v1.0.0"), (403, None), (503, None))
         assert http.get(f"/env/{project}", headers={"X-Engine-Key": "pfk_wrong"}).status_code == 401

@@ -36,12 +36,12 @@ def test_engine_reports_a_batch_and_support_reads_it(http, project):
     assert reply.json()["accepted"] == 4 and [r["index"] for r in reply.json()["rejected"]] == [4]
 
     page = http.get("/monitoring/logs", params={"project_id": project, "limit": 2})
-    assert page.status_code == 200 and len(page.json()["logs"]) == 2
+    assert page.status_code == 200 and len(page.json()["items"]) == 2
     rest = http.get("/monitoring/logs", params={"project_id": project, "cursor": page.json()["next_cursor"]})
-    ids = [e["event_id"] for e in page.json()["logs"] + rest.json()["logs"]]
+    ids = [e["event_id"] for e in page.json()["items"] + rest.json()["items"]]
     assert sorted(ids) == ["err-1", "ok-0", "ok-1", "ok-2"] and rest.json()["next_cursor"] is None
 
-    errors = http.get("/monitoring/errors", params={"project_id": project}).json()["errors"]
+    errors = http.get("/monitoring/errors", params={"project_id": project}).json()["items"]
     assert [(e["error_type"], e["count"]) for e in errors] == [("api_timeout", 1)]
     (row,) = http.get("/monitoring/stats", params={"project_id": project}).json()["stats"]
     assert (row["count"], row["error_rate"], row["duration_ms"]["max"]) == (4, 0.25, 300)

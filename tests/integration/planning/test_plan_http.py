@@ -37,7 +37,7 @@ def test_publish_then_decide_over_http(http):
 
     listed = http.get("/plan/decisions", params={"deployment_id": "deployment-123"})
     assert listed.status_code == 200
-    assert listed.json()["decisions"][0]["decision_id"] == body["decision_id"]
+    assert listed.json()["items"][0]["decision_id"] == body["decision_id"]
     status = http.get("/plan/policy").json()
     assert status["revision"] == "gate-http"
 
