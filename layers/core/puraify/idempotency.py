@@ -58,6 +58,8 @@ ROUTES = frozenset(
         "POST /env/create",
         "POST /env/promote",
         "POST /env/rollback",
+        "POST /env/{project_id}/changes/{change_id}/approve",
+        "POST /env/{project_id}/changes/{change_id}/reject",
         "POST /plan/decide",
     }
 )

@@ -210,7 +210,24 @@ OPERATIONS: dict[str, Operation] = {
         "promoteVersion",
         "Promote a version",
         "Deploys a version into an environment; production also needs `env:production` and the Planning "
-        "gate's approval. Needs `env:write`.",
+        "gate's approval. Needs `env:write`. Into an environment with `approvals_required`, answers 202 "
+        "`pending_approval` with a `change_id` and changes nothing until other engines approve it.",
+    ),
+    "GET /env/{project_id}/changes": Operation(
+        "listChanges",
+        "List change requests",
+        "A project's promotions waiting for approval and their outcomes, newest first. Needs `env:approve`.",
+    ),
+    "POST /env/{project_id}/changes/{change_id}/approve": Operation(
+        "approveChange",
+        "Approve a change request",
+        "Counts the caller's approval (never the requester's); the approval that reaches the count runs the "
+        "promotion through the gate, bake and watch. Needs `env:approve`.",
+    ),
+    "POST /env/{project_id}/changes/{change_id}/reject": Operation(
+        "rejectChange",
+        "Reject a change request",
+        "Ends a pending promotion without running it, with a reason. Needs `env:approve`.",
     ),
     "POST /env/rollback": Operation(
         "rollbackEnvironment",

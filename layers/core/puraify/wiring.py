@@ -173,6 +173,7 @@ def build_monitoring(rt: Runtime) -> Monitoring:
 
 def build_environments(rt: Runtime) -> Environments:
     from puraify.environments.service import Environments
+    from puraify.store.changes import DynamoChangeStore
     from puraify.store.deployments import DynamoDeploymentStore
     from puraify.store.environments import DynamoEnvironmentStore
     from puraify.store.secrets import SecretsManagerStore
@@ -189,6 +190,8 @@ def build_environments(rt: Runtime) -> Environments:
         alert=lambda **fields: rt.monitoring.raise_alert(**fields),
         default_bake_seconds=round(s.deployment_bake_minutes * 60),
         deployment_retention_days=s.deployment_retention_days,
+        changes=DynamoChangeStore(s.environments_table),
+        change_ttl_hours=s.change_request_ttl_hours,
     )
 
 
