@@ -60,6 +60,8 @@ ROUTES = frozenset(
         "POST /env/rollback",
         "POST /env/{project_id}/changes/{change_id}/approve",
         "POST /env/{project_id}/changes/{change_id}/reject",
+        "POST /engines/changes/{change_id}/approve",
+        "POST /engines/changes/{change_id}/reject",
         "POST /plan/decide",
     }
 )

@@ -24,7 +24,7 @@ from puraify.audit import AuditLog, AuditStore
 from puraify.auth import Authenticator
 from puraify.cache import TtlCache
 from puraify.engine_control.check_counts import CheckCounter
-from puraify.engine_control.ports import CatalogStore, CheckCountStore, EngineStore
+from puraify.engine_control.ports import CatalogStore, CheckCountStore, EngineStore, GrantChangeStore
 from puraify.engine_control.records import EngineRecord
 from puraify.engine_control.service import EngineControl
 from puraify.ratelimit import Limit, RateLimiter, UsageStore
@@ -81,6 +81,7 @@ def build(
     check_counts: CheckCountStore,
     idempotency_layer: Callable[[], BasePersistenceLayer],
     rate_limits: UsageStore | None = None,
+    grant_changes: GrantChangeStore | None = None,
 ) -> Runtime:
     """A runtime over the given stores: the DynamoDB adapters in Lambda, fakes in unit tests.
 
@@ -109,6 +110,9 @@ def build(
         rotation_grace_seconds=settings.key_rotation_grace_seconds,
         self_rotation_max_grace_seconds=settings.self_rotation_max_grace_seconds,
         api_version=settings.api_version,
+        grant_changes=grant_changes,
+        grant_approvals=settings.grant_changes_require_approval,
+        change_ttl_hours=settings.change_request_ttl_hours,
     )
     return Runtime(settings, engines, catalog, audit_store, auth, audit, control, idempotency_layer)
 
@@ -119,6 +123,7 @@ def build_default() -> Runtime:
     from puraify.store.catalog import DynamoCatalogStore
     from puraify.store.check_counts import DynamoCheckCountStore
     from puraify.store.engines import DynamoEngineStore
+    from puraify.store.grant_changes import DynamoGrantChangeStore
     from puraify.store.rate_limits import DynamoUsageStore
 
     settings = settings_module.get_settings()
@@ -136,6 +141,7 @@ def build_default() -> Runtime:
         check_counts=DynamoCheckCountStore(settings.aggregates_table),
         idempotency_layer=idempotency_layer,
         rate_limits=DynamoUsageStore(settings.aggregates_table),
+        grant_changes=DynamoGrantChangeStore(settings.catalog_table),
     )
 
 
