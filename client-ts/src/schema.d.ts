@@ -1052,6 +1052,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/engines/changes/{change_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a grant change
+         * @description Applies a pending grant change as its requester asked it; never by the requester nor by the engine whose grants it changes. Needs `admin`.
+         */
+        post: operations["approveGrantChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/engines/changes/{change_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a grant change
+         * @description Ends a pending grant change without applying it, with a reason. Needs `admin`.
+         */
+        post: operations["rejectGrantChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/engines/{engine_id}": {
         parameters: {
             query?: never;
@@ -1146,7 +1186,7 @@ export interface paths {
         get?: never;
         /**
          * Set an engine's permissions
-         * @description Replaces the engine's permissions, and its scopes and project grants when given. Needs `admin`.
+         * @description Replaces the engine's permissions, and its scopes and project grants when given. Needs `admin`. With `GrantChangesRequireApproval` on, answers 202 `pending_approval` until another admin approves.
          */
         put: operations["setEnginePermissions"];
         post?: never;
@@ -1207,9 +1247,29 @@ export interface paths {
         put?: never;
         /**
          * Register an engine
-         * @description Creates an engine identity with its scopes, permissions and project grants and returns its key once. The engine is pinned to the newest API version. Needs `admin`.
+         * @description Creates an engine identity with its scopes, permissions and project grants and returns its key once. The engine is pinned to the newest API version. Needs `admin`. One granting `admin` answers 202 `pending_approval` while `GrantChangesRequireApproval` is on.
          */
         post: operations["registerEngine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/engines/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List grant changes
+         * @description Grant changes waiting for a second admin (four-eyes) and their outcomes, newest first. Needs `admin`.
+         */
+        get: operations["listGrantChanges"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3190,6 +3250,91 @@ export interface components {
              */
             api_version?: string;
         };
+        /** GrantChangeEvent */
+        GrantChangeEvent: {
+            /** Status */
+            status: ("pending" | "applying" | "applied" | "rejected" | "expired" | "failed") | "approved";
+            /** By */
+            by: string;
+            /** At */
+            at: string;
+            /** Reason */
+            reason?: string | null;
+        };
+        /** GrantChangeListResponse */
+        GrantChangeListResponse: {
+            /** Changes */
+            changes: components["schemas"]["GrantChangeView"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * GrantChangePending
+         * @description 202 of a registration granting ``admin`` or of ``PUT /engines/{id}/permissions`` under four-eyes.
+         */
+        GrantChangePending: {
+            /**
+             * Status
+             * @default pending_approval
+             * @constant
+             */
+            status?: "pending_approval";
+            /** Change Id */
+            change_id: string;
+            change: components["schemas"]["GrantChangeView"];
+        };
+        /** GrantChangeRejectRequest */
+        GrantChangeRejectRequest: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * GrantChangeView
+         * @description A grant change as ``GET /engines/changes`` lists it. ``engine_key``: only in the answer of the
+         *     approval that registered the engine (shown once, never stored).
+         */
+        GrantChangeView: {
+            /** Change Id */
+            change_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "register" | "permissions";
+            /** Target */
+            target: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "applying" | "applied" | "rejected" | "expired" | "failed";
+            /** Requested By */
+            requested_by: string;
+            /** Requested At */
+            requested_at: string;
+            /** Expires At */
+            expires_at: string;
+            /** Request */
+            request: {
+                [key: string]: unknown;
+            };
+            /** Simulation */
+            simulation?: {
+                [key: string]: unknown;
+            } | null;
+            /** Events */
+            events: components["schemas"]["GrantChangeEvent"][];
+            /** Approved By */
+            approved_by?: string | null;
+            /** Reason */
+            reason?: string | null;
+            /** Result */
+            result?: {
+                [key: string]: unknown;
+            } | null;
+            /** Engine Key */
+            engine_key?: string | null;
+        };
         /**
          * RateLimitBody
          * @description An engine's own limit: ``per_second`` refills a bucket of ``burst`` requests (a batch of N checks is N);
@@ -3558,6 +3703,10 @@ export interface components {
         GetOverviewResponse: {
             [key: string]: unknown;
         };
+        /** SetEnginePermissionsResponse */
+        SetEnginePermissionsResponse: components["schemas"]["EnginePermissionsResponse"] | components["schemas"]["GrantChangePending"];
+        /** RegisterEngineResponse */
+        RegisterEngineResponse: components["schemas"]["EngineRegisterResponse"] | components["schemas"]["GrantChangePending"];
     };
     responses: never;
     parameters: never;
@@ -9102,6 +9251,232 @@ export interface operations {
             };
         };
     };
+    approveGrantChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path: {
+                change_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantChangeView"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    rejectGrantChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path: {
+                change_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantChangeRejectRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantChangeView"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     getEngine: {
         parameters: {
             query?: never;
@@ -9679,7 +10054,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["EnginePermissionsResponse"];
+                    "application/json": components["schemas"]["SetEnginePermissionsResponse"];
+                };
+            };
+            /** @description Success */
+            202: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetEnginePermissionsResponse"];
                 };
             };
             /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
@@ -10007,7 +10392,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["EngineRegisterResponse"];
+                    "application/json": components["schemas"]["RegisterEngineResponse"];
+                };
+            };
+            /** @description Success */
+            202: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisterEngineResponse"];
                 };
             };
             /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
@@ -10052,6 +10447,94 @@ export interface operations {
             };
             /** @description The request body is too large (`payload_too_large`) */
             413: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listGrantChanges: {
+        parameters: {
+            query?: {
+                status?: "pending" | "applying" | "applied" | "rejected" | "expired" | "failed";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantChangeListResponse"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
                 headers: {
                     "Puraify-Version": components["headers"]["PuraifyVersion"];
                     [name: string]: unknown;
