@@ -13,10 +13,10 @@ from puraify.engine_control.grant_change_models import (
     GrantChangeListResponse,
     GrantChangePending,
     GrantChangeRejectRequest,
-    GrantChangeStatus,
     GrantChangeView,
 )
 from puraify.engine_control.paths import EngineIdPath
+from puraify.engine_control.records import GrantChangeStatus
 from puraify.http import caller, create_app, handle, request_id, respond
 from puraify.observability import logger, metrics
 from puraify.openapi import responses

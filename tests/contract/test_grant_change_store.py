@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from puraify.engine_control.grant_change_models import GrantChangeRecord
 from puraify.engine_control.ports import GrantChangeStore
+from puraify.engine_control.records import GrantChangeRecord
 from puraify.errors import ConflictError
 from puraify.store.grant_changes import DynamoGrantChangeStore
 from tests.fakes.engine_control import MemoryGrantChangeStore

@@ -9,8 +9,7 @@ from typing import Any
 from puraify.audit import REPLAYED
 from puraify.auth import ADMIN_SCOPE
 from puraify.clock import now
-from puraify.engine_control.grant_change_models import GrantChangeRecord
-from puraify.engine_control.records import Catalog, EngineRecord, Flag, Platform
+from puraify.engine_control.records import Catalog, EngineRecord, Flag, GrantChangeRecord, Platform
 from puraify.errors import ConflictError, NotFoundError
 from tests.fakes import stored
 

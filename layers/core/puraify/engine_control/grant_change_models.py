@@ -1,4 +1,4 @@
-"""Four-eyes on grants: the stored shape of a grant change waiting for another admin, and its views.
+"""Four-eyes on grants: the API's views of a grant change waiting for another admin (stored: ``records``).
 
 With ``GrantChangesRequireApproval`` on, ``PUT /engines/{id}/permissions`` and a registration that
 grants ``admin`` become pending grant changes (202) that another admin approves or rejects.
@@ -8,44 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import StringConstraints
 
 from puraify.contract import Model, Request
+from puraify.engine_control.records import GrantChangeEvent, GrantChangeKind, GrantChangeStatus
 
-GrantChangeStatus = Literal["pending", "applying", "applied", "rejected", "expired", "failed"]
-GrantChangeKind = Literal["register", "permissions"]
-FINAL = frozenset({"applied", "rejected", "expired", "failed"})
 GrantChangeId = Annotated[str, StringConstraints(pattern=r"^gch_[0-9a-f]{10,40}$")]
-
-
-class GrantChangeEvent(BaseModel):
-    status: GrantChangeStatus | Literal["approved"]
-    by: str
-    at: str
-    reason: str | None = None
-
-
-class GrantChangeRecord(BaseModel):
-    """``seq`` advances with every write; each write is conditional on the one it read."""
-
-    change_id: str
-    kind: GrantChangeKind
-    target: str  # the engine whose grants change (or that the registration creates)
-    status: GrantChangeStatus = "pending"
-    seq: int = 1
-    requested_by: str
-    requested_at: str
-    request_id: str = ""
-    expires_epoch: float
-    request: dict[str, Any]  # the body of the registration or of PUT /engines/{id}/permissions
-    simulation: dict[str, Any] | None = None  # POST /actions/simulate's summary of the change, when asked
-    events: list[GrantChangeEvent] = []
-    approved_by: str | None = None
-    reason: str | None = None
-    result: dict[str, Any] | None = None  # the change's answer (a registration's without its key)
-
-    def status_at(self, at: float) -> GrantChangeStatus:
-        return "expired" if self.status == "pending" and at >= self.expires_epoch else self.status
 
 
 class GrantChangeView(Model):

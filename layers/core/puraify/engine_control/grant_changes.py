@@ -19,18 +19,20 @@ from puraify.clock import iso
 from puraify.engine_control import models as m
 from puraify.engine_control.engines import Engines
 from puraify.engine_control.grant_change_models import (
-    FINAL,
-    GrantChangeEvent,
     GrantChangeId,
-    GrantChangeKind,
     GrantChangeListResponse,
     GrantChangePending,
-    GrantChangeRecord,
     GrantChangeRejectRequest,
-    GrantChangeStatus,
     GrantChangeView,
 )
 from puraify.engine_control.ports import GrantChangeStore
+from puraify.engine_control.records import (
+    FINAL,
+    GrantChangeEvent,
+    GrantChangeKind,
+    GrantChangeRecord,
+    GrantChangeStatus,
+)
 from puraify.engine_control.simulate import Simulation
 from puraify.errors import (
     ConflictError,

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from puraify.engine_control.grant_change_models import GrantChangeRecord
-from puraify.engine_control.records import Catalog, EngineRecord, Flag, Platform
+from puraify.engine_control.records import Catalog, EngineRecord, Flag, GrantChangeRecord, Platform
 
 
 class EngineStore(Protocol):

@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from puraify.engine_control.grant_change_models import GrantChangeRecord
+from puraify.engine_control.records import GrantChangeRecord
 from puraify.errors import ConflictError
 from puraify.store.clients import client
 from puraify.store.items import from_item, is_condition_failure, to_item, unavailable
