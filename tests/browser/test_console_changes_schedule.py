@@ -24,15 +24,21 @@ def _register(api: httpx.Client, engine_id: str, **body) -> dict[str, str]:
     return {"X-Engine-ID": engine_id, "X-Engine-Key": reply.json()["engine_key"]}
 
 
+def _fits_390(tab, where: str) -> None:
+    """At 390 px the page does not scroll sideways; back to desktop width after."""
+    tab.set_viewport_size({"width": 390, "height": 844})
+    width = tab.evaluate("document.documentElement.scrollWidth")
+    tab.set_viewport_size({"width": 1280, "height": 900})
+    assert width <= 390, f"{where}: {width} px wide at 390"
+
+
 def _check(api: httpx.Client, engine: dict[str, str]) -> dict:
     reply = api.post("/actions/check", headers=engine, json={"platform": "gmail", "action_type": "send_email"})
     assert reply.status_code == 200, reply.text
     return reply.json()
 
 
-def test_a_window_scheduled_on_the_platforms_page_is_on_the_timeline_and_denies_checks_from_its_start(
-    page, api, shots
-):
+def test_a_window_scheduled_on_the_platforms_page_is_on_the_timeline_and_denies_checks_from_its_start(page, api, shots):
     engine = _register(api, "window-mailer", permissions={"gmail": ["send_email"]})
     assert _check(api, engine)["allowed"] is True
     sign_in(page, "admin", ADMIN_KEY)
@@ -58,6 +64,7 @@ def test_a_window_scheduled_on_the_platforms_page_is_on_the_timeline_and_denies_
     expect(timeline).to_contain_text("database upgrade")
     expect(page.get_by_role("row", name=re.compile("gmail.*in force.*database upgrade"))).to_be_visible()
     page.screenshot(path=str(shots / "platforms-maintenance.png"), full_page=True)
+    _fits_390(page, "Platforms with a maintenance window")
     denied = _check(api, engine)
     assert (denied["allowed"], denied["rule"]) == (False, "platform_maintenance"), denied
     assert "database upgrade" in denied["reason"]
@@ -112,7 +119,9 @@ def _promote(api: httpx.Client, project: str) -> None:
 def test_the_history_offers_roll_back_only_to_a_version_that_ran_before(page, api, shots):
     project = "pf-rollback"
     _publish(api, project, "v1.0.0", ["User"])
-    created = api.post("/env/create", json={"project_id": project, "new_environment": "staging", "base_from": "development"})
+    created = api.post(
+        "/env/create", json={"project_id": project, "new_environment": "staging", "base_from": "development"}
+    )
     assert created.status_code == 201, created.text
     for label, entities in (("v1.1.0", ["User", "Order"]), ("v1.2.0", ["User", "Order", "Invoice"])):
         _publish(api, project, label, entities)
@@ -134,11 +143,14 @@ def test_the_history_offers_roll_back_only_to_a_version_that_ran_before(page, ap
     # v1.2.0 is now forward (and left by a rollback): not offered; v1.0.0 still is
     expect(history.get_by_role("button", name="Roll back to v1.0.0")).to_be_visible()
     expect(history.get_by_role("button", name=re.compile("^Roll back to v1.[12].0"))).to_have_count(0)
-    expect(history).to_contain_text("A rollback goes to a version staging ran before v1.1.0 that no rollback left: v1.0.0.")
+    expect(history).to_contain_text(
+        "A rollback goes to a version staging ran before v1.1.0 that no rollback left: v1.0.0."
+    )
     # Only an admin's force takes it there, with a reason
     force = history.get_by_role("form", name="Force a version that is not a rollback")
     expect(force.get_by_label("Version").locator("option")).to_have_text(["v1.2.0"])
     page.screenshot(path=str(shots / "environments-rollback-rules.png"), full_page=True)
+    _fits_390(page, "a history with a force form")
     forward = api.post("/env/rollback", json={"project_id": project, "environment": "staging", "version": "v1.2.0"})
     assert forward.status_code == 409 and forward.json()["error"]["code"] == "not_a_rollback", forward.text
     force.get_by_label("Reason").fill("v1.1.0 lost the invoices table")

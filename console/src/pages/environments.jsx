@@ -588,7 +588,7 @@ function ForceVersion({ env, current, versions, onChanged }) {
       }}
     >
       <h3>Force a version (admin)</h3>
-      <p class="muted">Not a rollback: the gate judges a forced move like a promotion, so a change freeze or open alerts deny it.</p>
+      <p class="muted">Not a rollback: the gate judges a forced move like a promotion (a change freeze, open alerts, maintenance or the version's error rate deny it).</p>
       <div class="fields">
         <label>
           Version

@@ -191,7 +191,8 @@ export function MaintenanceWindows({ platforms, admin, onChanged }) {
                       const day = new Date(from + i * DAY);
                       return (
                         <span>
-                          {day.toLocaleDateString("en", { weekday: "short", timeZone: "UTC" })} {day.getUTCDate()}
+                          <span class="weekday">{day.toLocaleDateString("en", { weekday: "short", timeZone: "UTC" })} </span>
+                          {day.getUTCDate()}
                         </span>
                       );
                     })}

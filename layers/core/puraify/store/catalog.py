@@ -12,8 +12,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from puraify.engine_control.records import Catalog, Flag, Platform
-from puraify.store.clients import client
 from puraify.errors import ConflictError
+from puraify.store.clients import client
 from puraify.store.items import is_condition_failure, query_all, to_item, to_value, unavailable
 
 PARTITION = "CATALOG"
@@ -61,7 +61,9 @@ class DynamoCatalogStore:
             )
         except ClientError as error:
             if is_condition_failure(error):
-                raise ConflictError(f"flag '{flag.name}' changed concurrently; retry", code="concurrent_change") from error
+                raise ConflictError(
+                    f"flag '{flag.name}' changed concurrently; retry", code="concurrent_change"
+                ) from error
             raise unavailable(error, "the platform catalog") from error
         except BotoCoreError as error:
             raise unavailable(error, "the platform catalog") from error
