@@ -43,7 +43,14 @@ function ScheduleChange({ flags, onScheduled }) {
       <div class="fields">
         <label>
           Flag
-          <select {...input("flag")}>
+          <select
+            name="flag"
+            value={form.flag}
+            onInput={(e) => {
+              const chosen = flags.find((f) => f.name === e.target.value);
+              setForm({ ...form, flag: e.target.value, enabled: String(!chosen?.enabled) }); // the switch away from its state
+            }}
+          >
             {flags.map((f) => (
               <option value={f.name}>{f.name}</option>
             ))}
