@@ -12,7 +12,7 @@ from puraify.environments.base import (
     validate_path,
 )
 from puraify.environments.change_requests import environment_changes
-from puraify.environments.rollback import rollback_versions
+from puraify.environments.rollback import rollback_targets
 
 
 class Comparison(EnvironmentsBase):
@@ -43,13 +43,12 @@ class Comparison(EnvironmentsBase):
         if (before is None or head.revision < before) and (not entries or entries[0].revision < head.revision):
             entries = [history_of(head), *entries][:limit]
         more = len(entries) == limit and entries[-1].revision > 1
-        targets = rollback_versions(head, self.store.versions(project_id, [*head.releases, head.version or ""]))
         return m.EnvHistoryResponse(
             project_id=project_id,
             env=env,
             entries=[self._entry_view(e) for e in entries],
             next_before=entries[-1].revision if more else None,
-            rollback_versions=targets,
+            rollback_versions=rollback_targets(self.store, head),
             change_requests=environment_changes(self.changes, project_id, env, self.clock()) if before is None else [],
         )
 
