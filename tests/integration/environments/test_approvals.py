@@ -338,3 +338,22 @@ def test_the_list_pages_with_a_cursor_and_answers_items_at_the_current_version(p
         "env/list_changes", engine=project, path_params={"project_id": PROJECT}, query={}, version="2026-12-07"
     )
     assert [c["change_id"] for c in current.body["items"]] == ids[::-1]
+
+
+def test_racing_approvals_count_each_engine_once_and_apply_once(project, invoke, people, engine, gate):
+    from concurrent.futures import ThreadPoolExecutor
+
+    releaser, alice, bob = people
+    approvers = [alice, bob, engine("carol", "env:approve"), engine("dave", "env:approve")]
+    assert _config(invoke, project, "production", {"approvals_required": 2}).status == 200
+    change_id = _promote(invoke, releaser).body["change_id"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        replies = list(pool.map(lambda who: _approve(invoke, who, change_id), approvers))
+    assert all(r.status in (200, 409) for r in replies), [(r.status, r.body) for r in replies]
+    assert [r.body["status"] for r in replies if r.status == 200].count("applied") == 1
+    change = _changes(invoke, project).body["changes"][0]
+    assert change["status"] == "applied" and len(change["approvals"]) == 2
+    assert len({a["engine_id"] for a in change["approvals"]}) == 2
+    assert len(gate.calls) == 1
+    promotions = [e for e in _history(invoke, project)["entries"] if e["action"] == "promote"]
+    assert [e["change_id"] for e in promotions] == [change_id]
