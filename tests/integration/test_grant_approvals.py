@@ -175,3 +175,19 @@ def test_the_routes_need_admin(four_eyes, invoke):
 def test_changes_is_no_engine_id(admins, invoke):
     reply = invoke("register/register", engine=admins["admin"], body={"engine_id": "changes"})
     assert reply.status == 422 and reply.body["error"]["details"][0]["field"] == "body.engine_id"
+
+
+def test_the_only_admin_registers_a_second_admin_at_once(aws, admin_key, invoke):
+    """Nobody else could ever approve it: with one admin, four-eyes starts with the second admin."""
+    from puraify import wiring
+
+    control = wiring.current().engine_control
+    control.grant_approvals = True
+    try:
+        admin = ("admin", admin_key)
+        first = invoke("register/register", engine=admin, body={"engine_id": "ops-1", "scopes": ["admin"]})
+        assert first.status == 201, first.body
+        second = invoke("register/register", engine=admin, body={"engine_id": "ops-2", "scopes": ["admin"]})
+        assert second.status == 202 and second.body["status"] == "pending_approval"
+    finally:
+        control.grant_approvals = False

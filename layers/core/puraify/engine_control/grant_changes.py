@@ -17,7 +17,7 @@ from typing import Any
 from puraify.auth import ADMIN_SCOPE, Principal
 from puraify.clock import iso
 from puraify.engine_control import models as m
-from puraify.engine_control.engines import Engines
+from puraify.engine_control.engines import Engines, _is_admin
 from puraify.engine_control.grant_change_models import (
     GrantChangeId,
     GrantChangeListResponse,
@@ -76,7 +76,7 @@ class GrantChanges(Simulation):
     def register_or_ask(
         self, caller: Principal, body: m.EngineRegisterRequest, request_id: str
     ) -> m.EngineRegisterResponse | GrantChangePending:
-        if self.grant_approvals and ADMIN_SCOPE in body.scopes:
+        if self.grant_approvals and ADMIN_SCOPE in body.scopes and self._another_admin(caller):
             return self._ask(caller, "register", body.engine_id, body.model_dump(mode="json"), request_id)
         return self.register(caller, body, request_id)
 
@@ -141,6 +141,11 @@ class GrantChanges(Simulation):
         return view(record, self.clock())
 
     # --- plumbing ------------------------------------------------------------------------------
+
+    def _another_admin(self, caller: Principal) -> bool:
+        """Whether an admin other than the caller could approve. The stack's only admin registers the
+        second one at once (nobody else could ever approve it); every later admin waits for approval."""
+        return any(_is_admin(e) and e.engine_id != caller.engine_id for e in self.engines.list())
 
     def _grant_store(self) -> GrantChangeStore:
         if self.grant_changes is None:

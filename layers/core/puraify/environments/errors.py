@@ -61,7 +61,7 @@ class ChangePending(ConflictError):
         super().__init__(
             f"'{env}' of project '{project_id}' has a promotion waiting for approval ({change_id}); approve or "
             f"reject it first (POST /env/{project_id}/changes/{change_id}/approve or .../reject)",
-            details=[{"field": "target_env", "change_id": change_id}],
+            details=[{"field": "target_env", "message": f"change {change_id} is pending", "change_id": change_id}],
         )
         self.change_id = change_id
 
