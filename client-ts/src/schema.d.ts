@@ -2282,7 +2282,9 @@ export interface components {
             /** Alert Id */
             alert_id: string;
             /** Project Id */
-            project_id: string;
+            project_id: string | null;
+            /** Engine Id */
+            engine_id?: string | null;
             /** Event Type */
             event_type: string;
             /** Severity */
@@ -7564,8 +7566,8 @@ export interface operations {
     };
     listAlerts: {
         parameters: {
-            query: {
-                project_id: string;
+            query?: {
+                project_id?: string;
                 status?: ("open" | "acknowledged" | "resolved") | "unresolved";
                 severity?: "low" | "medium" | "high" | "critical";
                 limit?: number;

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -45,6 +45,9 @@ class EngineControlBase:
         self.self_rotation_max_grace_seconds = self_rotation_max_grace_seconds
         self.api_version = api_version
         self._catalog: TtlCache[str, Catalog] = TtlCache(cache_ttl_seconds)
+        # Called after a key rotation with (engine_id, caller_id): Monitoring resolves the engine's
+        # key_expiring alert (joined in puraify.wiring; None in unit tests).
+        self.key_rotated: Callable[[str, str], Any] | None = None
 
     def catalog(self) -> Catalog:
         """The catalog as this process sees it: at most ``cache_ttl_seconds`` old."""
