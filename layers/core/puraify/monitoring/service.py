@@ -139,6 +139,7 @@ class Monitoring:
             raised_by="planning",
             details={"engine_id": engine_id, **details},
             fingerprint=fp,
+            gate_key=f"AL#{fp}",  # flood control per engine: the messages of two engines' alerts look alike
             claim=lambda alert: store.claim_fingerprint(ENGINE_ALERTS, fp, alert),
         )
 
