@@ -11,6 +11,8 @@ from puraify.observability import logger
 from puraify.store.clients import client
 from puraify.store.items import from_item, is_condition_failure, to_item, to_value, unavailable
 
+ExpiringKeys = list[tuple[str, float]]  # (engine_id, key_expires_at); named here: the class has a ``list``
+
 
 class DynamoEngineStore:
     def __init__(self, table: str):
@@ -41,7 +43,7 @@ class DynamoEngineStore:
         except (BotoCoreError, ClientError) as error:
             raise unavailable(error, "the engine registry") from error
 
-    def expiring_keys(self, before: float, max_pages: int = 10) -> list[tuple[str, float]]:
+    def expiring_keys(self, before: float, max_pages: int = 10) -> ExpiringKeys:
         """``(engine_id, key_expires_at)`` of each active engine whose key expires before ``before``.
 
         One Scan of the registry filtered in DynamoDB, projecting two attributes, pages followed up to
@@ -54,7 +56,7 @@ class DynamoEngineStore:
             "ExpressionAttributeNames": {"#s": "status"},
             "ExpressionAttributeValues": {":active": to_value("active"), ":before": to_value(before)},
         }
-        found: list[tuple[str, float]] = []
+        found: ExpiringKeys = []
         try:
             for _ in range(max_pages):
                 page = client("dynamodb").scan(**kwargs)
