@@ -25,14 +25,10 @@ from puraify.cache import TtlCache
 from puraify.errors import ConflictError, NotFoundError, UnavailableError, ValidationFailedError
 from puraify.monitoring.channels import alert_text, subject
 from puraify.monitoring.fingerprint import at_least, normalize_message
-from puraify.monitoring.ports import AlertStore, Parameters, Topic
+from puraify.monitoring.ports import ENGINE_ALERTS, AlertStore, Parameters, Topic
 from puraify.observability import logger, metrics
 
 CHANNELS = ("sns", "slack")
-# Where engine-level alerts (``key_expiring``, ``engine_anomaly``: about an engine, of no project) are kept.
-# Not a valid project id ('#'), so no project, route or silence can name it: only ``*`` routes deliver them,
-# and only callers granted ``*`` see them. The API shows their ``project_id`` as null.
-ENGINE_ALERTS = "#engines"
 
 
 class ChannelFailure(Exception):

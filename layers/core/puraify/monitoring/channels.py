@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from puraify import clock
-from puraify.monitoring.ports import ChannelError, Sender, Topic
+from puraify.monitoring.ports import ENGINE_ALERTS, ChannelError, Sender, Topic
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 PAGERDUTY_ACTIONS = {"alert.opened": "trigger", "alert.acknowledged": "acknowledge", "alert.resolved": "resolve"}
@@ -31,7 +31,7 @@ UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 def origin(alert: dict[str, Any]) -> str:
     """What an alert is about in a notification: its project, or ``engine <id>`` for an engine-level alert."""
     project = alert.get("project_id")
-    if project and not project.startswith("#"):
+    if project and project != ENGINE_ALERTS:
         return str(project)
     return f"engine {(alert.get('details') or {}).get('engine_id') or alert.get('engine_id')}"
 
@@ -61,7 +61,7 @@ def alert_payload(alert: dict[str, Any]) -> dict[str, Any]:
     """The alert as receivers see it (no storage or delivery bookkeeping); an engine-level alert has no
     ``project_id`` but an ``engine_id``."""
     shown = {k: alert.get(k) for k in ALERT_FIELDS if alert.get(k) is not None}
-    if str(shown.get("project_id", "")).startswith("#"):
+    if shown.get("project_id") == ENGINE_ALERTS:
         del shown["project_id"]
         shown["engine_id"] = (alert.get("details") or {}).get("engine_id")
     return shown

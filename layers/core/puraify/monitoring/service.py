@@ -17,7 +17,7 @@ from puraify.auth import Principal
 from puraify.errors import ConflictError, NotFoundError, UnavailableError
 from puraify.monitoring import metrics, otlp, overview, queries
 from puraify.monitoring import models as mm
-from puraify.monitoring.alerts import ENGINE_ALERTS, AlertPolicy, Alerts, Dispatcher, view
+from puraify.monitoring.alerts import AlertPolicy, Alerts, Dispatcher, view
 from puraify.monitoring.audit_views import audit_view
 from puraify.monitoring.deliveries import Deliveries
 from puraify.monitoring.engine_events import record_engine_event
@@ -26,6 +26,7 @@ from puraify.monitoring.fingerprint import parse_rules
 from puraify.monitoring.ingest import IngestConfig, IngestResult, ParsedBatch, ingest, repair_counts
 from puraify.monitoring.outbound import AddressGuard, HttpSender
 from puraify.monitoring.ports import (
+    ENGINE_ALERTS,
     AuditReader,
     ChannelSecrets,
     CheckCounts,
