@@ -2539,7 +2539,9 @@ export interface components {
             /** Alert Id */
             alert_id: string;
             /** Project Id */
-            project_id: string;
+            project_id: string | null;
+            /** Engine Id */
+            engine_id?: string | null;
             /** Event Type */
             event_type: string;
             /** Severity */
@@ -8270,8 +8272,8 @@ export interface operations {
     };
     listAlerts: {
         parameters: {
-            query: {
-                project_id: string;
+            query?: {
+                project_id?: string;
                 status?: ("open" | "acknowledged" | "resolved") | "unresolved";
                 severity?: "low" | "medium" | "high" | "critical";
                 limit?: number;

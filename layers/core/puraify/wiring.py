@@ -133,7 +133,7 @@ def build_default() -> Runtime:
 
         return dynamo_persistence(settings.idempotency_table)
 
-    return build(
+    runtime = build(
         settings,
         engines=DynamoEngineStore(settings.engines_table),
         catalog=DynamoCatalogStore(settings.catalog_table),
@@ -143,6 +143,10 @@ def build_default() -> Runtime:
         rate_limits=DynamoUsageStore(settings.aggregates_table),
         grant_changes=DynamoGrantChangeStore(settings.catalog_table),
     )
+    runtime.engine_control.key_rotated = lambda engine_id, by: runtime.monitoring.resolve_engine_alert(
+        engine_id, "key_expiring", by=by, reason="key rotated"
+    )
+    return runtime
 
 
 # --- the services, each over its adapters and joined to the services it needs ----------------------
@@ -220,6 +224,7 @@ def build_planning(rt: Runtime) -> PlanningService:
     from puraify.planning.providers import builtin_providers
     from puraify.planning.service import PlanningService
     from puraify.store.check_counts import DynamoCheckCountStore
+    from puraify.store.engines import DynamoEngineStore
     from puraify.store.planning import DynamoDecisionStore, DynamoFactStore, S3BundleStore
 
     s = rt.settings
@@ -234,6 +239,7 @@ def build_planning(rt: Runtime) -> PlanningService:
         engine_counters=DynamoCheckCountStore(s.aggregates_table),
         engine_alert=lambda **fields: rt.monitoring.raise_engine_alert(**fields),
         suspend=lambda engine_id, reason: _suspend_for_anomaly(rt, engine_id, reason),
+        expiring_keys=DynamoEngineStore(s.engines_table).expiring_keys,
     )
 
 

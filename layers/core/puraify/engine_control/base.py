@@ -54,6 +54,9 @@ class EngineControlBase:
         self.change_ttl_hours = change_ttl_hours
         self.clock = clock
         self._catalog: TtlCache[str, Catalog] = TtlCache(cache_ttl_seconds)
+        # Called after a key rotation with (engine_id, caller_id): Monitoring resolves the engine's
+        # key_expiring alert (joined in puraify.wiring; None in unit tests).
+        self.key_rotated: Callable[[str, str], Any] | None = None
 
     def catalog(self) -> Catalog:
         """The catalog as this process sees it: at most ``cache_ttl_seconds`` old."""
