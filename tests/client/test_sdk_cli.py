@@ -584,7 +584,7 @@ def test_every_route_has_a_cli_command():
         "DELETE /monitoring/silences/{silence_id}": "alerts unsilence",
         "GET /monitoring/logs": "logs query", "GET /monitoring/errors": "errors", "GET /monitoring/stats": "stats",
         "GET /monitoring/audit": "audit", "GET /monitoring/overview": "overview",
-        "GET /monitoring/deployments": "deployments",
+        "GET /monitoring/deployments": "deployments", "GET /monitoring/projects": "projects",
         "POST /env/versions": "env publish", "POST /env/create": "env create",
         "POST /env/promote": "env promote", "POST /env/rollback": "env rollback", "GET /env/compare": "env compare",
         "GET /env/{project_id}": "env list", "GET /env/{project_id}/{environment}/history": "env history",

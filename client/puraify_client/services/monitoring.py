@@ -230,6 +230,17 @@ class DeploymentsResponse(Response):
     deployments: list[DeploymentMarker]
 
 
+class ProjectEntry(Response):
+    project_id: str
+    events: bool
+    environments: bool
+
+
+class ProjectsResponse(Response):
+    projects: list[ProjectEntry]
+    next_cursor: str | None = None
+
+
 class DenyRuleCount(Response):
     rule: str
     count: int
@@ -447,6 +458,18 @@ class Monitoring(AlertRouting):
         return await self.transport.call(
             "GET", "/monitoring/deployments", DeploymentsResponse, safety=SAFE, params=params
         )
+
+    async def projects(
+        self, *, q: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> ProjectsResponse:
+        """The projects that have events or environments, in id order (``q``: the start of the id). Every
+        such project for an engine granted ``*``; another engine's granted ones."""
+        params = {"q": q, "limit": limit, "cursor": cursor}
+        return await self.transport.call("GET", "/monitoring/projects", ProjectsResponse, safety=SAFE, params=params)
+
+    def iter_projects(self, *, q: str | None = None, page_size: int = 100) -> AsyncIterator[ProjectEntry]:
+        """Every project :meth:`projects` lists, page after page."""
+        return paginate(lambda cursor: self.projects(q=q, limit=page_size, cursor=cursor), "projects")
 
     async def overview(
         self,

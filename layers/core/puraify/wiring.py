@@ -152,6 +152,7 @@ def build_monitoring(rt: Runtime) -> Monitoring:
     from puraify.store.monitoring_routes import DynamoRouteStore
     from puraify.store.monitoring_versions import DynamoVersionCounterStore
     from puraify.store.planning import S3BundleStore
+    from puraify.store.project_marks import DynamoProjectMarks
     from puraify.store.secrets import SecretsManagerStore
 
     s = rt.settings
@@ -168,6 +169,8 @@ def build_monitoring(rt: Runtime) -> Monitoring:
         policy_bundle=lambda: published(S3BundleStore(s.policy_bucket)),
         route_store=DynamoRouteStore(s.alerts_table),
         channel_secrets=SecretsManagerStore(s.route_secrets_prefix),
+        project_marks=DynamoProjectMarks(s.aggregates_table),
+        environment_marks=DynamoProjectMarks(s.environments_table),
     )
 
 
@@ -175,6 +178,7 @@ def build_environments(rt: Runtime) -> Environments:
     from puraify.environments.service import Environments
     from puraify.store.deployments import DynamoDeploymentStore
     from puraify.store.environments import DynamoEnvironmentStore
+    from puraify.store.project_marks import DynamoProjectMarks
     from puraify.store.secrets import SecretsManagerStore
 
     s = rt.settings
@@ -189,6 +193,7 @@ def build_environments(rt: Runtime) -> Environments:
         alert=lambda **fields: rt.monitoring.raise_alert(**fields),
         default_bake_seconds=round(s.deployment_bake_minutes * 60),
         deployment_retention_days=s.deployment_retention_days,
+        project_marks=DynamoProjectMarks(s.environments_table),
     )
 
 

@@ -25,7 +25,7 @@ from puraify.clock import expires_at, iso, now
 from puraify.environments import models as m
 from puraify.environments import records as r
 from puraify.environments.errors import RevisionConflict
-from puraify.environments.ports import Alert, DeploymentStore, EnvironmentStore, Gate, Judge, SecretStore
+from puraify.environments.ports import Alert, DeploymentStore, EnvironmentStore, Gate, Judge, ProjectMarks, SecretStore
 from puraify.errors import (
     ConflictError,
     ForbiddenError,
@@ -103,6 +103,7 @@ class EnvironmentsBase:
         alert: Alert | None = None,
         default_bake_seconds: int = 600,
         deployment_retention_days: int = 90,
+        project_marks: ProjectMarks | None = None,
     ):
         self.store = store
         self.secrets = secrets
@@ -115,6 +116,7 @@ class EnvironmentsBase:
         self.alert = alert
         self.default_bake_seconds = default_bake_seconds
         self.deployment_retention_days = deployment_retention_days
+        self.project_marks = project_marks  # the project picker's registry (GET /monitoring/projects)
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -182,6 +184,11 @@ class EnvironmentsBase:
             logger.warning("history entry deferred", extra={"project_id": head.project_id, "env": head.env})
         if previous is not None and previous.watch and previous.watch not in (head.watch, ending_watch):
             self._cancel_watch(previous.project_id, previous.watch, head)
+        if previous is None and self.project_marks is not None:
+            try:
+                self.project_marks.mark([head.project_id])
+            except UnavailableError:  # the environment is made; the project's next new environment marks it
+                logger.warning("project mark deferred", extra={"project_id": head.project_id})
 
     def _deployment(
         self, head: r.EnvironmentRecord, *, bake_seconds: int = 0, rolled_back_from: str | None = None
