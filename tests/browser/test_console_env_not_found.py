@@ -35,7 +35,13 @@ def test_a_missing_environment_shows_how_to_create_it_and_the_console_creates_it
     _publish(api, project, "development", ["User"], "v1.0.0")
     made = api.post(
         "/env/create",
-        json={"project_id": project, "new_environment": "pr-7", "base_from": "development", "preview": True, "ttl_hours": 1},
+        json={
+            "project_id": project,
+            "new_environment": "pr-7",
+            "base_from": "development",
+            "preview": True,
+            "ttl_hours": 1,
+        },
     )
     assert made.status_code == 201, made.text
     sign_in(page, "admin", ADMIN_KEY)
@@ -66,7 +72,13 @@ def test_a_read_only_engine_sees_the_hint_but_no_create_action(page, api, consol
     _publish(api, project, "development", ["User"], "v1.0.0")
     made = api.post(
         "/env/create",
-        json={"project_id": project, "new_environment": "pr-8", "base_from": "development", "preview": True, "ttl_hours": 1},
+        json={
+            "project_id": project,
+            "new_environment": "pr-8",
+            "base_from": "development",
+            "preview": True,
+            "ttl_hours": 1,
+        },
     )
     assert made.status_code == 201, made.text
     key = api.post(

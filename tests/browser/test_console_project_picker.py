@@ -12,7 +12,9 @@ from tests.browser.test_console_browser import _publish, _register
 
 
 def _ingest(api, engine: tuple[str, str], *projects: str) -> None:
-    events = [{"project_id": p, "event_type": "execution", "status": "success", "message": f"hello {p}"} for p in projects]
+    events = [
+        {"project_id": p, "event_type": "execution", "status": "success", "message": f"hello {p}"} for p in projects
+    ]
     reply = api.post(
         "/monitoring/logs", headers={"X-Engine-ID": engine[0], "X-Engine-Key": engine[1]}, json={"events": events}
     )

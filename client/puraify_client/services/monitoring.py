@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from puraify_client.models import Request, Response
 from puraify_client.services.alert_routes import AlertRouting
@@ -316,11 +316,11 @@ class AuditViewResponse(Response):
 
 
 class EngineEventRequest(Request):
-    event_type: str
-    platform: str | None = None
-    action_type: str | None = None
-    status: str | None = None
-    message: str | None = None
+    event_type: Name
+    platform: Annotated[str, StringConstraints(max_length=64)] | None = None
+    action_type: Annotated[str, StringConstraints(max_length=64)] | None = None
+    status: Annotated[str, StringConstraints(max_length=32)] | None = None
+    message: Message | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     event_id: Id = Field(default_factory=lambda: uuid.uuid4().hex)
 

@@ -108,7 +108,11 @@ def test_an_engine_granted_some_projects_sees_only_those_that_have_events_or_env
 
 
 def test_bad_search_or_limit_is_a_field_level_422(aws, reader, invoke):
-    for query, field in (({"q": "a b"}, "query.q"), ({"limit": "101"}, "query.limit"), ({"cursor": "a/b"}, "query.cursor")):
+    for query, field in (
+        ({"q": "a b"}, "query.q"),
+        ({"limit": "101"}, "query.limit"),
+        ({"cursor": "a/b"}, "query.cursor"),
+    ):
         reply = _list(invoke, reader, **query)
         assert reply.status == 422, (query, reply.body)
         assert [d["field"] for d in reply.body["error"]["details"]] == [field]

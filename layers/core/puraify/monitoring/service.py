@@ -16,8 +16,8 @@ from puraify import clock
 from puraify.auth import Principal
 from puraify.errors import NotFoundError, UnavailableError
 from puraify.monitoring import metrics, otlp, overview, queries
-from puraify.monitoring import projects as project_list
 from puraify.monitoring import models as mm
+from puraify.monitoring import projects as project_list
 from puraify.monitoring.alerts import AlertPolicy, Alerts, Dispatcher, view
 from puraify.monitoring.audit_views import audit_view
 from puraify.monitoring.deliveries import Deliveries

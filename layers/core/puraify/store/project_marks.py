@@ -36,7 +36,9 @@ class DynamoProjectMarks:
             try:
                 client("dynamodb").put_item(
                     TableName=self.table,
-                    Item=to_item({"pk": PARTITION, "sk": project_id, "project_id": project_id, "marked_at": iso(now())}),
+                    Item=to_item(
+                        {"pk": PARTITION, "sk": project_id, "project_id": project_id, "marked_at": iso(now())}
+                    ),
                 )
             except (BotoCoreError, ClientError) as error:
                 raise unavailable(error, _WHAT) from error
