@@ -657,6 +657,35 @@ def test_platform_maintenance_window_add_list_cancel(plane, admin):
     assert again.returncode != 0 and "window_not_found" in again.stderr
 
 
+def test_audit_shows_a_deployment_row_as_it_started_and_its_end_as_it_ended(plane, admin):
+    project = "pf-cli-audit-deploys"
+    with pc.SyncControlPlane(plane.base_url, *admin) as cp:
+        cp.env.publish_version(project, {"entities": ["Lead"], "flows": {"submit": {"steps": 1}}})
+        cp.env.create(project, "staging", base_from="development")
+        cp.env.publish_version(project, {"entities": ["Lead", "Deal"], "flows": {"submit": {"steps": 2}}})
+        promoted = cp.env.promote(project, "development", "staging", bake_seconds=600)
+        # a change during the bake ends its watch: the deployment is "cancelled" from then on
+        cp.env.set_config(project, "staging", feature_flags={"BETA": True})
+        assert cp.env.deployment(project, "staging").state != "baking"
+    done = puraify("audit", "--project", project, url=plane.base_url, engine=admin)
+    assert done.returncode == 0, done.stderr
+    header, *lines = done.stdout.splitlines()
+    start = header.index("REASON")
+    cells = [line[:start].split() for line in lines if line[:start].strip()]
+    promotion = [c for c in cells if c[1] == "deployment" and "promote" in c]
+    ended = [c for c in cells if c[1] == "deployment_cancelled"]
+    # The promotion's row reads as it was when it happened (baking), its end as it ended (cancelled)
+    assert len(promotion) == len(ended) == 1, done.stdout
+    assert promotion[0][-1] == "baking" and ended[0][-1] == "cancelled", done.stdout
+    shown = json.loads(puraify("--json", "audit", "--project", project, url=plane.base_url, engine=admin).stdout)
+    marker = next(e for e in shown["timeline"] if e["kind"] == "deployment" and e["action"] == "promote")
+    assert (marker["deployment_id"], marker["state"], marker["current_state"]) == (
+        promoted.deployment_id,
+        "baking",
+        "cancelled",
+    )
+
+
 def test_flag_schedule_add_list_cancel(plane, admin):
     from puraify_client.services.config import ScheduledFlagChange
 
