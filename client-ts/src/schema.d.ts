@@ -948,6 +948,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/monitoring/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List projects
+         * @description The projects that have events or environments, in id order, one page at a time (`q`: the start of the id). Every such project for an engine granted `*`, else its granted ones. Needs `logs:read`.
+         */
+        get: operations["listProjects"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/monitoring/overview": {
         parameters: {
             query?: never;
@@ -2671,6 +2691,28 @@ export interface components {
             routing_key: string;
             /** Events Url */
             events_url?: string | null;
+        };
+        /** ProjectEntry */
+        ProjectEntry: {
+            /** Project Id */
+            project_id: string;
+            /**
+             * Events
+             * @description the project has ingested events
+             */
+            events: boolean;
+            /**
+             * Environments
+             * @description the project has (or had) an environment
+             */
+            environments: boolean;
+        };
+        /** ProjectsPage */
+        ProjectsPage: {
+            /** Items */
+            items: components["schemas"]["ProjectEntry"][];
+            /** @description Pass as `cursor` for the next page; null on the last page */
+            next_cursor: string | null;
         };
         /** Route */
         Route: {
@@ -8664,6 +8706,94 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ListDeploymentMarkersResponse"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listProjects: {
+        parameters: {
+            query?: {
+                q?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectsPage"];
                 };
             };
             /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */

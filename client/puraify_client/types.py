@@ -37,6 +37,18 @@ EntityName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 RollbackReason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 MAX_BAKE_SECONDS = 604_800
 
+# Engine Control (``puraify.engine_control.models``): engines, platforms, flags, checks.
+EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
+PlatformName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
+ActionName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.-]{1,64}$")]
+Scope = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_:.-]{1,64}$")]
+ProjectGrant = Annotated[str, StringConstraints(pattern=r"^(\*|[A-Za-z0-9_.:-]{1,128})$")]  # a project id, or "*"
+PlatformApiVersion = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+CheckName = Annotated[str, StringConstraints(min_length=1, max_length=64)]  # a checked platform or action
+CheckProject = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Description = Annotated[str, StringConstraints(max_length=1024)]
+ApiVersion = Literal["2026-12-01", "2026-12-07"]  # what an engine may be pinned to (Puraify-Version)
+
 
 class EntitySpec(Checked):
     """An entity of the platform: only its name matters to versioning, the rest is kept as given."""

@@ -4,6 +4,7 @@ import "./style.css";
 import { can, createApi, loadSession } from "./api.js";
 import { Ctx } from "./app.jsx";
 import { ErrorBox } from "./components/async.jsx";
+import { ProjectPicker } from "./components/project_picker.jsx";
 import { Alerting } from "./pages/alerting.jsx";
 import { Audit } from "./pages/audit.jsx";
 import { Changes } from "./pages/changes.jsx";
@@ -90,8 +91,6 @@ function Shell({ session, path, query, onSignOut, project, setProject }) {
   const readOnly = !can(session, "admin");
   const page = PAGES.find((p) => p.path === path);
   const View = page.view;
-  const [draft, setDraft] = useState(project);
-  useEffect(() => setDraft(project), [project]);
   useEffect(() => {
     document.title = `${page.title} · PURAIFY console`;
   }, [page]);
@@ -109,26 +108,7 @@ function Shell({ session, path, query, onSignOut, project, setProject }) {
             </a>
           ))}
         </nav>
-        <form
-          class="project"
-          onSubmit={(e) => {
-            e.preventDefault();
-            setProject(draft.trim());
-          }}
-        >
-          <label>
-            <span>Project</span>
-            <input name="project" value={draft} placeholder="project id" onInput={(e) => setDraft(e.target.value)} list="granted-projects" />
-          </label>
-          <datalist id="granted-projects">
-            {(session.projects || []).filter((p) => p !== "*").map((p) => (
-              <option value={p} />
-            ))}
-          </datalist>
-          <button type="submit" class="secondary">
-            Open
-          </button>
-        </form>
+        <ProjectPicker value={project} onPick={setProject} />
         <form
           class="find"
           role="search"

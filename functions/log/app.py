@@ -24,6 +24,7 @@ from puraify.http import (
 from puraify.monitoring import metrics as prometheus
 from puraify.monitoring import models as mm
 from puraify.monitoring import otlp, overview
+from puraify.monitoring import projects as project_list
 from puraify.monitoring import route_models as rm
 from puraify.monitoring.ingest import parse_payload
 from puraify.observability import logger, metrics
@@ -209,6 +210,16 @@ def query_deployments() -> dict:
     current = wiring.current()
     q = _params(mm.DeploymentsQuery)
     return current.monitoring.deployments_for(caller(app), q, current.environments.deployment_markers)
+
+
+@app.get(
+    "/monitoring/projects",
+    openapi_extensions={"parameters": openapi.query_parameters(project_list.ProjectsQuery)},
+    responses=responses(200, 422),
+)
+def list_projects() -> project_list.ProjectsPage:
+    found = wiring.current().monitoring.projects_for(caller(app), _params(project_list.ProjectsQuery))
+    return project_list.ProjectsPage.model_validate(found)
 
 
 # The console's overview (issue 13): charts from stored counters only.

@@ -587,7 +587,7 @@ def test_every_route_has_a_cli_command():
         "DELETE /monitoring/silences/{silence_id}": "alerts unsilence",
         "GET /monitoring/logs": "logs query", "GET /monitoring/errors": "errors", "GET /monitoring/stats": "stats",
         "GET /monitoring/audit": "audit", "GET /monitoring/overview": "overview",
-        "GET /monitoring/deployments": "deployments",
+        "GET /monitoring/deployments": "deployments", "GET /monitoring/projects": "projects",
         "POST /env/versions": "env publish", "POST /env/create": "env create",
         "POST /env/promote": "env promote", "POST /env/rollback": "env rollback", "GET /env/compare": "env compare",
         "GET /env/{project_id}": "env list", "GET /env/{project_id}/{environment}/history": "env history",
@@ -661,6 +661,35 @@ def test_platform_maintenance_window_add_list_cancel(plane, admin):
     assert cancelled.returncode == 0 and f"cancelled {window.window_id}" in cancelled.stdout
     again = puraify("platforms", "maintenance", "cancel", "slack", window.window_id, url=plane.base_url, engine=admin)
     assert again.returncode != 0 and "window_not_found" in again.stderr
+
+
+def test_audit_shows_a_deployment_row_as_it_started_and_its_end_as_it_ended(plane, admin):
+    project = "pf-cli-audit-deploys"
+    with pc.SyncControlPlane(plane.base_url, *admin) as cp:
+        cp.env.publish_version(project, {"entities": ["Lead"], "flows": {"submit": {"steps": 1}}})
+        cp.env.create(project, "staging", base_from="development")
+        cp.env.publish_version(project, {"entities": ["Lead", "Deal"], "flows": {"submit": {"steps": 2}}})
+        promoted = cp.env.promote(project, "development", "staging", bake_seconds=600)
+        # a change during the bake ends its watch: the deployment is "cancelled" from then on
+        cp.env.set_config(project, "staging", feature_flags={"BETA": True})
+        assert cp.env.deployment(project, "staging").state != "baking"
+    done = puraify("audit", "--project", project, url=plane.base_url, engine=admin)
+    assert done.returncode == 0, done.stderr
+    header, *lines = done.stdout.splitlines()
+    start = header.index("REASON")
+    cells = [line[:start].split() for line in lines if line[:start].strip()]
+    promotion = [c for c in cells if c[1] == "deployment" and "promote" in c]
+    ended = [c for c in cells if c[1] == "deployment_cancelled"]
+    # The promotion's row reads as it was when it happened (baking), its end as it ended (cancelled)
+    assert len(promotion) == len(ended) == 1, done.stdout
+    assert promotion[0][-1] == "baking" and ended[0][-1] == "cancelled", done.stdout
+    shown = json.loads(puraify("--json", "audit", "--project", project, url=plane.base_url, engine=admin).stdout)
+    marker = next(e for e in shown["timeline"] if e["kind"] == "deployment" and e["action"] == "promote")
+    assert (marker["deployment_id"], marker["state"], marker["current_state"]) == (
+        promoted.deployment_id,
+        "baking",
+        "cancelled",
+    )
 
 
 def test_flag_schedule_add_list_cancel(plane, admin):

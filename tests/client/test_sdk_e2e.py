@@ -87,8 +87,12 @@ async def test_engine_event_is_accepted_and_retry_safe(engine):
 
 
 async def test_oversized_body_is_413(engine):
-    with pytest.raises(pc.PayloadTooLargeError):
+    # A field the SDK bounds fails before sending (a flow id is at most 128 characters) ...
+    with pytest.raises(pc.InvalidArgumentError):
         await engine.actions.check("gmail", "send_email", flow_id="x" * 300_000)
+    # ... and a body over the server's limit (1 MiB for events) is its 413
+    with pytest.raises(pc.PayloadTooLargeError):
+        await engine.monitoring.engine_event("started", details={"blob": "x" * 1_200_000})
 
 
 async def test_admin_errors_are_typed(admin, engine):

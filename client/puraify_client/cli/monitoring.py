@@ -264,6 +264,25 @@ def deployments(options: Options, project: str, environment: str | None, since: 
     output.table([output.plain(d) for d in result.deployments], DEPLOYMENT_COLUMNS, empty="(no deployments)")
 
 
+@click.command("projects")
+@click.option("--search", "q", help="Only ids starting with this.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True, help="Projects shown.")
+@pass_options
+def projects(options: Options, q: str | None, limit: int) -> None:
+    """The projects that have events or environments, in id order: every one for an engine granted '*',
+    else the granted ones (needs logs:read).
+
+    \b
+    Example:
+      puraify projects --search shop
+    """
+    rows = options.first(lambda cp: cp.monitoring.iter_projects(q=q, page_size=min(limit, 100)), limit)
+    if options.as_json:
+        output.emit_json(rows)
+        return
+    output.table(rows, ["project_id", "events", "environments"], empty="(no projects)")
+
+
 @click.group()
 def alerts() -> None:
     """Alerts: list them, acknowledge and resolve them (open -> acknowledged -> resolved), raise one;
@@ -371,4 +390,4 @@ def alerts_send(
 for _command in alert_routes.COMMANDS:
     alerts.add_command(_command)
 
-COMMANDS = [logs, errors, stats, overview, deployments, alerts]
+COMMANDS = [logs, errors, stats, overview, deployments, projects, alerts]

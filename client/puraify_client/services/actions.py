@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from puraify_client.errors import ActionDenied
 from puraify_client.models import Request, Response
 from puraify_client.services.base import Service, register
 from puraify_client.transport import SAFE
+from puraify_client.types import (
+    ActionName,
+    CheckName,
+    CheckProject,
+    EngineId,
+    FlagName,
+    PlatformName,
+    ProjectGrant,
+    Scope,
+)
 
 
 class ActionCheckRequest(Request):
-    engine_id: str | None = None
-    platform: str
-    action_type: str
-    project_id: str | None = None
-    flow_id: str | None = None
+    engine_id: EngineId | None = None
+    platform: CheckName
+    action_type: CheckName
+    project_id: CheckProject | None = None
+    flow_id: CheckProject | None = None
     explain: bool | None = None
 
 
@@ -85,8 +95,39 @@ class SimulateResponse(Response):
     until: str = ""
 
 
+class SimulatedEngine(Request):
+    """An engine's new permissions, scopes or project grants (as ``engines.permissions`` takes them)."""
+
+    engine_id: EngineId
+    permissions: dict[PlatformName, list[ActionName]] | None = Field(default=None, max_length=100)
+    scopes: list[Scope] | None = Field(default=None, max_length=32)
+    projects: list[ProjectGrant] | None = Field(default=None, max_length=200)
+
+
+class SimulatedPlatform(Request):
+    status: Literal["available", "maintenance", "disabled"]
+
+
+class SimulatedFlag(Request):
+    enabled: bool
+    platform: PlatformName | None = None
+    action_type: ActionName | None = None
+
+
+class SimulatedChange(Request):
+    engine: SimulatedEngine | None = None
+    platforms: dict[PlatformName, SimulatedPlatform] = Field(default_factory=dict, max_length=100)
+    flags: dict[FlagName, SimulatedFlag] = Field(default_factory=dict, max_length=100)
+
+    @model_validator(mode="after")
+    def _something(self) -> SimulatedChange:
+        if self.engine is None and not self.platforms and not self.flags:
+            raise ValueError("name at least one of engine, platforms, flags")
+        return self
+
+
 class SimulateRequest(Request):
-    change: dict[str, Any]
+    change: SimulatedChange
     since: str | None = None
     until: str | None = None
 

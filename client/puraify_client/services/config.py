@@ -5,13 +5,14 @@ from __future__ import annotations
 from puraify_client.models import Request, Response
 from puraify_client.services.base import Service, register, segment
 from puraify_client.transport import IDEMPOTENT, SAFE
+from puraify_client.types import ActionName, Description, PlatformName
 
 
 class FlagPutRequest(Request):
     enabled: bool
-    platform: str | None = None
-    action_type: str | None = None
-    description: str = ""
+    platform: PlatformName | None = None
+    action_type: ActionName | None = None
+    description: Description = ""
 
 
 class FlagView(Response):

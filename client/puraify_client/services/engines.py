@@ -4,17 +4,18 @@ permissions and rate limits)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, SecretStr, StringConstraints
+from pydantic import Field, SecretStr
 
 from puraify_client.models import Request, Response
 from puraify_client.services.base import register, segment
 from puraify_client.services.grant_changes import GrantChangeRequests
 from puraify_client.transport import IDEMPOTENT, SAFE, UNSAFE
+from puraify_client.types import ActionName, ApiVersion, Description, EngineId, PlatformName, ProjectGrant, Scope
 
-EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
 Permissions = dict[str, list[str]]
+PermissionsBody = dict[PlatformName, list[ActionName]]
 Scopes = list[str]  # named outside the class, where ``list`` is the method below
 
 
@@ -22,9 +23,9 @@ class RateLimit(Request):
     """An engine's own rate limit: ``per_second`` refills a bucket of ``burst`` requests (a batch of N checks
     counts N); ``events_per_second`` limits the log events it ingests (None: the stack default)."""
 
-    per_second: float = Field(gt=0)
-    burst: int = Field(ge=1)
-    events_per_second: float | None = Field(default=None, gt=0)
+    per_second: float = Field(gt=0, le=100_000)
+    burst: int = Field(ge=1, le=1_000_000)
+    events_per_second: float | None = Field(default=None, gt=0, le=1_000_000)
 
 
 class RateLimitView(Response):
@@ -41,10 +42,10 @@ class Suspension(Response):
 
 class EngineRegisterRequest(Request):
     engine_id: EngineId
-    permissions: Permissions = Field(default_factory=dict)
-    scopes: list[str] = Field(default_factory=list)
-    projects: list[str] = Field(default_factory=list)
-    description: str = ""
+    permissions: PermissionsBody = Field(default_factory=dict, max_length=100)
+    scopes: list[Scope] = Field(default_factory=list, max_length=32)
+    projects: list[ProjectGrant] = Field(default_factory=list, max_length=200)
+    description: Description = ""
     rate_limit: RateLimit | None = None
     expires_at: datetime | None = None
 
@@ -69,7 +70,7 @@ class EngineValidateResponse(Response):
 
 
 class EngineRotateRequest(Request):
-    grace_seconds: int | None = Field(default=None, ge=0)
+    grace_seconds: int | None = Field(default=None, ge=0, le=7 * 86400)
     expires_at: datetime | None = None
 
 
@@ -122,13 +123,13 @@ class EngineListResponse(Response):
 
 
 class EngineApiVersionRequest(Request):
-    api_version: str
+    api_version: ApiVersion
 
 
 class EnginePermissionsRequest(Request):
-    permissions: Permissions
-    scopes: list[str] | None = None
-    projects: list[str] | None = None
+    permissions: PermissionsBody = Field(max_length=100)
+    scopes: list[Scope] | None = Field(default=None, max_length=32)
+    projects: list[ProjectGrant] | None = Field(default=None, max_length=200)
 
 
 class EnginePermissionsResponse(Response):

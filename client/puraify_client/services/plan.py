@@ -7,9 +7,9 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from puraify_client.models import Request, Response
 from puraify_client.services.base import Service, paginate, register
@@ -83,10 +83,17 @@ class PolicyStatusResponse(Response):
     last_rejected: RejectedBundle | None = None
 
 
+Revision = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+Entrypoint = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*(/[a-z_][a-z0-9_]*)+$")]
+BundleFileName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}\.rego$|^data\.json$")]
+
+
 class PolicyPutRequest(Request):
-    revision: str
-    entrypoint: str = "gate/decision"
-    files: dict[str, str] = Field(min_length=1)
+    revision: Revision
+    entrypoint: Entrypoint = "gate/decision"
+    files: dict[BundleFileName, Annotated[str, StringConstraints(max_length=128 * 1024)]] = Field(
+        min_length=1, max_length=32
+    )
 
 
 class PolicyPutResponse(Response):

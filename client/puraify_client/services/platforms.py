@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from puraify_client.errors import NotFoundError
 from puraify_client.models import Request, Response
 from puraify_client.services.base import Service, register, segment
 from puraify_client.transport import IDEMPOTENT, SAFE
+from puraify_client.types import ActionName, PlatformApiVersion
 
 Scopes = list[str]  # named outside the class, where ``list`` is the method below
 PlatformStatus = Literal["available", "maintenance", "disabled"]
@@ -19,16 +20,27 @@ class ActionSpec(Response):
     required_scopes: list[str] = []
 
 
+class ActionSpecBody(Request):
+    """An action of a platform: the scopes a check of it needs."""
+
+    required_scopes: list[Annotated[str, StringConstraints(min_length=1, max_length=128)]] = Field(
+        default_factory=list, max_length=32
+    )
+
+
+PlatformActions = Annotated[dict[ActionName, ActionSpecBody], Field(max_length=200)]
+
+
 class PlatformPutRequest(Request):
     status: PlatformStatus = "available"
-    api_version: str = "v1"
-    actions: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    api_version: PlatformApiVersion = "v1"
+    actions: PlatformActions = Field(default_factory=dict)
 
 
 class MaintenanceWindowRequest(Request):
     starts_at: str
     ends_at: str
-    reason: str
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
 class MaintenanceWindow(Response):
@@ -58,8 +70,8 @@ class MaintenanceSummary(Response):
 
 class PlatformPatchRequest(Request):
     status: PlatformStatus | None = None
-    api_version: str | None = None
-    actions: dict[str, dict[str, list[str]]] | None = None
+    api_version: PlatformApiVersion | None = None
+    actions: PlatformActions | None = None
 
 
 class PlatformView(Response):

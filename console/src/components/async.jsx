@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { EnvNotFound } from "./env_not_found.jsx";
 
 /** Runs `load` now and whenever `deps` change; `reload` runs it again. Keeps the last data while reloading. */
 export function useAsync(load, deps) {
@@ -34,6 +35,8 @@ export function Empty({ children }) {
 
 export function ErrorBox({ error, retry }) {
   if (!error) return null;
+  // The server says how to create a missing environment: show that, and offer to do it.
+  if (error.code === "env_not_found" && error.details?.[0]?.create) return <EnvNotFound error={error} onCreated={retry} />;
   const notThere = error.status === 404 && error.code === "route_not_found";
   return (
     <div class="state error" role="alert">

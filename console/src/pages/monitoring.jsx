@@ -469,7 +469,13 @@ function Timeline({ asked, api, project }) {
                     </button>{" "}
                     <Badge kind={entry.kind === "alert" ? "bad" : entry.kind === "decision" ? "info" : ""}>{entry.kind}</Badge>{" "}
                     {entry.kind === "event" && `${entry.engine || ""} ${entry.event_type} ${entry.platform || ""} ${entry.status || ""}`}
-                    {entry.kind === "alert" && `${entry.severity} ${entry.message}`}
+                    {entry.kind === "alert" && `${entry.severity} ${entry.message} `}
+                    {/* each row's state as of that row: an alert as raised, a deployment as it started or ended */}
+                    {(entry.kind === "alert" || entry.kind.startsWith("deployment")) && (entry.status || entry.state) && (
+                      <span class="as-of" title={`now ${entry.current_status || entry.current_state || entry.status || entry.state}`}>
+                        <Badge kind="muted">{entry.status || entry.state}</Badge>
+                      </span>
+                    )}{" "}
                     {entry.kind === "decision" && `${entry.decision} ${entry.engine_id} ${entry.platform || ""} ${entry.action_type || ""} → ${entry.status} `}
                     {entry.kind === "decision" && entry.request_id && <a href={links.search(entry.request_id)}>request {entry.request_id}</a>}
                     {entry.kind.startsWith("deployment") && (

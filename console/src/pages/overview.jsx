@@ -122,6 +122,7 @@ function OverviewBody({ data, project }) {
         ) : (
           <TimeChart data={chart} names={["allowed", "denied", "failed"]} label="Checks allowed, denied and failed over time" />
         )}
+        {checks?.loss_bound && <p class="muted bound">How current: {checks.loss_bound}.</p>}
       </section>
       <div class="grid2">
         <section class="card">

@@ -209,6 +209,12 @@ OPERATIONS: dict[str, Operation] = {
         "List deployment markers",
         "A project's deployments, for drawing them over charts. Needs `logs:read`.",
     ),
+    "GET /monitoring/projects": Operation(
+        "listProjects",
+        "List projects",
+        "The projects that have events or environments, in id order, one page at a time (`q`: the start of "
+        "the id). Every such project for an engine granted `*`, else its granted ones. Needs `logs:read`.",
+    ),
     "GET /monitoring/overview": Operation(
         "getOverview",
         "Overview",

@@ -40,6 +40,7 @@ LIST_ENVELOPES: dict[str, str] = {
     "GET /monitoring/errors": "errors",
     "GET /monitoring/alerts": "alerts",
     "GET /monitoring/deployments": "deployments",
+    "GET /monitoring/projects": "projects",
     "GET /plan/decisions": "decisions",
     "GET /env/{project_id}": "environments",
     "GET /env/{project_id}/changes": "changes",

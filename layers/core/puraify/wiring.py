@@ -162,6 +162,7 @@ def build_monitoring(rt: Runtime) -> Monitoring:
     from puraify.store.monitoring_routes import DynamoRouteStore
     from puraify.store.monitoring_versions import DynamoVersionCounterStore
     from puraify.store.planning import S3BundleStore
+    from puraify.store.project_marks import DynamoProjectMarks
     from puraify.store.secrets import SecretsManagerStore
 
     s = rt.settings
@@ -178,6 +179,8 @@ def build_monitoring(rt: Runtime) -> Monitoring:
         policy_bundle=lambda: published(S3BundleStore(s.policy_bucket)),
         route_store=DynamoRouteStore(s.alerts_table),
         channel_secrets=SecretsManagerStore(s.route_secrets_prefix),
+        project_marks=DynamoProjectMarks(s.aggregates_table),
+        environment_marks=DynamoProjectMarks(s.environments_table),
     )
 
 
@@ -186,6 +189,7 @@ def build_environments(rt: Runtime) -> Environments:
     from puraify.store.changes import DynamoChangeStore
     from puraify.store.deployments import DynamoDeploymentStore
     from puraify.store.environments import DynamoEnvironmentStore
+    from puraify.store.project_marks import DynamoProjectMarks
     from puraify.store.secrets import SecretsManagerStore
 
     s = rt.settings
@@ -202,6 +206,7 @@ def build_environments(rt: Runtime) -> Environments:
         deployment_retention_days=s.deployment_retention_days,
         changes=DynamoChangeStore(s.environments_table),
         change_ttl_hours=s.change_request_ttl_hours,
+        project_marks=DynamoProjectMarks(s.environments_table),
     )
 
 

@@ -25,7 +25,16 @@ from puraify.clock import expires_at, iso, now
 from puraify.environments import models as m
 from puraify.environments import records as r
 from puraify.environments.errors import RevisionConflict
-from puraify.environments.ports import Alert, ChangeStore, DeploymentStore, EnvironmentStore, Gate, Judge, SecretStore
+from puraify.environments.ports import (
+    Alert,
+    ChangeStore,
+    DeploymentStore,
+    EnvironmentStore,
+    Gate,
+    Judge,
+    ProjectMarks,
+    SecretStore,
+)
 from puraify.errors import (
     ConflictError,
     ForbiddenError,
@@ -106,6 +115,7 @@ class EnvironmentsBase:
         deployment_retention_days: int = 90,
         changes: ChangeStore | None = None,
         change_ttl_hours: float = 24,
+        project_marks: ProjectMarks | None = None,
     ):
         self.store = store
         self.secrets = secrets
@@ -120,6 +130,7 @@ class EnvironmentsBase:
         self.deployment_retention_days = deployment_retention_days
         self.changes = changes
         self.change_ttl_hours = change_ttl_hours
+        self.project_marks = project_marks  # the project picker's registry (GET /monitoring/projects)
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -187,6 +198,11 @@ class EnvironmentsBase:
             logger.warning("history entry deferred", extra={"project_id": head.project_id, "env": head.env})
         if previous is not None and previous.watch and previous.watch not in (head.watch, ending_watch):
             self._cancel_watch(previous.project_id, previous.watch, head)
+        if previous is None and self.project_marks is not None:
+            try:
+                self.project_marks.mark([head.project_id])
+            except UnavailableError:  # the environment is made; the project's next new environment marks it
+                logger.warning("project mark deferred", extra={"project_id": head.project_id})
 
     def _deployment(
         self, head: r.EnvironmentRecord, *, bake_seconds: int = 0, rolled_back_from: str | None = None

@@ -7,7 +7,7 @@ is Monitoring's ``raise_alert``, joined in ``puraify.wiring``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from puraify.environments import records as r
@@ -94,3 +94,9 @@ class SecretStore(Protocol):
     def put(self, project_id: str, env: str, variable: str, value: str, token: str) -> tuple[str, str]: ...
     def get(self, name: str, version: str) -> str: ...
     def delete(self, name: str) -> bool: ...
+
+
+class ProjectMarks(Protocol):
+    """The project registry of the console's picker: a project is marked when its first environment is made."""
+
+    def mark(self, project_ids: Iterable[str]) -> None: ...

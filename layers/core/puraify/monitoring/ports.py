@@ -196,3 +196,15 @@ class Sender(Protocol):
     """
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> int: ...
+
+
+class ProjectMarks(Protocol):
+    """Which projects have events (written at ingest) or environments: the project picker's registry.
+
+    ``mark`` writes each project at most once per instance; ``page`` lists marked projects in id order,
+    ``known`` says which of some ids are marked.
+    """
+
+    def mark(self, project_ids: Iterable[str]) -> None: ...
+    def page(self, prefix: str, after: str | None, limit: int) -> tuple[list[str], bool]: ...
+    def known(self, project_ids: list[str]) -> set[str]: ...

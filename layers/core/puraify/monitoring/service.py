@@ -17,6 +17,7 @@ from puraify.auth import Principal
 from puraify.errors import ConflictError, NotFoundError, UnavailableError
 from puraify.monitoring import metrics, otlp, overview, queries
 from puraify.monitoring import models as mm
+from puraify.monitoring import projects as project_list
 from puraify.monitoring.alerts import AlertPolicy, Alerts, Dispatcher, view
 from puraify.monitoring.audit_views import audit_view
 from puraify.monitoring.deliveries import Deliveries
@@ -35,6 +36,7 @@ from puraify.monitoring.ports import (
     MonitoringStore,
     Parameters,
     PolicyBundle,
+    ProjectMarks,
     RouteStore,
     Sender,
     Topic,
@@ -70,6 +72,8 @@ class Monitoring:
     deployment_states: DeploymentStates | None = None  # the Environment Manager's, for GET /metrics
     policy_bundle: PolicyBundle | None = None  # the Planning Engine's, for GET /metrics
     check_count_flush_seconds: float = 5.0  # how long check counts may wait in an instance (the overview's bound)
+    project_marks: ProjectMarks | None = None  # projects with events: marked at ingest (GET /monitoring/projects)
+    environment_marks: ProjectMarks | None = None  # the Environment Manager's: projects with environments
 
     @property
     def window_seconds(self) -> int:
@@ -157,8 +161,15 @@ class Monitoring:
             return None
 
     def ingest(self, reporter: str, batch: ParsedBatch, entitled: Entitled = nobody) -> IngestResult:
-        """Store a parsed batch reported by engine ``reporter`` (``entitled``: see ``monitoring.entitlement``)."""
-        return ingest(self.store, self.alerts, self.config, reporter, batch, self.versions, entitled)
+        """Store a parsed batch reported by engine ``reporter`` (``entitled``: see ``monitoring.entitlement``),
+        and mark its projects as having events (the project picker's registry)."""
+        result = ingest(self.store, self.alerts, self.config, reporter, batch, self.versions, entitled)
+        if self.project_marks is not None and result.accepted:
+            try:
+                self.project_marks.mark(event.project_id for event in batch.events)
+            except UnavailableError:  # the events are stored; the project's next batch marks it
+                logger.exception("marking the batch's projects failed")
+        return result
 
     # --- what an engine may ask (every access check of the Monitoring routes) -----------------
 
@@ -256,6 +267,13 @@ class Monitoring:
             flush_seconds=self.check_count_flush_seconds,
         )
 
+    def projects_for(self, caller: Principal, q: project_list.ProjectsQuery) -> dict[str, Any]:
+        """``GET /monitoring/projects``: ``logs:read``; every marked project for ``*``, else the granted ones."""
+        caller.require(READ_SCOPE)
+        if self.project_marks is None or self.environment_marks is None:
+            raise UnavailableError("the project registry is not configured")
+        return project_list.projects(caller, q, self.project_marks, self.environment_marks)
+
     def export_logs_for(
         self, caller: Principal, body: bytes, content_type: str | None, content_encoding: str | None, max_bytes: int
     ) -> otlp.Export:
@@ -307,6 +325,8 @@ def create(
     sender: Sender | None = None,
     deployment_states: DeploymentStates | None = None,
     policy_bundle: PolicyBundle | None = None,
+    project_marks: ProjectMarks | None = None,
+    environment_marks: ProjectMarks | None = None,
 ) -> Monitoring:
     """A Monitoring service over the given store and channels (DynamoDB/SNS/SSM, or fakes).
 
@@ -367,6 +387,8 @@ def create(
         deployment_states,
         policy_bundle,
         check_count_flush_seconds=settings.check_count_flush_seconds,
+        project_marks=project_marks,
+        environment_marks=environment_marks,
     )
 
 
