@@ -38,6 +38,7 @@ def run_dynamodb_local(args: list[str]) -> int:
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
         env["AWS_ENDPOINT_URL_DYNAMODB"] = ddb.endpoint_url
+        env["PURAIFY_TESTS_EMULATOR_SUITE"] = "dynamodb-local"
         print(f"DynamoDB Local on {ddb.endpoint_url} (pid {ddb.process.pid}); the rest on the suite's moto", flush=True)
         return _pytest(env, args)
     finally:
@@ -52,6 +53,7 @@ def run_localstack(args: list[str]) -> int:
         try:
             env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
             env.update({"AWS_ENDPOINT_URL": stack.endpoint_url, "LOCALSTACK_HOST": f"127.0.0.1:{port}"})
+            env["PURAIFY_TESTS_EMULATOR_SUITE"] = "localstack"
             print(f"LocalStack {localstack.VERSION} on {stack.endpoint_url} (pid {stack.process.pid})", flush=True)
             code = _pytest(env, args)
         finally:

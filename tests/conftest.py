@@ -37,6 +37,8 @@ _prefixes = (f"{n}w{_WORKER}" for n in itertools.count(1))
 os.environ.setdefault("PURAIFY_TESTS_EXTERNAL_ENDPOINT", os.environ.get("AWS_ENDPOINT_URL", ""))
 EXTERNAL_ENDPOINT = os.environ["PURAIFY_TESTS_EXTERNAL_ENDPOINT"] or None
 LOCALSTACK_HOST = os.environ.get("LOCALSTACK_HOST")  # set by `make test-localstack`
+# The emulator suite this run is (`python -m local.suite`): "dynamodb-local", "localstack", or unset for `make test`.
+EMULATOR_SUITE = os.environ.get("PURAIFY_TESTS_EMULATOR_SUITE") or None
 
 # Tests never reach real AWS: placeholder credentials even before any fixture runs.
 for _name, _value in aws_environment("http://127.0.0.1:1").items():
@@ -207,15 +209,21 @@ def plane(moto_endpoint: str) -> Iterator[LocalControlPlane]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On an external emulator (the emulator suites), run only the tests that reach AWS through it.
+    """In an emulator suite (``local.suite``) or against an external emulator, run only the tests that reach AWS.
 
-    A test reaches the emulator through ``moto_endpoint`` (directly or through ``aws``, ``plane`` and
-    the fixtures built on them); the rest (pure logic, fakes) ran already in ``make test``.
+    A test reaches AWS through ``moto_endpoint`` (directly or through ``aws``, ``plane`` and the fixtures built
+    on them); the rest (pure logic, fakes) ran already in ``make test``. So did the browser tests: they judge the
+    console's pages, which do not change with the emulator behind the API, and the API under them runs on the
+    emulator in the integration and e2e tests.
     """
-    if not EXTERNAL_ENDPOINT:
+    if not (EXTERNAL_ENDPOINT or EMULATOR_SUITE):
         return
-    keep = [item for item in items if "moto_endpoint" in getattr(item, "fixturenames", ())]
-    dropped = [item for item in items if "moto_endpoint" not in getattr(item, "fixturenames", ())]
+
+    def reaches_aws(item: pytest.Item) -> bool:
+        return "moto_endpoint" in getattr(item, "fixturenames", ()) and "tests/browser/" not in item.nodeid
+
+    keep = [item for item in items if reaches_aws(item)]
+    dropped = [item for item in items if not reaches_aws(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
