@@ -94,9 +94,9 @@ def main(
 
 
 def _register_commands() -> None:
-    from puraify_client.cli import audit, engine_control, environments, monitoring, planning, sending, why
+    from puraify_client.cli import audit, catalog, engine_control, environments, monitoring, planning, sending, why
 
-    for module in (engine_control, monitoring, sending, audit, environments, planning, why):
+    for module in (engine_control, catalog, monitoring, sending, audit, environments, planning, why):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -79,10 +79,7 @@ def routes_set(options: Options, file: str, project: str) -> None:
     """
     found = _load(file)
     result = options.run(lambda cp: cp.monitoring.set_routes(project, found))
-    if options.as_json:
-        output.emit_json(output.plain(result))
-    else:
-        click.echo(f"{len(result.routes)} route(s) saved for {result.project_id}")
+    output.say(result, options.as_json, f"{len(result.routes)} route(s) saved for {result.project_id}")
 
 
 def _match(pairs: tuple[str, ...]) -> dict[str, list[str]]:
@@ -125,10 +122,7 @@ def silence(options: Options, project: str, pairs: tuple[str, ...], duration: st
     ends = _until(duration, until)
     match = _match(pairs)
     result = options.run(lambda cp: cp.monitoring.silence(project, ends, reason, match=match, starts_at=starts))
-    if options.as_json:
-        output.emit_json(output.plain(result))
-    else:
-        click.echo(f"silence {result.silence_id}: {result.starts_at} .. {result.ends_at}")
+    output.say(result, options.as_json, f"silence {result.silence_id}: {result.starts_at} .. {result.ends_at}")
 
 
 @click.command("unsilence")

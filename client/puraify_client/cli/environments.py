@@ -327,10 +327,11 @@ def env_config(
             approvals_required=approvals,
         )
     )
-    if options.as_json:
-        output.emit_json(output.plain(result))
-    else:
-        click.echo(f"{environment}: {result.status}, configuration revision {result.environment.config_revision}")
+    output.say(
+        result,
+        options.as_json,
+        f"{environment}: {result.status}, configuration revision {result.environment.config_revision}",
+    )
 
 
 COMMANDS = [env]

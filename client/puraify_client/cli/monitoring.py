@@ -381,10 +381,9 @@ def alerts_send(
             project, message, severity=severity, event_type=event_type, triggered_by=triggered_by, flow_id=flow_id
         )
     )
-    if options.as_json:
-        output.emit_json(output.plain(result))
-    else:
-        click.echo(f"alert {result.alert_id}: {'notified' if result.notified else 'stored, not notified'}")
+    output.say(
+        result, options.as_json, f"alert {result.alert_id}: {'notified' if result.notified else 'stored, not notified'}"
+    )
 
 
 for _command in alert_routes.COMMANDS:

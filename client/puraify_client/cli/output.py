@@ -108,6 +108,14 @@ def show(result: Any, as_json: bool) -> None:
         fields(data)
 
 
+def say(result: Any, as_json: bool, text: str) -> None:
+    """A result as JSON, or one line of ``text`` for people."""
+    if as_json:
+        emit_json(plain(result))
+    else:
+        click.echo(text)
+
+
 def cell(value: Any) -> str:
     """One value for people: never a blank (absent or empty values print as ``-``)."""
     if value is None or value == "":
