@@ -42,6 +42,7 @@ from puraify.errors import (
     UnavailableError,
     validation_error,
 )
+from puraify.paging import filtered_page
 
 MAX_PAGES = 10
 SIMULATED = ("replayed", "unchanged", "allow_to_deny", "deny_to_allow", "since", "until", "truncated")
@@ -95,20 +96,15 @@ class GrantChanges(Simulation):
         if cursor is not None:
             cursor = _valid_id(cursor, "query.cursor")
         store, at = self._grant_store(), self.clock()
-        found: list[GrantChangeView] = []
-        before, more = cursor, False
-        for _ in range(MAX_PAGES):
-            page = store.page(limit, before)
-            found += [view(c, at) for c in page if status is None or c.status_at(at) == status]
-            if len(page) < limit or len(found) >= limit:
-                more = len(page) == limit or len(found) > limit
-                break
-            before = page[-1].change_id
-        else:
-            more = True
-        shown = found[:limit]
-        next_cursor = shown[-1].change_id if more and shown else (before if more else None)
-        return GrantChangeListResponse(changes=shown, next_cursor=next_cursor)
+        shown, next_cursor = filtered_page(
+            lambda before: store.page(limit, before),
+            lambda record: status is None or record.status_at(at) == status,
+            lambda record: record.change_id,
+            limit,
+            cursor,
+            MAX_PAGES,
+        )
+        return GrantChangeListResponse(changes=[view(record, at) for record in shown], next_cursor=next_cursor)
 
     def approve_grant_change(self, caller: Principal, change_id: str, request_id: str) -> GrantChangeView:
         """Apply the change as its requester asked it (never by the requester, nor by its target)."""

@@ -25,6 +25,7 @@ from puraify.environments.change_requests import change_view
 from puraify.environments.errors import ChangeChanged
 from puraify.environments.promotion import Promotion
 from puraify.errors import ConflictError, ForbiddenError, NotFoundError, PuraifyError
+from puraify.paging import filtered_page
 
 ChangeId = Annotated[str, StringConstraints(pattern=r"^chg_[0-9a-f]{10,40}$")]
 ATTEMPTS = 5  # re-reads of a change another approval wrote first
@@ -43,22 +44,16 @@ class Approvals(Promotion):
             cursor = validate_path("query.cursor", cursor, ChangeId)
         store = self._change_store()
         at = self.clock()
-        found: list[m.ChangeView] = []
-        before, more = cursor, False
-        for _ in range(MAX_PAGES):
-            page = store.page(project_id, limit, before)
-            for record in page:
-                if status is None or record.status_at(at) == status:
-                    found.append(change_view(record, at))
-            if len(page) < limit or len(found) >= limit:
-                more = len(page) == limit or len(found) > limit
-                break
-            before = page[-1].change_id
-        else:
-            more = True
-        shown = found[:limit]
-        next_cursor = shown[-1].change_id if more and shown else (before if more else None)
-        return m.ChangeListResponse(project_id=project_id, changes=shown, next_cursor=next_cursor)
+        shown, next_cursor = filtered_page(
+            lambda before: store.page(project_id, limit, before),
+            lambda record: status is None or record.status_at(at) == status,
+            lambda record: record.change_id,
+            limit,
+            cursor,
+            MAX_PAGES,
+        )
+        changes = [change_view(record, at) for record in shown]
+        return m.ChangeListResponse(project_id=project_id, changes=changes, next_cursor=next_cursor)
 
     def approve_change(self, caller: Principal, project_id: str, change_id: str, request_id: str) -> m.ChangeView:
         """Count the caller's approval; the one that reaches the count applies the promotion."""
