@@ -61,7 +61,7 @@ def _project_top_level_names() -> None:
     def project(self: Any, projection_expressions: list[list[str]]) -> Any:
         if not all(len(path) == 1 and "[" not in path[0] for path in projection_expressions):
             return original(self, projection_expressions)
-        result = Item.__new__(Item)
+        result: Any = Item.__new__(Item)
         result.hash_key, result.range_key = self.hash_key, self.range_key
         attrs = LimitedSizeDict.__new__(LimitedSizeDict)
         dict.__init__(attrs)
@@ -75,7 +75,7 @@ def _project_top_level_names() -> None:
 
     project._top_level = True  # type: ignore[attr-defined]
     project._moto = original  # type: ignore[attr-defined]
-    Item.project = project
+    Item.project = project  # type: ignore[method-assign]
 
 
 def _sort_by_key_values() -> None:
@@ -90,7 +90,7 @@ def _sort_by_key_values() -> None:
         return items
 
     sorted_items._by_values = True  # type: ignore[attr-defined]
-    Table.sorted_items = sorted_items
+    Table.sorted_items = sorted_items  # type: ignore[method-assign]
 
 
 def _strings_first() -> None:

@@ -100,11 +100,10 @@ class Simulation(Engines, CatalogAdmin):
             if budget <= 0:
                 truncated = True
                 break
-            window = {"since": since, "until": until, "limit": budget + 1}
             if kind == "engine":
-                page = self.audit.store.checks_about(name, **window, replayed=True)
+                page = self.audit.store.checks_about(name, since=since, until=until, limit=budget + 1, replayed=True)
             else:
-                page = self.audit.store.checks_on(name, **window)
+                page = self.audit.store.checks_on(name, since=since, until=until, limit=budget + 1)
             if len(page) > budget:
                 truncated, page = True, page[:budget]
             for record in page:

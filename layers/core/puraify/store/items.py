@@ -76,7 +76,7 @@ def _number(wire: str) -> int | float:
     try:
         return int(wire)
     except ValueError:
-        return _from_dynamo(Decimal(wire))  # type: ignore[no-any-return]
+        return _from_dynamo(Decimal(wire))
 
 
 def error_code(error: ClientError) -> str:
