@@ -76,7 +76,7 @@ def global_config() -> m.GlobalConfigResponse:
     return wiring.current().engine_control.global_config()
 
 
-@app.put("/config/flags/<name>")
+@app.put("/config/flags/<name>", responses=responses(200, 409))
 def put_flag(name: FlagPath, body: m.FlagPutRequest) -> m.FlagView:
     return wiring.current().engine_control.put_flag(caller(app), name, body, request_id(app))
 
@@ -92,7 +92,7 @@ def list_flag_schedule(name: FlagPath) -> m.FlagScheduleListResponse:
     return wiring.current().engine_control.flag_schedule(name)
 
 
-@app.delete("/config/flags/<name>/schedule/<schedule_id>", responses=responses(200, 404))
+@app.delete("/config/flags/<name>/schedule/<schedule_id>", responses=responses(200, 404, 409))
 def cancel_flag_change(name: FlagPath, schedule_id: ScheduleIdPath) -> m.ScheduledFlagChangeView:
     return wiring.current().engine_control.cancel_flag_change(caller(app), name, schedule_id, request_id(app))
 

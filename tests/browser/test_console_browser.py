@@ -155,6 +155,20 @@ def _publish(api: httpx.Client, project: str, environment: str, entities: list[s
     assert reply.status_code in (200, 201), reply.text
 
 
+def _staging_promoted(api: httpx.Client, project: str) -> None:
+    """``project``'s staging created from development at v1.0.0, then promoted to development's v1.1.0."""
+    _publish(api, project, "development", ["User"], "v1.0.0")
+    created = api.post(
+        "/env/create", json={"project_id": project, "new_environment": "staging", "base_from": "development"}
+    )
+    assert created.status_code == 201, created.text
+    _publish(api, project, "development", ["User", "Order"], "v1.1.0")
+    promoted = api.post(
+        "/env/promote", json={"project_id": project, "source_env": "development", "target_env": "staging"}
+    )
+    assert promoted.status_code == 200, promoted.text
+
+
 def test_an_operator_promotes_an_environment_and_sees_the_diff_and_a_gate_denial(page, api, shots):
     project = "pf-shop"
     _publish(api, project, "development", ["User", "Order"], "v1.0.0")

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from puraify.clock import parse_time
 from tests.browser.conftest import ADMIN_KEY, open_project, sign_in, watch_problems
-from tests.browser.test_console_browser import PAGES, _publish, _register, collect_facts
+from tests.browser.test_console_browser import PAGES, _publish, _register, _staging_promoted, collect_facts
 
 
 def _query_of(url: str) -> dict[str, str]:
@@ -135,18 +135,7 @@ def test_an_operator_creates_staging_production_and_a_preview_from_the_console(p
 
 def test_compare_shows_the_current_version_after_a_rollback(page, api):
     project = "pf-rollback"
-    _publish(api, project, "development", ["User"], "v1.0.0")
-    assert (
-        api.post(
-            "/env/create", json={"project_id": project, "new_environment": "staging", "base_from": "development"}
-        ).status_code
-        == 201
-    )
-    _publish(api, project, "development", ["User", "Order"], "v1.1.0")
-    promoted = api.post(
-        "/env/promote", json={"project_id": project, "source_env": "development", "target_env": "staging"}
-    )
-    assert promoted.status_code == 200, promoted.text
+    _staging_promoted(api, project)
     sign_in(page, "admin", ADMIN_KEY)
     open_project(page, project)
     page.get_by_role("link", name="Environments").click()

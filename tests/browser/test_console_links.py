@@ -12,7 +12,7 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ADMIN_KEY, open_project, sign_in
-from tests.browser.test_console_browser import _publish, _register
+from tests.browser.test_console_browser import _register, _staging_promoted
 
 
 def _engine(api: httpx.Client, engine_id: str, **body) -> dict[str, str]:
@@ -25,18 +25,7 @@ def _iso(at: datetime) -> str:
 
 def test_from_an_alert_to_its_error_group_its_events_and_the_deployments_around_it(page, api):
     project = "pf-links"
-    _publish(api, project, "development", ["User"], "v1.0.0")
-    assert (
-        api.post(
-            "/env/create", json={"project_id": project, "new_environment": "staging", "base_from": "development"}
-        ).status_code
-        == 201
-    )
-    _publish(api, project, "development", ["User", "Order"], "v1.1.0")
-    promoted = api.post(
-        "/env/promote", json={"project_id": project, "source_env": "development", "target_env": "staging"}
-    )
-    assert promoted.status_code == 200, promoted.text
+    _staging_promoted(api, project)
     writer = _engine(api, "links-writer", scopes=["logs:write"])
     burst = [
         {"project_id": project, "event_id": f"burst-{i}", "engine": "links-writer", "platform": "stripe",

@@ -8,7 +8,6 @@ import re
 import shlex
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 
 import click
@@ -17,6 +16,7 @@ import pytest
 from local.runner import LocalControlPlane
 from local.template import ROOT
 from puraify_client.cli import main as cli_main
+from tests.client.conftest import plane_on_socket
 from tests.client.mockplane import E2E_ADMIN_KEY
 
 DOC = ROOT / "docs" / "sdk.md"
@@ -32,22 +32,8 @@ def blocks(language: str | None = None) -> list[str]:
 @pytest.fixture(scope="module")
 def docs_plane(moto_endpoint: str) -> Iterator[LocalControlPlane]:
     """The local runner as the page's socket section starts it (``PURAIFY_SOCKET``), on its own tables."""
-    saved = dict(os.environ)
-    folder = tempfile.mkdtemp(prefix="pf-docsdk-")
-    local = LocalControlPlane(
-        port=0,
-        endpoint_url=moto_endpoint,
-        admin_key=E2E_ADMIN_KEY,
-        prefix=f"docsdk{os.getpid()}-",
-        schedules=False,
-        socket_path=f"{folder}/puraify.sock",
-    )
-    local.start()
-    yield local
-    local.stop()
-    os.environ.clear()
-    os.environ.update(saved)
-    os.rmdir(folder)
+    with plane_on_socket(moto_endpoint, "docsdk") as local:
+        yield local
 
 
 def test_every_python_block_of_docs_sdk_runs_against_the_local_runner(docs_plane):

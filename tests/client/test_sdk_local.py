@@ -5,9 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +13,7 @@ from pydantic import SecretStr
 
 import puraify_client as pc
 from local.runner import LocalControlPlane
+from tests.client.conftest import plane_on_socket
 from tests.client.mockplane import E2E_ADMIN_KEY
 
 _ids = itertools.count(1)
@@ -23,23 +22,8 @@ _ids = itertools.count(1)
 @pytest.fixture(scope="module")
 def socket_plane(moto_endpoint: str) -> Iterator[LocalControlPlane]:
     """The local runner serving both 127.0.0.1 and a Unix domain socket (``PURAIFY_SOCKET``)."""
-    saved = dict(os.environ)
-    folder = tempfile.mkdtemp(prefix="pf-sock-")
-    local = LocalControlPlane(
-        port=0,
-        endpoint_url=moto_endpoint,
-        admin_key=E2E_ADMIN_KEY,
-        prefix=f"sock{os.getpid()}-",
-        schedules=False,
-        socket_path=f"{folder}/puraify.sock",
-    )
-    local.start()
-    yield local
-    local.stop()
-    os.environ.clear()
-    os.environ.update(saved)
-    assert not Path(f"{folder}/puraify.sock").exists()
-    os.rmdir(folder)
+    with plane_on_socket(moto_endpoint, "sock") as local:
+        yield local
 
 
 async def test_the_key_register_returns_is_accepted_as_is(socket_plane):

@@ -6,6 +6,7 @@ import pytest
 
 from puraify.engine_control.ports import CatalogStore
 from puraify.engine_control.records import ActionSpec, Catalog, Flag, Platform, ScheduledFlagChange
+from puraify.errors import ConflictError
 from puraify.store.catalog import DynamoCatalogStore
 from tests.fakes.engine_control import MemoryCatalogStore
 
@@ -29,7 +30,7 @@ def test_platforms_and_flags_load_as_they_were_put(store: CatalogStore) -> None:
     store.put_flag(flag)
     catalog = store.load()
     assert catalog.platforms == {"shop": shop, "crm": Platform(name="crm", status="maintenance")}
-    assert catalog.flags == {"beta": flag}
+    assert catalog.flags == {"beta": flag.model_copy(update={"revision": 1})}
 
 
 def test_a_flags_scheduled_changes_load_as_they_were_put(store: CatalogStore) -> None:
@@ -40,7 +41,7 @@ def test_a_flags_scheduled_changes_load_as_they_were_put(store: CatalogStore) ->
     flag = Flag(name="deployments", enabled=True, schedule=[change])
     store.put_flag(flag)
     loaded = store.load().flags["deployments"]
-    assert loaded == flag
+    assert loaded == flag.model_copy(update={"revision": 1})
     assert (loaded.enabled_at(1893463200.24), loaded.enabled_at(1893463200.25)) == (True, False)
 
 
@@ -48,10 +49,24 @@ def test_a_put_replaces_the_item_of_the_same_name(store: CatalogStore) -> None:
     store.put_platform(Platform(name="shop", actions={"buy": ActionSpec()}))
     store.put_platform(Platform(name="shop", status="disabled"))
     store.put_flag(Flag(name="beta", enabled=True, platform="shop"))
-    store.put_flag(Flag(name="beta", enabled=False))
+    store.put_flag(Flag(name="beta", enabled=False, revision=1))
     catalog = store.load()
     assert catalog.platforms["shop"] == Platform(name="shop", status="disabled")
-    assert catalog.flags["beta"] == Flag(name="beta", enabled=False)
+    assert catalog.flags["beta"] == Flag(name="beta", enabled=False, revision=2)
+
+
+def test_a_flag_write_from_a_stale_read_is_a_conflict_and_changes_nothing(store: CatalogStore) -> None:
+    store.put_flag(Flag(name="beta", enabled=True))
+    read_by_a, read_by_b = store.load().flags["beta"], store.load().flags["beta"]
+    read_by_a.enabled = False
+    store.put_flag(read_by_a)
+    read_by_b.description = "stale"
+    with pytest.raises(ConflictError) as raised:
+        store.put_flag(read_by_b)
+    assert raised.value.code == "concurrent_change"
+    assert store.load().flags["beta"] == Flag(name="beta", enabled=False, revision=2)
+    with pytest.raises(ConflictError):  # a second create of the same name is stale too
+        store.put_flag(Flag(name="beta", enabled=True))
 
 
 def test_a_platform_and_a_flag_may_share_a_name(store: CatalogStore) -> None:

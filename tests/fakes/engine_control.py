@@ -63,7 +63,10 @@ class MemoryCatalogStore:
         self.catalog.platforms[platform.name] = platform.model_copy(deep=True)
 
     def put_flag(self, flag: Flag) -> None:
-        self.catalog.flags[flag.name] = flag.model_copy(deep=True)
+        stored = self.catalog.flags.get(flag.name)
+        if (stored.revision if stored else 0) != flag.revision:
+            raise ConflictError(f"flag '{flag.name}' changed concurrently; retry", code="concurrent_change")
+        self.catalog.flags[flag.name] = flag.model_copy(deep=True, update={"revision": flag.revision + 1})
 
 
 class MemoryAuditStore:

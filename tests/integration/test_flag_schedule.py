@@ -156,3 +156,42 @@ def test_the_change_freeze_fact_follows_a_scheduled_deployments_flag(seeded, inv
     assert provider.collect(FactContext())["change_freeze"] is False
     monkeypatch.setattr(providers, "now", lambda: at)
     assert provider.collect(FactContext())["change_freeze"] is True
+
+
+def test_two_instances_running_the_pass_at_once_record_a_due_change_once(seeded, invoke, aws, monkeypatch):
+    import threading
+
+    from puraify import wiring
+    from puraify.engine_control import flag_schedule
+
+    admin, _ = seeded
+    control = wiring.current().engine_control
+    at = float(int(now()) + 60)
+    schedule_id = _schedule(invoke, admin, at).body["schedule_id"]
+    monkeypatch.setattr(flag_schedule, "now", lambda: at)
+    # Two instances whose reads both happen before either writes (the race a one-minute schedule can meet)
+    both_read = threading.Barrier(2, timeout=10)
+    real_load = control.catalog_store.load
+
+    def load_then_wait():
+        catalog = real_load()
+        both_read.wait()
+        return catalog
+
+    monkeypatch.setattr(control.catalog_store, "load", load_then_wait)
+    applied: list[int] = []
+    runs = [threading.Thread(target=lambda: applied.append(control.apply_due_flag_changes())) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    monkeypatch.setattr(control.catalog_store, "load", real_load)
+    assert sorted(applied) == [0, 1]
+    assert control.catalog_store.load().flags["gmail-send"].enabled is False
+    audit = aws.client("dynamodb").query(
+        TableName=aws.name("AuditTable"),
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"ENGINE#{ADMIN}"}},
+    )["Items"]
+    recorded = [i for i in audit if schedule_id in json.dumps(i) and '"put_flag"' in json.dumps(i)]
+    assert len(recorded) == 1

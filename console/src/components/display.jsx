@@ -37,3 +37,24 @@ export function KeyReveal({ engineId, engineKey, note, onDone }) {
     </section>
   );
 }
+
+/**
+ * A page's tab strip and its panel: `tabs` is a list of [id, label]; `children` is the selected tab's content.
+ * The buttons and panel carry the ARIA tab roles the browser tests and screen readers find them by.
+ */
+export function Tabs({ label, tabs, tab, onSelect, children }) {
+  return (
+    <>
+      <div class="tabs" role="tablist" aria-label={label}>
+        {tabs.map(([id, text]) => (
+          <button type="button" role="tab" id={`tab-${id}`} aria-selected={tab === id} aria-controls={`panel-${id}`} onClick={() => onSelect(id)}>
+            {text}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+        {children}
+      </div>
+    </>
+  );
+}

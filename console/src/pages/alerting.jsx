@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { useCtx } from "../app.jsx";
 import { Async, ErrorBox, useAsync } from "../components/async.jsx";
 import { useConfirm } from "../components/dialogs.jsx";
-import { Badge } from "../components/display.jsx";
+import { Badge, Tabs } from "../components/display.jsx";
 import { ageColumn, Table } from "../components/tables.jsx";
 import { ago, stamp } from "../format.js";
 import { CHANNEL_FIELDS, MATCH_FIELDS, SECRET_FIELDS, alertLabels, isMasked, parseValues, take } from "../routing.js";
@@ -20,17 +20,10 @@ export function Alerting() {
   if (!project) return <p class="notice">Choose a project (in the header) to edit where its alerts go.</p>;
   return (
     <div class="page">
-      <div class="tabs" role="tablist" aria-label="Alert routing views">
-        {TABS.map(([id, label]) => (
-          <button type="button" role="tab" id={`tab-${id}`} aria-selected={tab === id} aria-controls={`panel-${id}`} onClick={() => setTab(id)}>
-            {label}
-          </button>
-        ))}
-      </div>
-      <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+      <Tabs label="Alert routing views" tabs={TABS} tab={tab} onSelect={setTab}>
         {tab === "routes" && <Routes />}
         {tab === "silences" && <Silences />}
-      </div>
+      </Tabs>
     </div>
   );
 }

@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { useCtx } from "../app.jsx";
 import { Async, useAsync } from "../components/async.jsx";
 import { Detail } from "../components/dialogs.jsx";
-import { Badge, Json } from "../components/display.jsx";
+import { Badge, Json, Tabs } from "../components/display.jsx";
 import { ageColumn, PagedTable, usePages } from "../components/tables.jsx";
 
 const TABS = [
@@ -16,16 +16,9 @@ export function Audit() {
   const [tab, setTab] = useState("engine");
   return (
     <div class="page">
-      <div class="tabs" role="tablist" aria-label="Audit views">
-        {TABS.map(([id, label]) => (
-          <button type="button" role="tab" id={`tab-${id}`} aria-selected={tab === id} aria-controls={`panel-${id}`} onClick={() => setTab(id)}>
-            {label}
-          </button>
-        ))}
-      </div>
-      <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+      <Tabs label="Audit views" tabs={TABS} tab={tab} onSelect={setTab}>
         {tab === "engine" ? <EngineAudit /> : <AdminAudit />}
-      </div>
+      </Tabs>
     </div>
   );
 }

@@ -474,19 +474,15 @@ function PromotionResult({ result, onDone }) {
 }
 
 function History({ env, write, onChanged }) {
-  const { api, project } = useCtx();
+  const { api, project, can } = useCtx();
   const state = useAsync(() => api.get(`/env/${encodeURIComponent(project)}/${encodeURIComponent(env)}/history`, { limit: 50 }), [api, project, env]);
   const [ask, confirmation] = useConfirm();
-  const rollBack = (h) =>
+  const rollBack = (h, current) =>
     ask({
       title: `Roll ${env} back to ${h.version}?`,
       confirmLabel: "Roll back",
       danger: true,
-      body: (
-        <p>
-          The pointer and the configuration of {env} go back to what they were at {h.version} (revision {h.revision}).
-        </p>
-      ),
+      body: <RollbackNote env={env} current={current} version={h.version} revision={h.revision} />,
       run: async () => {
         await api.post("/env/rollback", { project_id: project, environment: env, version: h.version });
         onChanged();
@@ -496,35 +492,142 @@ function History({ env, write, onChanged }) {
     <section class="card">
       <h2>History of {env}</h2>
       <Async state={state} label="Loading history" empty="No history yet." isEmpty={(d) => !d?.entries?.length}>
-        {(data) => (
-          <ol class="timeline">
-            {data.entries.map((h, i) => (
-              <li>
-                <span title={stamp(h.timestamp)}>{stamp(h.timestamp)}</span> <Badge kind="info">{h.action}</Badge> revision {h.revision} ·{" "}
-                <span class="mono">{h.version || "–"}</span>
-                {h.previous_version && h.previous_version !== h.version && <span class="muted"> (was {h.previous_version})</span>}
-                {h.source_env && <span class="muted"> from {h.source_env}</span>} <span class="muted">by {h.created_by}</span>
-                {h.changes?.env_vars_changed?.length > 0 && <div class="muted">variables: {h.changes.env_vars_changed.join(", ")}</div>}
-                <div class="links">
-                  {h.version && <a href={links.versionErrors(h.version, env)}>errors of {h.version}</a>}
-                  {h.gate_decision_id && (
-                    <>
-                      {" · "}
-                      <a href={links.decision(h.gate_decision_id)}>gate decision</a>
-                    </>
-                  )}
-                </div>
-                {write && i > 0 && h.version && (
-                  <button type="button" class="secondary small" onClick={() => rollBack(h)}>
-                    Roll back to {h.version}
-                  </button>
-                )}
-              </li>
-            ))}
-          </ol>
-        )}
+        {(data) => {
+          const current = data.entries[0]?.version;
+          // The API names the versions a rollback may go to (ran before the current one, not left by a
+          // rollback); the button is on the newest entry of each.
+          const qualifying = new Set(data.rollback_versions || []);
+          const offered = new Set();
+          const offer = (h) => {
+            if (!write || !qualifying.has(h.version) || offered.has(h.version)) return false;
+            offered.add(h.version);
+            return true;
+          };
+          return (
+            <>
+              <ol class="timeline">
+                {data.entries.map((h) => (
+                  <li>
+                    <span title={stamp(h.timestamp)}>{stamp(h.timestamp)}</span> <Badge kind="info">{h.action}</Badge> revision {h.revision} ·{" "}
+                    <span class="mono">{h.version || "–"}</span>
+                    {h.previous_version && h.previous_version !== h.version && <span class="muted"> (was {h.previous_version})</span>}
+                    {h.source_env && <span class="muted"> from {h.source_env}</span>} <span class="muted">by {h.created_by}</span>
+                    {h.changes?.env_vars_changed?.length > 0 && <div class="muted">variables: {h.changes.env_vars_changed.join(", ")}</div>}
+                    <div class="links">
+                      {h.version && <a href={links.versionErrors(h.version, env)}>errors of {h.version}</a>}
+                      {h.gate_decision_id && (
+                        <>
+                          {" · "}
+                          <a href={links.decision(h.gate_decision_id)}>gate decision</a>
+                        </>
+                      )}
+                    </div>
+                    {offer(h) && (
+                      <button type="button" class="secondary small" onClick={() => rollBack(h, current)}>
+                        Roll back to {h.version}
+                      </button>
+                    )}
+                  </li>
+                ))}
+              </ol>
+              {write && (
+                <p class="muted">
+                  {qualifying.size
+                    ? `A rollback goes to a version ${env} ran before ${current || "its current one"} that no rollback left: ${[...qualifying].join(", ")}.`
+                    : `No version qualifies as a rollback of ${env}: it ran none before ${current || "its current one"} that no rollback left.`}
+                </p>
+              )}
+              {can("admin") && (
+                <ForceVersion env={env} current={current} versions={forcible(data.entries, current, qualifying)} onChanged={onChanged} />
+              )}
+            </>
+          );
+        }}
       </Async>
       {confirmation}
     </section>
+  );
+}
+
+/** Versions of the history that are not a rollback (not current, not qualifying): only an admin's force takes them. */
+function forcible(entries, current, qualifying) {
+  return [...new Set(entries.map((h) => h.version).filter((v) => v && v !== current && !qualifying.has(v)))];
+}
+
+/** What the gate judges when a rollback is asked (docs/environments.md, "Rollbacks only go back"). */
+function RollbackNote({ env, current, version, revision }) {
+  return (
+    <>
+      <p>
+        The pointer and the configuration of {env} go back to what they were at {version} (revision {revision}).
+      </p>
+      <p>
+        The gate judges it as a decision of phase <span class="mono">rollback</span>: {env} from {current || "no version"} back to {version}, a version it
+        ran before that no rollback left. The shipped policy allows such a rollback during a change freeze and with alerts open, since that is how{" "}
+        {env} gets back to safety; the decision is recorded in the history.
+      </p>
+    </>
+  );
+}
+
+/** An admin's forced move to a version that is not a rollback: with a reason, audited and alerted. */
+function ForceVersion({ env, current, versions, onChanged }) {
+  const { api, project } = useCtx();
+  const [version, setVersion] = useState("");
+  const [reason, setReason] = useState("");
+  const [asked, setAsked] = useState(false);
+  if (!versions.length) return null;
+  const chosen = version || versions[0];
+  return (
+    <form
+      class="schedule-form"
+      aria-label="Force a version that is not a rollback"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setAsked(true);
+      }}
+    >
+      <h3>Force a version (admin)</h3>
+      <p class="muted">Not a rollback: the gate judges a forced move like a promotion (a change freeze, open alerts, maintenance or the version's error rate deny it).</p>
+      <div class="fields">
+        <label>
+          Version
+          <select name="force_version" value={chosen} onChange={(e) => setVersion(e.target.value)}>
+            {versions.map((v) => (
+              <option value={v}>{v}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Reason
+          <input name="force_reason" value={reason} onInput={(e) => setReason(e.target.value)} required maxLength={500} placeholder="why this is needed" />
+        </label>
+      </div>
+      <div class="actions">
+        <button type="submit" class="danger" disabled={!reason.trim()}>
+          Force {env} to {chosen}…
+        </button>
+      </div>
+      {asked && (
+        <Confirm
+          title={`Force ${env} to ${chosen}?`}
+          confirmLabel="Force"
+          danger
+          onClose={() => setAsked(false)}
+          onConfirm={async () => {
+            await api.post("/env/rollback", { project_id: project, environment: env, version: chosen, force: true, reason: reason.trim() });
+            onChanged();
+          }}
+        >
+          <p>
+            {chosen} is not a rollback of {env} (at {current || "no version"}): it did not run before it, or a rollback left it as bad.
+          </p>
+          <p>
+            The gate judges it as a decision of phase <span class="mono">rollback</span>, forced, like a promotion. The force is audited with your reason
+            and raises a high alert.
+          </p>
+        </Confirm>
+      )}
+    </form>
   );
 }

@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import { useCtx } from "../app.jsx";
 import { Async, Empty, useAsync } from "../components/async.jsx";
 import { Detail, useConfirm } from "../components/dialogs.jsx";
-import { Badge, Json } from "../components/display.jsx";
+import { Badge, Json, Tabs } from "../components/display.jsx";
 import { ageColumn, PagedTable, Table, usePages } from "../components/tables.jsx";
 import { ago, count, rangeFor, sinceFor, stamp } from "../format.js";
 import { hashParams, links, linkTo, shifted } from "../links.js";
@@ -24,20 +24,13 @@ export function Monitoring() {
   if (!project) return <p class="notice">Choose a project (in the header) to search its logs, errors, alerts and audit trail.</p>;
   return (
     <div class="page">
-      <div class="tabs" role="tablist" aria-label="Monitoring views">
-        {TABS.map(([id, label]) => (
-          <button type="button" role="tab" id={`tab-${id}`} aria-selected={tab === id} aria-controls={`panel-${id}`} onClick={() => setTab(id)}>
-            {label}
-          </button>
-        ))}
-      </div>
-      <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+      <Tabs label="Monitoring views" tabs={TABS} tab={tab} onSelect={setTab}>
         {tab === "logs" && <Logs params={params} />}
         {tab === "errors" && <Errors fingerprint={params.fingerprint} />}
         {tab === "alerts" && <Alerts />}
         {tab === "audit" && <Audit />}
         {tab === "sessions" && <SessionReplay initial={params.session || ""} />}
-      </div>
+      </Tabs>
     </div>
   );
 }

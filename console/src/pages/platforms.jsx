@@ -5,6 +5,8 @@ import { Badge } from "../components/display.jsx";
 import { SimulatedFlips } from "../components/simulated.jsx";
 import { Table } from "../components/tables.jsx";
 import { ago, stamp } from "../format.js";
+import { FlagSchedules } from "./flag_schedule.jsx";
+import { MaintenanceWindows } from "./maintenance.jsx";
 
 const STATUSES = ["available", "maintenance", "disabled"];
 const STATUS_KIND = { available: "ok", maintenance: "warn", disabled: "bad" };
@@ -128,10 +130,12 @@ export function Platforms() {
               <h2>Platforms</h2>
               <Table columns={platformColumns} rows={platforms} class="pin-first" />
             </section>
+            <MaintenanceWindows platforms={platforms} admin={admin} onChanged={state.reload} />
             <section class="card">
               <h2>Feature flags</h2>
               {flags.length ? <Table columns={flagColumns} rows={flags} class="pin-first" /> : <Empty>No feature flags.</Empty>}
             </section>
+            <FlagSchedules flags={flags} admin={admin} onChanged={state.reload} />
           </>
         )}
       </Async>

@@ -102,7 +102,7 @@ class CatalogAdmin(EngineControlBase):
             self._flag_target(name, body)
             current = self.catalog_store.load().flags.get(name)
             if current is not None:  # a PUT keeps the flag's scheduled changes
-                flag.schedule = current.schedule
+                flag.schedule, flag.revision = current.schedule, current.revision
             self.catalog_store.put_flag(flag)
             change.update(before=_flag_state(current), after=_flag_state(flag))
         self._catalog.invalidate()

@@ -6,7 +6,8 @@ at their own clock reading (``Flag.enabled_at``), with no cache refresh at the s
 function's schedule (every minute) then records each change that came due as the flag's own change
 (``enabled``, ``updated_at`` = the scheduled time, ``updated_by`` = the admin who scheduled it) with an
 admin audit record by that admin, and drops it from the schedule. At most ``MAX_SCHEDULED`` pending
-changes per flag.
+changes per flag. Each flag write is conditional on the revision it read, so two runs of the pass at
+once (two instances) record each change once.
 """
 
 from __future__ import annotations
@@ -102,8 +103,11 @@ class FlagSchedule(EngineControlBase):
             for change in due:  # in time order: each is audited; the last one is the flag's state
                 flag.enabled, flag.updated_at, flag.updated_by = change.enabled, change.at, change.created_by
             flag.schedule = [c for c in flag.schedule if c.at_epoch > at]
-            try:
+            try:  # conditional on the revision read: of two runs at once, one records the changes
                 self.catalog_store.put_flag(flag)
+            except ConflictError:
+                logger.info("scheduled flag change recorded by another run", extra={"flag": flag.name})
+                continue
             except UnavailableError:
                 logger.warning("scheduled flag change not recorded yet", extra={"flag": flag.name})
                 continue

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from puraify.clock import parse_time
 from puraify.contract import Model, Request
@@ -267,13 +276,17 @@ class MaintenanceWindowRequest(Request):
     ends_at: AwareDatetime
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
-    @model_validator(mode="after")
-    def _ends_after_it_starts(self) -> MaintenanceWindowRequest:
-        if self.ends_at <= self.starts_at:
+    @field_validator("ends_at")
+    @classmethod
+    def _ends_after_it_starts(cls, ends_at: datetime, info: ValidationInfo) -> datetime:
+        starts_at = info.data.get("starts_at")  # absent when it failed its own validation
+        if starts_at is None:
+            return ends_at
+        if ends_at <= starts_at:
             raise ValueError("ends_at must be after starts_at")
-        if (self.ends_at - self.starts_at).total_seconds() > MAX_WINDOW_SECONDS:
+        if (ends_at - starts_at).total_seconds() > MAX_WINDOW_SECONDS:
             raise ValueError(f"a window lasts at most {MAX_WINDOW_SECONDS // 86400} days")
-        return self
+        return ends_at
 
 
 class MaintenanceWindowView(Model):

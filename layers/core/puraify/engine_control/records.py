@@ -120,6 +120,7 @@ class Flag(Model):
     updated_at: str = ""
     updated_by: str = ""
     schedule: list[ScheduledFlagChange] = []  # in time order; at most MAX_SCHEDULED
+    revision: int = 0  # the stored write count: a write is conditional on the revision it read (0: none yet)
 
     def enabled_at(self, at: float) -> bool:
         """The flag's state at ``at`` (epoch seconds): the last scheduled change due by then, else ``enabled``."""

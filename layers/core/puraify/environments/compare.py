@@ -11,7 +11,7 @@ from puraify.environments.base import (
     history_of,
     validate_path,
 )
-from puraify.environments.rollback import rollback_versions
+from puraify.environments.rollback import rollback_targets
 
 
 class Comparison(EnvironmentsBase):
@@ -42,13 +42,12 @@ class Comparison(EnvironmentsBase):
         if (before is None or head.revision < before) and (not entries or entries[0].revision < head.revision):
             entries = [history_of(head), *entries][:limit]
         more = len(entries) == limit and entries[-1].revision > 1
-        targets = rollback_versions(head, self.store.versions(project_id, [*head.releases, head.version or ""]))
         return m.EnvHistoryResponse(
             project_id=project_id,
             env=env,
             entries=[self._entry_view(e) for e in entries],
             next_before=entries[-1].revision if more else None,
-            rollback_versions=targets,
+            rollback_versions=rollback_targets(self.store, head),
         )
 
     def compare(self, caller: Principal, project_id: str, source: str, target: str) -> m.EnvCompareResponse:

@@ -19,6 +19,7 @@ from puraify.environments import models as m
 from puraify.environments import records as r
 from puraify.environments import versions as v
 from puraify.environments.base import MAX_RELEASES, EnvironmentsBase, fingerprints, history_of, version_change
+from puraify.environments.ports import EnvironmentStore
 from puraify.errors import ConflictError, NotFoundError
 from puraify.observability import logger
 
@@ -41,16 +42,18 @@ def rollback_versions(head: r.EnvironmentRecord, known: dict[str, r.VersionRecor
     return [label for _, label in sorted(found, reverse=True)]
 
 
+def rollback_targets(store: EnvironmentStore, head: r.EnvironmentRecord) -> list[str]:
+    """The versions ``head`` may roll back to, from the summaries of its releases: what ``not_a_rollback``
+    names and what the history answers as ``rollback_versions`` (the console offers "Roll back" on these)."""
+    return rollback_versions(head, store.versions(head.project_id, [*head.releases, head.version or ""]))
+
+
 class Rollback(EnvironmentsBase):
     """Roll an environment back to a version it ran before (pointer and configuration)."""
 
     def rollback(self, caller: Principal, body: m.EnvRollbackRequest, request_id: str) -> m.EnvRollbackResponse:
         """Put the environment's pointer and configuration back to what they last were at ``version``."""
         return self._rollback(caller, body, request_id)
-
-    def rollback_targets(self, head: r.EnvironmentRecord) -> list[str]:
-        """The versions ``head`` may roll back to (reads the summaries of its releases)."""
-        return rollback_versions(head, self.store.versions(head.project_id, [*head.releases, head.version or ""]))
 
     def _rollback(
         self,
@@ -89,7 +92,7 @@ class Rollback(EnvironmentsBase):
         # The watch undoes the deployment it judged: what ran before it is by definition a way back.
         known_good = undoing is not None or current.version == label or label in rollback_versions(current, known)
         if not known_good and not body.force:
-            targets = self.rollback_targets(current)
+            targets = rollback_targets(self.store, current)
             raise ConflictError(
                 f"'{label}' is not a rollback of {env} (at {current.version}): a rollback goes to a version it ran "
                 f"before its current one that no rollback left; qualifying: {', '.join(targets) or 'none'}",
