@@ -5,6 +5,7 @@ repeats a resource name, a key schema or a route.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -83,6 +84,8 @@ class Template:
         self.resources: dict[str, dict[str, Any]] = self.body["Resources"]
         self.parameters = {k: str(v.get("Default", "")) for k, v in self.body.get("Parameters", {}).items()}
         self.parameters.update(LOCAL_PARAMETERS)
+        if os.environ.get("PURAIFY_GRANT_APPROVALS") == "1":  # make run: four-eyes on grants (README)
+            self.parameters["GrantChangesRequireApproval"] = "true"
         self.created: dict[str, str] = {}  # logical id -> the ARN its create call answered (local.resources)
 
     # --- resources ------------------------------------------------------------------------

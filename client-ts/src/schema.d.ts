@@ -336,6 +336,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/env/{project_id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List change requests
+         * @description A project's promotions waiting for approval and their outcomes, newest first. Needs `env:approve`.
+         */
+        get: operations["listChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/env/{project_id}/changes/{change_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a change request
+         * @description Counts the caller's approval (never the requester's); the approval that reaches the count runs the promotion through the gate, bake and watch. Needs `env:approve`.
+         */
+        post: operations["approveChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/env/{project_id}/changes/{change_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a change request
+         * @description Ends a pending promotion without running it, with a reason. Needs `env:approve`.
+         */
+        post: operations["rejectChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/env/{project_id}/versions/{label}": {
         parameters: {
             query?: never;
@@ -507,7 +567,7 @@ export interface paths {
         put?: never;
         /**
          * Promote a version
-         * @description Deploys a version into an environment; production also needs `env:production` and the Planning gate's approval. Needs `env:write`.
+         * @description Deploys a version into an environment; production also needs `env:production` and the Planning gate's approval. Needs `env:write`. Into an environment with `approvals_required`, answers 202 `pending_approval` with a `change_id` and changes nothing until other engines approve it.
          */
         post: operations["promoteVersion"];
         delete?: never;
@@ -992,6 +1052,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/engines/changes/{change_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a grant change
+         * @description Applies a pending grant change as its requester asked it; never by the requester nor by the engine whose grants it changes. Needs `admin`.
+         */
+        post: operations["approveGrantChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/engines/changes/{change_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a grant change
+         * @description Ends a pending grant change without applying it, with a reason. Needs `admin`.
+         */
+        post: operations["rejectGrantChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/engines/{engine_id}": {
         parameters: {
             query?: never;
@@ -1086,7 +1186,7 @@ export interface paths {
         get?: never;
         /**
          * Set an engine's permissions
-         * @description Replaces the engine's permissions, and its scopes and project grants when given. Needs `admin`.
+         * @description Replaces the engine's permissions, and its scopes and project grants when given. Needs `admin`. With `GrantChangesRequireApproval` on, answers 202 `pending_approval` until another admin approves.
          */
         put: operations["setEnginePermissions"];
         post?: never;
@@ -1147,9 +1247,29 @@ export interface paths {
         put?: never;
         /**
          * Register an engine
-         * @description Creates an engine identity with its scopes, permissions and project grants and returns its key once. The engine is pinned to the newest API version. Needs `admin`.
+         * @description Creates an engine identity with its scopes, permissions and project grants and returns its key once. The engine is pinned to the newest API version. Needs `admin`. One granting `admin` answers 202 `pending_approval` while `GrantChangesRequireApproval` is on.
          */
         post: operations["registerEngine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/engines/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List grant changes
+         * @description Grant changes waiting for a second admin (four-eyes) and their outcomes, newest first. Needs `admin`.
+         */
+        get: operations["listGrantChanges"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1560,6 +1680,13 @@ export interface components {
             /** Created At */
             created_at: string;
         };
+        /** Approval */
+        Approval: {
+            /** Engine Id */
+            engine_id: string;
+            /** At */
+            at: string;
+        };
         /**
          * BakeDecision
          * @description One judgement of a bake by the Planning Engine's post_deploy rule.
@@ -1635,6 +1762,90 @@ export interface components {
              * @default []
              */
             env_vars_changed?: string[];
+            /** Approvals Required */
+            approvals_required?: number | null;
+        };
+        /**
+         * ChangeEvent
+         * @description One transition of a change request: who moved it to ``status``, when, and why.
+         */
+        ChangeEvent: {
+            /** Status */
+            status: ("pending" | "applying" | "applied" | "denied" | "rejected" | "expired" | "failed") | "approved";
+            /** By */
+            by: string;
+            /** At */
+            at: string;
+            /** Reason */
+            reason?: string | null;
+        };
+        /** ChangeListResponse */
+        ChangeListResponse: {
+            /** Items */
+            items: components["schemas"]["ChangeView"][];
+            /** @description Pass as `cursor` for the next page; null on the last page */
+            next_cursor: string | null;
+            /** Project Id */
+            project_id: string;
+        };
+        /** ChangeRejectRequest */
+        ChangeRejectRequest: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * ChangeView
+         * @description A promotion waiting for (or past) its approvals: ``GET /env/{project_id}/changes``.
+         *
+         *     ``events`` are its transitions (requested, each approval, and its outcome), oldest first.
+         */
+        ChangeView: {
+            /** Change Id */
+            change_id: string;
+            /** Project Id */
+            project_id: string;
+            /** Environment */
+            environment: string;
+            /**
+             * Kind
+             * @constant
+             */
+            kind: "promote";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "applying" | "applied" | "denied" | "rejected" | "expired" | "failed";
+            /** Requested By */
+            requested_by: string;
+            /** Requested At */
+            requested_at: string;
+            /** Expires At */
+            expires_at: string;
+            /** Version */
+            version: string;
+            /** Previous Version */
+            previous_version: string | null;
+            /** Source Env */
+            source_env: string | null;
+            diff_from_previous: components["schemas"]["PromotionDiff"];
+            /** Approvals Required */
+            approvals_required: number;
+            /** Approvals */
+            approvals: components["schemas"]["Approval"][];
+            /** Events */
+            events: components["schemas"]["ChangeEvent"][];
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Reasons
+             * @default []
+             */
+            reasons?: string[];
+            /** Result */
+            result?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** CompareVersions */
         CompareVersions: {
@@ -1747,6 +1958,8 @@ export interface components {
             };
             /** Expected Revision */
             expected_revision?: number | null;
+            /** Approvals Required */
+            approvals_required?: number | null;
         };
         /** EnvConfigResponse */
         EnvConfigResponse: {
@@ -1816,6 +2029,7 @@ export interface components {
         /**
          * EnvHistoryResponse
          * @description ``rollback_versions``: the versions ``POST /env/rollback`` takes this environment back to (newest first).
+         *     ``change_requests``: its recent promotions that needed approvals, with their transitions (newest first).
          */
         EnvHistoryResponse: {
             /** Project Id */
@@ -1831,6 +2045,11 @@ export interface components {
              * @default []
              */
             rollback_versions?: string[];
+            /**
+             * Change Requests
+             * @default []
+             */
+            change_requests?: components["schemas"]["ChangeView"][];
         };
         /** EnvListResponse */
         EnvListResponse: {
@@ -1955,6 +2174,11 @@ export interface components {
             feature_flags: {
                 [key: string]: boolean;
             };
+            /**
+             * Approvals Required
+             * @default 0
+             */
+            approvals_required?: number;
         };
         /** FlagDiffEntry */
         FlagDiffEntry: {
@@ -2012,6 +2236,13 @@ export interface components {
             deployment_id: string | null;
             /** Gate Decision Id */
             gate_decision_id: string | null;
+            /** Change Id */
+            change_id?: string | null;
+            /**
+             * Approved By
+             * @default []
+             */
+            approved_by?: string[];
         };
         /**
          * PlatformState
@@ -2051,6 +2282,32 @@ export interface components {
              * @default []
              */
             env_updated?: string[];
+        };
+        /**
+         * PromotionPending
+         * @description 202 of ``POST /env/promote`` into an environment that needs approvals: nothing changed yet.
+         */
+        PromotionPending: {
+            /**
+             * Status
+             * @default pending_approval
+             * @constant
+             */
+            status?: "pending_approval";
+            /** Change Id */
+            change_id: string;
+            /** Version */
+            version: string;
+            /** Environment */
+            environment: string;
+            /** Previous Version */
+            previous_version: string | null;
+            diff_from_previous: components["schemas"]["PromotionDiff"];
+            /** Approvals Required */
+            approvals_required: number;
+            /** Expires At */
+            expires_at: string;
+            change: components["schemas"]["ChangeView"];
         };
         /**
          * ResolvedView
@@ -2282,7 +2539,9 @@ export interface components {
             /** Alert Id */
             alert_id: string;
             /** Project Id */
-            project_id: string;
+            project_id: string | null;
+            /** Engine Id */
+            engine_id?: string | null;
             /** Event Type */
             event_type: string;
             /** Severity */
@@ -2993,6 +3252,91 @@ export interface components {
              */
             api_version?: string;
         };
+        /** GrantChangeEvent */
+        GrantChangeEvent: {
+            /** Status */
+            status: ("pending" | "applying" | "applied" | "rejected" | "expired" | "failed") | "approved";
+            /** By */
+            by: string;
+            /** At */
+            at: string;
+            /** Reason */
+            reason?: string | null;
+        };
+        /** GrantChangeListResponse */
+        GrantChangeListResponse: {
+            /** Changes */
+            changes: components["schemas"]["GrantChangeView"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * GrantChangePending
+         * @description 202 of a registration granting ``admin`` or of ``PUT /engines/{id}/permissions`` under four-eyes.
+         */
+        GrantChangePending: {
+            /**
+             * Status
+             * @default pending_approval
+             * @constant
+             */
+            status?: "pending_approval";
+            /** Change Id */
+            change_id: string;
+            change: components["schemas"]["GrantChangeView"];
+        };
+        /** GrantChangeRejectRequest */
+        GrantChangeRejectRequest: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * GrantChangeView
+         * @description A grant change as ``GET /engines/changes`` lists it. ``engine_key``: only in the answer of the
+         *     approval that registered the engine (shown once, never stored).
+         */
+        GrantChangeView: {
+            /** Change Id */
+            change_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "register" | "permissions";
+            /** Target */
+            target: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "applying" | "applied" | "rejected" | "expired" | "failed";
+            /** Requested By */
+            requested_by: string;
+            /** Requested At */
+            requested_at: string;
+            /** Expires At */
+            expires_at: string;
+            /** Request */
+            request: {
+                [key: string]: unknown;
+            };
+            /** Simulation */
+            simulation?: {
+                [key: string]: unknown;
+            } | null;
+            /** Events */
+            events: components["schemas"]["GrantChangeEvent"][];
+            /** Approved By */
+            approved_by?: string | null;
+            /** Reason */
+            reason?: string | null;
+            /** Result */
+            result?: {
+                [key: string]: unknown;
+            } | null;
+            /** Engine Key */
+            engine_key?: string | null;
+        };
         /**
          * RateLimitBody
          * @description An engine's own limit: ``per_second`` refills a bucket of ``burst`` requests (a batch of N checks is N);
@@ -3318,6 +3662,8 @@ export interface components {
         };
         /** GetOpenApiResponse */
         GetOpenApiResponse: Record<string, never>;
+        /** PromoteVersionResponse */
+        PromoteVersionResponse: components["schemas"]["EnvPromoteResponse"] | components["schemas"]["PromotionPending"];
         /** QueryLogsResponse */
         QueryLogsResponse: {
             /** Items */
@@ -3359,6 +3705,10 @@ export interface components {
         GetOverviewResponse: {
             [key: string]: unknown;
         };
+        /** SetEnginePermissionsResponse */
+        SetEnginePermissionsResponse: components["schemas"]["EnginePermissionsResponse"] | components["schemas"]["GrantChangePending"];
+        /** RegisterEngineResponse */
+        RegisterEngineResponse: components["schemas"]["EngineRegisterResponse"] | components["schemas"]["GrantChangePending"];
     };
     responses: never;
     parameters: never;
@@ -4983,6 +5333,334 @@ export interface operations {
             };
         };
     };
+    listChanges: {
+        parameters: {
+            query?: {
+                status?: "pending" | "applying" | "applied" | "denied" | "rejected" | "expired" | "failed";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeListResponse"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    approveChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path: {
+                project_id: string;
+                change_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeView"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    rejectChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path: {
+                project_id: string;
+                change_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeRejectRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeView"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     getVersion: {
         parameters: {
             query?: never;
@@ -5876,7 +6554,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["EnvPromoteResponse"];
+                    "application/json": components["schemas"]["PromoteVersionResponse"];
+                };
+            };
+            /** @description Success */
+            202: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromoteVersionResponse"];
                 };
             };
             /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
@@ -7584,8 +8272,8 @@ export interface operations {
     };
     listAlerts: {
         parameters: {
-            query: {
-                project_id: string;
+            query?: {
+                project_id?: string;
                 status?: ("open" | "acknowledged" | "resolved") | "unresolved";
                 severity?: "low" | "medium" | "high" | "critical";
                 limit?: number;
@@ -8585,6 +9273,232 @@ export interface operations {
             };
         };
     };
+    approveGrantChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path: {
+                change_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantChangeView"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    rejectGrantChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path: {
+                change_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantChangeRejectRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantChangeView"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     getEngine: {
         parameters: {
             query?: never;
@@ -9162,7 +10076,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["EnginePermissionsResponse"];
+                    "application/json": components["schemas"]["SetEnginePermissionsResponse"];
+                };
+            };
+            /** @description Success */
+            202: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetEnginePermissionsResponse"];
                 };
             };
             /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
@@ -9490,7 +10414,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["EngineRegisterResponse"];
+                    "application/json": components["schemas"]["RegisterEngineResponse"];
+                };
+            };
+            /** @description Success */
+            202: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisterEngineResponse"];
                 };
             };
             /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
@@ -9535,6 +10469,94 @@ export interface operations {
             };
             /** @description The request body is too large (`payload_too_large`) */
             413: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid fields (`validation_failed`); `details` name each field */
+            422: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled by the API's stage limits */
+            429: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); safe to retry */
+            503: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listGrantChanges: {
+        parameters: {
+            query?: {
+                status?: "pending" | "applying" | "applied" | "rejected" | "expired" | "failed";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description The API version to serve this request in (default: the engine's pinned version; an unknown one is 400 `unsupported_version`) */
+                "Puraify-Version"?: "2026-12-01" | "2026-12-07";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantChangeListResponse"];
+                };
+            };
+            /** @description Bad request: an unknown `Puraify-Version` (`unsupported_version`), or a body that is not JSON (`invalid_json`) or not UTF-8 (`invalid_encoding`) */
+            400: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid `X-Engine-ID` / `X-Engine-Key` (`unauthorized`) */
+            401: {
+                headers: {
+                    "Puraify-Version": components["headers"]["PuraifyVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The engine lacks a scope (`missing_scope`) or a project grant (`project_not_granted`) */
+            403: {
                 headers: {
                     "Puraify-Version": components["headers"]["PuraifyVersion"];
                     [name: string]: unknown;

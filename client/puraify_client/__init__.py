@@ -8,6 +8,7 @@ API_VERSION = "2026-12-01"
 from puraify_client.client import ControlPlane, SyncControlPlane, service_names  # noqa: E402
 from puraify_client.errors import (  # noqa: E402
     ActionDenied,
+    ApprovalPending,
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
@@ -38,6 +39,7 @@ from puraify_client.types import EntitySpec, FlagSpec, PlatformState  # noqa: E4
 
 __all__ = [
     "ActionDenied",
+    "ApprovalPending",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",

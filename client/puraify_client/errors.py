@@ -15,6 +15,7 @@ code  class                     meaning
 1007  ActionDenied              ``actions.require`` / ``guard``: the check said no
 1008  ConfigurationError        no base URL or credentials were given
 1009  InvalidArgumentError      a call's arguments are wrong (a misspelt keyword, a bad value)
+1010  ApprovalPending           a grant change waits for another admin (``.change``; four-eyes on)
 ====  ========================  ===========================================================
 
 ``HTTPError`` has a subclass per status an engine handles differently (401, 403, 404, 409,
@@ -35,6 +36,7 @@ INVALID_JSON = 1006
 ACTION_DENIED = 1007
 CONFIGURATION = 1008
 INVALID_ARGUMENT = 1009
+APPROVAL_PENDING = 1010
 MAX_FIELDS_SHOWN = 5  # in an error's text; ``details`` holds them all
 
 
@@ -54,6 +56,20 @@ class PuraifyClientError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, code={self.code}, request_id={self.request_id!r})"
+
+
+class ApprovalPending(PuraifyClientError):
+    """The control plane accepted a grant change but holds it for another admin's approval (202).
+
+    ``change_id`` and ``change`` (a ``GrantChange``) say what waits; nothing was applied yet.
+    """
+
+    code = APPROVAL_PENDING
+
+    def __init__(self, message: str, *, change: Any, request_id: str | None = None):
+        super().__init__(message, request_id=request_id)
+        self.change = change
+        self.change_id: str = change.change_id
 
 
 class ConfigurationError(PuraifyClientError):

@@ -401,6 +401,11 @@ class Transport:
         """One call whose request and response are pydantic models."""
         payload = body.model_dump(mode="json", exclude_none=True) if body is not None else None
         data = await self.raw(method, path, safety=safety, json_body=payload, params=params)
+        return self.parsed(method, path, model, data)
+
+    @staticmethod
+    def parsed(method: str, path: str, model: type[M], data: Any) -> M:
+        """A decoded response body as ``model`` (``UnexpectedError`` naming the fields that do not match)."""
         try:
             return model.model_validate(data)
         except ModelValidationError as error:

@@ -6,6 +6,7 @@ import { Ctx } from "./app.jsx";
 import { ErrorBox } from "./components/async.jsx";
 import { Alerting } from "./pages/alerting.jsx";
 import { Audit } from "./pages/audit.jsx";
+import { Changes } from "./pages/changes.jsx";
 import { Engines } from "./pages/engines.jsx";
 import { Environments } from "./pages/environments.jsx";
 import { Monitoring } from "./pages/monitoring.jsx";
@@ -23,6 +24,7 @@ const PAGES = [
   { path: "alerting", title: "Alert routing", view: Alerting },
   { path: "audit", title: "Audit", view: Audit },
   { path: "environments", title: "Environments", view: Environments },
+  { path: "changes", title: "Changes", view: Changes },
   { path: "planning", title: "Planning", view: Planning },
   { path: "search", title: "Search", view: Search, hidden: true }, // the header's Find box opens it
 ];

@@ -35,9 +35,30 @@ def create(body: m.EnvCreateRequest) -> Response[m.EnvCreateResponse]:
     return respond(201, _service().create(caller(app), body, request_id(app)))
 
 
-@app.post("/env/promote", responses=responses(200, 404, 409))
-def promote(body: m.EnvPromoteRequest) -> m.EnvPromoteResponse:
-    return _service().promote(caller(app), body, request_id(app))
+@app.post("/env/promote", responses=responses(200, 202, 404, 409))
+def promote(body: m.EnvPromoteRequest) -> Response[m.EnvPromoteResponse | m.PromotionPending]:
+    promoted = _service().promote(caller(app), body, request_id(app))
+    return respond(202 if isinstance(promoted, m.PromotionPending) else 200, promoted)
+
+
+@app.get("/env/<project_id>/changes")
+def list_changes(
+    project_id: str,
+    status: Annotated[r.ChangeStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> m.ChangeListResponse:
+    return _service().list_changes(caller(app), project_id, status, limit, cursor)
+
+
+@app.post("/env/<project_id>/changes/<change_id>/approve", responses=responses(200, 403, 404, 409))
+def approve_change(project_id: str, change_id: str) -> m.ChangeView:
+    return _service().approve_change(caller(app), project_id, change_id, request_id(app))
+
+
+@app.post("/env/<project_id>/changes/<change_id>/reject", responses=responses(200, 404, 409))
+def reject_change(project_id: str, change_id: str, body: m.ChangeRejectRequest) -> m.ChangeView:
+    return _service().reject_change(caller(app), project_id, change_id, body, request_id(app))
 
 
 @app.post("/env/rollback", responses=responses(200, 404, 409))

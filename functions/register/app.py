@@ -9,7 +9,14 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from puraify import wiring
 from puraify.engine_control import models as m
+from puraify.engine_control.grant_change_models import (
+    GrantChangeListResponse,
+    GrantChangePending,
+    GrantChangeRejectRequest,
+    GrantChangeView,
+)
 from puraify.engine_control.paths import EngineIdPath
+from puraify.engine_control.records import GrantChangeStatus
 from puraify.http import caller, create_app, handle, request_id, respond
 from puraify.observability import logger, metrics
 from puraify.openapi import responses
@@ -17,10 +24,30 @@ from puraify.openapi import responses
 app = create_app()
 
 
-@app.post("/engines/register", responses=responses(201, 409))
-def register(body: m.EngineRegisterRequest) -> Response[m.EngineRegisterResponse]:
-    created = wiring.current().engine_control.register(caller(app), body, request_id(app))
-    return respond(201, created)
+@app.post("/engines/register", responses=responses(201, 202, 409))
+def register(body: m.EngineRegisterRequest) -> Response[m.EngineRegisterResponse | GrantChangePending]:
+    created = wiring.current().engine_control.register_or_ask(caller(app), body, request_id(app))
+    return respond(202 if isinstance(created, GrantChangePending) else 201, created)
+
+
+# Before GET /engines/<engine_id>: the first route that matches serves (API Gateway prefers it too).
+@app.get("/engines/changes")
+def list_grant_changes(
+    status: Annotated[GrantChangeStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> GrantChangeListResponse:
+    return wiring.current().engine_control.list_grant_changes(caller(app), status, limit, cursor)
+
+
+@app.post("/engines/changes/<change_id>/approve", responses=responses(200, 403, 404, 409))
+def approve_grant_change(change_id: str) -> GrantChangeView:
+    return wiring.current().engine_control.approve_grant_change(caller(app), change_id, request_id(app))
+
+
+@app.post("/engines/changes/<change_id>/reject", responses=responses(200, 404, 409))
+def reject_grant_change(change_id: str, body: GrantChangeRejectRequest) -> GrantChangeView:
+    return wiring.current().engine_control.reject_grant_change(caller(app), change_id, body, request_id(app))
 
 
 @app.get("/engines")
@@ -60,9 +87,12 @@ def reinstate(engine_id: EngineIdPath, body: m.EngineReinstateRequest | None = N
     return wiring.current().engine_control.reinstate(caller(app), engine_id, body, request_id(app))
 
 
-@app.put("/engines/<engine_id>/permissions", responses=responses(200, 409))
-def set_permissions(engine_id: EngineIdPath, body: m.EnginePermissionsRequest) -> m.EnginePermissionsResponse:
-    return wiring.current().engine_control.set_permissions(caller(app), engine_id, body, request_id(app))
+@app.put("/engines/<engine_id>/permissions", responses=responses(200, 202, 409))
+def set_permissions(
+    engine_id: EngineIdPath, body: m.EnginePermissionsRequest
+) -> Response[m.EnginePermissionsResponse | GrantChangePending]:
+    changed = wiring.current().engine_control.set_permissions_or_ask(caller(app), engine_id, body, request_id(app))
+    return respond(202 if isinstance(changed, GrantChangePending) else 200, changed)
 
 
 @app.get("/engines/<engine_id>/capabilities", responses=responses(200, 404))

@@ -1,8 +1,8 @@
 # The engine watch: does one engine misbehave? Asked by the Planning Engine's schedule once a minute for
 # every engine that called in the current or the previous minute. Input: {"deployment": {"phase":
-# "engine_watch"}, "engine": {"engine_id", "minute", "checks", "denied", "limited"}}, the engine's
-# counters of that minute as the check path stored them (AggregatesTable, pk CHECKS: one item a minute,
-# never a scan). Thresholds live in data.json (data.gate.engine_anomaly); what happens to an engine
+# "engine_watch"}, "engine": {"engine_id", "minute", "checks", "denied", "limited", "auth_failed"}}, the
+# engine's counters of that minute as the request path stored them (AggregatesTable, pk CHECKS: one item a
+# minute, never a scan; auth_failed counts the 401s of requests naming the engine's id). Thresholds live in data.json (data.gate.engine_anomaly); what happens to an engine
 # judged anomalous ("alert", or "suspend" as well) is read by the Planning Engine from on_anomaly there.
 # Each reason names the engine and the numbers; no reason: the engine behaves.
 package gate
@@ -32,4 +32,22 @@ anomaly_reasons contains sprintf(
 	watched.limited > data.gate.engine_anomaly.max_limited_per_minute
 }
 
-engine_watch_decision := {"allow": count(anomaly_reasons) == 0, "deny": sort(anomaly_reasons), "notes": []}
+# Failed authentications are made by whoever sends the engine's id, not by the engine: they raise the alert
+# but are never grounds to suspend it (else anyone knowing an id could have its engine suspended). They are
+# listed in notes, which the Planning Engine leaves out when it decides whether on_anomaly "suspend" applies.
+credential_reasons contains sprintf(
+	"engine %s: %v failed authentications (401) naming it in minute %s (above %v)",
+	[watched.engine_id, auth_failed, watched.minute, data.gate.engine_anomaly.max_auth_failures_per_minute],
+) if {
+	auth_failed > data.gate.engine_anomaly.max_auth_failures_per_minute
+}
+
+auth_failed := object.get(watched, "auth_failed", 0)
+
+anomaly_reasons contains reason if some reason in credential_reasons
+
+engine_watch_decision := {
+	"allow": count(anomaly_reasons) == 0,
+	"deny": sort(anomaly_reasons),
+	"notes": sort(credential_reasons),
+}

@@ -38,7 +38,8 @@ CHROMIUM_ARGS = [
 # A loaded 2-core machine answers a cold route in seconds: wait as long for what a person would see.
 expect.set_options(timeout=20_000)
 WRITE_BUTTON = re.compile(
-    r"^(Register|Rotate|Revoke|Edit|Set |Make available|Disable|Enable|Acknowledge|Resolve|Promote|Roll back|Create)"
+    r"^(Register|Rotate|Revoke|Suspend|Reinstate|Edit|Set |Make available|Disable|Enable|Acknowledge|Resolve"
+    r"|Promote|Roll back|Create)"
 )
 
 

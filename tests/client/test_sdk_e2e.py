@@ -288,3 +288,22 @@ async def test_an_admin_suspends_and_reinstates_an_engine(admin, engine):
     with pytest.raises(pc.ConflictError) as last:
         await admin.engines.suspend("admin", "no")
     assert last.value.error_code == "last_admin"
+
+
+async def test_engine_level_alerts_are_listed_without_a_project_for_engines_granted_every_project(plane, admin):
+    from datetime import UTC, datetime, timedelta
+
+    from puraify import wiring
+
+    await admin.engines.register("sdk-expiring", expires_at=datetime.now(UTC) + timedelta(days=2))
+    wiring.current().planning.watch_keys()  # the schedule's key_expiring pass (this plane fires no schedule)
+    page = await admin.monitoring.alerts(status="unresolved")
+    (alert,) = [a for a in page.alerts if a.engine_id == "sdk-expiring"]
+    assert alert.project_id is None and alert.event_type == "key_expiring" and alert.severity == "medium"
+    # An engine granted one project is refused the engine-level list (and told to name a project)
+    one = await admin.engines.register("sdk-one-project", scopes=["logs:read"], projects=["shop"])
+    async with pc.ControlPlane(plane.base_url, "sdk-one-project", one.engine_key.get_secret_value()) as cp:
+        with pytest.raises(pc.PermissionDenied) as refused:
+            await cp.monitoring.alerts()
+        assert refused.value.error_code == "project_not_granted" and "project_id" in str(refused.value)
+        assert (await cp.monitoring.alerts("shop")).alerts == []

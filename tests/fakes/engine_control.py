@@ -9,7 +9,7 @@ from typing import Any
 from puraify.audit import REPLAYED
 from puraify.auth import ADMIN_SCOPE
 from puraify.clock import now
-from puraify.engine_control.records import Catalog, EngineRecord, Flag, Platform
+from puraify.engine_control.records import Catalog, EngineRecord, Flag, GrantChangeRecord, Platform
 from puraify.errors import ConflictError, NotFoundError
 from tests.fakes import stored
 
@@ -176,3 +176,32 @@ class MemoryUsageStore:
             for key, count in used.items():
                 self.totals[key] = self.totals.get(key, 0) + count
             return {key: self.totals[key] for key in used}
+
+
+class MemoryGrantChangeStore:
+    """Grant changes; writes after the first conditional on ``seq``, as in DynamoDB."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, GrantChangeRecord] = {}
+        self._lock = threading.Lock()
+
+    def create(self, record: GrantChangeRecord) -> None:
+        with self._lock:
+            if record.change_id in self.records:
+                raise ConflictError(f"grant change {record.change_id} changed concurrently", code="change_changed")
+            self.records[record.change_id] = record.model_copy(deep=True)
+
+    def get(self, change_id: str) -> GrantChangeRecord | None:
+        found = self.records.get(change_id)
+        return found.model_copy(deep=True) if found else None
+
+    def replace(self, record: GrantChangeRecord, expected_seq: int) -> None:
+        with self._lock:
+            current = self.records.get(record.change_id)
+            if current is None or current.seq != expected_seq:
+                raise ConflictError(f"grant change {record.change_id} changed concurrently", code="change_changed")
+            self.records[record.change_id] = record.model_copy(deep=True)
+
+    def page(self, limit: int, before: str | None = None) -> list[GrantChangeRecord]:
+        found = sorted((c for i, c in self.records.items() if before is None or i < before), key=lambda c: c.change_id)
+        return [c.model_copy(deep=True) for c in reversed(found)][:limit]

@@ -6,6 +6,8 @@ import threading
 
 from puraify.clock import now
 from puraify.environments.errors import (
+    ChangeChanged,
+    ChangePending,
     DeploymentChanged,
     EnvironmentExists,
     LabelTaken,
@@ -13,6 +15,7 @@ from puraify.environments.errors import (
     RevisionConflict,
 )
 from puraify.environments.records import (
+    ChangeRecord,
     DeploymentRecord,
     EnvironmentRecord,
     HistoryRecord,
@@ -185,3 +188,47 @@ class MemoryDeploymentStore:
 def _live(record: DeploymentRecord) -> bool:
     """Not expired: the adapter's reads filter ``expires_at`` (DynamoDB's TTL deletes late, emulators never)."""
     return record.expires_at > now()
+
+
+class MemoryChangeStore:
+    """Change requests and each environment's pending slot, with the DynamoDB store's conditions."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], ChangeRecord] = {}
+        self.slots: dict[tuple[str, str], tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def create(self, record: ChangeRecord, at: float) -> None:
+        with self._lock:
+            slot = self.slots.get((record.project_id, record.environment))
+            if (record.project_id, record.change_id) in self.records or (slot is not None and slot[1] > at):
+                holder = slot[0] if slot else "another change"
+                raise ChangePending(record.project_id, record.environment, holder)
+            self.records[(record.project_id, record.change_id)] = record.model_copy(deep=True)
+            self.slots[(record.project_id, record.environment)] = (record.change_id, record.expires_epoch)
+
+    def get(self, project_id: str, change_id: str) -> ChangeRecord | None:
+        found = self.records.get((project_id, change_id))
+        return found.model_copy(deep=True) if found else None
+
+    def pending(self, project_id: str, env: str) -> str | None:
+        slot = self.slots.get((project_id, env))
+        return slot[0] if slot else None
+
+    def replace(self, record: ChangeRecord, expected_seq: int, *, release: bool = False) -> None:
+        with self._lock:
+            current = self.records.get((record.project_id, record.change_id))
+            if current is None or current.seq != expected_seq:
+                raise ChangeChanged(record.change_id)
+            self.records[(record.project_id, record.change_id)] = record.model_copy(deep=True)
+            slot = self.slots.get((record.project_id, record.environment))
+            if release and slot is not None and slot[0] == record.change_id:
+                del self.slots[(record.project_id, record.environment)]
+
+    def page(self, project_id: str, limit: int, before: str | None = None) -> list[ChangeRecord]:
+        found = sorted(
+            (c for (p, i), c in self.records.items() if p == project_id and (before is None or i < before)),
+            key=lambda c: c.change_id,
+            reverse=True,
+        )
+        return [c.model_copy(deep=True) for c in found[:limit]]

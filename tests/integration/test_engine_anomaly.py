@@ -65,7 +65,7 @@ def _schedule() -> dict:
 
 
 def _anomaly_alerts(invoke, admin) -> list[dict]:
-    reply = invoke("log/alerts", engine=admin, query={"project_id": "puraify-control-plane", "limit": "50"})
+    reply = invoke("log/alerts", engine=admin, query={"limit": "50"})  # engine-level: no project_id
     assert reply.status == 200, reply.body
     return [a for a in reply.body["alerts"] if a["event_type"] == "engine_anomaly"]
 

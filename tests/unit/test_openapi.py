@@ -55,8 +55,8 @@ def test_routes_with_bodies_and_queries_document_them(spec):
     ops = operations(spec)
     for route, op in ops.items():
         if route[0] in ("POST", "PUT") and route not in {("POST", "/engines/validate")}:
-            if route[1].endswith(("/rotate", "/acknowledge", "/resolve", "/reinstate")):
-                continue  # optional bodies: rotate, alert transitions and reinstatement ({"reason"})
+            if route[1].endswith(("/rotate", "/acknowledge", "/resolve", "/reinstate", "/approve")):
+                continue  # optional bodies: rotate, alert transitions, reinstatement ({"reason"}); approve has none
             assert op.get("requestBody", {}).get("required"), route
     names = {p["name"] for p in ops[("GET", "/monitoring/logs")]["parameters"]}
     assert {"project_id", "since", "until", "limit", "cursor"} <= names

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from puraify_client import errors as e
-from puraify_client.cli import Options, output, pass_options
+from puraify_client.cli import Options, grant_changes, output, pass_options
 from puraify_client.services.engines import RateLimit
 
 DATETIME = click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"])
@@ -72,7 +72,8 @@ def engines_register(
     """
     permissions = _permissions(pairs)
     limit = _limit(rate, burst, None)
-    result = options.run(
+    result = grant_changes.run_or_pending(
+        options,
         lambda cp: cp.engines.register(
             engine_id,
             permissions=permissions,
@@ -81,9 +82,10 @@ def engines_register(
             description=description,
             rate_limit=limit,
             expires_at=_aware(expires_at),
-        )
+        ),
     )
-    _show_key(options, result, "registered")
+    if result is not None:
+        _show_key(options, result, "registered")
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -239,15 +241,17 @@ def engines_permissions(
 ) -> None:
     """Replace ENGINE_ID's permissions with the given ones (none given: no permissions)."""
     permissions = _permissions(pairs)
-    result = options.run(
+    result = grant_changes.run_or_pending(
+        options,
         lambda cp: cp.engines.set_permissions(
             engine_id,
             permissions,
             scopes=list(scopes) if scopes else None,
             projects=list(projects) if projects else None,
-        )
+        ),
     )
-    output.show(result, options.as_json)
+    if result is not None:
+        output.show(result, options.as_json)
 
 
 @engines.command("api-version")
@@ -550,3 +554,4 @@ def global_config(options: Options) -> None:
 
 
 COMMANDS = [engines, check, platforms, flags, health, global_config]
+engines.add_command(grant_changes.changes, "changes")

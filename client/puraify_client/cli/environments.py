@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from puraify_client.cli import Options, output, pass_options
+from puraify_client.cli import Options, changes, output, pass_options
 from puraify_client.services.env import SecretInput
 
 
@@ -131,24 +131,58 @@ def env_publish(options: Options, project: str, state_file: Any, environment: st
     type=click.IntRange(0),
     help="How long the deployment watch judges the new version (production bakes by default; 0: no watch).",
 )
+@click.option(
+    "--wait",
+    type=click.IntRange(1),
+    metavar="SECONDS",
+    help="When TARGET needs approvals: poll until the change ends (at most SECONDS); exit 0 only if applied.",
+)
 @pass_options
 def env_promote(
-    options: Options, project: str, source: str, target: str, expected_revision: int | None, bake_seconds: int | None
+    options: Options,
+    project: str,
+    source: str,
+    target: str,
+    expected_revision: int | None,
+    bake_seconds: int | None,
+    wait: int | None,
 ) -> None:
     """Promote SOURCE's version into TARGET and show what changed.
 
     Retried with one Idempotency-Key, so a retry never promotes twice. A gate denial exits 3
-    and prints the gate's reasons and its decision_id.
+    and prints the gate's reasons and its decision_id. Into a TARGET that needs approvals the
+    promotion waits as a change request: its id is printed, and another engine holding env:approve
+    approves it (puraify env changes approve PROJECT CHANGE_ID). With --wait the command polls until
+    the change ends: exit 0 applied, 3 denied by the gate or rejected, 1 expired or failed, 8 still
+    pending when SECONDS ran out.
 
     \b
     Example:
       puraify env promote pf-777 staging production --bake-seconds 600
+      puraify env promote pf-777 staging production --wait 3600
     """
-    result = options.run(
-        lambda cp: cp.env.promote(
+
+    async def promote(cp: Any) -> Any:
+        result = await cp.env.promote(
             project, source, target, expected_revision=expected_revision, bake_seconds=bake_seconds
         )
-    )
+        if result.status != "pending_approval" or result.change_id is None:
+            return result, None
+        if not options.as_json:
+            _pending(result)
+        if not wait:
+            return result, result.change
+        return result, await cp.env.wait_for_change(project, target, result.change_id, timeout=wait)
+
+    result, change = options.run(promote)
+    if change is not None:
+        if options.as_json:
+            output.emit_json(output.plain(change))
+        elif wait:
+            changes.show(change)
+        if wait:
+            click.get_current_context().exit(changes.exit_code(change.status))
+        return
     if options.as_json:
         output.emit_json(output.plain(result))
         return
@@ -156,6 +190,15 @@ def env_promote(
     output.fields(output.plain(result.diff_from_previous))
     if result.bake is not None:
         click.echo(f"baking until {result.bake.bake_ends_at} (puraify env deployment {project} {target} --wait)")
+
+
+def _pending(result: Any) -> None:
+    click.echo(
+        f"{result.environment}: {result.previous_version or '-'} -> {result.version} (pending_approval: "
+        f"{result.approvals_required} approval(s) needed, change {result.change_id}, expires {result.expires_at})"
+    )
+    output.fields(output.plain(result.diff_from_previous))
+    click.echo(f"approve as another engine: puraify env changes approve {result.change.project_id} {result.change_id}")
 
 
 @env.command("rollback")
@@ -243,6 +286,11 @@ def env_history(options: Options, project: str, environment: str, limit: int) ->
 @click.option("--unset", multiple=True, metavar="NAME", help="Remove a variable. Repeatable.")
 @click.option("--flag", "flag_pairs", multiple=True, metavar="NAME=on|off", help="Set a flag. Repeatable.")
 @click.option("--expected-revision", type=click.IntRange(1), help="Fail (exit 6) unless at this revision.")
+@click.option(
+    "--approvals",
+    type=int,
+    help="How many other engines must approve a promotion into it (0-5; 1 recommended for production).",
+)
 @pass_options
 def env_config(
     options: Options,
@@ -253,12 +301,14 @@ def env_config(
     unset: tuple[str, ...],
     flag_pairs: tuple[str, ...],
     expected_revision: int | None,
+    approvals: int | None,
 ) -> None:
-    """Change ENVIRONMENT's variables or flags: a new configuration revision.
+    """Change ENVIRONMENT's variables or flags, or the approvals a promotion into it needs.
 
     \b
     Example:
       puraify env config pf-777 staging --var BASE_URL=https://stg.myapp.com --flag BETA_FORM=on
+      puraify env config pf-777 production --approvals 1
     """
     variables: dict[str, Any] = {**_variables(pairs), **{name: None for name in unset}}
     variables |= {name: SecretInput(value=value) for name, value in _variables(secrets).items()}
@@ -269,7 +319,12 @@ def env_config(
         flags[name] = value == "on"
     result = options.run(
         lambda cp: cp.env.set_config(
-            project, environment, env_variables=variables, feature_flags=flags, expected_revision=expected_revision
+            project,
+            environment,
+            env_variables=variables,
+            feature_flags=flags,
+            expected_revision=expected_revision,
+            approvals_required=approvals,
         )
     )
     if options.as_json:
@@ -279,6 +334,7 @@ def env_config(
 
 
 COMMANDS = [env]
+env.add_command(changes.changes, "changes")
 
 
 @env.command("version")

@@ -274,17 +274,19 @@ ALERT_COLUMNS = ["created_at", "alert_id", "severity", "status", "raised_by", "r
 
 
 @alerts.command("list")
-@click.option("--project", required=True, help="Project id.")
+@click.option("--project", help="Project id; without it, the engine-level alerts (needs a grant of '*').")
 @click.option("--status", type=click.Choice(["open", "acknowledged", "resolved"]), help="Only alerts in this state.")
 @click.option("--severity", type=click.Choice(["low", "medium", "high", "critical"]), help="Only this severity.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="Alerts shown.")
 @pass_options
-def alerts_list(options: Options, project: str, status: str | None, severity: str | None, limit: int) -> None:
-    """A project's alerts, newest first (needs logs:read).
+def alerts_list(options: Options, project: str | None, status: str | None, severity: str | None, limit: int) -> None:
+    """A project's alerts, newest first (needs logs:read); without --project the engine-level alerts
+    (key_expiring, engine_anomaly: of no project), for an engine granted every project ('*').
 
     \b
     Example:
       puraify alerts list --project pf_123 --status open --severity critical
+      puraify alerts list --status open
     """
     rows = options.first(
         lambda cp: cp.monitoring.iter_alerts(project, status=status, severity=severity, page_size=min(limit, 100)),

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, StringConstraints
 
 from puraify_client.models import Request, Response
-from puraify_client.services.base import Service, register, segment
+from puraify_client.services.base import register, segment
+from puraify_client.services.grant_changes import GrantChangeRequests
 from puraify_client.transport import IDEMPOTENT, SAFE, UNSAFE
 
 EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
@@ -160,7 +161,7 @@ Capabilities = list[Capability]
 
 
 @register
-class Engines(Service):
+class Engines(GrantChangeRequests):
     name = "engines"
 
     async def register(
@@ -181,6 +182,8 @@ class Engines(Service):
         datetime) its key answers 401.
 
         Retried with its ``Idempotency-Key``: a retry after a lost answer gets the key issued first.
+        With four-eyes on grants, one granting ``admin`` raises ``ApprovalPending`` (the key then comes
+        in the approval's answer, ``approve_grant_change(...).engine_key``).
         """
         body = EngineRegisterRequest(
             engine_id=engine_id,
@@ -191,9 +194,7 @@ class Engines(Service):
             rate_limit=rate_limit,
             expires_at=expires_at,
         )
-        return await self.transport.call(
-            "POST", "/engines/register", EngineRegisterResponse, safety=IDEMPOTENT, body=body
-        )
+        return await self._granting("POST", "/engines/register", EngineRegisterResponse, body, IDEMPOTENT)
 
     async def list(self) -> list[EngineView]:
         """Every engine, revoked ones included, sorted by id (admin). Never a key or its hash."""
@@ -298,11 +299,9 @@ class Engines(Service):
         scopes: Scopes | None = None,
         projects: Scopes | None = None,
     ) -> EnginePermissionsResponse:
-        """Replace an engine's permissions (and scopes, project grants when given); safe to retry."""
-        return await self.transport.call(
-            "PUT",
-            f"/engines/{segment(engine_id)}/permissions",
-            EnginePermissionsResponse,
-            safety=SAFE,
-            body=EnginePermissionsRequest(permissions=permissions, scopes=scopes, projects=projects),
-        )
+        """Replace an engine's permissions (and scopes, project grants when given); safe to retry.
+
+        With four-eyes on grants, raises ``ApprovalPending``: the change waits for another admin."""
+        body = EnginePermissionsRequest(permissions=permissions, scopes=scopes, projects=projects)
+        path = f"/engines/{segment(engine_id)}/permissions"
+        return await self._granting("PUT", path, EnginePermissionsResponse, body, SAFE)

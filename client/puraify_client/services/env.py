@@ -16,7 +16,8 @@ from typing import Any, TypeAlias
 from pydantic import Field
 
 from puraify_client.models import Request, Response
-from puraify_client.services.base import Service, paginate, register, segment
+from puraify_client.services.base import paginate, register, segment
+from puraify_client.services.changes import Change, ChangeRequests
 from puraify_client.transport import IDEMPOTENT, SAFE, UNSAFE
 from puraify_client.types import (
     MAX_BAKE_SECONDS,
@@ -117,6 +118,11 @@ class EnvPromoteResponse(Response):
     deployment_id: str | None = None
     bake: BakeView | None = None
     gate: GateView | None = None
+    # status "pending_approval": the target needs approvals; nothing changed yet (cp.env.wait_for_change)
+    change_id: str | None = None
+    approvals_required: int | None = None
+    expires_at: str | None = None
+    change: Change | None = None
 
 
 class EnvironmentView(Response):
@@ -132,6 +138,7 @@ class EnvironmentView(Response):
     expires_at: str | None = None
     variables: dict[str, VariableView] = {}
     feature_flags: dict[str, bool] = {}
+    approvals_required: int = 0
 
 
 class EnvRollbackRequest(Request):
@@ -165,6 +172,7 @@ class EnvConfigRequest(Request):
     env_variables: dict[VarName, VariableInput | None] = Field(default_factory=dict, max_length=200)
     feature_flags: dict[FlagName, bool | None] = Field(default_factory=dict, max_length=500)
     expected_revision: int | None = Field(default=None, ge=1)
+    approvals_required: int | None = Field(default=None, ge=0, le=5)
 
 
 class EnvConfigResponse(Response):
@@ -189,6 +197,8 @@ class HistoryEntry(Response):
     created_by: str | None = None
     timestamp: str | None = None
     changes: dict[str, Any] = {}
+    change_id: str | None = None
+    approved_by: list[str] = []
 
 
 class EnvHistoryResponse(Response):
@@ -197,6 +207,7 @@ class EnvHistoryResponse(Response):
     entries: list[HistoryEntry]
     next_before: int | None = None
     rollback_versions: list[str] = []
+    change_requests: list[Change] = []
 
 
 class VariableDiffEntry(Response):
@@ -316,7 +327,7 @@ class EnvCompareResponse(Response):
 
 
 @register
-class Environments(Service):
+class Environments(ChangeRequests):
     name = "env"
 
     async def publish_version(
@@ -370,6 +381,8 @@ class Environments(Service):
     ) -> EnvPromoteResponse:
         """Point ``target_env`` at ``source_env``'s version; the answer says what changed.
 
+        Into a target with ``approvals_required`` the answer's ``status`` is ``pending_approval`` with a
+        ``change_id``: nothing changed yet (``wait_for_change`` waits for the approvals' outcome).
         ``bake_seconds``: how long the deployment watch judges the new version (production bakes by
         default; 0 skips the watch).
         """
@@ -443,11 +456,16 @@ class Environments(Service):
         env_variables: dict[str, VariableInput | None] | None = None,
         feature_flags: dict[str, bool | None] | None = None,
         expected_revision: int | None = None,
+        approvals_required: int | None = None,
     ) -> EnvConfigResponse:
-        """Change variables or flags (``None`` removes one): a new configuration revision in the history."""
+        """Change variables or flags (``None`` removes one), or how many engines must approve a promotion
+        into it (``approvals_required``, 0-5; lowering it needs admin): a new revision in the history."""
         path = f"/env/{segment(project_id)}/{segment(environment)}/config"
         body = EnvConfigRequest(
-            env_variables=env_variables or {}, feature_flags=feature_flags or {}, expected_revision=expected_revision
+            env_variables=env_variables or {},
+            feature_flags=feature_flags or {},
+            expected_revision=expected_revision,
+            approvals_required=approvals_required,
         )
         return await self.transport.call("PUT", path, EnvConfigResponse, safety=UNSAFE, body=body)
 

@@ -88,7 +88,8 @@ class AlertRequest(Request):
 class AlertResponse(Response):
     alert_id: str
     notified: bool = False
-    project_id: str | None = None
+    project_id: str | None = None  # None: an engine-level alert, about engine_id
+    engine_id: str | None = None
     event_type: str | None = None
     severity: str | None = None
     message: str | None = None
@@ -361,19 +362,26 @@ class Monitoring(AlertRouting):
 
     async def alerts(
         self,
-        project_id: str,
+        project_id: str | None = None,
         *,
         status: str | None = None,
         severity: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> AlertsPage:
-        """One page of a project's alerts, newest first (``status`` open/acknowledged/resolved)."""
+        """One page of a project's alerts, newest first (``status`` open/acknowledged/resolved). Without
+        ``project_id``: the engine-level alerts (``key_expiring``, ``engine_anomaly``), for an engine granted
+        every project (``*``); others get ForbiddenError."""
         params = {"project_id": project_id, "status": status, "severity": severity, "limit": limit, "cursor": cursor}
         return await self.transport.call("GET", "/monitoring/alerts", AlertsPage, safety=SAFE, params=params)
 
     def iter_alerts(
-        self, project_id: str, *, status: str | None = None, severity: str | None = None, page_size: int | None = None
+        self,
+        project_id: str | None = None,
+        *,
+        status: str | None = None,
+        severity: str | None = None,
+        page_size: int | None = None,
     ) -> AsyncIterator[AlertResponse]:
         """Every matching alert, newest first, page after page."""
         return paginate(

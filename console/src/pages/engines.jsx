@@ -41,6 +41,21 @@ export function Engines() {
         state.reload();
       },
     });
+  const reinstate = (engine) =>
+    ask({
+      title: `Reinstate engine ${engine.engine_id}?`,
+      confirmLabel: `Reinstate ${engine.engine_id}`,
+      body: (
+        <p>
+          Engine <strong class="mono">{engine.engine_id}</strong> may call again with its keys: at once on the function instance that answers this, within the
+          cache period (30 s by default) on the others.
+        </p>
+      ),
+      run: async () => {
+        await api.post(`/engines/${encodeURIComponent(engine.engine_id)}/reinstate`, {});
+        state.reload();
+      },
+    });
   const columns = [
     {
       label: "Engine",
@@ -56,6 +71,14 @@ export function Engines() {
       cell: (e) => (
         <>
           <Badge kind={e.status === "active" ? "ok" : "bad"}>{e.status}</Badge>
+          {e.suspended && (
+            <div class="suspended">
+              <Badge kind="bad">suspended</Badge> <span>{e.suspended.reason}</span>
+              <div class="muted">
+                by {e.suspended.by}, {stamp(e.suspended.at)}
+              </div>
+            </div>
+          )}
           {e.previous_key_valid_until && Date.parse(e.previous_key_valid_until) > Date.now() && (
             <div class="muted">old key valid until {stamp(e.previous_key_valid_until)}</div>
           )}
@@ -65,6 +88,8 @@ export function Engines() {
     { label: "Scopes", cell: (e) => (e.scopes || []).join(", ") || "–" },
     { label: "Permissions", class: "clip-wide", cell: (e) => describePermissions(e.permissions) },
     { label: "Projects", cell: (e) => <Projects projects={e.projects} /> },
+    { label: "Rate limit", cell: (e) => <RateLimit limit={e.rate_limit} /> },
+    { label: "Key expires", cell: (e) => <KeyExpiry at={e.expires_at} /> },
     ageColumn("Last seen", (e) => e.last_seen_at), // its newest audited request; "never" before the first
     {
       label: "Actions",
@@ -79,6 +104,15 @@ export function Engines() {
             <button type="button" class="secondary" onClick={() => setDialog({ kind: "rotate", engine: e })}>
               Rotate key
             </button>
+            {e.suspended ? (
+              <button type="button" class="secondary" onClick={() => reinstate(e)} aria-label={`Reinstate ${e.engine_id}`}>
+                Reinstate
+              </button>
+            ) : (
+              <button type="button" class="danger" onClick={() => setDialog({ kind: "suspend", engine: e })} aria-label={`Suspend ${e.engine_id}`}>
+                Suspend
+              </button>
+            )}
             <button type="button" class="danger" onClick={() => revoke(e)}>
               Revoke
             </button>
@@ -129,8 +163,57 @@ export function Engines() {
         />
       )}
       {dialog?.kind === "access" && <EditAccess engine={dialog.engine} onClose={() => setDialog(null)} onSaved={state.reload} />}
+      {dialog?.kind === "suspend" && <Suspend engine={dialog.engine} onClose={() => setDialog(null)} onSuspended={state.reload} />}
       {confirmation}
     </div>
+  );
+}
+
+function RateLimit({ limit }) {
+  if (!limit) return <span class="muted" title="The stack's default (template parameters EngineRateLimitPerSecond and EngineRateLimitBurst)">stack default</span>;
+  return (
+    <span class="mono">
+      {limit.per_second}/s, burst {limit.burst}
+      {limit.events_per_second ? <div class="muted">{limit.events_per_second} events/s</div> : null}
+    </span>
+  );
+}
+
+function KeyExpiry({ at }) {
+  if (!at) return <span class="muted">never</span>;
+  const left = Date.parse(at) - Date.now();
+  const kind = left <= 0 ? "bad" : left <= 7 * 86400 * 1000 ? "warn" : "";
+  return (
+    <span title={at}>
+      {stamp(at)} {kind && <Badge kind={kind}>{left <= 0 ? "expired" : "within 7 days"}</Badge>}
+    </span>
+  );
+}
+
+/** POST /engines/{id}/suspend: every call of the engine answers 403 engine_suspended until it is reinstated. */
+function Suspend({ engine, onClose, onSuspended }) {
+  const { api } = useCtx();
+  const [reason, setReason] = useState("");
+  return (
+    <Confirm
+      title={`Suspend engine ${engine.engine_id}?`}
+      confirmLabel={`Suspend ${engine.engine_id}`}
+      danger
+      onClose={onClose}
+      onConfirm={async () => {
+        await api.post(`/engines/${encodeURIComponent(engine.engine_id)}/suspend`, { reason: reason.trim() });
+        onSuspended();
+      }}
+    >
+      <p>
+        Every call of <strong class="mono">{engine.engine_id}</strong> answers 403 <span class="mono">engine_suspended</span>: at once on the function instance that answers
+        this, within the cache period (30 s by default) on the others. It keeps its identity, keys and history; Reinstate undoes it.
+      </p>
+      <label>
+        Reason <span class="muted">(kept in the admin audit and shown here)</span>
+        <input name="suspend_reason" required maxLength={512} value={reason} onInput={(e) => setReason(e.target.value)} />
+      </label>
+    </Confirm>
   );
 }
 

@@ -4,6 +4,7 @@ import { Async, Empty, ErrorBox, useAsync } from "../components/async.jsx";
 import { Sparkline, TimeChart } from "../components/charts.jsx";
 import { DecisionWhyButton } from "../components/decision_why.jsx";
 import { Badge } from "../components/display.jsx";
+import { EngineAlerts } from "../components/engine_alerts.jsx";
 import { Table } from "../components/tables.jsx";
 import { ago, count, rangeFor } from "../format.js";
 import { links } from "../links.js";
@@ -82,6 +83,7 @@ export function Overview() {
       <Async state={state} label="Loading the overview">
         {(data) => <OverviewBody data={data} project={project} />}
       </Async>
+      <EngineAlerts />
     </div>
   );
 }

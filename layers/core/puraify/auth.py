@@ -34,6 +34,7 @@ MAX_HEADER_LENGTH = 256
 WELL_FORMED_KEY = re.compile(r"pfk_[A-Za-z0-9_-]{36,124}")
 SUSPENDED = "engine_suspended"
 MAX_EVENTS_PER_BATCH = 500  # an ingest request's most events: the events bucket always holds one full batch
+_new_limit = tuple.__new__  # a Limit without the NamedTuple constructor's keyword parsing (the warm path)
 
 
 def new_key() -> str:
@@ -215,9 +216,9 @@ class Authenticator[R: Credentials]:
         return self.cache.peek(engine_id) is not None
 
     def limit_of(self, record: Credentials) -> Limit:
-        """The engine's own rate limit, or the stack's default."""
+        """The engine's own rate limit, or the stack's default (no allocation for the default)."""
         own = record.rate_limit
-        return self.default_limit if own is None else Limit(own.per_second, own.burst)
+        return self.default_limit if own is None else _new_limit(Limit, (own.per_second, own.burst))
 
     def authenticate(self, engine_id: str | None, key: str | None) -> Principal:
         """The caller, or 401; then 429 ``rate_limited`` past its limit (RateLimitedError).

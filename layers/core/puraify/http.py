@@ -399,12 +399,17 @@ def _decode_body(event: dict[str, Any]) -> None:
 def _audit_auth_failure(
     current: wiring.Runtime, rid: str, claimed: str | None, route: tuple[str, str], source: str
 ) -> None:
-    """Count the rejected credential in its aggregate (per source, engine id and minute), not as a record."""
+    """Count the rejected credential in its aggregate (per source, engine id and minute), not as a record;
+    for an engine this instance knows, also in its per-minute counters (``auth_failed``, read by the
+    engine_anomaly rule; flushed with the check counts, so no store call of its own)."""
+    known = bool(claimed) and current.auth.known(claimed or "")
+    if known:
+        current.engine_control.counter.count_engine(claimed or "", "auth_failed")
     with suppress(UnavailableError):  # a 401 stays a 401; the log line was still written
         current.audit.auth_failure(
             request_id=rid,
             claimed=(claimed or "-")[:64],
-            known=bool(claimed) and current.auth.known(claimed or ""),
+            known=known,
             source=source[:64],
             route=f"{route[0]} {route[1]}",
         )

@@ -58,6 +58,10 @@ ROUTES = frozenset(
         "POST /env/create",
         "POST /env/promote",
         "POST /env/rollback",
+        "POST /env/{project_id}/changes/{change_id}/approve",
+        "POST /env/{project_id}/changes/{change_id}/reject",
+        "POST /engines/changes/{change_id}/approve",
+        "POST /engines/changes/{change_id}/reject",
         "POST /plan/decide",
     }
 )

@@ -43,7 +43,8 @@ OPERATIONS: dict[str, Operation] = {
         "registerEngine",
         "Register an engine",
         "Creates an engine identity with its scopes, permissions and project grants and returns its key once. "
-        "The engine is pinned to the newest API version. Needs `admin`.",
+        "The engine is pinned to the newest API version. Needs `admin`. One granting `admin` answers 202 "
+        "`pending_approval` while `GrantChangesRequireApproval` is on.",
     ),
     "GET /engines": Operation(
         "listEngines", "List engines", "Every registered engine, active and revoked, without keys. Needs `admin`."
@@ -70,7 +71,24 @@ OPERATIONS: dict[str, Operation] = {
     "PUT /engines/{engine_id}/permissions": Operation(
         "setEnginePermissions",
         "Set an engine's permissions",
-        "Replaces the engine's permissions, and its scopes and project grants when given. Needs `admin`.",
+        "Replaces the engine's permissions, and its scopes and project grants when given. Needs `admin`. "
+        "With `GrantChangesRequireApproval` on, answers 202 `pending_approval` until another admin approves.",
+    ),
+    "GET /engines/changes": Operation(
+        "listGrantChanges",
+        "List grant changes",
+        "Grant changes waiting for a second admin (four-eyes) and their outcomes, newest first. Needs `admin`.",
+    ),
+    "POST /engines/changes/{change_id}/approve": Operation(
+        "approveGrantChange",
+        "Approve a grant change",
+        "Applies a pending grant change as its requester asked it; never by the requester nor by the engine "
+        "whose grants it changes. Needs `admin`.",
+    ),
+    "POST /engines/changes/{change_id}/reject": Operation(
+        "rejectGrantChange",
+        "Reject a grant change",
+        "Ends a pending grant change without applying it, with a reason. Needs `admin`.",
     ),
     "PUT /engines/{engine_id}/api-version": Operation(
         "setEngineApiVersion",
@@ -210,7 +228,24 @@ OPERATIONS: dict[str, Operation] = {
         "promoteVersion",
         "Promote a version",
         "Deploys a version into an environment; production also needs `env:production` and the Planning "
-        "gate's approval. Needs `env:write`.",
+        "gate's approval. Needs `env:write`. Into an environment with `approvals_required`, answers 202 "
+        "`pending_approval` with a `change_id` and changes nothing until other engines approve it.",
+    ),
+    "GET /env/{project_id}/changes": Operation(
+        "listChanges",
+        "List change requests",
+        "A project's promotions waiting for approval and their outcomes, newest first. Needs `env:approve`.",
+    ),
+    "POST /env/{project_id}/changes/{change_id}/approve": Operation(
+        "approveChange",
+        "Approve a change request",
+        "Counts the caller's approval (never the requester's); the approval that reaches the count runs the "
+        "promotion through the gate, bake and watch. Needs `env:approve`.",
+    ),
+    "POST /env/{project_id}/changes/{change_id}/reject": Operation(
+        "rejectChange",
+        "Reject a change request",
+        "Ends a pending promotion without running it, with a reason. Needs `env:approve`.",
     ),
     "POST /env/rollback": Operation(
         "rollbackEnvironment",

@@ -90,6 +90,9 @@ class Settings(BaseModel):
     bake_baseline_seconds: int = Field(default=3600, ge=60, le=7 * 86400)  # previous version's window
     deployments_table: str = "DeploymentsTable"
     deployment_retention_days: int = Field(default=90, ge=1, le=3650)
+    change_request_ttl_hours: float = Field(default=24, gt=0, le=24 * 30)  # a pending promotion's life
+    # Four-eyes on grants: permission changes and admin registrations wait for a second admin.
+    grant_changes_require_approval: bool = False
 
 
 # Environment variable -> Settings field. Kept explicit so a reader can grep a variable's use.
@@ -147,6 +150,8 @@ _ENV = {
     "PURAIFY_BAKE_BASELINE_SECONDS": "bake_baseline_seconds",
     "DEPLOYMENTS_TABLE": "deployments_table",
     "PURAIFY_DEPLOYMENT_RETENTION_DAYS": "deployment_retention_days",
+    "PURAIFY_CHANGE_REQUEST_TTL_HOURS": "change_request_ttl_hours",
+    "PURAIFY_GRANT_CHANGES_REQUIRE_APPROVAL": "grant_changes_require_approval",
     "PLAN_FACTS_TABLE": "plan_facts_table",
     "PLAN_DECISIONS_TABLE": "plan_decisions_table",
     "POLICY_BUCKET": "policy_bucket",

@@ -42,6 +42,7 @@ LIST_ENVELOPES: dict[str, str] = {
     "GET /monitoring/deployments": "deployments",
     "GET /plan/decisions": "decisions",
     "GET /env/{project_id}": "environments",
+    "GET /env/{project_id}/changes": "changes",
 }
 
 

@@ -24,7 +24,7 @@ from puraify.audit import AuditLog, AuditStore
 from puraify.auth import Authenticator
 from puraify.cache import TtlCache
 from puraify.engine_control.check_counts import CheckCounter
-from puraify.engine_control.ports import CatalogStore, CheckCountStore, EngineStore
+from puraify.engine_control.ports import CatalogStore, CheckCountStore, EngineStore, GrantChangeStore
 from puraify.engine_control.records import EngineRecord
 from puraify.engine_control.service import EngineControl
 from puraify.ratelimit import Limit, RateLimiter, UsageStore
@@ -81,6 +81,7 @@ def build(
     check_counts: CheckCountStore,
     idempotency_layer: Callable[[], BasePersistenceLayer],
     rate_limits: UsageStore | None = None,
+    grant_changes: GrantChangeStore | None = None,
 ) -> Runtime:
     """A runtime over the given stores: the DynamoDB adapters in Lambda, fakes in unit tests.
 
@@ -109,6 +110,9 @@ def build(
         rotation_grace_seconds=settings.key_rotation_grace_seconds,
         self_rotation_max_grace_seconds=settings.self_rotation_max_grace_seconds,
         api_version=settings.api_version,
+        grant_changes=grant_changes,
+        grant_approvals=settings.grant_changes_require_approval,
+        change_ttl_hours=settings.change_request_ttl_hours,
     )
     return Runtime(settings, engines, catalog, audit_store, auth, audit, control, idempotency_layer)
 
@@ -119,6 +123,7 @@ def build_default() -> Runtime:
     from puraify.store.catalog import DynamoCatalogStore
     from puraify.store.check_counts import DynamoCheckCountStore
     from puraify.store.engines import DynamoEngineStore
+    from puraify.store.grant_changes import DynamoGrantChangeStore
     from puraify.store.rate_limits import DynamoUsageStore
 
     settings = settings_module.get_settings()
@@ -128,7 +133,7 @@ def build_default() -> Runtime:
 
         return dynamo_persistence(settings.idempotency_table)
 
-    return build(
+    runtime = build(
         settings,
         engines=DynamoEngineStore(settings.engines_table),
         catalog=DynamoCatalogStore(settings.catalog_table),
@@ -136,7 +141,12 @@ def build_default() -> Runtime:
         check_counts=DynamoCheckCountStore(settings.aggregates_table),
         idempotency_layer=idempotency_layer,
         rate_limits=DynamoUsageStore(settings.aggregates_table),
+        grant_changes=DynamoGrantChangeStore(settings.catalog_table),
     )
+    runtime.engine_control.key_rotated = lambda engine_id, by: runtime.monitoring.resolve_engine_alert(
+        engine_id, "key_expiring", by=by, reason="key rotated"
+    )
+    return runtime
 
 
 # --- the services, each over its adapters and joined to the services it needs ----------------------
@@ -173,6 +183,7 @@ def build_monitoring(rt: Runtime) -> Monitoring:
 
 def build_environments(rt: Runtime) -> Environments:
     from puraify.environments.service import Environments
+    from puraify.store.changes import DynamoChangeStore
     from puraify.store.deployments import DynamoDeploymentStore
     from puraify.store.environments import DynamoEnvironmentStore
     from puraify.store.secrets import SecretsManagerStore
@@ -189,6 +200,8 @@ def build_environments(rt: Runtime) -> Environments:
         alert=lambda **fields: rt.monitoring.raise_alert(**fields),
         default_bake_seconds=round(s.deployment_bake_minutes * 60),
         deployment_retention_days=s.deployment_retention_days,
+        changes=DynamoChangeStore(s.environments_table),
+        change_ttl_hours=s.change_request_ttl_hours,
     )
 
 
@@ -211,6 +224,7 @@ def build_planning(rt: Runtime) -> PlanningService:
     from puraify.planning.providers import builtin_providers
     from puraify.planning.service import PlanningService
     from puraify.store.check_counts import DynamoCheckCountStore
+    from puraify.store.engines import DynamoEngineStore
     from puraify.store.planning import DynamoDecisionStore, DynamoFactStore, S3BundleStore
 
     s = rt.settings
@@ -225,6 +239,7 @@ def build_planning(rt: Runtime) -> PlanningService:
         engine_counters=DynamoCheckCountStore(s.aggregates_table),
         engine_alert=lambda **fields: rt.monitoring.raise_engine_alert(**fields),
         suspend=lambda engine_id, reason: _suspend_for_anomaly(rt, engine_id, reason),
+        expiring_keys=DynamoEngineStore(s.engines_table).expiring_keys,
     )
 
 

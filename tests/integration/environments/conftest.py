@@ -74,6 +74,7 @@ def env_aws(shared_aws) -> Iterator[Any]:
     which take a while to build, are reused across tests.
     """
     from puraify import wiring
+    from puraify.store.changes import DynamoChangeStore
     from puraify.store.deployments import DynamoDeploymentStore
     from puraify.store.environments import DynamoEnvironmentStore
     from puraify.store.secrets import SecretsManagerStore
@@ -87,6 +88,7 @@ def env_aws(shared_aws) -> Iterator[Any]:
     service.store = DynamoEnvironmentStore(own.physical_name("EnvironmentsTable"), own.physical_name("VersionsTable"))
     service.secrets = SecretsManagerStore(f"puraify/{prefix.rstrip('-')}/env")
     service.deployments = DynamoDeploymentStore(own.physical_name("DeploymentsTable"))
+    service.changes = DynamoChangeStore(own.physical_name("EnvironmentsTable"))
     rt.environments = service
     yield Aws(shared_aws.endpoint_url, own)
     del rt.environments  # the next use builds it anew on the module's tables

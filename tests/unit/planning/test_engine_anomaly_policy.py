@@ -42,6 +42,8 @@ def test_engine_anomaly_case(gate, case):
     policy = _compiled(case["data"]) if case.get("data") else gate
     result = policy.evaluate(watch_input(case["engine"]))
     assert (result.allow, result.deny) == (not case["deny"], case["deny"])
+    if "notes" in case:  # the reasons that never suspend (failed authentications)
+        assert result.notes == case["notes"]
 
 
 def test_the_shipped_data_alerts_and_does_not_suspend(gate):

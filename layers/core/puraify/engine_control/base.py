@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
 from puraify.audit import AuditLog
 from puraify.auth import ADMIN_SCOPE, Authenticator, Principal
 from puraify.cache import TtlCache
+from puraify.clock import now
 from puraify.engine_control.check_counts import CheckCounter
-from puraify.engine_control.ports import CatalogStore, EngineStore
+from puraify.engine_control.ports import CatalogStore, EngineStore, GrantChangeStore
 from puraify.engine_control.records import Catalog, EngineRecord
 from puraify.errors import (
     ForbiddenError,
@@ -35,6 +36,10 @@ class EngineControlBase:
         rotation_grace_seconds: int,
         self_rotation_max_grace_seconds: int,
         api_version: str,
+        grant_changes: GrantChangeStore | None = None,
+        grant_approvals: bool = False,
+        change_ttl_hours: float = 24,
+        clock: Callable[[], float] = now,
     ):
         self.engines = engines
         self.catalog_store = catalog
@@ -44,7 +49,14 @@ class EngineControlBase:
         self.rotation_grace_seconds = rotation_grace_seconds
         self.self_rotation_max_grace_seconds = self_rotation_max_grace_seconds
         self.api_version = api_version
+        self.grant_changes = grant_changes  # four-eyes on grants (``grant_changes.py``)
+        self.grant_approvals = grant_approvals
+        self.change_ttl_hours = change_ttl_hours
+        self.clock = clock
         self._catalog: TtlCache[str, Catalog] = TtlCache(cache_ttl_seconds)
+        # Called after a key rotation with (engine_id, caller_id): Monitoring resolves the engine's
+        # key_expiring alert (joined in puraify.wiring; None in unit tests).
+        self.key_rotated: Callable[[str, str], Any] | None = None
 
     def catalog(self) -> Catalog:
         """The catalog as this process sees it: at most ``cache_ttl_seconds`` old."""

@@ -14,6 +14,7 @@ from puraify.errors import (
     NotFoundError,
     ValidationFailedError,
 )
+from puraify.observability import logger
 from puraify.versions import LATEST, UNPINNED
 
 
@@ -94,12 +95,22 @@ class Engines(EngineControlBase):
             )
             self.engines.update(updated, expected_key_hash=current.key_hash)
         self.auth.cache.invalidate(engine_id)
+        self._cleared_expiry_alert(engine_id, caller.engine_id)
         return m.EngineRotateResponse(
             engine_id=engine_id,
             engine_key=key,
             previous_key_valid_until=iso(valid_until) if valid_until else None,
             expires_at=_iso_or_none(expires),
         )
+
+    def _cleared_expiry_alert(self, engine_id: str, by: str) -> None:
+        """A rotated key resolves the engine's ``key_expiring`` alert; the rotation stands if that fails."""
+        if self.key_rotated is None:
+            return
+        try:
+            self.key_rotated(engine_id, by)
+        except Exception:  # noqa: BLE001 - the next pass sees the new expiry; an operator may resolve it
+            logger.exception("key_expiring could not be resolved after a rotation", extra={"engine_id": engine_id})
 
     def _own_rotation_grace(self, asked: int | None, grace: int) -> int:
         limit = self.self_rotation_max_grace_seconds

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BeforeValidator,
     Field,
@@ -22,7 +23,14 @@ from puraify.versions import UNPINNED, ApiVersion
 
 MAX_WINDOW_SECONDS = 7 * 86400
 
-EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
+
+def _not_reserved(value: str) -> str:
+    if value == "changes":  # GET /engines/changes is a route of its own
+        raise ValueError("'changes' is reserved and cannot be an engine id")
+    return value
+
+
+EngineId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$"), AfterValidator(_not_reserved)]
 PlatformName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
 ActionName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.-]{1,64}$")]
 Scope = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_:.-]{1,64}$")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from puraify.engine_control.records import Catalog, EngineRecord, Flag, Platform
+from puraify.engine_control.records import Catalog, EngineRecord, Flag, GrantChangeRecord, Platform
 
 
 class EngineStore(Protocol):
@@ -26,3 +26,12 @@ class CatalogStore(Protocol):
 
 class CheckCountStore(Protocol):
     def add(self, minute: str, counts: dict[str, int], expires_at: int) -> None: ...
+
+
+class GrantChangeStore(Protocol):
+    """Grant changes waiting for a second admin (four-eyes); writes after the first are conditional on ``seq``."""
+
+    def create(self, record: GrantChangeRecord) -> None: ...
+    def get(self, change_id: str) -> GrantChangeRecord | None: ...
+    def replace(self, record: GrantChangeRecord, expected_seq: int) -> None: ...
+    def page(self, limit: int, before: str | None = None) -> list[GrantChangeRecord]: ...

@@ -1,10 +1,10 @@
-"""Engine Control's stored shapes: the engine record and the catalog (platforms and feature flags)."""
+"""Engine Control's stored shapes: the engine record, the catalog (platforms and feature flags), grant changes."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from puraify.contract import Model
 
@@ -137,3 +137,40 @@ class Catalog(Model):
 
     platforms: dict[str, Platform] = {}
     flags: dict[str, Flag] = {}
+
+
+# --- four-eyes on grants: a grant change waiting for a second admin (``grant_changes.py``) -------
+
+GrantChangeStatus = Literal["pending", "applying", "applied", "rejected", "expired", "failed"]
+GrantChangeKind = Literal["register", "permissions"]
+FINAL = frozenset({"applied", "rejected", "expired", "failed"})
+
+
+class GrantChangeEvent(BaseModel):
+    status: GrantChangeStatus | Literal["approved"]
+    by: str
+    at: str
+    reason: str | None = None
+
+
+class GrantChangeRecord(BaseModel):
+    """``seq`` advances with every write; each write is conditional on the one it read."""
+
+    change_id: str
+    kind: GrantChangeKind
+    target: str  # the engine whose grants change (or that the registration creates)
+    status: GrantChangeStatus = "pending"
+    seq: int = 1
+    requested_by: str
+    requested_at: str
+    request_id: str = ""
+    expires_epoch: float
+    request: dict[str, Any]  # the body of the registration or of PUT /engines/{id}/permissions
+    simulation: dict[str, Any] | None = None  # POST /actions/simulate's summary of the change, when asked
+    events: list[GrantChangeEvent] = []
+    approved_by: str | None = None
+    reason: str | None = None
+    result: dict[str, Any] | None = None  # the change's answer (a registration's without its key)
+
+    def status_at(self, at: float) -> GrantChangeStatus:
+        return "expired" if self.status == "pending" and at >= self.expires_epoch else self.status

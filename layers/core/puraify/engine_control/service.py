@@ -7,9 +7,10 @@ from puraify.engine_control.catalog import CatalogAdmin
 from puraify.engine_control.checks import Checks
 from puraify.engine_control.engines import Engines
 from puraify.engine_control.flag_schedule import FlagSchedule
+from puraify.engine_control.grant_changes import GrantChanges
 from puraify.engine_control.maintenance import Maintenance
 from puraify.engine_control.simulate import Simulation
 
 
-class EngineControl(Simulation, Engines, Checks, CatalogAdmin, Capabilities, Maintenance, FlagSchedule):
+class EngineControl(GrantChanges, Simulation, Engines, Checks, CatalogAdmin, Capabilities, Maintenance, FlagSchedule):
     """Engine identities, checks and the catalog (one module per idea; the state is in ``base``)."""

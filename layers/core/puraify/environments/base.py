@@ -25,7 +25,7 @@ from puraify.clock import expires_at, iso, now
 from puraify.environments import models as m
 from puraify.environments import records as r
 from puraify.environments.errors import RevisionConflict
-from puraify.environments.ports import Alert, DeploymentStore, EnvironmentStore, Gate, Judge, SecretStore
+from puraify.environments.ports import Alert, ChangeStore, DeploymentStore, EnvironmentStore, Gate, Judge, SecretStore
 from puraify.errors import (
     ConflictError,
     ForbiddenError,
@@ -38,6 +38,7 @@ from puraify.observability import logger
 
 READ, WRITE, PRODUCTION_SCOPE = "env:read", "env:write", "env:production"
 SECRETS_SCOPE = "env:secrets"  # secret values, and whether two of them are equal
+APPROVE_SCOPE = "env:approve"  # list, approve and reject the promotions waiting for approvals
 MAX_RELEASES = 500
 MAX_CONFIG_BYTES = 100_000
 
@@ -103,6 +104,8 @@ class EnvironmentsBase:
         alert: Alert | None = None,
         default_bake_seconds: int = 600,
         deployment_retention_days: int = 90,
+        changes: ChangeStore | None = None,
+        change_ttl_hours: float = 24,
     ):
         self.store = store
         self.secrets = secrets
@@ -115,6 +118,8 @@ class EnvironmentsBase:
         self.alert = alert
         self.default_bake_seconds = default_bake_seconds
         self.deployment_retention_days = deployment_retention_days
+        self.changes = changes
+        self.change_ttl_hours = change_ttl_hours
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -373,6 +378,7 @@ class EnvironmentsBase:
                 for name, var in sorted(head.variables.items())
             },
             feature_flags=self._effective_flags(head),
+            approvals_required=head.approvals_required,
         )
 
     @staticmethod
@@ -392,6 +398,8 @@ class EnvironmentsBase:
             changes=change.changes,
             deployment_id=change.deployment_id,
             gate_decision_id=change.gate_decision_id,
+            change_id=change.change_id,
+            approved_by=change.approved_by,
         )
 
     def _audit_as(

@@ -11,6 +11,7 @@ from puraify.environments.base import (
     history_of,
     validate_path,
 )
+from puraify.environments.change_requests import environment_changes
 from puraify.environments.rollback import rollback_targets
 
 
@@ -48,6 +49,7 @@ class Comparison(EnvironmentsBase):
             entries=[self._entry_view(e) for e in entries],
             next_before=entries[-1].revision if more else None,
             rollback_versions=rollback_targets(self.store, head),
+            change_requests=environment_changes(self.changes, project_id, env, self.clock()) if before is None else [],
         )
 
     def compare(self, caller: Principal, project_id: str, source: str, target: str) -> m.EnvCompareResponse:

@@ -11,6 +11,7 @@ from puraify.environments.base import (
     EnvironmentsBase,
     validate_path,
 )
+from puraify.errors import ForbiddenError
 
 
 class Configuration(EnvironmentsBase):
@@ -35,16 +36,28 @@ class Configuration(EnvironmentsBase):
             else:
                 flags[name] = enabled
         flag_names = v.changed_names(current.flags, flags)
-        if not changed and not flag_names:
+        approvals = body.approvals_required
+        if approvals == current.approvals_required:
+            approvals = None
+        if approvals is not None and approvals < current.approvals_required and not caller.is_admin:
+            # otherwise one engine could switch its reviewers off, then promote alone
+            raise ForbiddenError(
+                f"lowering approvals_required of '{env}' (now {current.approvals_required}) needs the 'admin' scope",
+                code="missing_scope",
+                details=[{"field": "approvals_required", "scope": "admin"}],
+            )
+        if not changed and not flag_names and approvals is None:
             return m.EnvConfigResponse(status="unchanged", changes=m.Change(), environment=self._view(current))
         at = iso(self.clock())
         head = current.model_copy(deep=True)
         head.revision += 1
         head.config_revision += 1
         head.variables, head.flags = variables, flags
+        if approvals is not None:
+            head.approvals_required = approvals
         head.secret_names = sorted(set(head.secret_names) | {x.secret_id for x in variables.values() if x.secret_id})
         head.updated_at, head.updated_by = at, caller.engine_id
-        change = m.Change(env_vars_changed=changed, feature_flags=flag_names)
+        change = m.Change(env_vars_changed=changed, feature_flags=flag_names, approvals_required=approvals)
         head.last_change = r.LastChange(
             action="config", created_by=caller.engine_id, timestamp=at, request_id=request_id, changes=change
         )

@@ -50,3 +50,26 @@ class DeploymentChanged(ConflictError):
 
     def __init__(self, deployment_id: str):
         super().__init__(f"deployment {deployment_id} changed concurrently")
+
+
+class ChangePending(ConflictError):
+    """An environment has a promotion waiting for approvals: a second one waits for it to end."""
+
+    code = "change_pending"
+
+    def __init__(self, project_id: str, env: str, change_id: str):
+        super().__init__(
+            f"'{env}' of project '{project_id}' has a promotion waiting for approval ({change_id}); approve or "
+            f"reject it first (POST /env/{project_id}/changes/{change_id}/approve or .../reject)",
+            details=[{"field": "target_env", "message": f"change {change_id} is pending", "change_id": change_id}],
+        )
+        self.change_id = change_id
+
+
+class ChangeChanged(ConflictError):
+    """Another approval or rejection of the change request was written first; re-read and retry."""
+
+    code = "change_changed"
+
+    def __init__(self, change_id: str):
+        super().__init__(f"change {change_id} changed concurrently; re-read it and retry")

@@ -8,11 +8,15 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from puraify.contract import Request
 from puraify.environments.records import (
+    MAX_APPROVALS,
     MAX_TTL_HOURS,
     STANDARD,
     Action,
+    Approval,
     BakeDecision,
     Change,
+    ChangeEvent,
+    ChangeStatus,
     DeploymentState,
     EnvName,
     FlagName,
@@ -166,6 +170,7 @@ class EnvironmentView(BaseModel):
     expires_at: str | None
     variables: dict[str, VariableView]
     feature_flags: dict[str, bool]
+    approvals_required: int = 0
 
 
 class EnvRollbackResponse(BaseModel):
@@ -183,6 +188,8 @@ class EnvConfigRequest(Request):
     env_variables: dict[VarName, VariableInput | None] = Field(default_factory=dict, max_length=200)
     feature_flags: dict[FlagName, bool | None] = Field(default_factory=dict, max_length=500)
     expected_revision: int | None = Field(default=None, ge=1)
+    # How many other engines must approve a promotion into it (0: none; 1 recommended for production).
+    approvals_required: int | None = Field(default=None, ge=0, le=MAX_APPROVALS)
 
 
 class EnvConfigResponse(BaseModel):
@@ -211,16 +218,70 @@ class HistoryEntryView(BaseModel):
     changes: Change
     deployment_id: str | None
     gate_decision_id: str | None
+    change_id: str | None = None
+    approved_by: list[str] = []
+
+
+class ChangeView(BaseModel):
+    """A promotion waiting for (or past) its approvals: ``GET /env/{project_id}/changes``.
+
+    ``events`` are its transitions (requested, each approval, and its outcome), oldest first.
+    """
+
+    change_id: str
+    project_id: str
+    environment: str
+    kind: Literal["promote"]
+    status: ChangeStatus
+    requested_by: str
+    requested_at: str
+    expires_at: str
+    version: str
+    previous_version: str | None
+    source_env: str | None
+    diff_from_previous: PromotionDiff
+    approvals_required: int
+    approvals: list[Approval]
+    events: list[ChangeEvent]
+    reason: str | None = None
+    reasons: list[str] = []
+    result: dict[str, Any] | None = None
+
+
+class PromotionPending(BaseModel):
+    """202 of ``POST /env/promote`` into an environment that needs approvals: nothing changed yet."""
+
+    status: Literal["pending_approval"] = "pending_approval"
+    change_id: str
+    version: str
+    environment: str
+    previous_version: str | None
+    diff_from_previous: PromotionDiff
+    approvals_required: int
+    expires_at: str
+    change: ChangeView
+
+
+class ChangeListResponse(BaseModel):
+    project_id: str
+    changes: list[ChangeView]
+    next_cursor: str | None = None
+
+
+class ChangeRejectRequest(Request):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
 class EnvHistoryResponse(BaseModel):
-    """``rollback_versions``: the versions ``POST /env/rollback`` takes this environment back to (newest first)."""
+    """``rollback_versions``: the versions ``POST /env/rollback`` takes this environment back to (newest first).
+    ``change_requests``: its recent promotions that needed approvals, with their transitions (newest first)."""
 
     project_id: str
     env: str
     entries: list[HistoryEntryView]
     next_before: int | None
     rollback_versions: list[str] = []
+    change_requests: list[ChangeView] = []
 
 
 class VariableDiffEntry(BaseModel):

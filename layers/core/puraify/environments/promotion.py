@@ -9,21 +9,32 @@ from puraify.clock import iso
 from puraify.environments import models as m
 from puraify.environments import records as r
 from puraify.environments import versions as v
-from puraify.environments.base import EnvironmentsBase, fingerprints, version_change
+from puraify.environments.base import fingerprints, version_change
+from puraify.environments.change_requests import ChangeRequests
 from puraify.errors import ConflictError
 
 
-class Promotion(EnvironmentsBase):
+class Promotion(ChangeRequests):
     """Promote a source's version into a target."""
 
-    def promote(self, caller: Principal, body: m.EnvPromoteRequest, request_id: str) -> m.EnvPromoteResponse:
+    def promote(
+        self, caller: Principal, body: m.EnvPromoteRequest, request_id: str
+    ) -> m.EnvPromoteResponse | m.PromotionPending:
         """Point the target at the source's version; the target keeps its own configuration.
 
         Into production the Planning Engine's gate decides first. The target already running the
         source's version (a retried promotion) is answered ``already_deployed`` without a change.
+        A target with ``approvals_required`` answers ``pending_approval``: the promotion waits as a
+        change request, and runs through this same path when approved (``approvals.py``).
         """
+        self._authorize(caller, body.project_id, body.target_env)
+        return self._promote(caller, body, request_id)
+
+    def _promote(
+        self, caller: Principal, body: m.EnvPromoteRequest, request_id: str, change: r.ChangeRecord | None = None
+    ) -> m.EnvPromoteResponse | m.PromotionPending:
+        """The promotion itself; ``change``: the approved change request it applies (asked no more)."""
         pid, source_name, target_name = body.project_id, body.source_env, body.target_env
-        self._authorize(caller, pid, target_name)
         if source_name == target_name:
             raise ConflictError("cannot promote an environment into itself", code="same_environment")
         _, found = self._load(pid, [source_name, target_name])
@@ -48,14 +59,23 @@ class Promotion(EnvironmentsBase):
                 gate=None,
             )
         known = self.store.versions(pid, [source.version, target.version or ""])
+        changes = v.diff(known.get(target.version or ""), known.get(source.version))
+        env_updated = v.changed_names(target.released, fingerprints(target.variables))
+        if change is None and target.approvals_required > 0:
+            diff = m.PromotionDiff(**changes.model_dump(), env_updated=env_updated)
+            return self._ask(caller, body, request_id, target, source.version, diff)
+        if change is not None and change.version != source.version:
+            raise ConflictError(
+                f"'{source_name}' runs {source.version} now, not {change.version} as when this promotion was "
+                "requested: request it again",
+                code="source_changed",
+            )
         deployment_id = uuid.uuid4().hex
         gate = None
         if target_name == r.PRODUCTION:
             gate = self._gate(
                 caller, request_id, pid, target_name, source.version, deployment_id, source_env=source_name
             )
-        changes = v.diff(known.get(target.version or ""), known.get(source.version))
-        env_updated = v.changed_names(target.released, fingerprints(target.variables))
         at = iso(self.clock())
         head = target.model_copy(deep=True)
         head.revision += 1
@@ -71,6 +91,8 @@ class Promotion(EnvironmentsBase):
             deployment_id=deployment_id,
             gate_decision_id=gate.decision_id if gate else None,
             request_id=request_id,
+            change_id=change.change_id if change else None,
+            approved_by=[a.engine_id for a in change.approvals] if change else [],
             changes=version_change(
                 changes, v.changed_names(self._effective_flags(target), self._effective_flags(head)), env_updated
             ),
@@ -91,6 +113,7 @@ class Promotion(EnvironmentsBase):
                 "version": source.version,
                 "deployment_id": deployment_id,
                 "bake_seconds": bake,
+                **({"change_id": change.change_id} if change else {}),
             },
         )
         return m.EnvPromoteResponse(

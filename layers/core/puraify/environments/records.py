@@ -112,6 +112,7 @@ class Change(BaseModel):
     entities_removed: list[str] = []
     feature_flags: list[str] = []
     env_vars_changed: list[str] = []
+    approvals_required: int | None = None  # set when a config change sets it
 
 
 Action = Literal["publish", "create", "promote", "rollback", "config"]
@@ -129,6 +130,8 @@ class LastChange(BaseModel):
     deployment_id: str | None = None
     gate_decision_id: str | None = None
     request_id: str | None = None
+    change_id: str | None = None  # the approved change request this promotion applied
+    approved_by: list[str] = []
 
 
 class EnvironmentRecord(BaseModel):
@@ -149,6 +152,7 @@ class EnvironmentRecord(BaseModel):
     # again, until a promotion or a publish brings the version back through the gate.
     rolled_back: dict[str, str] = {}
     secret_names: list[str] = []
+    approvals_required: int = 0  # approvals a promotion into it needs (0: none)
     preview: bool = False
     expires_at: float | None = None
     base_from: str | None = None
@@ -251,3 +255,57 @@ class DeploymentRecord(BaseModel):
     def key(self) -> str:
         """Its sort key in the project: one environment's deployments are one prefix, in time order."""
         return f"{self.environment}#{self.created_at}#{self.deployment_id}"
+
+
+# --- change requests (promotions waiting for approval) ----------------------------------------
+
+ChangeStatus = Literal["pending", "applying", "applied", "denied", "rejected", "expired", "failed"]
+FINAL = frozenset({"applied", "denied", "rejected", "expired", "failed"})
+MAX_APPROVALS = 5
+
+
+class Approval(BaseModel):
+    engine_id: str
+    at: str
+
+
+class ChangeEvent(BaseModel):
+    """One transition of a change request: who moved it to ``status``, when, and why."""
+
+    status: ChangeStatus | Literal["approved"]
+    by: str
+    at: str
+    reason: str | None = None
+
+
+class ChangeRecord(BaseModel):
+    """A promotion into an environment that needs approvals, from its request to its outcome.
+
+    ``seq`` advances with every write: each write is conditional on the one it read, so two approvals
+    racing cannot both count, nor both apply the promotion.
+    """
+
+    change_id: str
+    project_id: str
+    environment: str
+    kind: Literal["promote"] = "promote"
+    status: ChangeStatus = "pending"
+    seq: int = 1
+    requested_by: str
+    requested_at: str
+    request_id: str = ""
+    expires_epoch: float
+    request: dict[str, Any]  # the promotion's body (EnvPromoteRequest)
+    version: str
+    previous_version: str | None = None
+    diff_from_previous: dict[str, Any] = {}
+    approvals_required: int
+    approvals: list[Approval] = []
+    events: list[ChangeEvent] = []
+    reason: str | None = None  # why it was rejected, denied or failed
+    reasons: list[str] = []  # the gate's reasons (denied)
+    result: dict[str, Any] | None = None  # the promotion's answer (applied)
+
+    def status_at(self, at: float) -> ChangeStatus:
+        """Its status as read at ``at``: a pending change past its expiry reads ``expired``."""
+        return "expired" if self.status == "pending" and at >= self.expires_epoch else self.status

@@ -10,10 +10,11 @@ entry when it is not stored yet. No history entry is lost and no multi-item tran
 
 from __future__ import annotations
 
+from puraify.environments.approvals import Approvals
 from puraify.environments.base import EnvironmentsBase, fingerprints, history_of
 from puraify.environments.compare import Comparison
 from puraify.environments.configuration import Configuration
-from puraify.environments.ports import EnvironmentStore, Gate, SecretStore
+from puraify.environments.ports import ChangeStore, EnvironmentStore, Gate, SecretStore
 from puraify.environments.previews import Previews
 from puraify.environments.promotion import Promotion
 from puraify.environments.publish import Publishing
@@ -22,10 +23,20 @@ from puraify.environments.reads import Reads
 from puraify.environments.rollback import Rollback
 from puraify.environments.watch import Watching
 
-__all__ = ["Environments", "EnvironmentStore", "Gate", "SecretStore", "fingerprints", "history_of"]
+__all__ = ["ChangeStore", "Environments", "EnvironmentStore", "Gate", "SecretStore", "fingerprints", "history_of"]
 
 
 class Environments(
-    Publishing, Watching, Promotion, Rollback, Configuration, Comparison, Reads, Queries, Previews, EnvironmentsBase
+    Publishing,
+    Watching,
+    Approvals,
+    Promotion,
+    Rollback,
+    Configuration,
+    Comparison,
+    Reads,
+    Queries,
+    Previews,
+    EnvironmentsBase,
 ):
-    """Projects' environments, versions, promotion, rollback and configuration (one module per verb)."""
+    """Projects' environments, versions, promotion, approvals, rollback, configuration (one module per verb)."""

@@ -25,7 +25,7 @@ from puraify.cache import TtlCache
 from puraify.errors import ConflictError, NotFoundError, UnavailableError, ValidationFailedError
 from puraify.monitoring.channels import alert_text, subject
 from puraify.monitoring.fingerprint import at_least, normalize_message
-from puraify.monitoring.ports import AlertStore, Parameters, Topic
+from puraify.monitoring.ports import ENGINE_ALERTS, AlertStore, Parameters, Topic
 from puraify.observability import logger, metrics
 
 CHANNELS = ("sns", "slack")
@@ -323,8 +323,10 @@ class Alerts:
         quiet_since = at - self.policy.auto_resolve_minutes * 60
         window = self.policy.window_seconds
         candidates = [
-            a for a in self.store.unresolved_fingerprint_alerts() if clock.parse_iso(a["created_at"]) <= quiet_since
-        ]
+            a
+            for a in self.store.unresolved_fingerprint_alerts()
+            if clock.parse_iso(a["created_at"]) <= quiet_since and a["project_id"] != ENGINE_ALERTS
+        ]  # an engine-level alert is resolved by an operator or by its cause going away (a key rotation)
         first = int(quiet_since // window) * window
         keys = [
             (a["project_id"], w, a["fingerprint"]) for a in candidates for w in range(first, int(at) + window, window)
@@ -411,6 +413,9 @@ def view(alert: dict[str, Any]) -> dict[str, Any]:
     shown = {k: v for k, v in alert.items() if k not in hidden}
     shown.setdefault("raised_by", None)
     shown.setdefault("history", [{"status": "open", "by": shown.get("raised_by"), "at": alert["created_at"]}])
+    if shown.get("project_id") == ENGINE_ALERTS:
+        shown["project_id"] = None
+        shown["engine_id"] = (alert.get("details") or {}).get("engine_id")
     shown["regression"] = bool(alert.get("regression"))
     shown["notified"] = status == "delivered"
     shown["suppressed"] = status == "suppressed"

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from puraify import clock
-from puraify.monitoring.ports import ChannelError, Sender, Topic
+from puraify.monitoring.ports import ENGINE_ALERTS, ChannelError, Sender, Topic
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 PAGERDUTY_ACTIONS = {"alert.opened": "trigger", "alert.acknowledged": "acknowledge", "alert.resolved": "resolve"}
@@ -28,16 +28,24 @@ ALERT_FIELDS = (
 UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
+def origin(alert: dict[str, Any]) -> str:
+    """What an alert is about in a notification: its project, or ``engine <id>`` for an engine-level alert."""
+    project = alert.get("project_id")
+    if project and project != ENGINE_ALERTS:
+        return str(project)
+    return f"engine {(alert.get('details') or {}).get('engine_id') or alert.get('engine_id')}"
+
+
 def subject(alert: dict[str, Any]) -> str:
     """The SNS subject of the default channels."""
-    subject = f"[{alert['severity'].upper()}] {alert['project_id']}: {alert['event_type']}"
+    subject = f"[{alert['severity'].upper()}] {origin(alert)}: {alert['event_type']}"
     return UNPRINTABLE.sub(" ", subject)[:100]
 
 
 def alert_text(alert: dict[str, Any]) -> str:
     """The notification text (Slack ``text``, SNS message)."""
     lines = [
-        f"[{alert['severity'].upper()}] {alert['project_id']} - {alert['event_type']}",
+        f"[{alert['severity'].upper()}] {origin(alert)} - {alert['event_type']}",
         alert["message"],
         f"triggered by {alert['triggered_by']} at {alert['created_at']} (alert {alert['alert_id']})",
     ]
@@ -50,8 +58,13 @@ def alert_text(alert: dict[str, Any]) -> str:
 
 
 def alert_payload(alert: dict[str, Any]) -> dict[str, Any]:
-    """The alert as receivers see it (no storage or delivery bookkeeping)."""
-    return {k: alert.get(k) for k in ALERT_FIELDS if alert.get(k) is not None}
+    """The alert as receivers see it (no storage or delivery bookkeeping); an engine-level alert has no
+    ``project_id`` but an ``engine_id``."""
+    shown = {k: alert.get(k) for k in ALERT_FIELDS if alert.get(k) is not None}
+    if shown.get("project_id") == ENGINE_ALERTS:
+        del shown["project_id"]
+        shown["engine_id"] = (alert.get("details") or {}).get("engine_id")
+    return shown
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
@@ -92,10 +105,10 @@ def send(
         message: dict[str, Any] = {"routing_key": secret, "event_action": action, "dedup_key": alert["alert_id"]}
         if action == "trigger":
             message["payload"] = {
-                "summary": f"[{alert['project_id']}] {alert['message']}"[:1024],
+                "summary": f"[{origin(alert)}] {alert['message']}"[:1024],
                 "source": alert.get("triggered_by") or "puraify",
                 "severity": PAGERDUTY_SEVERITY.get(alert["severity"], "error"),
-                "component": alert["project_id"],
+                "component": origin(alert),
                 "class": alert["event_type"],
                 "custom_details": alert_payload(alert),
             }
@@ -104,7 +117,7 @@ def send(
         assert secret is not None
         return sender.post(secret, _body({"text": f"{event}: {text}"}), {})
     if channel == "email":
-        subject = f"[{alert['severity'].upper()}] {alert['project_id']}: {alert['event_type']} ({event})"
+        subject = f"[{alert['severity'].upper()}] {origin(alert)}: {alert['event_type']} ({event})"
         topic.publish(config.get("topic_arn") or default_topic_arn, subject, f"{event}\n{text}")
         return None
     raise ChannelError(f"unknown channel type {channel!r}")

@@ -159,7 +159,8 @@ ALERT_STATUSES: tuple[str, ...] = ("open", "acknowledged", "resolved")
 
 class AlertResponse(BaseModel):
     alert_id: str
-    project_id: str
+    project_id: str | None  # null: an engine-level alert (key_expiring, engine_anomaly), about engine_id
+    engine_id: str | None = None  # the engine an engine-level alert is about
     event_type: str
     severity: str
     message: str
@@ -306,9 +307,10 @@ class AuditViewQuery(Query):
 
 
 class AlertsQuery(Query):
-    """``status=unresolved`` lists open and acknowledged alerts together (the console's default)."""
+    """``status=unresolved`` lists open and acknowledged alerts together (the console's default). Without
+    ``project_id``: the engine-level alerts (of no project), for callers granted every project (``*``)."""
 
-    project_id: Id
+    project_id: Id | None = None
     status: AlertStatus | Literal["unresolved"] | None = None
     severity: Severity | None = None
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)

@@ -10,6 +10,10 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 HIGH = "~"  # the upper bound of a key range: sorts after every key character the stores use
+# Where engine-level alerts (``key_expiring``, ``engine_anomaly``: about an engine, of no project) are kept.
+# Not a valid project id ('#'), so no project, route or silence can name it: only ``*`` routes deliver them,
+# and only callers granted ``*`` see them. The API shows their ``project_id`` as null.
+ENGINE_ALERTS = "#engines"
 
 
 class ChannelError(Exception):

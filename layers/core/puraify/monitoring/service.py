@@ -14,7 +14,7 @@ from typing import Any
 
 from puraify import clock
 from puraify.auth import Principal
-from puraify.errors import NotFoundError, UnavailableError
+from puraify.errors import ConflictError, NotFoundError, UnavailableError
 from puraify.monitoring import metrics, otlp, overview, queries
 from puraify.monitoring import models as mm
 from puraify.monitoring.alerts import AlertPolicy, Alerts, Dispatcher, view
@@ -26,6 +26,7 @@ from puraify.monitoring.fingerprint import parse_rules
 from puraify.monitoring.ingest import IngestConfig, IngestResult, ParsedBatch, ingest, repair_counts
 from puraify.monitoring.outbound import AddressGuard, HttpSender
 from puraify.monitoring.ports import (
+    ENGINE_ALERTS,
     AuditReader,
     ChannelSecrets,
     CheckCounts,
@@ -48,8 +49,7 @@ from puraify.settings import Settings
 READ_SCOPE = "logs:read"
 MANAGE_SCOPE = "alerts:manage"
 ALERT_SCOPE = "alerts:write"
-# Where alerts about an engine rather than a project are kept (the Planning Engine's own alerts live there too).
-ENGINE_ALERTS_PROJECT = "puraify-control-plane"
+ENGINE_ALERTS_HINT = " (the engine-level alerts, listed without project_id, need '*'; name a project_id)"
 
 # The Environment Manager's deployment markers of a project (environment, since, limit), for the reads.
 Markers = Callable[[str, str | None, str, int], list[dict[str, Any]]]
@@ -125,13 +125,14 @@ class Monitoring:
     def raise_engine_alert(
         self, *, engine_id: str, event_type: str, severity: str, message: str, details: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """Raise an alert about one engine (``engine_anomaly``, ``key_expiring``), at most one unresolved per
-        engine and type: the fingerprint ``<event_type>:<engine_id>`` is claimed first, and None is returned
-        while an earlier one is still unresolved. Resolving it lets the next one be raised."""
+        """Raise an engine-level alert (``engine_anomaly``, ``key_expiring``): it belongs to no project, and
+        at most one is unresolved per engine and type: the fingerprint ``<event_type>:<engine_id>`` is
+        claimed first, and None is returned while an earlier one is still unresolved. Resolving it lets the
+        next one be raised. Routed by the ``*`` routes (no project's routes can name it)."""
         fp = f"{event_type}:{engine_id}"
         store = self.store
         return self.alerts.raise_alert(
-            project_id=ENGINE_ALERTS_PROJECT,
+            project_id=ENGINE_ALERTS,
             event_type=event_type,
             severity=severity,
             message=message,
@@ -139,8 +140,21 @@ class Monitoring:
             raised_by="planning",
             details={"engine_id": engine_id, **details},
             fingerprint=fp,
-            claim=lambda alert: store.claim_fingerprint(ENGINE_ALERTS_PROJECT, fp, alert),
+            gate_key=f"AL#{fp}",  # flood control per engine: the messages of two engines' alerts look alike
+            claim=lambda alert: store.claim_fingerprint(ENGINE_ALERTS, fp, alert),
         )
+
+    def resolve_engine_alert(self, engine_id: str, event_type: str, *, by: str, reason: str) -> dict[str, Any] | None:
+        """Resolve the engine's unresolved ``event_type`` alert, if it has one (a key rotation clears its
+        ``key_expiring``): one read of its fingerprint, never a scan. Returns the resolved alert, or None."""
+        fp = f"{event_type}:{engine_id}"
+        state = self.store.fingerprint_states([(ENGINE_ALERTS, fp)]).get((ENGINE_ALERTS, fp)) or {}
+        if not state.get("alert_id"):
+            return None
+        try:
+            return self.alerts.transition(state["alert_id"], "resolved", by=by, reason=reason)
+        except (ConflictError, NotFoundError):  # resolved meanwhile, or expired
+            return None
 
     def ingest(self, reporter: str, batch: ParsedBatch, entitled: Entitled = nobody) -> IngestResult:
         """Store a parsed batch reported by engine ``reporter`` (``entitled``: see ``monitoring.entitlement``)."""
@@ -174,25 +188,33 @@ class Monitoring:
         return alert
 
     def transition_for(self, caller: Principal, alert_id: str, to: str, reason: str | None) -> dict[str, Any]:
-        """Acknowledge or resolve: ``alerts:manage`` and the grant of the alert's project."""
+        """Acknowledge or resolve: ``alerts:manage`` and the grant of the alert's project (``*`` for an
+        engine-level alert)."""
         caller.require(MANAGE_SCOPE)
         return self.alerts.transition(
-            alert_id, to, by=caller.engine_id, reason=reason, authorize=caller.require_project
+            alert_id, to, by=caller.engine_id, reason=reason, authorize=lambda p: _may_see(caller, p)
         )
 
     def alert_detail(self, caller: Principal, alert_id: str) -> dict[str, Any]:
         """``GET /monitoring/alerts/{alert_id}``: one alert with its deliveries (``logs:read`` and a grant
-        of its project; 404 if unknown)."""
+        of its project, ``*`` for an engine-level alert; 404 if unknown)."""
         caller.require(READ_SCOPE)
         alert = self.store.find_alert(alert_id)
         if alert is None:
             raise NotFoundError(f"no alert {alert_id!r}", code="alert_not_found")
-        caller.require_project(alert["project_id"])
+        _may_see(caller, alert["project_id"])
         return {**view(alert), "deliveries": self.deliveries.of_alert(alert_id)}
 
     def alerts_for(self, caller: Principal, q: mm.AlertsQuery) -> dict[str, Any]:
-        self._reader(caller, q.project_id)
-        return self.alerts.list_alerts(q.project_id, q.status, q.severity, q.limit, q.cursor)
+        """``GET /monitoring/alerts``: a project's alerts; without ``project_id`` the engine-level alerts
+        (``key_expiring``, ``engine_anomaly``), only for a caller granted every project (``*``), else 403."""
+        caller.require(READ_SCOPE)
+        if q.project_id is None:
+            caller.require_all_projects(ENGINE_ALERTS_HINT)
+        else:
+            caller.require_project(q.project_id)
+        project = ENGINE_ALERTS if q.project_id is None else q.project_id
+        return self.alerts.list_alerts(project, q.status, q.severity, q.limit, q.cursor)
 
     def logs_for(self, caller: Principal, q: mm.LogsQuery) -> dict[str, Any]:
         self._reader(caller, q.project_id)
@@ -346,3 +368,11 @@ def create(
         policy_bundle,
         check_count_flush_seconds=settings.check_count_flush_seconds,
     )
+
+
+def _may_see(caller: Principal, project_id: str) -> None:
+    """403 unless the caller holds the alert's project (``*`` for an engine-level alert)."""
+    if project_id == ENGINE_ALERTS:
+        caller.require_all_projects(ENGINE_ALERTS_HINT)
+    else:
+        caller.require_project(project_id)

@@ -1,18 +1,20 @@
 """The engine watch: once a minute the Planning Engine judges every engine that called lately.
 
 Its input is what the check path already stores, never a scan: the AggregatesTable's per-minute CHECKS
-items (one item a minute) hold ``engine#<id>#checks``, ``engine#<id>#denied`` and ``engine#<id>#limited``
-(its 429s) for each calling engine. The pass reads the current and the previous minute (one Query) and
-asks the active bundle's ``engine_anomaly`` rule (phase ``engine_watch``, thresholds in the bundle's
-``data.gate.engine_anomaly``) about each engine's minute. Reading the current minute too is what bounds
-the delay: counts reach the store within the check counter's flush interval (5 s), and the schedule runs
-every minute, so a burst is judged at most about 65 s after it.
+items (one item a minute) hold ``engine#<id>#checks``, ``engine#<id>#denied``, ``engine#<id>#limited``
+(its 429s) and ``engine#<id>#auth_failed`` (401s of requests naming it) for each calling engine. The
+pass reads the current and the previous minute (one Query) and asks the active bundle's ``engine_anomaly``
+rule (phase ``engine_watch``, thresholds in the bundle's ``data.gate.engine_anomaly``) about each engine's
+minute. Reading the current minute too is what bounds the delay: counts reach the store within the check
+counter's flush interval (5 s), and the schedule runs every minute, so a burst is judged at most about 65 s
+after it.
 
 An anomalous engine gets one ``engine_anomaly`` alert (severity high) naming it and its numbers: at most
 one unresolved per engine, whatever the number of passes or minutes it keeps misbehaving. With
 ``on_anomaly: "suspend"`` in the data the engine is also suspended, through Engine Control's own suspend:
 audited (by ``planning``, with the reasons), and refused with 409 ``last_admin`` for the last active admin,
-who then keeps working and only the alert is raised. An operator undoes it with
+who then keeps working and only the alert is raised. Failed authentications alone never suspend (the rule
+lists them in its ``notes``): whoever knows an engine's id can fail its authentication. An operator undoes it with
 ``POST /engines/{engine_id}/reinstate`` (``puraify engines reinstate``).
 """
 
@@ -29,7 +31,7 @@ from puraify.observability import logger
 from puraify.planning.ports import EngineAlert, EngineCounters, Suspend
 from puraify.planning.rego import CompiledPolicy, PolicyEvaluationError
 
-COUNTERS = ("checks", "denied", "limited")
+COUNTERS = ("checks", "denied", "limited", "auth_failed")
 PREFIX = "engine#"
 
 
@@ -100,7 +102,8 @@ class EngineWatch:
                 continue
             if result.allow:
                 continue
-            found.append(self._act(engine_id, minute, counts, result.deny, on_anomaly))
+            own = [reason for reason in result.deny if reason not in result.notes]  # not failed authentications
+            found.append(self._act(engine_id, minute, counts, result.deny, on_anomaly if own else "alert"))
         return found
 
     def _act(self, engine_id: str, minute: str, counts: dict[str, int], reasons: list[str], on_anomaly: str) -> Anomaly:

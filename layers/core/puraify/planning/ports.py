@@ -93,3 +93,7 @@ event_type, severity, message, details); returns the alert, or None when one is 
 Suspend = Callable[[str, str], Any]
 """Suspend an engine (engine id, reason) through Engine Control: audited, and refused (409 ``last_admin``)
 for the last active admin."""
+
+ExpiringKeys = Callable[[float], list[tuple[str, float]]]
+"""Engine Control's registry: ``(engine_id, key_expires_at)`` of each active engine whose key expires
+before the given time (epoch seconds); a bounded read of the registry, never of alerts."""

@@ -25,6 +25,7 @@ from puraify.planning import models as m
 from puraify.planning.compiler import compile_bundle
 from puraify.planning.engine_watch import Anomaly, EngineWatch
 from puraify.planning.facts import FactContext, Provider, collect, problem, view
+from puraify.planning.key_expiry import ExpiringKey, ExpiringKeys, watch_keys
 from puraify.planning.loader import PolicyLoader, Rejection, status_time
 from puraify.planning.ports import Alert, BundleStore, DecisionStore, EngineAlert, EngineCounters, FactStore, Suspend
 from puraify.planning.rego import (
@@ -55,6 +56,7 @@ class PlanningService:
         engine_counters: EngineCounters | None = None,
         engine_alert: EngineAlert | None = None,
         suspend: Suspend | None = None,
+        expiring_keys: ExpiringKeys | None = None,
     ):
         self.settings = settings
         self.facts = facts
@@ -64,6 +66,7 @@ class PlanningService:
         self.audit = audit
         self.alert = alert
         self.engine_counters, self.engine_alert, self.suspend = engine_counters, engine_alert, suspend
+        self.expiring_keys = expiring_keys
         self.max_age = settings.plan_fact_max_age_seconds
         self.max_ages = fact_max_ages(settings)
         self.timeout = settings.plan_provider_timeout_seconds
@@ -85,6 +88,10 @@ class PlanningService:
         watch = EngineWatch(policy=self.loader.current, counters=self.engine_counters, alert=self.engine_alert,
                             suspend=self.suspend, budget_seconds=self.budget)  # fmt: skip
         return watch.run(at)
+
+    def watch_keys(self, at: float | None = None) -> list[ExpiringKey]:
+        """Raise one ``key_expiring`` alert per engine whose key expires within seven days (the schedule)."""
+        return watch_keys(self.expiring_keys, self.engine_alert, at) if self.expiring_keys and self.engine_alert else []
 
     # --- facts ---------------------------------------------------------------------------
 

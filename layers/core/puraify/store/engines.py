@@ -7,8 +7,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from puraify.auth import ADMIN_SCOPE
 from puraify.engine_control.records import EngineRecord
 from puraify.errors import ConflictError, NotFoundError, PuraifyError
+from puraify.observability import logger
 from puraify.store.clients import client
 from puraify.store.items import from_item, is_condition_failure, to_item, to_value, unavailable
+
+ExpiringKeys = list[tuple[str, float]]  # (engine_id, key_expires_at); named here: the class has a ``list``
 
 
 class DynamoEngineStore:
@@ -39,6 +42,34 @@ class DynamoEngineStore:
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (BotoCoreError, ClientError) as error:
             raise unavailable(error, "the engine registry") from error
+
+    def expiring_keys(self, before: float, max_pages: int = 10) -> ExpiringKeys:
+        """``(engine_id, key_expires_at)`` of each active engine whose key expires before ``before``.
+
+        One Scan of the registry filtered in DynamoDB, projecting two attributes, pages followed up to
+        ``max_pages`` (1 MB each, about a thousand engines a page); past that the rest waits for the next
+        pass, with a warning."""
+        kwargs: dict = {
+            "TableName": self.table,
+            "FilterExpression": "#s = :active AND key_expires_at < :before",
+            "ProjectionExpression": "engine_id, key_expires_at",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":active": to_value("active"), ":before": to_value(before)},
+        }
+        found: ExpiringKeys = []
+        try:
+            for _ in range(max_pages):
+                page = client("dynamodb").scan(**kwargs)
+                found.extend(
+                    (i["engine_id"], float(i["key_expires_at"])) for i in map(from_item, page.get("Items", []))
+                )
+                if "LastEvaluatedKey" not in page:
+                    return found
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (BotoCoreError, ClientError) as error:
+            raise unavailable(error, "the engine registry") from error
+        logger.warning("expiring keys: the registry has more pages than one pass reads", extra={"pages": max_pages})
+        return found
 
     def create(self, record: EngineRecord) -> None:
         """Store a new engine; 409 if the id exists (also when revoked: ids are never reused)."""
