@@ -3,7 +3,9 @@
 1. Warm ``POST /actions/check`` through the real handler (event in, response out: auth, validation,
    decision, audit line and record, check counts) with in-memory stores, interleaved in one run with
    the pieces the handler no longer pays for added back one at a time (what each change bought), a
-   batch of 25 checks, the floor (a bare dict decision) and cedarpy on the equivalent policy.
+   batch of 25 checks, the floor (a bare dict decision) and cedarpy on the equivalent policy; and what
+   ``explain`` costs the check that does not ask for it: the same handler with the decision code
+   stripped of its step recorder (the baseline, run twice for the noise) and a check with ``explain: true``.
    Wall-clock and CPU-time (``thread_time``) percentiles: on a shared machine the wall-clock p99 is
    mostly time the process was not running.
 2. AWS calls per check with the real DynamoDB stores against a moto server, counted; and the
@@ -78,7 +80,7 @@ def _seed(current) -> None:
     from puraify.auth import hash_key
     from puraify.clock import iso
     from puraify.engine_control.bootstrap import seed_catalog
-    from puraify.engine_control.records import EngineRecord
+    from puraify.engine_control.records import EngineRecord, RateLimit
 
     seed_catalog(current.catalog, json.loads((ROOT / "local" / "seed" / "catalog.json").read_text()))
     current.engines.create(
@@ -86,6 +88,8 @@ def _seed(current) -> None:
             engine_id="action",
             key_hash=hash_key(ENGINE_KEY),
             permissions={"gmail": ["send_email"], "slack": ["send_message"]},
+            # a benchmark asks thousands of times a second: above the default limit every answer would be a 429
+            rate_limit=RateLimit(per_second=100_000, burst=1_000_000),
             created_at=iso(),
             updated_at=iso(),
         )
@@ -135,6 +139,60 @@ def _powertools_audit_line() -> Iterator[None]:
         audit.write_lines = direct
 
 
+def _without_explain(
+    engine_id: str, engine: Any, catalog: Any, platform: str, action_type: str, project_id: str | None = None,
+    steps: Any = None, at: float = 0.0,
+) -> Any:  # fmt: skip
+    """``decisions.evaluate`` and ``decide`` as they would be without ``explain``: the same rules, in the same
+    order, with no step recorder (none of the ``steps is not None`` tests). The baseline of section 1."""
+    from puraify.auth import SUSPENDED
+    from puraify.engine_control.decisions import Decision
+
+    if engine is None or engine.status != "active":
+        return Decision(False, "engine_not_found", f"engine '{engine_id}' not found")
+    if engine.suspended is not None:
+        return Decision(False, SUSPENDED, f"engine '{engine_id}' is suspended")
+    if project_id is not None and "*" not in engine.projects and project_id not in engine.projects:
+        return Decision(False, "project_not_granted", f"engine '{engine_id}' is not granted project '{project_id}'")
+    spec = catalog.platforms.get(platform)
+    if spec is None:
+        return Decision(False, "unknown_platform", f"unknown platform '{platform}'")
+    action = spec.actions.get(action_type)
+    if action is None:
+        return Decision(False, "unknown_action", f"unknown action '{action_type}' on platform '{platform}'")
+    scopes = tuple(action.required_scopes)
+    if action_type not in engine.permissions.get(platform, ()):
+        reason = f"action '{action_type}' on '{platform}' is not granted to engine '{engine.engine_id}'"
+        return Decision(False, "not_granted", reason, scopes)
+    if spec.status != "available":
+        return Decision(False, f"platform_{spec.status}", f"platform '{platform}' is in {spec.status}", scopes)
+    if spec.windows:
+        window = spec.window_at(at)
+        if window is not None:
+            reason = f"platform '{platform}' is in maintenance until {window.ends_at}: {window.reason}"
+            return Decision(False, "platform_maintenance", reason, scopes)
+    for flag in catalog.flags.values():
+        if flag.platform != platform or (flag.enabled if not flag.schedule else flag.enabled_at(at)):
+            continue
+        if flag.action_type is None or flag.action_type == action_type:
+            return Decision(False, "flag_disabled", f"disabled by flag '{flag.name}'", scopes)
+    return Decision(True, None, None, scopes)
+
+
+@contextmanager
+def _decided_by(evaluate: Callable[..., Any]) -> Iterator[None]:
+    """The check path with ``evaluate`` as its decision code, for one call (both sides of the comparison
+    pay this swap, so it cancels out)."""
+    from puraify.engine_control import checks
+
+    recorder = checks.evaluate
+    checks.evaluate = evaluate  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        checks.evaluate = recorder
+
+
 def warm_check() -> tuple[str, dict[str, float]]:
     from aws_lambda_powertools.logging import correlation_paths
 
@@ -164,11 +222,29 @@ def warm_check() -> tuple[str, dict[str, float]]:
         with _powertools_audit_line():
             return via_resolver(event, context)
 
+    explained = _event({**SINGLE, "explain": True})
+
+    from puraify.engine_control.decisions import evaluate as with_recorder
+
+    def baseline() -> object:
+        with _decided_by(_without_explain):
+            return handler(event, context)
+
+    def recorded() -> object:
+        with _decided_by(with_recorder):
+            return handler(event, context)
+
     sink = quiet_logs()
     with redirect_stdout(sink):
         for call in (handler, with_decorators, via_resolver):
             reply = json.loads(call(event, context)["body"])
             assert reply["allowed"] is True, reply
+        plain_reply = json.loads(handler(event, context)["body"])
+        baseline_reply = json.loads(baseline()["body"])  # type: ignore[index]
+        assert "explanation" not in plain_reply and "explanation" in json.loads(handler(explained, context)["body"])
+        assert {k: v for k, v in baseline_reply.items() if k != "request_id"} == {
+            k: v for k, v in plain_reply.items() if k != "request_id"
+        }, (baseline_reply, plain_reply)
         batch_reply = json.loads(handler(batch_event, context)["body"])
         assert [r["allowed"] for r in batch_reply["results"]] == [True] * BATCH, batch_reply
 
@@ -210,6 +286,10 @@ def warm_check() -> tuple[str, dict[str, float]]:
         times = _interleaved(
             {
                 "check": lambda: handler(event, context),
+                "recorded": recorded,
+                "baseline": baseline,
+                "baseline_again": baseline,
+                "explain": lambda: handler(explained, context),
                 "decorators": lambda: with_decorators(event, context),
                 "resolver": lambda: via_resolver(event, context),
                 "former": former,
@@ -219,10 +299,16 @@ def warm_check() -> tuple[str, dict[str, float]]:
             },
             WARM_CALLS,
         )
+        statuses = {call()["statusCode"] for call in (lambda: handler(event, context), baseline, recorded)}  # type: ignore[index]
+        assert statuses == {200}, statuses  # every timed call was answered, none refused (429)
     wiring.install(None)
     assert len(audit.records) >= WARM_CALLS * 4
     names = {
         "check": "**check handler** (auth, validation, decision, audit line + record, counts)",
+        "recorded": "the check without `explain`, its decision code swapped in per call as the baseline's is",
+        "baseline": "baseline: the same handler, decision code without the `explain` step recorder",
+        "baseline_again": "the same baseline again (A/A: this run's noise)",
+        "explain": "check with `explain: true` (steps and explanation built)",
         "decorators": "+ `inject_lambda_context` + `log_metrics` decorators",
         "resolver": "+ resolver and its validation middleware instead of the direct route",
         "former": "+ audit line through `logger.info` (= the handler as it was)",
@@ -245,6 +331,10 @@ def warm_check() -> tuple[str, dict[str, float]]:
         lines.append(f"| {label} | {p50:.1f} | {p99:.1f} | {c50:.1f} | {c99:.1f} |")
     p50, p99 = row["check_p50"], row["check_p99"]
     batch_ratio = row["batch_p50"] / p50
+    explain_cost = row["recorded_p50"] / row["baseline_p50"]
+    noise = abs(row["baseline_again_p50"] - row["baseline_p50"]) / row["baseline_p50"]
+    row["explain_ratio"], row["explain_noise"] = explain_cost, noise
+    within = abs(explain_cost - 1) <= max(noise, 0.03)
     lines += [
         "",
         f"Machine: {load_before} before, {_load()} after. What each change bought, at p50: dropping the "
@@ -252,9 +342,18 @@ def warm_check() -> tuple[str, dict[str, float]]:
         f"{row['resolver_p50'] - row['decorators_p50']:.0f} us, the two decorators "
         f"{row['decorators_p50'] - p50:.0f} us; the handler is {p50 / row['former_p50']:.2f}x the former one.",
         "",
+        f"`explain`: the check without it is {row['recorded_p50']:.1f} us at p50 against the baseline's "
+        f"{row['baseline_p50']:.1f} us, both with the same per-call swap of the decision code "
+        f"(ratio {explain_cost:.3f}); the A/A noise of this run is {noise * 100:.1f}%: "
+        f"{'within noise' if within else 'NOT within noise'}. The option's code on the plain path is one None test "
+        "per rule evaluated and two in the handler; with `explain: true` the check is "
+        f"{row['explain_p50'] / row['baseline_p50']:.2f}x the baseline (the steps are built only when asked).",
+        "",
         "| target | measured | |",
         "|---|---:|---|",
         f"| warm check p50 <= 100 us | {p50:.1f} us | {'met' if p50 <= 100 else 'NOT met'} |",
+        f"| check without `explain` within noise of the baseline | {explain_cost:.3f}x (A/A {noise * 100:.1f}%) | "
+        f"{'met' if within else 'NOT met'} |",
         f"| warm check p99 <= 300 us | {p99:.1f} us (CPU time {row['check_cpu99']:.1f} us) | "
         f"{'met' if p99 <= 300 else 'NOT met' + (' (met in CPU time)' if row['check_cpu99'] <= 300 else '')} |",
         f"| per-check time in a batch of {BATCH} <= 1/5 of a single check, in-memory stores (no AWS call at all) | "

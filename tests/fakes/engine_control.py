@@ -104,8 +104,11 @@ class MemoryAuditStore:
         ]
         return sorted(live, key=lambda r: r["project_sk"], reverse=True)[:limit]
 
-    def checks_about(self, engine_id: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
-        return self._window("subject_pk", f"CHECK#{engine_id}", since, until, limit)
+    def checks_about(
+        self, engine_id: str, *, since: str, until: str, limit: int, replayed: bool = False
+    ) -> list[dict[str, Any]]:
+        found = self._window("subject_pk", f"CHECK#{engine_id}", since, until, limit)
+        return [{k: r[k] for k in REPLAYED if k in r} for r in found] if replayed else found
 
     def checks_on(self, platform: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
         prefix = f"PLATFORM#{platform}#"

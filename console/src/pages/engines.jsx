@@ -4,7 +4,7 @@ import { Async, ErrorBox, useAsync } from "../components/async.jsx";
 import { Confirm, useConfirm } from "../components/dialogs.jsx";
 import { Badge, KeyReveal } from "../components/display.jsx";
 import { ageColumn, Table } from "../components/tables.jsx";
-import { SimulatedFlips } from "./audit.jsx";
+import { SimulatedFlips } from "../components/simulated.jsx";
 import {
   ALL_PROJECTS,
   describePermissions,

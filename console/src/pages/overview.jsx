@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { useCtx } from "../app.jsx";
 import { Async, Empty, ErrorBox, useAsync } from "../components/async.jsx";
 import { Sparkline, TimeChart } from "../components/charts.jsx";
+import { DecisionWhyButton } from "../components/decision_why.jsx";
 import { Badge } from "../components/display.jsx";
 import { EngineAlerts } from "../components/engine_alerts.jsx";
 import { Table } from "../components/tables.jsx";
@@ -201,7 +202,7 @@ function OverviewBody({ data, project }) {
               {decisions.decisions.map((d) => (
                 <li>
                   <Badge kind={d.allow ? "ok" : "bad"}>{d.outcome}</Badge> {d.environment} · <a href={links.decision(d.decision_id)}>{d.deployment_id}</a>
-                  <span class="muted"> · {ago(d.evaluated_at)}</span>
+                  <span class="muted"> · {ago(d.evaluated_at)}</span> <DecisionWhyButton decision={d} />
                   {!d.allow && d.deny_reasons?.length > 0 && <div class="muted">{d.deny_reasons.join("; ")}</div>}
                 </li>
               ))}

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { useCtx } from "../app.jsx";
 import { Async, Empty, ErrorBox, useAsync } from "../components/async.jsx";
+import { DecisionWhyButton } from "../components/decision_why.jsx";
 import { Detail } from "../components/dialogs.jsx";
 import { Badge, Json } from "../components/display.jsx";
 import { PagedTable, Table, usePages } from "../components/tables.jsx";
@@ -75,6 +76,7 @@ export function Planning() {
     { label: "Environment", cell: (d) => d.environment },
     { label: "Reasons", cell: (d) => (d.deny_reasons?.length ? d.deny_reasons.join("; ") : <span class="muted">–</span>) },
     { label: "Policy", class: "mono", cell: (d) => d.policy?.revision },
+    { label: "", class: "row-actions", cell: (d) => <DecisionWhyButton decision={d} /> },
   ];
   return (
     <div class="page">

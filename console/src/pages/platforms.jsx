@@ -2,6 +2,7 @@ import { useCtx } from "../app.jsx";
 import { Async, Empty, useAsync } from "../components/async.jsx";
 import { useConfirm } from "../components/dialogs.jsx";
 import { Badge } from "../components/display.jsx";
+import { SimulatedFlips } from "../components/simulated.jsx";
 import { Table } from "../components/tables.jsx";
 import { ago, stamp } from "../format.js";
 import { FlagSchedules } from "./flag_schedule.jsx";
@@ -39,12 +40,15 @@ export function Platforms() {
       confirmLabel: `Set ${status}`,
       danger: status !== "available",
       body: (
-        <p>
-          {status === "available"
-            ? "Checks for this platform are decided by permissions and flags again."
-            : `Every check for ${platform.name} is denied while it is ${status}.`}{" "}
-          Every function instance sees the change within the cache period (30 s by default).
-        </p>
+        <>
+          <p>
+            {status === "available"
+              ? "Checks for this platform are decided by permissions and flags again."
+              : `Every check for ${platform.name} is denied while it is ${status}.`}{" "}
+            Every function instance sees the change within the cache period (30 s by default).
+          </p>
+          <SimulatedFlips change={{ platforms: { [platform.name]: { status } } }} delay={0} />
+        </>
       ),
       run: async () => {
         await api.patch(`/platforms/${encodeURIComponent(platform.name)}`, { status }); // the rest of the platform is kept
@@ -57,11 +61,14 @@ export function Platforms() {
       confirmLabel: f.enabled ? "Disable" : "Enable",
       danger: f.enabled,
       body: (
-        <p>
-          {f.enabled && f.platform
-            ? `While disabled, checks of ${f.platform}${f.action_type ? ` / ${f.action_type}` : ""} are denied.`
-            : "The flag's new state is seen by every function instance within the cache period."}
-        </p>
+        <>
+          <p>
+            {f.enabled && f.platform
+              ? `While disabled, checks of ${f.platform}${f.action_type ? ` / ${f.action_type}` : ""} are denied.`
+              : "The flag's new state is seen by every function instance within the cache period."}
+          </p>
+          <SimulatedFlips change={{ flags: { [f.name]: { enabled: !f.enabled } } }} delay={0} />
+        </>
       ),
       run: async () => {
         const body = { enabled: !f.enabled, description: f.description || "" };

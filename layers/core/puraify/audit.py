@@ -36,7 +36,8 @@ _NOT_LOGGED = frozenset({"pk", "sk", "project_pk", "project_sk", "flow_pk", "tim
 # processes, unlike ``hash``), so one busy platform spreads its index writes; a read queries each of them.
 PLATFORM_SHARDS = 8
 ADMIN_PARTITION = "ADMIN"
-# What ``AuditStore.checks_on`` returns of a check (what a replay reads); the reason, index keys and expiry stay behind.
+# What ``AuditStore.checks_on`` (and ``checks_about(replayed=True)``) return of a check: what a replay reads; the
+# reason, index keys and expiry stay behind (a ProjectionExpression: half the bytes to parse).
 REPLAYED = ("pk", "sk", "request_id", "timestamp", "engine_id", "caller_id", "platform", "action_type", "project_id",
             "status", "details")  # fmt: skip
 _RECORD_KEYS = frozenset(
@@ -57,7 +58,9 @@ class AuditStore(Protocol):
     def by_project(
         self, project_id: str, *, since: str = "", flow_id: str | None = None, limit: int = 1000
     ) -> list[dict[str, Any]]: ...
-    def checks_about(self, engine_id: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]: ...
+    def checks_about(
+        self, engine_id: str, *, since: str, until: str, limit: int, replayed: bool = False
+    ) -> list[dict[str, Any]]: ...
     def checks_on(self, platform: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]: ...
     def admin_changes(self, *, since: str, until: str, limit: int) -> list[dict[str, Any]]: ...
 

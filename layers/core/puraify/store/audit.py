@@ -155,9 +155,13 @@ class DynamoAuditStore:
             limit=limit,
         )
 
-    def checks_about(self, engine_id: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
-        """The unexpired checks about an engine (whoever asked) with ``since <= sk < until``, newest first."""
-        return self._window("by_subject", "subject_pk", f"CHECK#{engine_id}", since, until, limit)
+    def checks_about(
+        self, engine_id: str, *, since: str, until: str, limit: int, replayed: bool = False
+    ) -> list[dict[str, Any]]:
+        """The unexpired checks about an engine (whoever asked) with ``since <= sk < until``, newest first
+        (with ``replayed``, only the fields a replay reads)."""
+        fields = REPLAYED if replayed else ()
+        return self._window("by_subject", "subject_pk", f"CHECK#{engine_id}", since, until, limit, fields=fields)
 
     def checks_on(self, platform: str, *, since: str, until: str, limit: int) -> list[dict[str, Any]]:
         """The unexpired checks of every engine on a platform with ``since <= sk < until``, newest first:
@@ -194,7 +198,7 @@ class DynamoAuditStore:
                 ":now": to_value(int(now())),
             },
             ScanIndexForward=False,
-            Limit=min(limit + 1, 1000),
+            Limit=limit + 1,  # pages end at DynamoDB's 1 MB: a replay of 10,000 checks is ~5 pages, not 10
             limit=limit + 1,
         )
         return [r for r in found if r["sk"] < until][:limit]
