@@ -8,8 +8,6 @@ per-service one.
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 from typing import Any
 
@@ -21,7 +19,6 @@ from puraify.settings import get_settings
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 
-_BINARY = re.compile(rb'"BS?"\s*:')  # a binary attribute value's type (or a field so named: parsed as usual)
 _CONFIG = Config(
     connect_timeout=2,
     read_timeout=5,
@@ -46,29 +43,8 @@ def client(service: str) -> Any:
                 config=_CONFIG,
                 **endpoint,
             )
-            if service == "dynamodb":
-                made.meta.events.register("before-parse.dynamodb.Query", _items_as_sent)
             _clients[service] = made
         return _clients[service]
-
-
-def _items_as_sent(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
-    """A Query's ``Items`` taken as DynamoDB sent them, not walked through botocore's shape parser.
-
-    The JSON wire form of an item is what the parser returns for every type but binary (which it
-    base64-decodes), and the parser was half of reading 10,000 audit records for a simulation. Answers
-    holding a binary value, and errors, are parsed as usual; the rest of the answer always is.
-    """
-    body = response_dict.get("body")
-    if response_dict.get("status_code") != 200 or not isinstance(body, bytes) or _BINARY.search(body):
-        return
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return
-    if isinstance(document, dict) and isinstance(document.get("Items"), list):
-        customized_response_dict["Items"] = document.pop("Items")
-        response_dict["body"] = json.dumps(document).encode()
 
 
 def reset() -> None:
