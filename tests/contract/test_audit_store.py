@@ -108,13 +108,17 @@ def test_checks_about_finds_an_engines_checks_whoever_asked_newest_first_in_the_
 
 def test_checks_on_reads_every_shard_of_a_platform(store) -> None:
     at = now() - 100
-    built = [record(f"e{n % 3}", f"r{n:02d}", at + n / 100, platform="gmail", action_type="send") for n in range(24)]
+    built = [record(f"e{n % 3}", f"r{n:02d}", at + n / 100, platform="gmail", action_type="send",
+                    caller_id="gateway" if n % 4 == 0 else None) for n in range(24)]  # fmt: skip
     assert len({r["platform_pk"] for r in built}) > 1  # spread over shards
     store.put_many(built)
     store.put(record("e1", "other", at, platform="slack", action_type="post"))
     found = store.checks_on("gmail", since=iso(at - 1), until=iso(at + 60), limit=100)
     assert [r["request_id"] for r in found] == [f"r{n:02d}" for n in reversed(range(24))]
     assert set(found[0]) == {k for k in REPLAYED if built[0].get(k) is not None}  # only what a replay reads
+    written = {r["request_id"]: r for r in built}
+    assert [r for r in found if r != {k: written[r["request_id"]].get(k) for k in r}] == []  # as written
+    assert {r["caller_id"] for r in found} == {"gateway", "e0", "e1", "e2"}  # the caller, from the key
     assert [r["request_id"] for r in store.checks_on("gmail", since=iso(at - 1), until=iso(at + 60), limit=3)] == [
         "r23", "r22", "r21"
     ]  # fmt: skip
