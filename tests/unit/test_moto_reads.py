@@ -50,6 +50,22 @@ def test_a_strings_value_and_size_are_moto_own() -> None:
         assert (value.cast_value, value.size()) == (cast(value), size(value))
 
 
+def test_an_items_size_and_plain_values_are_moto_own() -> None:
+    from moto.dynamodb import responses
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    moto_reads.apply()
+    rng = random.Random(7)
+    items = [_item()] + [Item(hash_key=DynamoType(w["pk"]), range_key=DynamoType(w["sk"]), attrs=w)
+                         for w in (_random_item(rng, n) for n in range(40))]  # fmt: skip
+    cast, size = DynamoType.size._moto  # type: ignore[attr-defined]
+    for item in items:
+        assert Item.size(item) == sum(len(k.encode()) + size(v) for k, v in item.attrs.items())
+        assert Item.size(item) == Item.size._moto(item)  # type: ignore[attr-defined]
+        answer = {"Count": 1, "Items": [item.attrs], "LastEvaluatedKey": {"pk": item.hash_key}}
+        assert responses.dynamo_to_dict(answer) == responses.dynamo_to_dict._moto(answer)  # type: ignore[attr-defined]
+
+
 # Query paging (``_paged_query``) and the answer's conversion (``_plain_values``) against moto's own, through boto3:
 # the same seeded table and the same seeded script of paged Queries, with writes between the pages, run twice.
 
@@ -69,6 +85,7 @@ def _moto_own(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(DynamoType, "cast_value", property(cast))
     monkeypatch.setattr(DynamoType, "size", size)
     monkeypatch.setattr(responses, "dynamo_to_dict", responses.dynamo_to_dict._moto)  # type: ignore[attr-defined]
+    monkeypatch.setattr(Item, "size", Item.size._moto)  # type: ignore[attr-defined]
 
 
 def _client() -> Any:
