@@ -45,7 +45,7 @@ class _Partitions:
 
     generation = 0
     cached_at = -1
-    entries: dict[tuple[Any, ...], _Partition] = {}
+    entries: dict[tuple[Any, ...], Any] = {}  # partitions, and the groups they are picked from
 
 
 class _Partition:
@@ -53,6 +53,7 @@ class _Partition:
         self.ascending = ascending
         self.descending = ascending[::-1]
         self.sizes: dict[int, int] = {}
+        self.table: Any = None
 
     def size(self, item: Any) -> int:
         size = self.sizes.get(id(item))
@@ -207,9 +208,10 @@ def _paged_query(
     if _Partitions.cached_at != generation:
         _Partitions.entries, _Partitions.cached_at = {}, generation
     partition = _Partitions.entries.get(key)
-    if partition is None:
+    if partition is None or partition.table is not self:  # (an id is reused only once its table is gone)
         conditions = (all_hash_conditions, range_equality_conditions, index_range_keys)
         partition = _Partition(_partition(self, generation, hash_key, index_name, hash_attrs, range_attrs, *conditions))
+        partition.table = self
         _Partitions.entries[key] = partition
     possible_results = partition.descending if scan_index_forward is False else partition.ascending
 
@@ -324,13 +326,14 @@ def _groups(table: Any, generation: int, what: tuple[Any, ...], key: Any) -> dic
     from moto.dynamodb.models.dynamo_type import Item
 
     entries, cache_key = _Partitions.entries, (generation, id(table), *what)
-    groups = entries.get(cache_key)
-    if groups is None:
-        groups = {}
-        hash_sets = table.items.values()
-        items = [i for s in hash_sets for i in s.values()] if table.range_key_attr else list(hash_sets)
-        for item in items:
-            if isinstance(item, Item) and (value := key(item)) is not None:
-                groups.setdefault(value, []).append(item)
-        entries[cache_key] = groups
-    return groups  # type: ignore[no-any-return]
+    grouped = entries.get(cache_key)
+    if grouped is not None and grouped[0] is table:
+        return grouped[1]  # type: ignore[no-any-return]
+    groups: dict[Any, list[Any]] = {}
+    hash_sets = table.items.values()
+    items = [i for s in hash_sets for i in s.values()] if table.range_key_attr else list(hash_sets)
+    for item in items:
+        if isinstance(item, Item) and (value := key(item)) is not None:
+            groups.setdefault(value, []).append(item)
+    entries[cache_key] = (table, groups)
+    return groups
