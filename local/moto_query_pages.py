@@ -257,9 +257,9 @@ def _paged_query(
                 result_size += size
                 scanned_count += 1
 
-    copies = []
+    copies: list[Any] = []
     for result in results:
-        copied = Item.__new__(Item)
+        copied: Any = Item.__new__(Item)
         copied.hash_key, copied.range_key = result.hash_key, result.range_key
         copied.attrs = LimitedSizeDict.__new__(LimitedSizeDict)
         dict.__init__(copied.attrs)
@@ -296,7 +296,7 @@ def _partition(
         wanted = tuple(_key(value) for value in (*all_hash_conditions.values(), *range_equality_conditions.values()))
         what = ("index", index_name, names, present)
         groups = _groups(self, generation, what, lambda item: _values(item, names, present))
-        return self.sorted_items(hash_attrs, range_attrs, list(groups.get(wanted, ())))  # type: ignore[no-any-return]
+        return self.sorted_items(hash_attrs, range_attrs, list(groups.get(wanted, ())))
     groups = _groups(self, generation, ("table",), lambda item: _key(item.hash_key))
     possible_results = list(groups.get(_key(hash_key), ()))
     possible_results.sort(key=lambda item: item.range_key)
@@ -328,7 +328,7 @@ def _groups(table: Any, generation: int, what: tuple[Any, ...], key: Any) -> dic
     entries, cache_key = _Partitions.entries, (generation, id(table), *what)
     grouped = entries.get(cache_key)
     if grouped is not None and grouped[0] is table:
-        return grouped[1]  # type: ignore[no-any-return]
+        return grouped[1]
     groups: dict[Any, list[Any]] = {}
     hash_sets = table.items.values()
     items = [i for s in hash_sets for i in s.values()] if table.range_key_attr else list(hash_sets)

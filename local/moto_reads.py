@@ -188,4 +188,4 @@ def _plain_values() -> None:
 
     to_dict._plain = True  # type: ignore[attr-defined]
     to_dict._moto = moto_own  # type: ignore[attr-defined]
-    responses.dynamo_to_dict = to_dict  # type: ignore[attr-defined]
+    responses.dynamo_to_dict = to_dict
