@@ -143,7 +143,7 @@ def _paged_query(
     if filter_kwargs:  # the legacy QueryFilter: moto's own way
         return moto_own(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward,
                         projection_expressions, index_name, consistent_read, filter_expression,
-                        hash_key_conditions, range_key_conditions)  # fmt: skip
+                        hash_key_conditions, range_key_conditions, **filter_kwargs)  # fmt: skip
 
     index_range_key: dict[str, str] | None = None
     last_range_key_name: str | None = None
@@ -204,7 +204,7 @@ def _paged_query(
     except TypeError:
         return moto_own(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward,
                         projection_expressions, index_name, consistent_read, filter_expression,
-                        hash_key_conditions, range_key_conditions)  # fmt: skip
+                        hash_key_conditions, range_key_conditions, **filter_kwargs)  # fmt: skip
     if _Partitions.cached_at != generation:
         _Partitions.entries, _Partitions.cached_at = {}, generation
     partition = _Partitions.entries.get(key)

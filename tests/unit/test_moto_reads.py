@@ -225,3 +225,33 @@ def test_paged_queries_answer_what_moto_answers(seed: int, monkeypatch: pytest.M
     answers = [(kwargs, page) for kwargs, page in patched if kwargs != "error"]
     assert sum("ExclusiveStartKey" in kwargs for kwargs, _ in answers) > 30  # pages after the first
     assert any(page["LastEvaluatedKey"] and "Limit" not in kwargs for kwargs, page in answers)  # a 1 MB page
+
+
+def _legacy_pages() -> list[Any]:
+    rng, pages = random.Random(5), []
+    with mock_aws():
+        client = _client()
+        _create(client)
+        for n in range(60):
+            client.put_item(TableName=TABLE, Item=_random_item(rng, n))
+        kwargs: dict[str, Any] = {
+            "TableName": TABLE, "Limit": 4,
+            "KeyConditions": {"pk": {"AttributeValueList": [{"S": "P#1"}], "ComparisonOperator": "EQ"}},
+            "QueryFilter": {"ok": {"AttributeValueList": [{"BOOL": True}], "ComparisonOperator": "EQ"}},
+        }  # fmt: skip
+        while True:
+            page = client.query(**kwargs)
+            pages.append({k: page.get(k) for k in ("Items", "Count", "ScannedCount", "LastEvaluatedKey")})
+            if "LastEvaluatedKey" not in page:
+                return pages
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def test_a_legacy_query_filter_takes_moto_own_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    moto_reads.apply()
+    patched = _legacy_pages()
+    with monkeypatch.context() as own:
+        _moto_own(own)
+        assert patched == _legacy_pages()
+    assert len(patched) > 3 and any(page["Count"] < page["ScannedCount"] for page in patched)  # filtered
