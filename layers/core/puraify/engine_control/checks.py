@@ -163,11 +163,12 @@ class Checks(EngineControlBase):
                 decision = evaluate(engine_id, engine, read, body.platform, body.action_type, body.project_id, steps, at)
             else:
                 question = (engine_id, body.platform, body.action_type, body.project_id)
-                decision = decided.get(question)  # type: ignore[assignment]
-                if decision is None:
-                    decision = decided[question] = evaluate(
+                known = decided.get(question)
+                if known is None:
+                    known = decided[question] = evaluate(
                         engine_id, engine, read, body.platform, body.action_type, body.project_id, None, at
                     )
+                decision = known
             if decision.rule == "engine_not_found":
                 raise NotFoundError(decision.reason or "", code="engine_not_found")
             if decision.rule == "project_not_granted":
