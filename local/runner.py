@@ -295,6 +295,9 @@ class LocalControlPlane:
 
 
 def main() -> None:
+    # The functions' CloudWatch metrics (an EMF JSON line per invocation, schedules included) mean nothing
+    # without CloudWatch and scrolled the admin key out of view; POWERTOOLS_METRICS_DISABLED=false shows them.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     plane = LocalControlPlane(
         port=int(os.environ.get("PURAIFY_PORT", "3000")),
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,

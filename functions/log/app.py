@@ -233,7 +233,8 @@ def query_overview() -> dict:
 def lambda_handler(event, context):
     if is_schedule(event):
         summary = wiring.current().monitoring.scheduled()
-        logger.info("monitoring schedule", extra=summary)
+        if any(summary.values()):  # a line when the pass did something, as the deployment watch and preview sweep
+            logger.info("monitoring schedule", extra=summary)
         return summary
     current = wiring.current()
     return handle(app, event, context, max_body_bytes=current.settings.log_max_body_bytes)
