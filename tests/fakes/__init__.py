@@ -9,7 +9,6 @@ import copy
 from decimal import Decimal
 from typing import Any
 
-
 # Values that a copy may share with the caller's item: nothing can change them (deepcopy returns them as they are).
 _IMMUTABLE = frozenset({str, int, float, bool, bytes, Decimal})
 

@@ -121,11 +121,9 @@ class Checks(EngineControlBase):
                 self._count(record)
             raise failure
         # One moment and one caller for the whole batch: its checks are tallied by outcome, then counted.
-        first = checked[0].record
+        at, caller_id = checked[0].record["timestamp"], checked[0].record["caller_id"]
         outcomes = Counter((c.record["status"], c.rule) for c in checked)
-        self.counter.count_many(
-            {(first["timestamp"], _counted(status), rule, first["caller_id"]): n for (status, rule), n in outcomes.items()}
-        )
+        self.counter.count_many({(at, _counted(status), rule, caller_id): n for (status, rule), n in outcomes.items()})
         return {"results": [c.reply for c in checked], "request_id": request_id}
 
     def _decide(
@@ -159,8 +157,10 @@ class Checks(EngineControlBase):
                 self._may_ask_for(caller, engine_id, body.project_id, steps)
             engine = (engine_of or self.auth.engine)(engine_id)
             read = catalog()
-            if decided is None or steps is not None:
-                decision = evaluate(engine_id, engine, read, body.platform, body.action_type, body.project_id, steps, at)
+            if decided is None or steps is not None:  # a single check, or one that records its steps
+                decision = evaluate(
+                    engine_id, engine, read, body.platform, body.action_type, body.project_id, steps, at
+                )
             else:
                 question = (engine_id, body.platform, body.action_type, body.project_id)
                 known = decided.get(question)
