@@ -69,6 +69,46 @@ def test_a_batch_of_25_counts_25(aws, admin, invoke):
     assert second.status == 429 and second.body["error"]["code"] == "rate_limited"
 
 
+def test_a_batch_decides_each_distinct_question_once_and_audits_counts_and_charges_every_check(
+    aws, admin, invoke, monkeypatch
+):
+    from puraify import wiring
+    from puraify.engine_control import checks
+
+    # Given: an engine that asks 25 checks, 2 distinct questions (one of them denied) among them
+    engine = _register(invoke, admin, "repeater", rate_limit={"per_second": 1, "burst": 30})
+    evaluated = []
+
+    def counted(*args, **kwargs):
+        evaluated.append(args[3:5])
+        return decide(*args, **kwargs)
+
+    decide = checks.evaluate
+    monkeypatch.setattr(checks, "evaluate", counted)
+    denied = {"platform": "gmail", "action_type": "read_email"}
+    batch = [SEND if n % 5 else denied for n in range(25)]
+    # When
+    reply = invoke("check/check", engine=engine, body={"checks": batch})
+    # Then: each question was evaluated once, and every check was answered, charged, audited and counted
+    assert reply.status == 200, reply.body
+    assert sorted(evaluated) == [("gmail", "read_email"), ("gmail", "send_email")]
+    assert [r["allowed"] for r in reply.body["results"]] == [bool(n % 5) for n in range(25)]
+    assert {r["rule"] for r in reply.body["results"] if not r["allowed"]} == {"not_granted"}
+    assert reply.headers["RateLimit-Remaining"] == "5"
+    records = _audited(aws, "repeater")
+    assert sorted(r["item"] for r in records) == list(range(25))
+    assert sorted(r["status"] for r in records) == ["allowed"] * 20 + ["denied"] * 5
+    assert {r["details"]["rule"] for r in records if r["status"] == "denied"} == {"not_granted"}
+    wiring.current().engine_control.counter.flush()
+    items = aws.client("dynamodb").query(
+        TableName=aws.name("AggregatesTable"),
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "CHECKS"}},
+    )["Items"]
+    counted = {k: sum(int(i.get(f"engine#repeater#{k}", {"N": "0"})["N"]) for i in items) for k in ("checks", "denied")}
+    assert counted == {"checks": 25, "denied": 5}
+
+
 def test_429s_are_counted_per_engine_and_audited(aws, admin, invoke, capsys):
     from puraify import wiring
 

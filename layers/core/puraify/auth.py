@@ -16,7 +16,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from puraify.cache import TtlCache
@@ -251,14 +251,14 @@ class Authenticator[R: Credentials]:
             api_version=record.api_version,
         )
 
-    def charge(self, principal: Principal, cost: int) -> Principal:
-        """Take ``cost`` more tokens for the caller (the rest of a batch); RateLimitedError when short."""
+    def charge(self, principal: Principal, cost: int) -> Quota | None:
+        """Take ``cost`` more tokens for the caller (the rest of a batch); RateLimitedError when short.
+        Returns the quota left (None without a limiter)."""
         if self.limiter is None or cost <= 0:
-            return principal
+            return principal.quota
         record = self.cache.peek(principal.engine_id)
         limit = self.limit_of(record) if record is not None else self.default_limit
-        quota = self.limiter.take(principal.engine_id, limit, cost)
-        return replace(principal, quota=quota)
+        return self.limiter.take(principal.engine_id, limit, cost)
 
     def charge_events(self, principal: Principal, events: int) -> None:
         """Take ``events`` from the caller's ingest-events bucket (``events_per_second``, burst the same but at

@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 
 from puraify.clock import expires_at, iso
 from puraify.engine_control.ports import CheckCountStore
@@ -52,23 +53,27 @@ class CheckCounter:
     def count(self, timestamp: str, status: str, rule: str | None = None, engine_id: str | None = None) -> None:
         """Count one check decided at ``timestamp``: ``allowed``, ``denied`` (with its rule) or ``failed``,
         and for ``engine_id`` (the engine that asked) when given."""
-        self.count_many([(timestamp, status, rule, engine_id)])
-
-    def count_many(self, checks: list[tuple[str, str, str | None, str | None]]) -> None:
-        """Count ``(timestamp, status, rule, engine_id)`` checks (a batch) at once."""
         with self._lock:
-            for timestamp, status, rule, engine_id in checks:
-                minute = minute_of(timestamp)
-                bucket = self._pending.get(minute)
-                if bucket is None:
-                    bucket = self._pending[minute] = Counter()
-                bucket[status] += 1
-                if rule and status == "denied":
-                    bucket[f"deny#{rule}"] += 1
-                if engine_id:
-                    bucket[f"engine#{engine_id}#checks"] += 1
-                    if status == "denied":
-                        bucket[f"engine#{engine_id}#denied"] += 1
+            self._add(timestamp, status, rule, engine_id, 1)
+
+    def count_many(self, checks: Mapping[tuple[str, str, str | None, str | None], int]) -> None:
+        """Count checks at once (a batch): how many were decided as each ``(timestamp, status, rule, engine_id)``."""
+        with self._lock:
+            for (timestamp, status, rule, engine_id), n in checks.items():
+                self._add(timestamp, status, rule, engine_id, n)
+
+    def _add(self, timestamp: str, status: str, rule: str | None, engine_id: str | None, n: int) -> None:
+        minute = minute_of(timestamp)
+        bucket = self._pending.get(minute)
+        if bucket is None:
+            bucket = self._pending[minute] = Counter()
+        bucket[status] += n
+        if rule and status == "denied":
+            bucket[f"deny#{rule}"] += n
+        if engine_id:
+            bucket[f"engine#{engine_id}#checks"] += n
+            if status == "denied":
+                bucket[f"engine#{engine_id}#denied"] += n
 
     def count_engine(self, engine_id: str, what: str, timestamp: str | None = None) -> None:
         """Count one event of an engine outside a check (``limited``: a 429) in this minute's item."""

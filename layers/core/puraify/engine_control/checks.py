@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any, NamedTuple
@@ -34,6 +34,29 @@ class Checked(NamedTuple):
     reply: dict[str, Any]  # an ActionCheckResponse's fields, in its order (tests compare it with the model)
     rule: str | None = None
     error: PuraifyError | None = None
+
+
+class _Once:
+    """What a batch reads and decides once: the catalog, each engine's record, each distinct question."""
+
+    __slots__ = ("_catalog", "_read", "_read_engine", "decisions", "engines")
+
+    def __init__(self, read_catalog: Callable[[], Catalog], read_engine: Callable[[str], EngineRecord | None]):
+        self._read, self._read_engine = read_catalog, read_engine
+        self._catalog: Catalog | None = None
+        self.engines: dict[str, EngineRecord | None] = {}
+        self.decisions: dict[tuple[str, str, str, str | None], Decision] = {}
+
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = self._read()
+        return self._catalog
+
+    def engine(self, engine_id: str) -> EngineRecord | None:
+        if engine_id in self.engines:
+            return self.engines[engine_id]
+        record = self.engines[engine_id] = self._read_engine(engine_id)
+        return record
 
 
 class Checks(EngineControlBase):
@@ -70,10 +93,10 @@ class Checks(EngineControlBase):
         """
         self.auth.charge(caller, len(body.checks) - 1)  # a batch of N counts N (admission took one)
         at = now()
-        catalog = functools.cache(self.catalog)  # one catalog and one read of each engine per batch
-        engine = functools.cache(self.auth.engine)
+        once = _Once(self.catalog, self.auth.engine)
         checked = [
-            self._decide(caller, check, request_id, at, catalog, item, engine) for item, check in enumerate(body.checks)
+            self._decide(caller, check, request_id, at, once.catalog, item, once.engine, once.decisions)
+            for item, check in enumerate(body.checks)
         ]
         try:
             answer = self._answer_batch(checked, request_id)
@@ -97,9 +120,10 @@ class Checks(EngineControlBase):
             for record in failed:
                 self._count(record)
             raise failure
-        self.counter.count_many(
-            [(c.record["timestamp"], _counted(c.record["status"]), c.rule, c.record["caller_id"]) for c in checked]
-        )
+        # One moment and one caller for the whole batch: its checks are tallied by outcome, then counted.
+        at, caller_id = checked[0].record["timestamp"], checked[0].record["caller_id"]
+        outcomes = Counter((c.record["status"], c.rule) for c in checked)
+        self.counter.count_many({(at, _counted(status), rule, caller_id): n for (status, rule), n in outcomes.items()})
         return {"results": [c.reply for c in checked], "request_id": request_id}
 
     def _decide(
@@ -111,8 +135,11 @@ class Checks(EngineControlBase):
         catalog: Callable[[], Catalog],
         item: int | None = None,
         engine_of: Callable[[str], EngineRecord | None] | None = None,
+        decided: dict[tuple[str, str, str, str | None], Decision] | None = None,
     ) -> Checked:
         """The check's reply (a denial naming the error, if one stops it) and its audit record, not yet written.
+        ``decided`` holds a batch's decisions by question: a question asked again is not evaluated again
+        (a batch reads one engine record and one catalog at one moment, so the answer is the same).
 
         The record names the caller beside the checked engine and lives in the caller's partition, so
         it never moves another engine's ``last_seen_at``. A check refused before it is decided is
@@ -130,7 +157,18 @@ class Checks(EngineControlBase):
                 self._may_ask_for(caller, engine_id, body.project_id, steps)
             engine = (engine_of or self.auth.engine)(engine_id)
             read = catalog()
-            decision = evaluate(engine_id, engine, read, body.platform, body.action_type, body.project_id, steps, at)
+            if decided is None or steps is not None:  # a single check, or one that records its steps
+                decision = evaluate(
+                    engine_id, engine, read, body.platform, body.action_type, body.project_id, steps, at
+                )
+            else:
+                question = (engine_id, body.platform, body.action_type, body.project_id)
+                known = decided.get(question)
+                if known is None:
+                    known = decided[question] = evaluate(
+                        engine_id, engine, read, body.platform, body.action_type, body.project_id, None, at
+                    )
+                decision = known
             if decision.rule == "engine_not_found":
                 raise NotFoundError(decision.reason or "", code="engine_not_found")
             if decision.rule == "project_not_granted":
