@@ -81,6 +81,14 @@ class Aws:
 
         return boto3.session.Session().client(service, region_name="us-east-1")
 
+    def partition(self, logical_id: str, pk: str) -> list[dict[str, Any]]:
+        """Every item of one partition of a template table, as DynamoDB returns them (one Query page)."""
+        return self.client("dynamodb").query(
+            TableName=self.name(logical_id),
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+        )["Items"]
+
 
 def use_resources(endpoint_url: str, prefix: str) -> Aws:
     """Create the template's resources under ``prefix`` and point this process at them."""

@@ -47,11 +47,7 @@ def attacker(aws, admin, invoke) -> tuple[str, str]:
 
 
 def _partition(aws, engine_id: str) -> list[dict]:
-    return aws.client("dynamodb").query(
-        TableName=aws.name("AuditTable"),
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"ENGINE#{engine_id}"}},
-    )["Items"]
+    return aws.partition("AuditTable", f"ENGINE#{engine_id}")
 
 
 def _project(aws, project_id: str) -> list[dict]:

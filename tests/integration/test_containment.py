@@ -100,11 +100,7 @@ def test_a_batch_decides_each_distinct_question_once_and_audits_counts_and_charg
     assert sorted(r["status"] for r in records) == ["allowed"] * 20 + ["denied"] * 5
     assert {r["details"]["rule"] for r in records if r["status"] == "denied"} == {"not_granted"}
     wiring.current().engine_control.counter.flush()
-    items = aws.client("dynamodb").query(
-        TableName=aws.name("AggregatesTable"),
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "CHECKS"}},
-    )["Items"]
+    items = aws.partition("AggregatesTable", "CHECKS")
     counted = {k: sum(int(i.get(f"engine#repeater#{k}", {"N": "0"})["N"]) for i in items) for k in ("checks", "denied")}
     assert counted == {"checks": 25, "denied": 5}
 
@@ -116,11 +112,7 @@ def test_429s_are_counted_per_engine_and_audited(aws, admin, invoke, capsys):
     for _ in range(4):
         invoke("check/check", engine=engine, body=SEND)
     wiring.current().engine_control.counter.flush()
-    items = aws.client("dynamodb").query(
-        TableName=aws.name("AggregatesTable"),
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "CHECKS"}},
-    )["Items"]
+    items = aws.partition("AggregatesTable", "CHECKS")
     limited = sum(int(i.get("engine#noisy#limited", {"N": "0"})["N"]) for i in items)
     assert limited == 3
 
@@ -244,11 +236,7 @@ def test_suspension_is_admin_only_and_the_last_admin_cannot_be_suspended(aws, ad
 def _audited(aws, partition: str, kind: str = "check") -> list[dict]:
     from puraify.store.items import from_item
 
-    items = aws.client("dynamodb").query(
-        TableName=aws.name("AuditTable"),
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"ENGINE#{partition}"}},
-    )["Items"]
+    items = aws.partition("AuditTable", f"ENGINE#{partition}")
     return [r for r in (from_item(i) for i in items) if r["kind"] == kind]
 
 

@@ -98,11 +98,7 @@ def test_register_oversized_body_is_413_and_stores_nothing(aws, admin, invoke):
 def test_register_without_admin_scope_is_403_and_audited(seeded, invoke, aws):
     reply = invoke("register/register", engine=seeded, body={"engine_id": "sneaky"})
     assert reply.status == 403
-    audit = aws.client("dynamodb").query(
-        TableName=aws.name("AuditTable"),
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "ENGINE#action"}},
-    )["Items"]
+    audit = aws.partition("AuditTable", "ENGINE#action")
     assert any(i["kind"]["S"] == "admin" and i["status"]["S"] == "denied" for i in audit)
 
 
@@ -369,11 +365,7 @@ def test_engines_list_and_show_never_return_key_hashes(seeded, admin, invoke, aw
     assert "key_hash" not in json.dumps(listed.body) + json.dumps(shown.body)
     assert shown.body["permissions"] == {"gmail": ["send_email"], "slack": ["send_message"]}
     assert shown.body["status"] == "active"
-    records = aws.client("dynamodb").query(
-        TableName=aws.name("AuditTable"),
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "ENGINE#action"}},
-    )["Items"]
+    records = aws.partition("AuditTable", "ENGINE#action")
     kinds = {r["kind"]["S"]: r["timestamp"]["S"] for r in records}
     assert shown.body["last_seen_at"] == kinds["check"]  # not the later failed authentication
     seen = {e["engine_id"]: e["last_seen_at"] for e in listed.body["engines"]}
@@ -406,11 +398,7 @@ def test_checks_are_counted_per_minute_in_the_aggregates_table(seeded, admin, in
     assert invoke("check/check", engine=admin, body=missing).status == 404
     wiring.current().engine_control.counter.flush()
     # Then
-    items = aws.client("dynamodb").query(
-        TableName=aws.name("AggregatesTable"),
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "CHECKS"}},
-    )["Items"]
+    items = aws.partition("AggregatesTable", "CHECKS")
     totals: dict[str, int] = {}
     for item in items:
         assert item["sk"]["S"].startswith("MIN#") and len(item["sk"]["S"]) == len("MIN#2026-12-01T21:45")

@@ -79,11 +79,7 @@ def test_a_due_change_is_recorded_as_the_flags_change_by_the_admin_who_scheduled
     assert (flag.enabled, flag.updated_at, flag.updated_by, flag.schedule) == (False, iso(at), ADMIN, [])
     assert control.flag_schedule("gmail-send").enabled is False
     assert control.apply_due_flag_changes() == 0  # recorded once
-    audit = aws.client("dynamodb").query(
-        TableName=aws.name("AuditTable"),
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"ENGINE#{ADMIN}"}},
-    )["Items"]
+    audit = aws.partition("AuditTable", f"ENGINE#{ADMIN}")
     applied = [i for i in audit if schedule_id in json.dumps(i) and i["status"]["S"] == "allowed"]
     assert len(applied) == 2  # scheduled (schedule_flag) and applied (put_flag), both by the admin
     recorded = next(i for i in applied if '"put_flag"' in json.dumps(i))
@@ -188,10 +184,6 @@ def test_two_instances_running_the_pass_at_once_record_a_due_change_once(seeded,
     monkeypatch.setattr(control.catalog_store, "load", real_load)
     assert sorted(applied) == [0, 1]
     assert control.catalog_store.load().flags["gmail-send"].enabled is False
-    audit = aws.client("dynamodb").query(
-        TableName=aws.name("AuditTable"),
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"ENGINE#{ADMIN}"}},
-    )["Items"]
+    audit = aws.partition("AuditTable", f"ENGINE#{ADMIN}")
     recorded = [i for i in audit if schedule_id in json.dumps(i) and '"put_flag"' in json.dumps(i)]
     assert len(recorded) == 1

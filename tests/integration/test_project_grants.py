@@ -130,11 +130,7 @@ def test_check_with_an_ungranted_project_is_403_and_audited(aws, admin, invoke):
     # an admin checking for the engine cannot lend it a project either
     for_engine = invoke("check/check", engine=admin, body={**body, "engine_id": "mailer", "project_id": "bank"})
     assert for_engine.status == 403
-    audit = aws.client("dynamodb").query(
-        TableName=aws.name("AuditTable"),
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "ENGINE#mailer"}},
-    )["Items"]
+    audit = aws.partition("AuditTable", "ENGINE#mailer")
     # mailer's refusal is kept in its own partition, naming the project it asked for, but not filed
     # under "bank" (not granted to it); admin's, which holds every project, is filed there
     refused = [i for i in audit if i["status"]["S"] == "denied"]

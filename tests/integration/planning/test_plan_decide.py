@@ -28,11 +28,7 @@ def test_decide_healthy_production_is_allowed_with_facts_policy_and_audit(aws, a
     assert all(f["age_seconds"] < 5 and not f["stale"] for f in body["facts"].values())
     assert 0 < body["eval_duration_ms"] < 50
     # and the decision is stored with what it used
-    stored = aws.client("dynamodb").query(
-        TableName=aws.name("PlanDecisionsTable"),
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "DEPLOYMENT#pf-777#deployment-123"}},
-    )["Items"]
+    stored = aws.partition("PlanDecisionsTable", "DEPLOYMENT#pf-777#deployment-123")
     assert len(stored) == 1
     item = stored[0]
     assert item["decision_id"]["S"] == body["decision_id"]
