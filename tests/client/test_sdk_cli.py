@@ -71,6 +71,38 @@ def test_help_lists_commands_and_exit_codes():
     assert puraify("env", "promote", "--help", url=None).returncode == 0
 
 
+def test_every_command_help_keeps_its_example_lines():
+    """click keeps a paragraph's lines only after a line that is the backspace character alone; a docstring that
+    spells it as a backslash and a b prints both and runs the examples into one paragraph."""
+    import click
+    from click.testing import CliRunner
+
+    from puraify_client.cli import main
+
+    def commands(group: click.Command, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+        found = [path]
+        for name, command in getattr(group, "commands", {}).items():
+            found += commands(command, (*path, name))
+        return found
+
+    walked = commands(main)
+    assert len(walked) > 40
+    kept = 0
+    for path in walked:
+        command = main
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        shown = CliRunner().invoke(main, [*path, "--help"])
+        assert shown.exit_code == 0, path
+        assert "\\b" not in shown.output, path
+        printed = {line.strip() for line in shown.output.splitlines()}
+        for block in (command.help or "").split("\b\n")[1:]:  # each line of a kept paragraph is printed as it is
+            for line in block.split("\n\n")[0].splitlines():
+                assert line.strip() in printed, (path, line)
+                kept += 1
+    assert kept > 40
+
+
 def test_check_exit_code_is_0_when_allowed_and_3_when_denied(plane, notifier):
     allowed = puraify("check", "slack", "send_message", url=plane.base_url, engine=notifier)
     assert allowed.returncode == 0 and allowed.stdout.startswith("allowed")

@@ -17,7 +17,7 @@ from puraify_client.cli.engine_control import _permissions, engines
 def engines_capabilities(options: Options, engine_id: str | None, project_id: str | None) -> None:
     """Every platform and action ENGINE_ID holds (default: yourself), allowed now or not, and why.
 
-    \\b
+    \b
     Example:
       puraify engines capabilities mailer --project shop
     """
@@ -57,7 +57,7 @@ def simulate(
 ) -> None:
     """Which audited checks of the window a change would flip (admin). Nothing is changed.
 
-    \\b
+    \b
     Example:
       puraify simulate --engine mailer -p gmail:read_email
       puraify simulate --platform gmail=maintenance --since 2026-12-01T00:00:00Z
