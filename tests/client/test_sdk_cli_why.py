@@ -83,6 +83,10 @@ def test_cli_check_explain_capabilities_simulate_and_audit(plane, engine):
 
     audit = puraify("audit", "--engine", cp.engine_id, url=plane.base_url, engine=me)
     assert audit.returncode == 0 and "not_granted" in audit.stdout and "add_label" in audit.stdout
+    header, *lines = audit.stdout.splitlines()
+    start, end = header.index("REASON"), header.index("REQUEST_ID")
+    reasons = " ".join(line[start:end].strip() for line in lines if line[start:end].strip())
+    assert f"action 'add_label' on 'gmail' is not granted to engine '{cp.engine_id}'" in reasons  # whole, not cut
     admin_view = puraify("audit", "--admin", "--engine", cp.engine_id, url=plane.base_url, engine=ADMIN)
     assert admin_view.returncode == 0 and "register_engine" in admin_view.stdout
 

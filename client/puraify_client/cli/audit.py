@@ -63,7 +63,7 @@ def audit(
         reasons = (row.get("details") or {}).get("reasons") if isinstance(row.get("details"), dict) else None
         if not row.get("reason") and reasons:  # a gate denial recorded before its reason was
             row["reason"] = "; ".join(str(r) for r in reasons)
-    output.table(rows, COLUMNS, empty="(nothing recorded)", wrap=["reason"])
+    output.table(rows, COLUMNS, empty="(nothing recorded)")
     if result.counts:
         click.echo("\n" + ", ".join(f"{k}: {v}" for k, v in sorted(result.counts.items())))
 

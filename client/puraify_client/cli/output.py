@@ -136,23 +136,12 @@ def cell(value: Any) -> str:
 CELL_WIDTH = 60
 
 
-def table(
-    rows: Iterable[Mapping[str, Any]],
-    columns: Sequence[str],
-    *,
-    empty: str = "(none)",
-    wrap: Sequence[str] = (),
-) -> None:
-    """A plain-text table with a header; long cells are cut at 60 characters, except those of the
-    ``wrap`` columns, which are wrapped at word boundaries onto continuation lines (nothing is lost)."""
+def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, empty: str = "(none)") -> None:
+    """A plain-text table with a header. A cell longer than 60 characters is wrapped at word boundaries onto
+    continuation lines (a word longer than that is split), so nothing is cut off."""
     lines: list[list[str]] = []
     for row in rows:
-        parts = [
-            textwrap.wrap(cell(row.get(c)), CELL_WIDTH, break_on_hyphens=False) or ["-"]
-            if c in wrap
-            else [cell(row.get(c))[:CELL_WIDTH]]
-            for c in columns
-        ]
+        parts = [textwrap.wrap(cell(row.get(c)), CELL_WIDTH, break_on_hyphens=False) or ["-"] for c in columns]
         height = max(len(p) for p in parts)
         lines += [[p[i] if i < len(p) else "" for p in parts] for i in range(height)]
     if not lines:
