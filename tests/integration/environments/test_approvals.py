@@ -357,3 +357,85 @@ def test_racing_approvals_count_each_engine_once_and_apply_once(project, invoke,
     assert len(gate.calls) == 1
     promotions = [e for e in _history(invoke, project)["entries"] if e["action"] == "promote"]
     assert [e["change_id"] for e in promotions] == [change_id]
+
+
+# --- an approval cut off while it applies ------------------------------------------------------------
+
+
+class _CutOff(BaseException):
+    """The instance stopping mid-request (a timeout, a kill): nothing after this point runs."""
+
+
+def _cut_off_while_applying(monkeypatch, invoke, people, *, after_promotion: bool) -> tuple[object, str]:
+    """Alice's approval reaches the count, and its request stops before the change records the outcome."""
+    from puraify import wiring
+
+    releaser, alice, _ = people
+    service = wiring.current().environments
+    start = 1_800_000_000.0
+    service.clock = lambda: start
+    change_id = _promote(invoke, releaser).body["change_id"]
+    promote = service._promote
+
+    def stops(*args, **kwargs):
+        if after_promotion:
+            promote(*args, **kwargs)
+        raise _CutOff()
+
+    monkeypatch.setattr(service, "_promote", stops)
+    with pytest.raises(_CutOff):
+        _approve(invoke, alice, change_id)
+    monkeypatch.undo()
+    assert _changes(invoke, people[1]).body["changes"][0]["status"] == "applying"
+    return service, change_id
+
+
+def test_a_change_cut_off_before_its_promotion_ran_fails_and_frees_the_environment(
+    project, invoke, people, monkeypatch
+):
+    from puraify.environments.change_requests import APPLY_DEADLINE_SECONDS
+
+    releaser = people[0]
+    service, change_id = _cut_off_while_applying(monkeypatch, invoke, people, after_promotion=False)
+    # Within the deadline the approval's request may still be running: the environment waits for it
+    service.clock = lambda: 1_800_000_000.0 + APPLY_DEADLINE_SECONDS - 1
+    waiting = _promote(invoke, releaser)
+    assert waiting.status == 409 and waiting.body["error"]["code"] == "change_pending"
+    # Past it, the next request settles the change: nothing ran, so it failed, and the new one may ask
+    service.clock = lambda: 1_800_000_000.0 + APPLY_DEADLINE_SECONDS
+    asked = _promote(invoke, releaser)
+    assert asked.status == 202, asked.body
+    changes = {c["change_id"]: c for c in _changes(invoke, people[1]).body["changes"]}
+    settled = changes[change_id]
+    assert settled["status"] == "failed" and "promote again" in settled["reason"]
+    assert [e["status"] for e in settled["events"]] == ["pending", "approved", "failed"]
+    assert settled["events"][-1]["by"] == "system"
+    assert _env(invoke, project, "production")["version"] is None
+    assert "change_failed" in _audited(change_id)
+
+
+def test_a_change_cut_off_after_its_promotion_ran_is_recorded_applied(project, invoke, people, monkeypatch):
+    from puraify.environments.change_requests import APPLY_DEADLINE_SECONDS
+
+    releaser = people[0]
+    service, change_id = _cut_off_while_applying(monkeypatch, invoke, people, after_promotion=True)
+    assert _env(invoke, project, "production")["version"] == "v1.0.0"  # the promotion had run
+    invoke("env/publish", engine=project, body={"project_id": PROJECT, "state": STATE_2})
+    body = {"project_id": PROJECT, "source_env": "development", "target_env": "staging"}
+    assert invoke("env/promote", engine=project, body=body).status == 200
+    service.clock = lambda: 1_800_000_000.0 + APPLY_DEADLINE_SECONDS
+    assert _promote(invoke, releaser).status == 202
+    settled = {c["change_id"]: c for c in _changes(invoke, people[1]).body["changes"]}[change_id]
+    assert settled["status"] == "applied" and settled["events"][-1]["by"] == "system"
+    assert "change_applied" in _audited(change_id)
+
+
+def test_every_function_stops_well_before_an_applying_change_counts_as_cut_off():
+    from local.template import Template
+    from puraify.environments.change_requests import APPLY_DEADLINE_SECONDS
+
+    template = Template()
+    default = int(template.body["Globals"]["Function"].get("Timeout", 3))
+    functions = template.of_type("AWS::Serverless::Function")
+    timeouts = {name: int(props.get("Timeout", default)) for name, props in functions.items()}
+    assert timeouts and max(timeouts.values()) * 2 <= APPLY_DEADLINE_SECONDS, timeouts

@@ -12,13 +12,20 @@ from __future__ import annotations
 import uuid
 
 from puraify.auth import Principal
-from puraify.clock import iso
+from puraify.clock import iso, parse_iso
 from puraify.environments import models as m
 from puraify.environments import records as r
 from puraify.environments.base import EnvironmentsBase
 from puraify.environments.errors import ChangeChanged, ChangePending
 from puraify.environments.ports import ChangeStore
 from puraify.errors import UnavailableError
+
+# An approved change is `applying` while the approval's request runs its promotion. Every function's Timeout in
+# template.yaml is far below this (a test holds it so): one still `applying` this long after its approval was cut
+# off (its instance stopped between the approval and the outcome), and the next request into its environment
+# settles it instead of waiting behind it.
+APPLY_DEADLINE_SECONDS = 120
+SETTLE_HISTORY = 50  # the environment's newest history entries searched for the interrupted promotion
 
 
 def new_change_id(at: float) -> str:
@@ -126,6 +133,8 @@ class ChangeRequests(EnvironmentsBase):
         held = store.get(project_id, holder) if holder else None
         if held is None:
             return
+        if held.status == "applying" and at - parse_iso(held.events[-1].at) >= APPLY_DEADLINE_SECONDS:
+            held = self._settle_interrupted(held, at)
         if held.status in ("pending", "applying") and held.status_at(at) != "expired":
             raise ChangePending(project_id, env, held.change_id)
         if held.status == "pending":
@@ -134,6 +143,26 @@ class ChangeRequests(EnvironmentsBase):
             seen = held.seq
             held.seq += 1
             store.replace(held, seen, release=True)
+
+    def _settle_interrupted(self, record: r.ChangeRecord, at: float) -> r.ChangeRecord:
+        """End an approved change whose promotion was cut off: ``applied`` when the environment's history holds a
+        promotion that applied it, ``failed`` otherwise (nothing ran; promote again). Its slot is freed."""
+        entries = self.store.history(record.project_id, record.environment, SETTLE_HISTORY)
+        ran = next((e for e in entries if e.last_change.change_id == record.change_id), None)
+        system = Principal(engine_id=record.requested_by)
+        try:
+            if ran is not None:
+                return self._transition(
+                    record, "applied", system, record.request_id, at, by="system",
+                    reason="recorded after its approval's request was cut off; the promotion had run",
+                    details={"revision": ran.revision, "deployment_id": ran.last_change.deployment_id},
+                )  # fmt: skip
+            return self._transition(
+                record, "failed", system, record.request_id, at, by="system",
+                reason="its approval's request was cut off before the promotion ran; promote again",
+            )  # fmt: skip
+        except ChangeChanged:
+            return self._change_store().get(record.project_id, record.change_id) or record
 
     def _expire(self, record: r.ChangeRecord, at: float) -> r.ChangeRecord:
         """Write a pending change past its expiry as ``expired`` (audited once: the write is conditional)."""
