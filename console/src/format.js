@@ -110,3 +110,25 @@ export function projectChoice(projects) {
   if (projects.includes(ALL_PROJECTS)) return { choice: "all", ids: "" };
   return { choice: "some", ids: projects.join(", ") };
 }
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The past hours a planned maintenance window is best judged on: its same hours one day before, or else one
+ * week before, whichever has passed first; at most 7 days long (simulate's bound). Null when neither has passed
+ * or the times are not a window: the caller then judges on the last 24 hours.
+ */
+export function sameHoursBefore(startsMs, endsMs, now = Date.now()) {
+  if (!Number.isFinite(startsMs) || !Number.isFinite(endsMs) || endsMs <= startsMs) return null;
+  const ends = Math.min(endsMs, startsMs + 7 * DAY_MS);
+  for (const [days, label] of [
+    [1, "its same hours one day before"],
+    [7, "its same hours one week before"],
+  ]) {
+    if (ends - days * DAY_MS <= now) {
+      const since = new Date(startsMs - days * DAY_MS).toISOString();
+      return { since, until: new Date(ends - days * DAY_MS).toISOString(), label };
+    }
+  }
+  return null;
+}

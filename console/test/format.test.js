@@ -77,3 +77,25 @@ test("links carry their params in the hash and read back", async () => {
   assert.equal(links.decision("d1"), "#/planning?decision=d1");
   assert.equal(links.versionErrors("v1.1.0", "staging"), "#/monitoring?tab=logs&version=v1.1.0&environment=staging&status=error");
 });
+
+test("a planned window is judged on its same hours a day, else a week, before", async () => {
+  const { sameHoursBefore } = await import("../src/format.js");
+  const at = (s) => Date.parse(s);
+  // tonight 02:00-03:00: last night's same hours
+  assert.deepEqual(sameHoursBefore(at("2026-12-02T02:00:00Z"), at("2026-12-02T03:00:00Z"), NOW), {
+    since: "2026-12-01T02:00:00.000Z",
+    until: "2026-12-01T03:00:00.000Z",
+    label: "its same hours one day before",
+  });
+  // in three days: the same hours a week before
+  assert.equal(sameHoursBefore(at("2026-12-04T02:00:00Z"), at("2026-12-04T03:00:00Z"), NOW).since, "2026-11-27T02:00:00.000Z");
+  // past a week ahead, or not a window: none (the last 24 hours instead)
+  assert.equal(sameHoursBefore(at("2026-12-09T02:00:00Z"), at("2026-12-09T03:00:00Z"), NOW), null);
+  assert.equal(sameHoursBefore(at("2026-12-02T03:00:00Z"), at("2026-12-02T02:00:00Z"), NOW), null);
+  assert.equal(sameHoursBefore(Number.NaN, at("2026-12-02T02:00:00Z"), NOW), null);
+  // at most 7 days long (simulate's bound)
+  const long = sameHoursBefore(at("2026-12-01T00:00:00Z"), at("2026-12-20T00:00:00Z"), NOW);
+  assert.deepEqual([long.since, long.until], ["2026-11-24T00:00:00.000Z", "2026-12-01T00:00:00.000Z"]);
+  const week = sameHoursBefore(at("2026-11-20T00:00:00Z"), at("2026-12-20T00:00:00Z"), NOW);
+  assert.deepEqual([week.since, week.until], ["2026-11-19T00:00:00.000Z", "2026-11-26T00:00:00.000Z"]);
+});

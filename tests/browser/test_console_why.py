@@ -108,3 +108,40 @@ def test_why_on_a_gate_decision_shows_its_reasons(page, api):
     expect(steps.get_by_role("listitem").filter(has_text=decision["deny_reasons"][0])).to_contain_text("fail")
     for fact in decision["facts"]:
         expect(why.get_by_role("row", name=re.compile(re.escape(fact)))).to_be_visible()
+
+
+def test_the_forms_that_schedule_a_window_or_a_flag_change_show_what_it_would_flip(page, api):
+    from datetime import UTC, datetime, timedelta
+
+    # Given real checks on notion: 2 allowed
+    key = _register(api, "notion-writer", permissions={"notion": ["create_page"]})
+    for _ in range(2):
+        checked = api.post("/actions/check", headers={"X-Engine-ID": "notion-writer", "X-Engine-Key": key},
+                           json={"platform": "notion", "action_type": "create_page"})  # fmt: skip
+        assert checked.status_code == 200 and checked.json()["allowed"] is True, checked.text
+    made = api.put("/config/flags/notion-pages", json={"enabled": True, "platform": "notion"})
+    assert made.status_code in (200, 201), made.text
+    sign_in(page, "admin", ADMIN_KEY)
+    page.get_by_role("link", name="Platforms & flags").click()
+    # A window more than a week ahead is judged on the last 24 hours: both checks would be denied
+    window = page.get_by_role("form", name="Schedule a maintenance window")
+    window.get_by_label("Platform").select_option("notion")
+    later = datetime.now(UTC) + timedelta(days=10)
+    window.get_by_label("Starts (UTC)").fill(later.strftime("%Y-%m-%dT%H:%M"))
+    window.get_by_label("Ends (UTC)").fill((later + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+    flips = window.get_by_role("status", name="Simulation result")
+    expect(window.get_by_role("region", name="Simulated flips")).to_contain_text("(last 24 hours)")
+    expect(flips).to_contain_text("2 checks replayed: 2 allowed → denied")
+    # A window tomorrow, 3 to 1 hours before this time of day, is judged on those hours today: without checks
+    tomorrow = datetime.now(UTC) + timedelta(days=1, hours=-3)
+    window.get_by_label("Starts (UTC)").fill(tomorrow.strftime("%Y-%m-%dT%H:%M"))
+    window.get_by_label("Ends (UTC)").fill((tomorrow + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    expect(window.get_by_role("region", name="Simulated flips")).to_contain_text("its same hours one day before")
+    expect(flips).to_contain_text("0 checks replayed")
+    # The flag form: switching notion-pages off would have denied both
+    change = page.get_by_role("form", name="Schedule a flag change")
+    change.get_by_label("Flag").select_option("notion-pages")
+    change.get_by_label("Switch to").select_option("disabled")
+    expect(change.get_by_role("status", name="Simulation result")).to_contain_text("2 allowed → denied")
+    assert _status(api, "notion") == "available"  # nothing scheduled or changed
+    assert api.get("/config/global").json()["feature_flags"]["notion-pages"]["enabled"] is True

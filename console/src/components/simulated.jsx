@@ -6,20 +6,22 @@ import { Table } from "./tables.jsx";
 
 /**
  * What a change would have flipped among the audited checks of the last 24 hours (`POST /actions/simulate`,
- * admin only), shown before the change is confirmed: in the Edit access dialog, and the platform and flag
- * switches' confirmations. `change` is simulate's `change`; null: nothing yet. `delay` (ms) waits for a
- * pause in typing (each simulation is itself audited); a switch's fixed change needs none.
+ * admin only), shown before the change is confirmed: in the Edit access dialog, the platform and flag
+ * switches' confirmations, and the forms that schedule a maintenance window or a flag change. `change` is
+ * simulate's `change`; null: nothing yet. `since`/`until` (ISO) replay other hours than the last 24, which
+ * `title` then names. `delay` (ms) waits for a pause in typing (each simulation is itself audited); a
+ * switch's fixed change needs none.
  */
-export function SimulatedFlips({ change, delay = 700 }) {
+export function SimulatedFlips({ change, since, until, title, delay = 700 }) {
   const { api, can } = useCtx();
-  const key = JSON.stringify(change);
+  const key = JSON.stringify([change, since, until]);
   const [state, setState] = useState({ loading: false, error: null, data: null });
   useEffect(() => {
     if (!change || !can("admin")) return undefined;
     let live = true;
     setState((s) => ({ ...s, loading: true, error: null }));
     const timer = setTimeout(() => {
-      api.post("/actions/simulate", { change }).then(
+      api.post("/actions/simulate", since && until ? { change, since, until } : { change }).then(
         (data) => live && setState({ loading: false, error: null, data }),
         (error) => live && setState({ loading: false, error, data: null }),
       );
@@ -33,7 +35,7 @@ export function SimulatedFlips({ change, delay = 700 }) {
   const d = state.data;
   return (
     <section class="simulated" aria-label="Simulated flips" aria-busy={state.loading ? "true" : "false"}>
-      <h3>What this would have changed (last 24 hours)</h3>
+      <h3>{title || "What this would have changed (last 24 hours)"}</h3>
       {state.error && <ErrorBox error={state.error} />}
       {!d && state.loading && <Loading label="Simulating" />}
       {d && (

@@ -7,6 +7,7 @@ import { Async, useAsync } from "../components/async.jsx";
 import { useConfirm } from "../components/dialogs.jsx";
 import { Badge } from "../components/display.jsx";
 import { Field, FormError, fieldErrors, toUtcInput, utcInput } from "../components/fields.jsx";
+import { SimulatedFlips } from "../components/simulated.jsx";
 import { Table } from "../components/tables.jsx";
 import { ago, stamp } from "../format.js";
 
@@ -69,6 +70,10 @@ function ScheduleChange({ flags, onScheduled }) {
         </Field>
       </div>
       <FormError errors={errors} />
+      <SimulatedFlips
+        change={form.flag ? { flags: { [form.flag]: { enabled: form.enabled === "true" } } } : null}
+        title="What this change would have flipped (last 24 hours)"
+      />
       <div class="actions">
         <button type="submit" class="primary" disabled={busy || !form.flag}>
           {busy ? "Working…" : "Schedule change"}

@@ -7,8 +7,9 @@ import { Async, useAsync } from "../components/async.jsx";
 import { useConfirm } from "../components/dialogs.jsx";
 import { Field, FormError, fieldErrors, toUtcInput, utcInput } from "../components/fields.jsx";
 import { Badge } from "../components/display.jsx";
+import { SimulatedFlips } from "../components/simulated.jsx";
 import { Table } from "../components/tables.jsx";
-import { ago, parseTime, stamp } from "../format.js";
+import { ago, parseTime, sameHoursBefore, stamp } from "../format.js";
 
 const DAY = 86_400_000;
 const DAYS = 8; // today (UTC) and the next 7 days
@@ -76,6 +77,8 @@ function ScheduleWindow({ platforms, onScheduled }) {
   const [error, setError] = useState(null);
   const errors = fieldErrors(error, ["starts_at", "ends_at", "reason"]);
   const input = (name) => ({ name, value: form[name], onInput: (e) => setForm({ ...form, [name]: e.target.value }) });
+  // judged on real traffic of the same hours a day (or a week) before, which a daily or weekly rhythm repeats
+  const past = sameHoursBefore(Date.parse(utcInput(form.starts_at)), Date.parse(utcInput(form.ends_at)));
   async function submit(event) {
     event.preventDefault();
     setBusy(true);
@@ -114,6 +117,12 @@ function ScheduleWindow({ platforms, onScheduled }) {
         </Field>
       </div>
       <FormError errors={errors} />
+      <SimulatedFlips
+        change={form.platform ? { platforms: { [form.platform]: { status: "maintenance" } } } : null}
+        since={past?.since}
+        until={past?.until}
+        title={past ? `What this window would have denied over ${past.label}` : "What this window would have denied (last 24 hours)"}
+      />
       <div class="actions">
         <button type="submit" class="primary" disabled={busy || !form.platform}>
           {busy ? "Working…" : "Schedule window"}
