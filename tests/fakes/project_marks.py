@@ -6,9 +6,15 @@ from collections.abc import Iterable
 
 
 class MemoryProjectMarks:
-    def __init__(self) -> None:
+    def __init__(self, unmarked: Iterable[str] = ()) -> None:
         self.marked: set[str] = set()
         self.writes = 0  # marks written (a project already marked by this instance is not written again)
+        self.unmarked = list(unmarked)  # projects written before marks existed, for the backfill
+
+    def backfill(self) -> int:
+        found, self.unmarked = self.unmarked, []
+        self.mark(found)
+        return len(found)
 
     def mark(self, project_ids: Iterable[str]) -> None:
         for project_id in dict.fromkeys(project_ids):

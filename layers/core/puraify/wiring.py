@@ -179,8 +179,8 @@ def build_monitoring(rt: Runtime) -> Monitoring:
         policy_bundle=lambda: published(S3BundleStore(s.policy_bucket)),
         route_store=DynamoRouteStore(s.alerts_table),
         channel_secrets=SecretsManagerStore(s.route_secrets_prefix),
-        project_marks=DynamoProjectMarks(s.aggregates_table),
-        environment_marks=DynamoProjectMarks(s.environments_table),
+        project_marks=DynamoProjectMarks(s.aggregates_table, "events"),
+        environment_marks=DynamoProjectMarks(s.environments_table, "environments"),
     )
 
 

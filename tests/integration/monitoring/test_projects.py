@@ -121,3 +121,28 @@ def test_bad_search_or_limit_is_a_field_level_422(aws, reader, invoke):
 def test_without_logs_read_the_list_is_403(aws, writer, invoke):
     reply = _list(invoke, writer)
     assert reply.status == 403 and reply.body["error"]["code"] == "missing_scope"
+
+
+def test_projects_written_before_marks_existed_are_listed_after_the_schedules_backfill(
+    aws, project, reader, admin, invoke
+):
+    from puraify import wiring
+
+    # Given a project with an environment and another with events, both stored without a mark (an older stack)
+    dynamodb = aws.client("dynamodb")
+    dynamodb.put_item(
+        TableName=aws.name("EnvironmentsTable"), Item={"pk": {"S": f"PROJECT#{project}-env"}, "sk": {"S": "PROJECT"}}
+    )
+    dynamodb.put_item(
+        TableName=aws.name("AggregatesTable"),
+        Item={"pk": {"S": f"AG#{project}-ev"}, "sk": {"S": "T#2026-12-01T10:00"}, "events": {"N": "3"}},
+    )
+    assert _list(invoke, reader, q=project).body["items"] == []
+    # When the monitoring schedule runs its passes
+    passes = [wiring.current().monitoring.scheduled()["projects_backfilled"] for _ in range(3)]
+    # Then both are listed, with what they have, and the backfill is done after its one page per table
+    assert passes[0] >= 2 and passes[1:] == [0, 0]  # with the ids the fixtures wrote
+    assert _list(invoke, reader, q=project).body["items"] == [
+        {"project_id": f"{project}-env", "events": False, "environments": True},
+        {"project_id": f"{project}-ev", "events": True, "environments": False},
+    ]

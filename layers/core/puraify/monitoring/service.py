@@ -295,13 +295,14 @@ class Monitoring:
 
     def scheduled(self) -> dict[str, int]:
         """The schedule's pass: retry owed notifications, deliver routed ones, count left-behind ledgers,
-        resolve quiet alerts."""
+        resolve quiet alerts, and a page of the project marks' one-time backfill."""
         summary: dict[str, int] = {}
         steps = {
             "retry": lambda: summary.update(self.alerts.retry_due()),
             "deliver": lambda: summary.update(self.deliveries.deliver_due()),
             "repair": lambda: summary.update(ledgers_repaired=repair_counts(self.store, self.alerts, self.config)),
             "auto_resolve": lambda: summary.update(auto_resolved=self.alerts.auto_resolve()),
+            "backfill_marks": lambda: summary.update(projects_backfilled=self._backfill_marks()),
         }
         for name, step in steps.items():
             try:
@@ -309,6 +310,11 @@ class Monitoring:
             except UnavailableError:
                 logger.exception("scheduled monitoring step failed", extra={"step": name})  # the next run retries
         return summary
+
+    def _backfill_marks(self) -> int:
+        """A page of each registry's one-time backfill (the projects written before marks existed)."""
+        marks = [m for m in (self.project_marks, self.environment_marks) if m is not None]
+        return sum(m.backfill() for m in marks)
 
 
 def create(

@@ -5,10 +5,17 @@ project's first event is ingested or its first environment created, so the conso
 lists projects with a Query instead of a Scan. An instance remembers what it has marked and writes
 each project at most once (the ports are ``puraify.monitoring.ports.ProjectMarks`` and
 ``puraify.environments.ports.ProjectMarks``).
+
+Projects whose events or environments were written before marks existed are marked by a one-time backfill:
+the monitoring schedule calls ``backfill`` each pass, which scans one page (1 MB) of the table for the items
+that name a project (``SOURCES``), marks them, and keeps its cursor in the table (``PROJECTS_BACKFILL``) until
+the scan ends. Its cost is one read of the table, once in the stack's life (a 1 GB table: about 131,000 read
+units, $0.03 on demand, at one page a minute about 17 hours); after it, one consistent GetItem per instance.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,14 +26,22 @@ from puraify.store.clients import client
 from puraify.store.items import to_item, to_value, unavailable
 
 PARTITION = "PROJECTS"
+BACKFILL = {"pk": "PROJECTS_BACKFILL", "sk": "STATE"}
+# The items that name a project, per table: (scan filter, its values, the prefix of pk before the project id).
+SOURCES: dict[str, tuple[str, dict[str, str], str]] = {
+    "environments": ("sk = :project", {":project": "PROJECT"}, "PROJECT#"),  # a project's own record
+    "events": ("begins_with(pk, :ag) AND begins_with(sk, :t)", {":ag": "AG#", ":t": "T#"}, "AG#"),  # event totals
+}
 REMEMBERED = 10_000  # projects an instance remembers as marked; past that it writes again (a harmless put)
 _WHAT = "the project marks"
 
 
 class DynamoProjectMarks:
-    def __init__(self, table: str):
+    def __init__(self, table: str, source: str | None = None):
         self.table = table
+        self.source = SOURCES[source] if source else None  # what the backfill reads; None: nothing to backfill
         self._marked: set[str] = set()
+        self._backfilled = self.source is None
 
     def mark(self, project_ids: Iterable[str]) -> None:
         """Mark each project not yet marked by this instance (one idempotent PutItem per new project)."""
@@ -45,6 +60,41 @@ class DynamoProjectMarks:
             if len(self._marked) >= REMEMBERED:
                 self._marked.clear()
             self._marked.add(project_id)
+
+    def backfill(self) -> int:
+        """One page of the one-time backfill: mark the projects named on it; how many ids it marked (0 once done)."""
+        if self._backfilled or self.source is None:
+            return 0
+        condition, values, prefix = self.source
+        try:
+            state = client("dynamodb").get_item(TableName=self.table, Key=to_item(BACKFILL), ConsistentRead=True)
+            state_item = state.get("Item") or {}
+            if state_item.get("done", {}).get("BOOL"):
+                self._backfilled = True
+                return 0
+            args: dict[str, Any] = {
+                "TableName": self.table,
+                "FilterExpression": condition,
+                "ExpressionAttributeValues": {k: to_value(v) for k, v in values.items()},
+                "ProjectionExpression": "pk",
+            }
+            if "cursor" in state_item:
+                args["ExclusiveStartKey"] = json.loads(state_item["cursor"]["S"])
+            found = client("dynamodb").scan(**args)
+        except (BotoCoreError, ClientError) as error:
+            raise unavailable(error, _WHAT) from error
+        ids = list(dict.fromkeys(item["pk"]["S"][len(prefix) :] for item in found.get("Items", [])))
+        self.mark(ids)
+        last = found.get("LastEvaluatedKey")
+        record: dict[str, Any] = {**BACKFILL, "done": last is None, "at": iso(now())}
+        if last is not None:
+            record["cursor"] = json.dumps(last)
+        try:
+            client("dynamodb").put_item(TableName=self.table, Item=to_item(record))
+        except (BotoCoreError, ClientError) as error:
+            raise unavailable(error, _WHAT) from error
+        self._backfilled = last is None
+        return len(ids)
 
     def page(self, prefix: str, after: str | None, limit: int) -> tuple[list[str], bool]:
         """Up to ``limit`` marked projects starting with ``prefix`` and sorting after ``after``, in id order;
