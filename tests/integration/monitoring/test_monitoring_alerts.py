@@ -104,6 +104,7 @@ def test_failed_slack_delivery_is_kept_and_retried_with_backoff(
         "failed": 0,
         "ledgers_repaired": 0,
         "auto_resolved": 0,
+        "projects_backfilled": 0,
         **NO_DELIVERIES,
     }
     monkeypatch.setattr(clock, "now", lambda: start + 31 + 45)
@@ -115,6 +116,7 @@ def test_failed_slack_delivery_is_kept_and_retried_with_backoff(
         "failed": 0,
         "ledgers_repaired": 0,
         "auto_resolved": 0,
+        "projects_backfilled": 0,
         **NO_DELIVERIES,
     }
     # Then Slack got it exactly once, and SNS was not sent again
