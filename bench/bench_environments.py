@@ -52,11 +52,16 @@ def _project(rt, dynamo, admin, project: str, versions: int) -> tuple[str, str]:
     from puraify.environments import models as m
     from puraify.environments.gate import GateDecision
     from puraify.environments.service import Environments
-    from tests.fakes.environments import MemoryEnvironmentStore, MemorySecretStore
+    from tests.fakes.environments import MemoryDeploymentStore, MemoryEnvironmentStore, MemorySecretStore
 
     memory = MemoryEnvironmentStore()
     service = Environments(
-        memory, MemorySecretStore(), rt.audit, gate=lambda **_: GateDecision(allow=True), url_base="https://x"
+        memory,
+        MemorySecretStore(),
+        rt.audit,
+        gate=lambda **_: GateDecision(allow=True),
+        url_base="https://x",
+        deployments=MemoryDeploymentStore(),
     )
 
     def publish(i: int) -> str:
@@ -106,7 +111,7 @@ def run() -> str:
         rt = wiring.current()
         ensure_admin(rt.engines, ADMIN_KEY)
         service = rt.environments
-        admin = Principal("admin", frozenset({"admin"}))
+        admin = Principal("admin", frozenset({"admin"}), projects=frozenset({"*"}))
         started = time.perf_counter()
         projects = {n: (f"bench-{n}", *_project(rt, service.store, admin, f"bench-{n}", n)) for n in SIZES}
         setup_s = time.perf_counter() - started
