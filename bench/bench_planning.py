@@ -131,7 +131,10 @@ def setup_decision() -> dict[str, Any]:
     from tests.fakes.planning import MemoryBundleStore, MemoryDecisionStore, MemoryFactStore
     from tests.fakes.runtime import memory_runtime
 
-    current = memory_runtime(get_settings())
+    # One engine calls thousands of times a second here: past the stack's default rate limit, which would answer
+    # 429 before the decision (the limiter's own cost is measured in bench_containment).
+    unlimited = {"engine_rate_limit_per_second": 100_000.0, "engine_rate_limit_burst": 1_000_000}
+    current = memory_runtime(get_settings().model_copy(update=unlimited))
     wiring.install(current)
     ensure_admin(current.engines, ADMIN_KEY)
     bundles = MemoryBundleStore()
