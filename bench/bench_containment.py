@@ -41,6 +41,7 @@ CALM_PACE = 0.02  # the calm engine checks every 20 ms
 PHASE_SECONDS = 8.0
 PHASES = 6  # calm alone, calm + flood, alternated: 3 of each
 LOCK = threading.Lock()
+ADMIN = {"X-Engine-ID": "admin", "X-Engine-Key": ADMIN_KEY}
 
 
 def _event(body: Any, engine_id: str = "action", key: str = ENGINE_KEY) -> dict:
@@ -192,9 +193,8 @@ def _stop_runner(process: subprocess.Popen) -> None:
 
 
 def _register(client: Any, engine_id: str, rate_limit: dict[str, Any] | None) -> dict[str, str]:
-    admin = {"X-Engine-ID": "admin", "X-Engine-Key": ADMIN_KEY}
     body = {"engine_id": engine_id, "permissions": {"gmail": ["send_email"]}, "rate_limit": rate_limit}
-    reply = client.post("/engines/register", headers=admin, json=body)
+    reply = client.post("/engines/register", headers=ADMIN, json=body)
     assert reply.status_code == 201, reply.text
     return {"X-Engine-ID": engine_id, "X-Engine-Key": reply.json()["engine_key"]}
 
@@ -293,8 +293,7 @@ DENIED = {"platform": "gmail", "action_type": "read_email"}  # not granted to th
 
 
 def _alerted(client: Any, engine_id: str) -> bool:
-    admin = {"X-Engine-ID": "admin", "X-Engine-Key": ADMIN_KEY}
-    reply = client.get("/monitoring/alerts", headers=admin, params={"status": "open", "limit": 100})
+    reply = client.get("/monitoring/alerts", headers=ADMIN, params={"status": "open", "limit": 100})
     assert reply.status_code == 200, reply.text
     body = reply.json()
     return any(

@@ -20,7 +20,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from bench.harness import latency_table, moto_endpoint, quiet_logs, use_template
+from bench.harness import UNLIMITED, latency_table, moto_endpoint, quiet_logs, use_template
 from bench.stats import interleaved, summary_us
 from puraify.planning.facts import Scope
 
@@ -131,9 +131,8 @@ def setup_decision() -> dict[str, Any]:
     from tests.fakes.planning import MemoryBundleStore, MemoryDecisionStore, MemoryFactStore
     from tests.fakes.runtime import memory_runtime
 
-    # One engine calls thousands of times a second here: past the stack's default rate limit, which would answer
-    # 429 before the decision (the limiter's own cost is measured in bench_containment).
-    unlimited = {"engine_rate_limit_per_second": 100_000.0, "engine_rate_limit_burst": 1_000_000}
+    # the admin, made by ensure_admin, has no limit of its own: the stack's default is lifted instead
+    unlimited = {"engine_rate_limit_per_second": UNLIMITED["per_second"], "engine_rate_limit_burst": UNLIMITED["burst"]}
     current = memory_runtime(get_settings().model_copy(update=unlimited))
     wiring.install(current)
     ensure_admin(current.engines, ADMIN_KEY)

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bench.harness import moto_endpoint
+from bench.harness import UNLIMITED, moto_endpoint
 from bench.stats import interleaved, summary_us
 
 ADMIN_KEY = "pfk_bench-sdk-admin-key-0123456789abcdefghijklmnop"
@@ -72,11 +72,8 @@ def _over_http(endpoint: str) -> tuple[str, dict[str, float]]:
 
         async def setup() -> tuple[ControlPlane, httpx.AsyncClient, str]:
             async with ControlPlane(plane.base_url, "admin", ADMIN_KEY) as admin:
-                # checks back to back, thousands a second: past the stack's default rate limit, which would
-                # answer 429 (the limiter's cost is measured in bench_containment)
-                unlimited = RateLimit(per_second=100_000, burst=1_000_000)
                 created = await admin.engines.register(
-                    "bench-sdk", permissions={"gmail": ["send_email"]}, rate_limit=unlimited
+                    "bench-sdk", permissions={"gmail": ["send_email"]}, rate_limit=RateLimit(**UNLIMITED)
                 )
             key = created.engine_key.get_secret_value()
             headers = {"X-Engine-ID": "bench-sdk", "X-Engine-Key": key, "Content-Type": "application/json"}
